@@ -1,0 +1,86 @@
+namespace FlashWal.Errors;
+
+/// <summary>The base of every error FlashWal raises about a user's data, paths or arguments.</summary>
+public class WalException : Exception
+{
+    /// <summary>Creates an error about <paramref name="path"/>.</summary>
+    public WalException(string message, string? path = null, Exception? innerException = null)
+        : base(message, innerException)
+    {
+        Path = path;
+    }
+
+    /// <summary>The file or directory the error is about, when there is one.</summary>
+    public string? Path { get; }
+
+    /// <summary>A stable identifier for scripts and for PowerShell's FullyQualifiedErrorId.</summary>
+    public virtual string ErrorId => "WalError";
+}
+
+/// <summary>A file or directory that does not exist.</summary>
+public sealed class WalPathNotFoundException(string path)
+    : WalException($"'{path}' does not exist.", path)
+{
+    /// <inheritdoc />
+    public override string ErrorId => "WalPathNotFound";
+}
+
+/// <summary>A file that is not a FlashWal segment, or whose header is damaged.</summary>
+public sealed class WalFormatException(string message, string path)
+    : WalException(message, path)
+{
+    /// <inheritdoc />
+    public override string ErrorId => "WalNotASegment";
+}
+
+/// <summary>A segment written by a newer format version than this build reads.</summary>
+public sealed class WalVersionException(string path, int version)
+    : WalException($"'{path}' uses FlashWal format version {version}; this build reads versions up to {Format.SegmentFormat.Version}. Use a newer FlashWal.", path)
+{
+    /// <summary>The version found in the file.</summary>
+    public int Version { get; } = version;
+
+    /// <inheritdoc />
+    public override string ErrorId => "WalFormatVersionUnsupported";
+}
+
+/// <summary>An event whose payload cannot fit in a block.</summary>
+public sealed class WalEventTooLargeException(string path, int payloadLength, int maxPayloadLength)
+    : WalException($"An event payload of {payloadLength} bytes does not fit in a block of '{path}': the largest payload is {maxPayloadLength} bytes. Use a larger block size.", path)
+{
+    /// <summary>The payload length that was offered.</summary>
+    public int PayloadLength { get; } = payloadLength;
+
+    /// <summary>The largest payload length this segment's block size allows.</summary>
+    public int MaxPayloadLength { get; } = maxPayloadLength;
+
+    /// <inheritdoc />
+    public override string ErrorId => "WalEventTooLarge";
+}
+
+/// <summary>An event id that is not greater than the previous one (or is below 1).</summary>
+public sealed class WalEventIdException(string path, long eventId, long previousEventId)
+    : WalException(previousEventId >= 1
+        ? $"Event id {eventId} does not increase: the previous event in '{path}' has id {previousEventId}."
+        : $"Event id {eventId} is not valid for '{path}': event ids start at 1 and must increase.", path)
+{
+    /// <summary>The id that was offered.</summary>
+    public long EventId { get; } = eventId;
+
+    /// <summary>The id of the previous event (0 when there is none).</summary>
+    public long PreviousEventId { get; } = previousEventId;
+
+    /// <inheritdoc />
+    public override string ErrorId => "WalEventIdNotIncreasing";
+}
+
+/// <summary>A segment or log whose data is damaged where the caller needs it intact.</summary>
+public sealed class WalCorruptionException(Inspection.Finding finding)
+    : WalException(finding.ToString(), finding.File)
+{
+    /// <summary>The finding that describes the damage: file, offset, block, expected and found.</summary>
+    public Inspection.Finding Finding { get; } = finding;
+
+    /// <inheritdoc />
+    public override string ErrorId => "WalDataCorrupt";
+}

@@ -1,0 +1,60 @@
+namespace FlashWal.Format;
+
+/// <summary>What a WAL directory holds, by file name alone.</summary>
+/// <param name="Directory">Full path of the directory.</param>
+/// <param name="Segments">Segment files, ordered by index.</param>
+/// <param name="Temporary">Segment creations a crash interrupted (hold no event).</param>
+/// <param name="Other">Any other file (sub-directories are not listed).</param>
+public sealed record WalDirectoryListing(
+    string Directory,
+    IReadOnlyList<(long Index, string Path)> Segments,
+    IReadOnlyList<string> Temporary,
+    IReadOnlyList<string> Other);
+
+/// <summary>Lists WAL directories.</summary>
+public static class WalDirectory
+{
+    /// <summary>Lists <paramref name="directory"/>.</summary>
+    /// <exception cref="Errors.WalPathNotFoundException">It does not exist.</exception>
+    /// <exception cref="Errors.WalException">It is a file, not a directory.</exception>
+    public static WalDirectoryListing List(string directory)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        directory = Path.GetFullPath(directory);
+        if (File.Exists(directory))
+        {
+            throw new Errors.WalException($"'{directory}' is a file; a WAL directory was expected.", directory);
+        }
+
+        if (!System.IO.Directory.Exists(directory))
+        {
+            throw new Errors.WalPathNotFoundException(directory);
+        }
+
+        var segments = new List<(long, string)>();
+        var temporary = new List<string>();
+        var other = new List<string>();
+        foreach (string path in System.IO.Directory.EnumerateFiles(directory))
+        {
+            string name = Path.GetFileName(path);
+            if (SegmentFileName.TryParse(name, out long index))
+            {
+                segments.Add((index, path));
+            }
+            else if (name.EndsWith(SegmentFileName.Extension + SegmentFileName.TemporarySuffix, StringComparison.Ordinal)
+                && SegmentFileName.TryParse(name[..^SegmentFileName.TemporarySuffix.Length], out _))
+            {
+                temporary.Add(path);
+            }
+            else
+            {
+                other.Add(path);
+            }
+        }
+
+        segments.Sort((a, b) => a.Item1.CompareTo(b.Item1));
+        temporary.Sort(StringComparer.Ordinal);
+        other.Sort(StringComparer.Ordinal);
+        return new WalDirectoryListing(directory, segments, temporary, other);
+    }
+}

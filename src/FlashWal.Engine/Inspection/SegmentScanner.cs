@@ -1,0 +1,635 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using FlashWal.Format;
+
+namespace FlashWal.Inspection;
+
+/// <summary>
+/// Walks one mapped segment and decides, byte by byte, what is valid: the one place where FlashWal
+/// judges a segment. <see cref="Reading.SegmentReader"/> reads the valid prefix it finds;
+/// <see cref="SegmentVerifier"/> adds the checks that need several segments.
+/// </summary>
+/// <remarks>
+/// End of data versus damage: every block is sealed by writing its header after its records, so a
+/// crash can leave, after the last sealed block, only an incomplete header followed by unsealed
+/// records. Hence, in a segment that was never closed: all zeros after the last valid block is a
+/// clean end; non-zero bytes there with no valid block header anywhere after them is a torn tail;
+/// a valid block header after them, or a block whose header is valid but whose content is not, is
+/// damage. In a closed segment the summary states where the data ends, and anything else is damage.
+/// </remarks>
+public static unsafe class SegmentScanner
+{
+    /// <summary>Scans <paramref name="length"/> mapped bytes of the file at <paramref name="path"/>.</summary>
+    public static SegmentScan Scan(string path, byte* data, long length)
+    {
+        var scan = new SegmentScan(path, length);
+        if (SegmentFileName.TryParse(System.IO.Path.GetFileName(path), out long nameIndex))
+        {
+            scan.SegmentIndex = nameIndex;
+        }
+
+        if (!ScanHeader(scan, data, length, out SegmentHeader header))
+        {
+            scan.State = SegmentState.Unreadable;
+            return scan;
+        }
+
+        scan.Header = header;
+        if (nameIndex >= 0 && nameIndex != header.SegmentIndex)
+        {
+            scan.Add(FindingSeverity.Damage, FindingCode.SegmentNameMismatch, SegmentHeader.OffSegmentIndex, -1,
+                "the file name and the header disagree on the segment index", Hex(nameIndex), Hex(header.SegmentIndex));
+        }
+
+        scan.SegmentIndex = header.SegmentIndex;
+        long limit = Math.Min(length, header.Capacity);
+        CheckZeros(scan, data, SegmentFormat.HeaderSize, SegmentFormat.SummaryOffset, length);
+        CheckZeros(scan, data, SegmentFormat.SummaryOffset + SegmentFormat.SummarySize, SegmentFormat.DataOffset, length);
+        bool summaryCorrupt = ScanSummary(scan, data, length);
+        if (length < header.Capacity)
+        {
+            scan.Add(FindingSeverity.Damage, FindingCode.FileTruncated, length, -1,
+                "the file is shorter than the segment's capacity; data beyond the end of the file is lost",
+                header.Capacity.ToString(CultureInfo.InvariantCulture) + " bytes", length.ToString(CultureInfo.InvariantCulture) + " bytes");
+        }
+        else if (length > header.Capacity)
+        {
+            scan.Add(FindingSeverity.Damage, FindingCode.FileTooLong, header.Capacity, -1,
+                "bytes follow the end of the segment's capacity",
+                header.Capacity.ToString(CultureInfo.InvariantCulture) + " bytes", length.ToString(CultureInfo.InvariantCulture) + " bytes");
+        }
+
+        BlockFailure? failure = WalkBlocks(scan, data, length, limit, header);
+        if (scan.Summary is { } summary)
+        {
+            ClassifyClosed(scan, data, limit, summary, failure);
+        }
+        else
+        {
+            ClassifyOpen(scan, data, limit, failure, summaryCorrupt);
+        }
+
+        if (scan.HasDamage && scan.State != SegmentState.Unreadable)
+        {
+            scan.State = SegmentState.Damaged;
+        }
+
+        return scan;
+    }
+
+    /// <summary>Opens, maps and scans a file, then unmaps it. Never throws for damaged content; I/O errors become an <see cref="FindingCode.IoError"/> finding.</summary>
+    public static SegmentScan ScanFile(string path)
+    {
+        try
+        {
+            var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            long length = stream.Length;
+            if (length == 0)
+            {
+                stream.Dispose();
+                return Scan(path, null, 0);
+            }
+
+            using var mapped = Storage.MappedFile.Map(stream, length, writable: false);
+            return Scan(path, mapped.Pointer, length);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            var scan = new SegmentScan(path, -1) { State = SegmentState.Unreadable };
+            scan.Add(FindingSeverity.Error, FindingCode.IoError, -1, -1, $"cannot read the file: {e.Message}");
+            return scan;
+        }
+    }
+
+    private static bool ScanHeader(SegmentScan scan, byte* data, long length, out SegmentHeader header)
+    {
+        header = default;
+        if (length == 0)
+        {
+            scan.Add(FindingSeverity.Damage, FindingCode.FileEmpty, 0, -1, "the file is empty; a FlashWal segment starts with a 128-byte header");
+            return false;
+        }
+
+        var bytes = new ReadOnlySpan<byte>(data, (int)Math.Min(length, SegmentFormat.HeaderSize));
+        int magicLength = Math.Min(bytes.Length, SegmentFormat.Magic.Length);
+        if (!bytes[..magicLength].SequenceEqual(SegmentFormat.Magic[..magicLength]))
+        {
+            scan.Add(FindingSeverity.Damage, FindingCode.NotASegment, 0, -1, "not a FlashWal segment: the file does not start with \"FLASHWAL\"",
+                "46 4C 41 53 48 57 41 4C", Convert.ToHexString(bytes[..magicLength]));
+            return false;
+        }
+
+        if (length < SegmentFormat.HeaderSize)
+        {
+            scan.Add(FindingSeverity.Damage, FindingCode.FileTooShort, length, -1, "the file ends inside the segment header",
+                SegmentFormat.HeaderSize.ToString(CultureInfo.InvariantCulture) + " bytes at least", length.ToString(CultureInfo.InvariantCulture) + " bytes");
+            return false;
+        }
+
+        header = SegmentHeader.Read(bytes);
+        uint stored = SegmentHeader.StoredCrc(bytes);
+        uint computed = SegmentHeader.ComputeCrc(bytes);
+        if (header.Version > SegmentFormat.Version && NewerHeaderIsIntact(data, length))
+        {
+            scan.Add(FindingSeverity.Error, FindingCode.UnsupportedVersion, SegmentHeader.OffVersion, -1,
+                $"written by FlashWal format version {header.Version}; this build reads versions up to {SegmentFormat.Version}",
+                "<= " + SegmentFormat.Version.ToString(CultureInfo.InvariantCulture), header.Version.ToString(CultureInfo.InvariantCulture));
+            return false;
+        }
+
+        if (stored != computed)
+        {
+            scan.Add(FindingSeverity.Damage, FindingCode.HeaderChecksumMismatch, SegmentHeader.OffCrc, -1,
+                "the segment header's CRC does not match its bytes [0, 124)", Hex(stored), Hex(computed));
+            return false;
+        }
+
+        string? problem = null;
+        long offset = 0;
+        string? expected = null;
+        string? found = null;
+        ushort headerSize = BinaryPrimitives.ReadUInt16LittleEndian(bytes[SegmentHeader.OffHeaderSize..]);
+        uint flags = BinaryPrimitives.ReadUInt32LittleEndian(bytes[SegmentHeader.OffFlags..]);
+        if (header.Version != SegmentFormat.Version)
+        {
+            (problem, offset, expected, found) = ("unknown format version", SegmentHeader.OffVersion, "1", header.Version.ToString(CultureInfo.InvariantCulture));
+        }
+        else if (headerSize != SegmentFormat.HeaderSize)
+        {
+            (problem, offset, expected, found) = ("wrong header size", SegmentHeader.OffHeaderSize, "128", headerSize.ToString(CultureInfo.InvariantCulture));
+        }
+        else if (flags != 0)
+        {
+            (problem, offset, expected, found) = ("unknown header flags", SegmentHeader.OffFlags, "0", Hex(flags));
+        }
+        else if (header.BlockSize < SegmentFormat.MinBlockSize || header.BlockSize > SegmentFormat.MaxBlockSize || (header.BlockSize & (header.BlockSize - 1)) != 0)
+        {
+            (problem, offset, expected, found) = ("block size out of range", SegmentHeader.OffBlockSize, "a power of two from 4096 to 16777216", header.BlockSize.ToString(CultureInfo.InvariantCulture));
+        }
+        else if (header.DataOffset != SegmentFormat.DataOffset)
+        {
+            (problem, offset, expected, found) = ("wrong data offset", SegmentHeader.OffDataOffset, "4096", header.DataOffset.ToString(CultureInfo.InvariantCulture));
+        }
+        else if (header.Capacity % SegmentFormat.PageSize != 0 || header.Capacity < SegmentFormat.DataOffset + (long)header.BlockSize || header.Capacity > SegmentFormat.MaxSegmentSize)
+        {
+            (problem, offset, expected, found) = ("capacity out of range", SegmentHeader.OffCapacity, "a multiple of 4096 holding at least one block", header.Capacity.ToString(CultureInfo.InvariantCulture));
+        }
+        else if (header.SegmentIndex < 0)
+        {
+            (problem, offset, expected, found) = ("segment index out of range", SegmentHeader.OffSegmentIndex, "< 2^63", Hex(header.SegmentIndex));
+        }
+        else if (bytes[SegmentHeader.OffReserved..SegmentHeader.OffCrc].IndexOfAnyExcept((byte)0) is int r && r >= 0)
+        {
+            (problem, offset, expected, found) = ("reserved header bytes are not zero", SegmentHeader.OffReserved + r, "0", "non-zero");
+        }
+
+        if (problem is not null)
+        {
+            scan.Add(FindingSeverity.Damage, FindingCode.HeaderInvalid, offset, -1, "segment header: " + problem, expected, found);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Every format version keeps bytes 0–11 (magic, version, header size) and ends its header with a
+    /// CRC-32C of the bytes before it, so a newer header can be told from a damaged one.
+    /// </summary>
+    private static bool NewerHeaderIsIntact(byte* data, long length)
+    {
+        int size = BinaryPrimitives.ReadUInt16LittleEndian(new ReadOnlySpan<byte>(data + SegmentHeader.OffHeaderSize, 2));
+        if (size < SegmentFormat.HeaderSize || size > SegmentFormat.SummaryOffset || size > length)
+        {
+            return false;
+        }
+
+        var bytes = new ReadOnlySpan<byte>(data, size);
+        return Crc32C.Compute(bytes[..(size - 4)]) == BinaryPrimitives.ReadUInt32LittleEndian(bytes[(size - 4)..]);
+    }
+
+    /// <returns>Whether the summary area holds bytes that are not a valid summary.</returns>
+    private static bool ScanSummary(SegmentScan scan, byte* data, long length)
+    {
+        if (length < SegmentFormat.SummaryOffset + SegmentFormat.SummarySize)
+        {
+            return false;
+        }
+
+        var bytes = new ReadOnlySpan<byte>(data + SegmentFormat.SummaryOffset, SegmentFormat.SummarySize);
+        if (bytes.IndexOfAnyExcept((byte)0) < 0)
+        {
+            return false;
+        }
+
+        uint magic = BinaryPrimitives.ReadUInt32LittleEndian(bytes);
+        uint stored = BinaryPrimitives.ReadUInt32LittleEndian(bytes[SegmentSummary.OffCrc..]);
+        uint computed = SegmentSummary.ComputeCrc(bytes);
+        SegmentSummary summary = SegmentSummary.Read(bytes);
+        if (magic != SegmentFormat.SummaryMagic)
+        {
+            scan.Add(FindingSeverity.Damage, FindingCode.SummaryCorrupt, SegmentFormat.SummaryOffset, -1,
+                "the summary area holds bytes but no summary magic", Hex(SegmentFormat.SummaryMagic), Hex(magic));
+        }
+        else if (stored != computed)
+        {
+            scan.Add(FindingSeverity.Damage, FindingCode.SummaryCorrupt, SegmentFormat.SummaryOffset + SegmentSummary.OffCrc, -1,
+                "the summary's CRC does not match its bytes [512, 572)", Hex(stored), Hex(computed));
+        }
+        else if ((summary.Flags & ~SegmentFormat.KnownSummaryFlags) != 0)
+        {
+            scan.Add(FindingSeverity.Damage, FindingCode.SummaryCorrupt, SegmentFormat.SummaryOffset + SegmentSummary.OffFlags, -1,
+                "unknown summary flags", Hex(SegmentFormat.KnownSummaryFlags), Hex(summary.Flags));
+        }
+        else if (BinaryPrimitives.ReadUInt32LittleEndian(bytes[SegmentSummary.OffReserved..]) != 0)
+        {
+            scan.Add(FindingSeverity.Damage, FindingCode.SummaryCorrupt, SegmentFormat.SummaryOffset + SegmentSummary.OffReserved, -1,
+                "reserved summary bytes are not zero", "0", "non-zero");
+        }
+        else
+        {
+            scan.Summary = summary;
+            return false;
+        }
+
+        return true;
+    }
+
+    private static void CheckZeros(SegmentScan scan, byte* data, long from, long to, long length)
+    {
+        to = Math.Min(to, length);
+        long at = FirstNonZero(data, from, to);
+        if (at >= 0)
+        {
+            scan.Add(FindingSeverity.Damage, FindingCode.ReservedBytesNotZero, at, -1,
+                $"bytes [{from}, {to}) are reserved and must be zero", "0", Hex(data[at]));
+        }
+    }
+
+    private sealed record BlockFailure(Finding Finding, bool HeaderIncomplete);
+
+    private static BlockFailure? WalkBlocks(SegmentScan scan, byte* data, long length, long limit, SegmentHeader header)
+    {
+        long position = SegmentFormat.DataOffset;
+        int index = 0;
+        uint chain = 0;
+        long previousId = 0;
+        while (position + SegmentFormat.BlockHeaderSize <= limit)
+        {
+            var bytes = new ReadOnlySpan<byte>(data + position, SegmentFormat.BlockHeaderSize);
+            if (bytes.IndexOfAnyExcept((byte)0) < 0)
+            {
+                break; // end of data
+            }
+
+            BlockFailure? failure = CheckBlock(scan, data, length, position, index, header, index == 0 ? null : chain, previousId, out BlockHeader block);
+            if (failure is not null)
+            {
+                scan.ValidEnd = position;
+                return failure;
+            }
+
+            if (index == 0)
+            {
+                scan.ChainSeed = block.ChainSeed;
+                scan.FirstEventId = block.FirstEventId;
+            }
+
+            scan.AddBlock(position);
+            scan.RecordCount += block.RecordCount;
+            scan.LastEventId = block.LastEventId;
+            chain = block.ChainCrc;
+            scan.FinalChain = chain;
+            previousId = block.LastEventId;
+            position += block.Length;
+            index++;
+        }
+
+        scan.ValidEnd = position;
+        if (header.SegmentIndex == 0 && scan.ChainSeed is uint seed && seed != SegmentFormat.GenesisChainSeed(header.LogId))
+        {
+            scan.Add(FindingSeverity.Damage, FindingCode.ChainBroken, SegmentFormat.DataOffset + BlockHeader.OffChainSeed, 0,
+                "block 0 of segment 0 must carry the log's genesis seed, the CRC-32C of its log id",
+                Hex(SegmentFormat.GenesisChainSeed(header.LogId)), Hex(seed));
+        }
+
+        return null;
+    }
+
+    private static BlockFailure? CheckBlock(SegmentScan scan, byte* data, long length, long position, int index, SegmentHeader header,
+        uint? expectedSeed, long previousId, out BlockHeader block)
+    {
+        var bytes = new ReadOnlySpan<byte>(data + position, SegmentFormat.BlockHeaderSize);
+        block = BlockHeader.Read(bytes);
+        uint magic = BlockHeader.StoredMagic(bytes);
+        if (magic != SegmentFormat.BlockMagic)
+        {
+            return Fail(FindingCode.BlockHeaderCorrupt, position, "no block magic where a block must start", Hex(SegmentFormat.BlockMagic), Hex(magic), headerIncomplete: true);
+        }
+
+        uint stored = BlockHeader.StoredCrc(bytes);
+        uint computed = BlockHeader.ComputeCrc(bytes);
+        if (stored != computed)
+        {
+            return Fail(FindingCode.BlockHeaderCorrupt, position + BlockHeader.OffCrc, "the block header's CRC does not match its bytes", Hex(stored), Hex(computed), headerIncomplete: true);
+        }
+
+        if (BlockHeader.StoredReserved(bytes) != 0)
+        {
+            return Fail(FindingCode.BlockHeaderInvalid, position + BlockHeader.OffReserved, "reserved block header bytes are not zero", "0", "non-zero");
+        }
+
+        int minimum = SegmentFormat.BlockHeaderSize + SegmentFormat.BlockAlignment;
+        if (block.Length < minimum || block.Length > header.BlockSize || block.Length % SegmentFormat.BlockAlignment != 0 || position + block.Length > header.Capacity)
+        {
+            return Fail(FindingCode.BlockHeaderInvalid, position + BlockHeader.OffLength, "block length out of range",
+                $"a multiple of 64 from {minimum} to {Math.Min(header.BlockSize, header.Capacity - position)}", block.Length.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (position + block.Length > length)
+        {
+            // The file was cut inside this block; FileTruncated already says so.
+            return new BlockFailure(new Finding(FindingSeverity.Damage, FindingCode.FileTruncated, scan.Path, length, index,
+                $"the file ends inside block {index}, which starts at {position}"), HeaderIncomplete: false);
+        }
+
+        if (block.BlockIndex != index)
+        {
+            return Fail(FindingCode.BlockHeaderInvalid, position + BlockHeader.OffBlockIndex, "block index out of place",
+                index.ToString(CultureInfo.InvariantCulture), block.BlockIndex.ToString(CultureInfo.InvariantCulture));
+        }
+
+        int maxRecords = (block.Length - SegmentFormat.BlockHeaderSize) / SegmentFormat.RecordHeaderSize;
+        if (block.RecordCount < 1 || block.RecordCount > maxRecords)
+        {
+            return Fail(FindingCode.BlockHeaderInvalid, position + BlockHeader.OffRecordCount, "record count out of range",
+                $"1 to {maxRecords}", block.RecordCount.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (block.FirstEventId < SegmentFormat.MinEventId || block.LastEventId < block.FirstEventId)
+        {
+            return Fail(FindingCode.BlockHeaderInvalid, position + BlockHeader.OffFirstId, "first and last event ids out of range",
+                "1 <= first <= last", $"first {block.FirstEventId}, last {block.LastEventId}");
+        }
+
+        if (block.FirstEventId <= previousId)
+        {
+            return Fail(FindingCode.EventIdOrder, position + BlockHeader.OffFirstId, "the block's first event id does not follow the previous block's last",
+                "> " + previousId.ToString(CultureInfo.InvariantCulture), block.FirstEventId.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (expectedSeed is uint seed && block.ChainSeed != seed)
+        {
+            return Fail(FindingCode.ChainBroken, position + BlockHeader.OffChainSeed, "the block's chain seed is not the previous block's chain CRC", Hex(seed), Hex(block.ChainSeed));
+        }
+
+        uint chain = BlockHeader.ComputeChainCrc(block.ChainSeed, bytes);
+        if (chain != block.ChainCrc)
+        {
+            return Fail(FindingCode.ChainBroken, position + BlockHeader.OffChainCrc, "the block's chain CRC does not match its seed and header", Hex(block.ChainCrc), Hex(chain));
+        }
+
+        uint dataCrc = Crc32C.Finish(Crc32C.Update(Crc32C.Begin(), data + position + SegmentFormat.BlockHeaderSize, block.Length - SegmentFormat.BlockHeaderSize));
+        if (dataCrc != block.DataCrc)
+        {
+            return Fail(FindingCode.BlockChecksumMismatch, position + SegmentFormat.BlockHeaderSize,
+                $"the CRC of the block's bytes [{position + SegmentFormat.BlockHeaderSize}, {position + block.Length}) does not match its header", Hex(block.DataCrc), Hex(dataCrc));
+        }
+
+        return CheckRecords(scan, data, position, index, block);
+
+        BlockFailure Fail(FindingCode code, long offset, string message, string expected, string found, bool headerIncomplete = false) =>
+            new(new Finding(FindingSeverity.Damage, code, scan.Path, offset, index, message, expected, found), headerIncomplete);
+    }
+
+    /// <summary>
+    /// The records must tile the block exactly: each 8-aligned, ids strictly increasing from the
+    /// header's first to its last, flags and padding zero, and less than 64 zero bytes after the last.
+    /// (A block whose CRC matches fails here only if its writer was wrong, never from damage.)
+    /// </summary>
+    private static BlockFailure? CheckRecords(SegmentScan scan, byte* data, long position, int index, BlockHeader block)
+    {
+        long end = position + block.Length;
+        long at = position + SegmentFormat.BlockHeaderSize;
+        long previous = 0;
+        for (int i = 0; i < block.RecordCount; i++)
+        {
+            if (at + SegmentFormat.RecordHeaderSize > end)
+            {
+                return Fail(at, $"record {i} of {block.RecordCount} starts past the end of the block", $"<= {end - SegmentFormat.RecordHeaderSize}", at.ToString(CultureInfo.InvariantCulture));
+            }
+
+            RecordHeader record = RecordHeader.Read(new ReadOnlySpan<byte>(data + at, SegmentFormat.RecordHeaderSize));
+            long size = SegmentFormat.AlignUp(SegmentFormat.RecordHeaderSize + (long)record.PayloadLength, SegmentFormat.RecordAlignment);
+            if (record.PayloadLength < 0 || at + size > end)
+            {
+                return Fail(at + RecordHeader.OffLength, $"record {i}'s payload runs past the end of the block", $"<= {end - at - SegmentFormat.RecordHeaderSize}", ((uint)record.PayloadLength).ToString(CultureInfo.InvariantCulture));
+            }
+
+            if (record.Flags != 0)
+            {
+                return Fail(at + RecordHeader.OffFlags, $"record {i} has unknown flags", "0", Hex(record.Flags));
+            }
+
+            long expectedId = i == 0 ? block.FirstEventId : previous + 1;
+            if ((i == 0 && record.EventId != block.FirstEventId) || (i > 0 && record.EventId <= previous))
+            {
+                return new BlockFailure(new Finding(FindingSeverity.Damage, FindingCode.EventIdOrder, scan.Path, at + RecordHeader.OffEventId, index,
+                    $"record {i}'s event id is out of order", (i == 0 ? "" : ">= ") + expectedId.ToString(CultureInfo.InvariantCulture),
+                    record.EventId.ToString(CultureInfo.InvariantCulture)), HeaderIncomplete: false);
+            }
+
+            long padFrom = at + SegmentFormat.RecordHeaderSize + record.PayloadLength;
+            long nonZero = FirstNonZero(data, padFrom, at + size);
+            if (nonZero >= 0)
+            {
+                return Fail(nonZero, $"record {i}'s padding is not zero", "0", Hex(data[nonZero]));
+            }
+
+            previous = record.EventId;
+            at += size;
+        }
+
+        if (previous != block.LastEventId)
+        {
+            return new BlockFailure(new Finding(FindingSeverity.Damage, FindingCode.EventIdOrder, scan.Path, position + BlockHeader.OffLastId, index,
+                "the block header's last event id is not its last record's", previous.ToString(CultureInfo.InvariantCulture),
+                block.LastEventId.ToString(CultureInfo.InvariantCulture)), HeaderIncomplete: false);
+        }
+
+        if (end - at >= SegmentFormat.BlockAlignment)
+        {
+            return Fail(at, "bytes follow the block's last record", $"fewer than {SegmentFormat.BlockAlignment} bytes of padding", (end - at).ToString(CultureInfo.InvariantCulture) + " bytes");
+        }
+
+        long stray = FirstNonZero(data, at, end);
+        return stray >= 0 ? Fail(stray, "the block's padding after its last record is not zero", "0", Hex(data[stray])) : null;
+
+        BlockFailure Fail(long offset, string message, string expected, string found) =>
+            new(new Finding(FindingSeverity.Damage, FindingCode.RecordInvalid, scan.Path, offset, index, message, expected, found), HeaderIncomplete: false);
+    }
+
+    private static void ClassifyClosed(SegmentScan scan, byte* data, long limit, SegmentSummary summary, BlockFailure? failure)
+    {
+        if (failure is not null)
+        {
+            scan.Add(failure.Finding);
+        }
+
+        int blocks = scan.BlockOffsets.Count;
+        string? mismatch = null;
+        long field = 0;
+        string? expected = null;
+        string? found = null;
+        if (summary.DataEnd != scan.ValidEnd)
+        {
+            (mismatch, field, expected, found) = ("data end", SegmentSummary.OffDataEnd, summary.DataEnd.ToString(CultureInfo.InvariantCulture), scan.ValidEnd.ToString(CultureInfo.InvariantCulture));
+        }
+        else if (summary.BlockCount != blocks)
+        {
+            (mismatch, field, expected, found) = ("block count", SegmentSummary.OffBlockCount, summary.BlockCount.ToString(CultureInfo.InvariantCulture), blocks.ToString(CultureInfo.InvariantCulture));
+        }
+        else if (summary.RecordCount != scan.RecordCount)
+        {
+            (mismatch, field, expected, found) = ("event count", SegmentSummary.OffRecordCount, summary.RecordCount.ToString(CultureInfo.InvariantCulture), scan.RecordCount.ToString(CultureInfo.InvariantCulture));
+        }
+        else if (summary.FirstEventId != scan.FirstEventId || summary.LastEventId != scan.LastEventId)
+        {
+            (mismatch, field, expected, found) = ("event ids", SegmentSummary.OffFirstId, $"{summary.FirstEventId}..{summary.LastEventId}", $"{scan.FirstEventId}..{scan.LastEventId}");
+        }
+        else if (blocks > 0 && summary.FinalChain != scan.FinalChain)
+        {
+            (mismatch, field, expected, found) = ("final chain", SegmentSummary.OffFinalChain, Hex(summary.FinalChain), Hex(scan.FinalChain ?? 0));
+        }
+
+        if (mismatch is not null && failure is null)
+        {
+            scan.Add(FindingSeverity.Damage, FindingCode.SummaryMismatch, SegmentFormat.SummaryOffset + field, -1,
+                $"the summary's {mismatch} disagrees with the blocks (blocks lost or summary damaged)", expected, found);
+        }
+
+        if (blocks == 0)
+        {
+            scan.FinalChain = summary.FinalChain;
+        }
+
+        if (failure is null && mismatch is null)
+        {
+            long stray = FirstNonZero(data, scan.ValidEnd, limit);
+            if (stray >= 0 && summary.IsRecoveredClose)
+            {
+                scan.Add(FindingSeverity.Info, FindingCode.TornTail, scan.ValidEnd, -1,
+                    "closed by crash recovery: the bytes after the data end are an abandoned tail that was never committed");
+            }
+            else if (stray >= 0)
+            {
+                scan.Add(FindingSeverity.Damage, FindingCode.DataAfterEnd, stray, -1,
+                    "non-zero bytes after the end of a closed segment's data", "0", Hex(data[stray]));
+            }
+        }
+
+        scan.State = SegmentState.Closed;
+    }
+
+    private static void ClassifyOpen(SegmentScan scan, byte* data, long limit, BlockFailure? failure, bool summaryCorrupt)
+    {
+        if (failure is not null && !failure.HeaderIncomplete)
+        {
+            // A crash cannot produce a valid block header over invalid content: headers are written last.
+            scan.Add(failure.Finding);
+            return;
+        }
+
+        long stray = FirstNonZero(data, scan.ValidEnd, limit);
+        if (stray < 0)
+        {
+            scan.State = scan.BlockOffsets.Count == 0 ? SegmentState.Empty : SegmentState.Open;
+            return;
+        }
+
+        long later = FindLaterBlock(scan, data, limit);
+        if (later >= 0)
+        {
+            if (failure is not null)
+            {
+                scan.Add(failure.Finding);
+            }
+
+            BlockHeader found = BlockHeader.Read(new ReadOnlySpan<byte>(data + later, SegmentFormat.BlockHeaderSize));
+            scan.Add(FindingSeverity.Damage, FindingCode.BlocksLost, scan.ValidEnd, scan.BlockOffsets.Count,
+                $"a valid block (index {found.BlockIndex}, events {found.FirstEventId}..{found.LastEventId}) starts at {later}, after damage at {scan.ValidEnd}: the blocks between are lost",
+                $"block {scan.BlockOffsets.Count} at {scan.ValidEnd}", $"block {found.BlockIndex} at {later}");
+            return;
+        }
+
+        scan.Add(FindingSeverity.TornTail, FindingCode.TornTail, scan.ValidEnd, scan.BlockOffsets.Count,
+            $"unsealed bytes follow the last sealed block (first non-zero byte at {stray}): a write that a crash interrupted; its events were never committed");
+        scan.State = summaryCorrupt ? SegmentState.Damaged : SegmentState.TornTail;
+    }
+
+    /// <summary>
+    /// After the valid prefix of an open segment, the first valid block header that could only have
+    /// been sealed after the blocks that are missing (a later index, later ids), or -1. Payload bytes
+    /// of a torn block that merely look like a block header are not enough.
+    /// </summary>
+    private static long FindLaterBlock(SegmentScan scan, byte* data, long limit)
+    {
+        for (long at = scan.ValidEnd + SegmentFormat.BlockAlignment; ; at += SegmentFormat.BlockAlignment)
+        {
+            at = FindBlockHeader(data, at, limit);
+            if (at < 0)
+            {
+                return -1;
+            }
+
+            BlockHeader block = BlockHeader.Read(new ReadOnlySpan<byte>(data + at, SegmentFormat.BlockHeaderSize));
+            if (block.BlockIndex > scan.BlockOffsets.Count && block.FirstEventId > scan.LastEventId)
+            {
+                return at;
+            }
+        }
+    }
+
+    /// <summary>The offset of the first 64-aligned position in [from, limit) holding a block header with a valid magic and CRC, or -1.</summary>
+    internal static long FindBlockHeader(byte* data, long from, long limit)
+    {
+        from = SegmentFormat.AlignUp(from, SegmentFormat.BlockAlignment);
+        for (long at = from; at + SegmentFormat.BlockHeaderSize <= limit; at += SegmentFormat.BlockAlignment)
+        {
+            if (*(uint*)(data + at) == SegmentFormat.BlockMagic)
+            {
+                var bytes = new ReadOnlySpan<byte>(data + at, SegmentFormat.BlockHeaderSize);
+                if (BlockHeader.StoredCrc(bytes) == BlockHeader.ComputeCrc(bytes))
+                {
+                    return at;
+                }
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>The offset of the first non-zero byte in [from, to), or -1.</summary>
+    internal static long FirstNonZero(byte* data, long from, long to)
+    {
+        for (long at = from; at < to;)
+        {
+            int chunk = (int)Math.Min(to - at, 1 << 30);
+            int found = new ReadOnlySpan<byte>(data + at, chunk).IndexOfAnyExcept((byte)0);
+            if (found >= 0)
+            {
+                return at + found;
+            }
+
+            at += chunk;
+        }
+
+        return -1;
+    }
+
+    internal static string Hex(long value) => "0x" + value.ToString("x", CultureInfo.InvariantCulture);
+
+    internal static string Hex(byte value) => "0x" + value.ToString("x2", CultureInfo.InvariantCulture);
+
+    internal static string Hex(uint value) => "0x" + value.ToString("x8", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,161 @@
+using System.Globalization;
+using FlashWal.Errors;
+using FlashWal.Format;
+
+namespace FlashWal.Inspection;
+
+/// <summary>
+/// Verifies a segment file or a whole WAL directory and returns findings that name the file, the
+/// byte offset, the block, what was expected and what was found. Damaged input never makes it throw.
+/// </summary>
+/// <remarks>
+/// Each segment is judged by <see cref="SegmentScanner"/>; this class adds what only the set can
+/// tell: one log id, no missing index, each segment's block 0 continuing its predecessor's chain,
+/// event ids increasing across segments, and only the last segment allowed a torn tail.
+/// </remarks>
+public static class SegmentVerifier
+{
+    /// <summary>Verifies a segment file or a WAL directory.</summary>
+    /// <exception cref="WalPathNotFoundException"><paramref name="path"/> does not exist.</exception>
+    public static VerificationReport Verify(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        string full = Path.GetFullPath(path);
+        if (Directory.Exists(full))
+        {
+            return VerifyDirectory(full);
+        }
+
+        if (!File.Exists(full))
+        {
+            throw new WalPathNotFoundException(full);
+        }
+
+        SegmentScan scan = SegmentScanner.ScanFile(full);
+        return new VerificationReport(full, isDirectory: false, [scan.ToInfo()], scan.Findings);
+    }
+
+    /// <summary>Verifies every segment of a WAL directory and the set as a whole.</summary>
+    /// <exception cref="WalPathNotFoundException"><paramref name="directory"/> does not exist.</exception>
+    public static VerificationReport VerifyDirectory(string directory)
+    {
+        WalDirectoryListing listing = WalDirectory.List(directory);
+        var scans = listing.Segments.Select(s => SegmentScanner.ScanFile(s.Path)).ToList();
+        var findings = new List<Finding>();
+        foreach (SegmentScan scan in scans)
+        {
+            findings.AddRange(scan.Findings);
+        }
+
+        findings.AddRange(CheckSet(listing, scans));
+        return new VerificationReport(listing.Directory, isDirectory: true, scans.ConvertAll(s => s.ToInfo()), findings);
+    }
+
+    /// <summary>The checks that need the whole directory. <paramref name="scans"/> are ordered by index.</summary>
+    internal static IEnumerable<Finding> CheckSet(WalDirectoryListing listing, IReadOnlyList<SegmentScan> scans)
+    {
+        foreach (string path in listing.Temporary)
+        {
+            yield return new Finding(FindingSeverity.Info, FindingCode.IncompleteCreation, path, -1, -1,
+                "a segment creation that was interrupted; it never carried a segment name and holds no event");
+        }
+
+        foreach (string path in listing.Other)
+        {
+            yield return new Finding(FindingSeverity.Info, FindingCode.UnknownFile, path, -1, -1, "not a FlashWal file; ignored");
+        }
+
+        if (scans.Count == 0)
+        {
+            yield return new Finding(FindingSeverity.Info, FindingCode.NoSegments, listing.Directory, -1, -1, "the directory holds no segment");
+            yield break;
+        }
+
+        var readable = scans.Where(s => s.Header is not null).ToList();
+        LogId? log = readable.GroupBy(s => s.Header!.Value.LogId).OrderByDescending(g => g.Count()).ThenByDescending(g => g.Max(s => s.SegmentIndex)).Select(g => (LogId?)g.Key).FirstOrDefault();
+        int lastWithData = -1;
+        for (int i = 0; i < scans.Count; i++)
+        {
+            if (scans[i].RecordCount > 0 && scans[i].Header?.LogId == log)
+            {
+                lastWithData = i;
+            }
+        }
+
+        SegmentScan? previous = null; // the last readable segment of this log before the current one
+        for (int i = 0; i < scans.Count; i++)
+        {
+            SegmentScan scan = scans[i];
+            if (i > 0 && scans[i].SegmentIndex > scans[i - 1].SegmentIndex + 1)
+            {
+                long from = scans[i - 1].SegmentIndex + 1;
+                long to = scans[i].SegmentIndex - 1;
+                yield return new Finding(FindingSeverity.Damage, FindingCode.SegmentMissing, Path.Combine(listing.Directory, SegmentFileName.Format(from)), -1, -1,
+                    from == to ? $"segment {Hex(from)} is missing between {Hex(from - 1)} and {Hex(to + 1)}" : $"segments {Hex(from)} to {Hex(to)} are missing",
+                    SegmentFileName.Format(from), SegmentFileName.Format(to + 1));
+            }
+
+            if (scan.Header is not { } header)
+            {
+                continue;
+            }
+
+            if (header.LogId != log)
+            {
+                yield return new Finding(FindingSeverity.Damage, FindingCode.ForeignSegment, scan.Path, SegmentHeader.OffLogId, -1,
+                    "the segment belongs to another log", log.ToString(), header.LogId.ToString());
+                continue;
+            }
+
+            if (scan.State == SegmentState.TornTail && i < lastWithData)
+            {
+                yield return new Finding(FindingSeverity.Damage, FindingCode.TornTail, scan.Path, scan.ValidEnd, scan.BlockOffsets.Count,
+                    "unsealed bytes end a segment that later segments follow; only the log's last segment may end torn");
+            }
+            else if (scan.State is SegmentState.Open or SegmentState.TornTail && i < lastWithData)
+            {
+                yield return new Finding(FindingSeverity.Info, FindingCode.SegmentNotClosed, scan.Path, SegmentFormat.SummaryOffset, -1,
+                    "the segment was never closed; its successor's chain seed shows whether it is complete");
+            }
+            else if (scan.State == SegmentState.Empty)
+            {
+                yield return new Finding(FindingSeverity.Info, FindingCode.SegmentEmpty, scan.Path, -1, -1,
+                    "the segment holds no event (prepared and never used)");
+            }
+
+            if (previous is not null && scan.ChainSeed is uint seed && previous.FinalChain is uint chain && !previous.HasDamage)
+            {
+                if (seed != chain)
+                {
+                    yield return new Finding(FindingSeverity.Damage, FindingCode.ChainBrokenAcrossSegments, scan.Path,
+                        SegmentFormat.DataOffset + BlockHeader.OffChainSeed, 0,
+                        $"block 0 does not continue the chain of segment {Hex(previous.SegmentIndex)}: events between them are missing or a segment was replaced",
+                        Hex(chain), Hex(seed));
+                }
+                else if (scan.FirstEventId <= previous.LastEventId)
+                {
+                    yield return new Finding(FindingSeverity.Damage, FindingCode.EventIdOrder, scan.Path,
+                        SegmentFormat.DataOffset + BlockHeader.OffFirstId, 0,
+                        $"the first event id does not follow segment {Hex(previous.SegmentIndex)}'s last",
+                        "> " + previous.LastEventId.ToString(CultureInfo.InvariantCulture), scan.FirstEventId.ToString(CultureInfo.InvariantCulture));
+                }
+                else if (scan.FirstEventId != previous.LastEventId + 1 && previous.RecordCount > 0)
+                {
+                    yield return new Finding(FindingSeverity.Info, FindingCode.EventIdJump, scan.Path,
+                        SegmentFormat.DataOffset + BlockHeader.OffFirstId, 0,
+                        $"event ids jump from segment {Hex(previous.SegmentIndex)}; the chain is intact, so they were written so",
+                        (previous.LastEventId + 1).ToString(CultureInfo.InvariantCulture), scan.FirstEventId.ToString(CultureInfo.InvariantCulture));
+                }
+            }
+
+            if (scan.RecordCount > 0 || scan.Summary is not null)
+            {
+                previous = scan;
+            }
+        }
+    }
+
+    private static string Hex(long index) => SegmentScanner.Hex(index);
+
+    private static string Hex(uint value) => SegmentScanner.Hex(value);
+}

@@ -1,0 +1,201 @@
+using System.Buffers.Binary;
+using FlashWal.Errors;
+using FlashWal.Format;
+using FlashWal.Inspection;
+using FlashWal.Storage;
+
+namespace FlashWal.Reading;
+
+/// <summary>
+/// Reads one segment: maps it read-only, verifies it completely with <see cref="SegmentScanner"/>, and
+/// then iterates the events of its valid prefix in place (no copy, no allocation per event) or seeks
+/// to an event id by binary search over the blocks and a scan within the block.
+/// </summary>
+/// <remarks>
+/// A segment whose tail is torn or damaged opens fine: the reader serves the valid prefix and
+/// <see cref="Scan"/> says where and why it ends. Only a file with no usable header fails to open.
+/// </remarks>
+public sealed unsafe class SegmentReader : IDisposable
+{
+    private readonly MappedFile? _file;
+    private readonly byte* _base;
+    private readonly IReadOnlyList<long> _blocks;
+    private int _block = -1;
+    private long _recordOffset;
+    private int _recordsLeft;
+
+    private SegmentReader(MappedFile? file, SegmentScan scan)
+    {
+        _file = file;
+        _base = file is null ? null : file.Pointer;
+        Scan = scan;
+        _blocks = scan.BlockOffsets;
+    }
+
+    /// <summary>Everything the verification of this segment found, and its valid prefix.</summary>
+    public SegmentScan Scan { get; }
+
+    /// <summary>Full path of the file.</summary>
+    public string Path => Scan.Path;
+
+    /// <summary>The segment header.</summary>
+    public SegmentHeader Header => Scan.Header!.Value;
+
+    /// <summary>Events readable (in the valid prefix).</summary>
+    public long EventCount => Scan.RecordCount;
+
+    /// <summary>First readable event id (0 when none).</summary>
+    public long FirstEventId => Scan.FirstEventId;
+
+    /// <summary>Last readable event id (0 when none).</summary>
+    public long LastEventId => Scan.LastEventId;
+
+    /// <summary>
+    /// Opens and verifies the segment at <paramref name="path"/>.
+    /// </summary>
+    /// <exception cref="WalPathNotFoundException">The file does not exist.</exception>
+    /// <exception cref="WalFormatException">The file is not a FlashWal segment.</exception>
+    /// <exception cref="WalVersionException">The segment uses a newer format version.</exception>
+    /// <exception cref="WalCorruptionException">The segment header is damaged.</exception>
+    public static SegmentReader Open(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        path = System.IO.Path.GetFullPath(path);
+        if (Directory.Exists(path))
+        {
+            throw new WalException($"'{path}' is a directory; a segment file was expected.", path);
+        }
+
+        if (!File.Exists(path))
+        {
+            throw new WalPathNotFoundException(path);
+        }
+
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        long length = stream.Length;
+        MappedFile? mapped = null;
+        if (length == 0)
+        {
+            stream.Dispose();
+        }
+        else
+        {
+            mapped = MappedFile.Map(stream, length, writable: false);
+        }
+
+        try
+        {
+            SegmentScan scan = SegmentScanner.Scan(path, mapped is null ? null : mapped.Pointer, length);
+            if (scan.Header is null)
+            {
+                Finding finding = scan.Findings[0];
+                throw finding.Code switch
+                {
+                    FindingCode.FileEmpty or FindingCode.NotASegment => new WalFormatException($"'{path}' is not a FlashWal segment: {finding.Message}.", path),
+                    FindingCode.UnsupportedVersion => new WalVersionException(path, BinaryPrimitives.ReadUInt16LittleEndian(new ReadOnlySpan<byte>(mapped!.Pointer + 8, 2))),
+                    _ => new WalCorruptionException(finding),
+                };
+            }
+
+            return new SegmentReader(mapped, scan);
+        }
+        catch
+        {
+            mapped?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Reads the next event. False at the end of the valid prefix.</summary>
+    public bool TryReadNext(out WalEvent next)
+    {
+        while (_recordsLeft == 0)
+        {
+            if (_block + 1 >= _blocks.Count)
+            {
+                next = default;
+                return false;
+            }
+
+            EnterBlock(_block + 1);
+        }
+
+        byte* record = _base + _recordOffset;
+        int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(new ReadOnlySpan<byte>(record, 4));
+        next = new WalEvent(
+            BinaryPrimitives.ReadInt64LittleEndian(new ReadOnlySpan<byte>(record + 8, 8)),
+            BinaryPrimitives.ReadInt64LittleEndian(new ReadOnlySpan<byte>(record + 16, 8)),
+            BinaryPrimitives.ReadUInt16LittleEndian(new ReadOnlySpan<byte>(record + 4, 2)),
+            new ReadOnlySpan<byte>(record + SegmentFormat.RecordHeaderSize, length));
+        _recordOffset += (SegmentFormat.RecordHeaderSize + length + (SegmentFormat.RecordAlignment - 1)) & -SegmentFormat.RecordAlignment;
+        _recordsLeft--;
+        return true;
+    }
+
+    /// <summary>
+    /// Positions the reader so that <see cref="TryReadNext"/> returns the first event whose id is
+    /// ≥ <paramref name="eventId"/>. False (and positioned at the end) when there is none.
+    /// </summary>
+    public bool SeekTo(long eventId)
+    {
+        // Binary search for the first block whose last id is >= eventId.
+        int low = 0;
+        int high = _blocks.Count;
+        while (low < high)
+        {
+            int middle = (low + high) >>> 1;
+            if (BlockLastId(middle) < eventId)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+
+        if (low == _blocks.Count)
+        {
+            _block = _blocks.Count - 1;
+            _recordsLeft = 0;
+            return false;
+        }
+
+        EnterBlock(low);
+        while (_recordsLeft > 0)
+        {
+            byte* record = _base + _recordOffset;
+            if (BinaryPrimitives.ReadInt64LittleEndian(new ReadOnlySpan<byte>(record + 8, 8)) >= eventId)
+            {
+                return true;
+            }
+
+            int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(new ReadOnlySpan<byte>(record, 4));
+            _recordOffset += (SegmentFormat.RecordHeaderSize + length + (SegmentFormat.RecordAlignment - 1)) & -SegmentFormat.RecordAlignment;
+            _recordsLeft--;
+        }
+
+        return true; // unreachable in a verified block: its last id is >= eventId
+    }
+
+    /// <summary>Goes back to the first event.</summary>
+    public void Rewind()
+    {
+        _block = -1;
+        _recordsLeft = 0;
+    }
+
+    /// <summary>Unmaps the file. Payload spans handed out before are invalid afterwards.</summary>
+    public void Dispose() => _file?.Dispose();
+
+    private void EnterBlock(int block)
+    {
+        long offset = _blocks[block];
+        _block = block;
+        _recordOffset = offset + SegmentFormat.BlockHeaderSize;
+        _recordsLeft = (int)BinaryPrimitives.ReadUInt32LittleEndian(new ReadOnlySpan<byte>(_base + offset + BlockHeader.OffRecordCount, 4));
+    }
+
+    private long BlockLastId(int block) =>
+        BinaryPrimitives.ReadInt64LittleEndian(new ReadOnlySpan<byte>(_base + _blocks[block] + BlockHeader.OffLastId, 8));
+}

@@ -1,0 +1,462 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using FlashWal.Errors;
+using FlashWal.Format;
+using FlashWal.Storage;
+
+namespace FlashWal.Recording;
+
+/// <summary>
+/// Owns one segment file: creates it exclusively with a complete header, maps and pre-faults it,
+/// appends records straight into the mapping, seals blocks, and closes it with a summary.
+/// </summary>
+/// <remarks>
+/// Single-threaded by design: one thread at a time calls it, and ownership can move between threads
+/// (a preparer creates it, the writer thread appends, a maintainer closes it) through any hand-off
+/// that publishes memory (a ring with release/acquire, a lock, a task).
+/// <para>
+/// <see cref="TryAppend(long, long, ushort, ReadOnlySpan{byte})"/> is the hot path: stores into
+/// pre-faulted memory and a running CRC-32C, with no allocation, lock or system call. Sealing a block
+/// writes its 64-byte header (the block's CRC was computed as records arrived). Durability is a
+/// separate call (<see cref="Flush"/>), never a side effect.
+/// </para>
+/// </remarks>
+public sealed unsafe class SegmentWriter : IDisposable
+{
+    private readonly MappedFile _file;
+    private readonly byte* _base;
+    private readonly long _capacity;
+    private readonly int _blockSize;
+    private readonly int _maxPayload;
+
+    private long _position;        // next byte to write
+    private long _blockStart = -1; // offset of the open block's header, -1 when no block is open
+    private uint _crcRegister;     // raw CRC-32C register of the open block's bytes after its header
+    private int _blockRecords;
+    private long _blockFirstId;
+    private int _blockIndex;       // index the next sealed block gets
+    private uint _chain;           // chain value after the last sealed block (the segment's seed before any)
+    private uint _seed;
+    private long _lastId = long.MaxValue; // no append succeeds before Start()
+    private long _previousId;
+    private long _committedId;
+    private long _firstId;
+    private long _recordCount;
+    private long _sealedEnd = SegmentFormat.DataOffset;
+    private long _flushedEnd = SegmentFormat.DataOffset;
+    private bool _started;
+    private bool _closed;
+
+    private SegmentWriter(string path, MappedFile file, SegmentHeader header, PrefaultMode prefault)
+    {
+        Path = path;
+        _file = file;
+        _base = file.Pointer;
+        Header = header;
+        _capacity = header.Capacity;
+        _blockSize = header.BlockSize;
+        _maxPayload = SegmentFormat.MaxPayloadSize(header.BlockSize);
+        _position = SegmentFormat.DataOffset;
+        PrefaultUsed = prefault;
+    }
+
+    /// <summary>Full path of the segment file.</summary>
+    public string Path { get; }
+
+    /// <summary>The header written at creation.</summary>
+    public SegmentHeader Header { get; }
+
+    /// <summary>The segment's index.</summary>
+    public long SegmentIndex => Header.SegmentIndex;
+
+    /// <summary>How the pages were pre-faulted.</summary>
+    public PrefaultMode PrefaultUsed { get; }
+
+    /// <summary>The largest payload one event may carry.</summary>
+    public int MaxPayloadSize => _maxPayload;
+
+    /// <summary>Whether <see cref="Start"/> has been called.</summary>
+    public bool IsStarted => _started;
+
+    /// <summary>Whether the segment has been closed, discarded or abandoned.</summary>
+    public bool IsClosed => _closed;
+
+    /// <summary>Id of the last appended event (0 before any).</summary>
+    public long LastEventId => _recordCount == 0 ? 0 : _closed ? _committedId : _lastId;
+
+    /// <summary>Id of the first event in the segment (0 before any).</summary>
+    public long FirstEventId => _firstId;
+
+    /// <summary>Id of the last event in a sealed block: visible to readers, survives a killed process.</summary>
+    public long CommittedEventId => _committedId;
+
+    /// <summary>Events appended, sealed or not.</summary>
+    public long RecordCount => _recordCount;
+
+    /// <summary>Blocks sealed so far.</summary>
+    public int BlockCount => _blockIndex;
+
+    /// <summary>Offset just past the last sealed block.</summary>
+    public long SealedEnd => _sealedEnd;
+
+    /// <summary>Offset the next record would be written at.</summary>
+    public long WriteOffset => _position;
+
+    /// <summary>Chain value after the last sealed block: the seed of the next segment once this one ends.</summary>
+    public uint ChainValue => _chain;
+
+    /// <summary>Whether any record is waiting in an open block.</summary>
+    public bool HasOpenBlock => _blockStart >= 0;
+
+    /// <summary>
+    /// Creates segment <paramref name="segmentIndex"/> in <paramref name="directory"/>: exclusive create
+    /// under a temporary name, preallocation to full size, complete header, flush, rename to the
+    /// segment name (never replacing a file), directory flush, map, pre-fault. A file that carries the
+    /// segment name therefore always has a valid header.
+    /// </summary>
+    /// <exception cref="WalPathNotFoundException">The directory does not exist.</exception>
+    /// <exception cref="IOException">The segment exists already, the disk is full, or access is denied.</exception>
+    public static SegmentWriter Create(string directory, long segmentIndex, LogId logId, SegmentOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfNegative(segmentIndex);
+        options.Validate();
+        directory = System.IO.Path.GetFullPath(directory);
+        if (!Directory.Exists(directory))
+        {
+            throw new WalPathNotFoundException(directory);
+        }
+
+        string path = System.IO.Path.Combine(directory, SegmentFileName.Format(segmentIndex));
+        if (File.Exists(path))
+        {
+            throw new IOException($"Segment '{path}' already exists; FlashWal never overwrites a segment.");
+        }
+
+        string temporary = path + SegmentFileName.TemporarySuffix;
+        var header = new SegmentHeader(SegmentFormat.Version, logId, segmentIndex, options.SegmentSize,
+            options.BlockSize, SegmentFormat.DataOffset, WalClock.UnixNs());
+
+        FileStream? stream = null;
+        bool renamed = false;
+        try
+        {
+            // A leftover temporary file is a creation that a crash interrupted: it never carried a
+            // segment name and holds no event, so it is safe to replace.
+            File.Delete(temporary);
+            stream = new FileStream(temporary, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.ReadWrite,
+                Share = FileShare.Read | FileShare.Delete,
+                PreallocationSize = options.SegmentSize,
+            });
+            stream.SetLength(options.SegmentSize);
+            Span<byte> bytes = stackalloc byte[SegmentFormat.HeaderSize];
+            header.WriteTo(bytes);
+            RandomAccess.Write(stream.SafeFileHandle, bytes, 0);
+            stream.Flush(flushToDisk: true);
+            File.Move(temporary, path, overwrite: false);
+            renamed = true;
+            DirectorySync.Flush(directory);
+
+            var mapped = MappedFile.Map(stream, options.SegmentSize, writable: true);
+            stream = null; // owned by the mapping now
+            try
+            {
+                PrefaultMode used = mapped.Prefault(SegmentFormat.DataOffset, options.SegmentSize - SegmentFormat.DataOffset, options.Prefault);
+                return new SegmentWriter(path, mapped, header, used);
+            }
+            catch
+            {
+                mapped.Dispose();
+                throw;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            stream?.Dispose();
+            TryDelete(renamed ? path : temporary);
+            if (e is IOException && !renamed && File.Exists(path))
+            {
+                throw;
+            }
+
+            throw new IOException($"Cannot create segment '{path}': {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Links the segment into its log before the first append: <paramref name="chainSeed"/> is the
+    /// chain value of the log's previous block (the previous segment's final chain, or
+    /// <see cref="SegmentFormat.GenesisChainSeed"/> for a new log) and <paramref name="previousEventId"/>
+    /// the id of the log's previous event (0 for a new log). Prepared segments are created before
+    /// these are known, which is why they are not part of the header.
+    /// </summary>
+    public void Start(uint chainSeed, long previousEventId)
+    {
+        ObjectDisposedException.ThrowIf(_closed, this);
+        if (_started)
+        {
+            throw new InvalidOperationException($"Segment '{Path}' has already been started.");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(previousEventId);
+        _seed = chainSeed;
+        _chain = chainSeed;
+        _previousId = previousEventId;
+        _lastId = previousEventId;
+        _started = true;
+    }
+
+    /// <summary>
+    /// Appends one event. Returns false, having sealed the open block, when the segment has no room
+    /// left for it: the caller then closes this segment and continues in the next.
+    /// </summary>
+    /// <exception cref="WalEventTooLargeException">The payload exceeds <see cref="MaxPayloadSize"/>.</exception>
+    /// <exception cref="WalEventIdException"><paramref name="eventId"/> is not greater than the previous id.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryAppend(long eventId, long timestampUnixNs, ushort type, ReadOnlySpan<byte> payload)
+    {
+        int length = payload.Length;
+        if ((uint)length > (uint)_maxPayload)
+        {
+            ThrowTooLarge(length);
+        }
+
+        if (eventId <= _lastId)
+        {
+            ThrowBadId(eventId);
+        }
+
+        int recordSize = (SegmentFormat.RecordHeaderSize + length + (SegmentFormat.RecordAlignment - 1)) & -SegmentFormat.RecordAlignment;
+        if (_blockStart < 0 || _position + recordSize - _blockStart > _blockSize)
+        {
+            if (!OpenBlockFor(recordSize))
+            {
+                return false;
+            }
+        }
+
+        byte* p = _base + _position;
+        *(ulong*)(p + recordSize - 8) = 0; // padding after the payload (overwritten by it where it reaches)
+        var record = new Span<byte>(p, recordSize);
+        BinaryPrimitives.WriteUInt32LittleEndian(record, (uint)length);
+        BinaryPrimitives.WriteUInt32LittleEndian(record[4..], type); // type, then flags = 0
+        BinaryPrimitives.WriteInt64LittleEndian(record[8..], eventId);
+        BinaryPrimitives.WriteInt64LittleEndian(record[16..], timestampUnixNs);
+        payload.CopyTo(record[SegmentFormat.RecordHeaderSize..]);
+        _crcRegister = Crc32C.Update(_crcRegister, record);
+        _position += recordSize;
+        if (_blockRecords++ == 0)
+        {
+            _blockFirstId = eventId;
+        }
+
+        _lastId = eventId;
+        _recordCount++;
+        return true;
+    }
+
+    /// <summary>Appends an event whose payload is the bytes of <paramref name="payload"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryAppend<T>(long eventId, long timestampUnixNs, ushort type, in T payload)
+        where T : unmanaged
+        => TryAppend(eventId, timestampUnixNs, type, MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in payload)));
+
+    /// <summary>
+    /// Seals the open block, if any: its events become visible to readers and survive a killed
+    /// process (not yet a power loss: see <see cref="Flush"/>).
+    /// </summary>
+    public void Seal()
+    {
+        if (_blockStart < 0)
+        {
+            return;
+        }
+
+        long end = (_position + (SegmentFormat.BlockAlignment - 1)) & -SegmentFormat.BlockAlignment;
+        var padding = new Span<byte>(_base + _position, (int)(end - _position));
+        padding.Clear();
+        uint dataCrc = Crc32C.Finish(Crc32C.Update(_crcRegister, padding));
+
+        var header = new BlockHeader((int)(end - _blockStart), _blockIndex, _blockRecords, _blockFirstId, _lastId,
+            WalClock.UnixNs(), _chain, dataCrc, 0);
+        Span<byte> bytes = stackalloc byte[SegmentFormat.BlockHeaderSize];
+        uint chain = header.Encode(bytes);
+
+        // Publish: bytes 8..63 first, then magic and length with a release store, so that a reader
+        // polling the mapping (a tailer in another process) never sees a magic before the rest.
+        byte* destination = _base + _blockStart;
+        bytes[8..].CopyTo(new Span<byte>(destination + 8, SegmentFormat.BlockHeaderSize - 8));
+        Volatile.Write(ref *(long*)destination, MemoryMarshal.Read<long>(bytes));
+
+        if (_blockIndex == 0)
+        {
+            _firstId = _blockFirstId;
+        }
+
+        _chain = chain;
+        _blockIndex++;
+        _committedId = _lastId;
+        _sealedEnd = end;
+        _position = end;
+        _blockStart = -1;
+        _blockRecords = 0;
+    }
+
+    /// <summary>
+    /// Writes every sealed block not yet flushed to stable storage (msync of that range). Records in
+    /// an open block are not included: seal first.
+    /// </summary>
+    public void Flush()
+    {
+        ObjectDisposedException.ThrowIf(_closed, this);
+        long from = _flushedEnd & -(long)SegmentFormat.PageSize;
+        long to = _sealedEnd;
+        if (to > _flushedEnd)
+        {
+            _file.Flush(from, to - from);
+            _flushedEnd = to;
+        }
+    }
+
+    /// <summary>Offset up to which sealed blocks have been flushed.</summary>
+    public long FlushedEnd => _flushedEnd;
+
+    /// <summary>
+    /// Seals, flushes, writes the summary (one positioned write of 64 bytes into its own sector, then
+    /// fsync), and unmaps. Returns the summary.
+    /// </summary>
+    public SegmentSummary Close()
+    {
+        ObjectDisposedException.ThrowIf(_closed, this);
+        if (!_started)
+        {
+            throw new InvalidOperationException($"Segment '{Path}' was never started; discard it instead of closing it.");
+        }
+
+        Seal();
+        Flush();
+        var summary = new SegmentSummary(0, _sealedEnd, _blockIndex, _chain, _recordCount,
+            _firstId, _recordCount > 0 ? _lastId : 0, WalClock.UnixNs());
+        Span<byte> bytes = stackalloc byte[SegmentFormat.SummarySize];
+        summary.WriteTo(bytes);
+        RandomAccess.Write(_file.Handle, bytes, SegmentFormat.SummaryOffset);
+        _file.Stream.Flush(flushToDisk: true);
+        MarkClosed();
+        _file.Dispose();
+        return summary;
+    }
+
+    /// <summary>
+    /// Unmaps and deletes a segment that holds no event (a prepared segment nobody used).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The segment holds events.</exception>
+    public void Discard()
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        if (_recordCount > 0)
+        {
+            throw new InvalidOperationException($"Segment '{Path}' holds {_recordCount} events; it is closed, never discarded.");
+        }
+
+        MarkClosed();
+        _file.Dispose();
+        File.Delete(Path);
+    }
+
+    /// <summary>
+    /// Unmaps without sealing, flushing or summarising: the file stays exactly as a killed process
+    /// leaves it. For crash tests.
+    /// </summary>
+    internal void Abandon()
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        MarkClosed();
+        _file.Dispose();
+    }
+
+    /// <summary>Closes a started segment; discards one that was never started.</summary>
+    public void Dispose()
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        if (_started)
+        {
+            Close();
+        }
+        else
+        {
+            Discard();
+        }
+    }
+
+    /// <summary>
+    /// Marks the writer closed. The id watermark goes to its maximum so that a late append fails the
+    /// hot path's id check (which then reports the disposal) instead of writing into an unmapped view.
+    /// </summary>
+    private void MarkClosed()
+    {
+        _closed = true;
+        _lastId = long.MaxValue;
+        _blockStart = -1;
+    }
+
+    /// <summary>Seals the open block if the record does not fit in it and opens a new one. False when the segment is full.</summary>
+    private bool OpenBlockFor(int recordSize)
+    {
+        Seal();
+        if (_position + SegmentFormat.BlockHeaderSize + recordSize > _capacity)
+        {
+            return false;
+        }
+
+        _blockStart = _position;
+        _position += SegmentFormat.BlockHeaderSize;
+        _crcRegister = Crc32C.Begin();
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowTooLarge(int length) => throw new WalEventTooLargeException(Path, length, _maxPayload);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowBadId(long eventId)
+    {
+        ObjectDisposedException.ThrowIf(_closed, this);
+        if (!_started)
+        {
+            throw new InvalidOperationException($"Segment '{Path}' has not been started; call Start before appending.");
+        }
+
+        throw new WalEventIdException(Path, eventId, _recordCount > 0 ? _lastId : _previousId);
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}

@@ -1,0 +1,28 @@
+using System.Runtime.InteropServices;
+
+namespace FlashWal.Storage;
+
+/// <summary>The few Linux system calls .NET does not expose: ranged msync, madvise and a directory fsync.</summary>
+internal static partial class NativeMethods
+{
+    internal const int MadvPopulateWrite = 23; // Linux 5.14+
+    internal const int MsSync = 4;
+    internal const int ORdonly = 0;
+    internal const int ODirectory = 0x10000; // x86-64 and arm64
+    internal const int EInval = 22;
+
+    [LibraryImport("libc", SetLastError = true)]
+    internal static unsafe partial int madvise(void* address, nuint length, int advice);
+
+    [LibraryImport("libc", SetLastError = true)]
+    internal static unsafe partial int msync(void* address, nuint length, int flags);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int open(string path, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    internal static partial int fsync(int fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    internal static partial int close(int fd);
+}

@@ -27,11 +27,12 @@ public sealed unsafe class SegmentWriter : IDisposable
     private readonly MappedFile _file;
     private readonly byte* _base;
     private readonly long _capacity;
-    private readonly int _blockSize;
+    private readonly long _blockSize;
     private readonly int _maxPayload;
 
     private long _position;        // next byte to write
     private long _blockStart = -1; // offset of the open block's header, -1 when no block is open
+    private long _blockLimit;      // where the open block must end: min(start + block size, capacity); 0 when none is open
     private uint _crcRegister;     // raw CRC-32C register of the open block's bytes after its header
     private int _blockRecords;
     private long _blockFirstId;
@@ -232,7 +233,7 @@ public sealed unsafe class SegmentWriter : IDisposable
         }
 
         int recordSize = (SegmentFormat.RecordHeaderSize + length + (SegmentFormat.RecordAlignment - 1)) & -SegmentFormat.RecordAlignment;
-        if (_blockStart < 0 || _position + recordSize - _blockStart > _blockSize)
+        if (_position + recordSize > _blockLimit)
         {
             if (!OpenBlockFor(recordSize))
             {
@@ -304,6 +305,7 @@ public sealed unsafe class SegmentWriter : IDisposable
         _sealedEnd = end;
         _position = end;
         _blockStart = -1;
+        _blockLimit = 0;
         _blockRecords = 0;
     }
 
@@ -414,6 +416,7 @@ public sealed unsafe class SegmentWriter : IDisposable
         _closed = true;
         _lastId = long.MaxValue;
         _blockStart = -1;
+        _blockLimit = 0;
     }
 
     /// <summary>Seals the open block if the record does not fit in it and opens a new one. False when the segment is full.</summary>
@@ -426,6 +429,7 @@ public sealed unsafe class SegmentWriter : IDisposable
         }
 
         _blockStart = _position;
+        _blockLimit = Math.Min(_blockStart + _blockSize, _capacity);
         _position += SegmentFormat.BlockHeaderSize;
         _crcRegister = Crc32C.Begin();
         return true;

@@ -1,0 +1,67 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using FlashWal.Inspection;
+
+namespace FlashWal.Cli.Commands;
+
+/// <summary><c>flashwal verify &lt;path&gt; [--json]</c>: exit 0 when intact, 1 when damage is found, 2 on usage or I/O errors.</summary>
+internal static class VerifyCommand
+{
+    public static Command Build(TextWriter output, TextWriter error)
+    {
+        var path = new Argument<string>("path") { Description = "A segment file or a WAL directory." };
+        var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
+        var command = new Command("verify", "Verify every byte of a segment or a WAL directory; print one line per finding.") { path, json };
+        command.SetAction(parse => CommandErrors.Run(error, () =>
+        {
+            VerificationReport report = SegmentVerifier.Verify(parse.GetRequiredValue(path));
+            if (parse.GetValue(json))
+            {
+                output.WriteLine(JsonSerializer.Serialize(new
+                {
+                    report.Path,
+                    report.IsIntact,
+                    report.HasTornTail,
+                    report.HasErrors,
+                    Segments = report.Segments.Count,
+                    report.Events,
+                    report.FirstEventId,
+                    report.LastEventId,
+                    report.Findings,
+                }, Output.Json));
+            }
+            else
+            {
+                foreach (Finding finding in report.Findings)
+                {
+                    output.WriteLine(finding.ToString());
+                }
+
+                output.WriteLine(Verdict(report));
+            }
+
+            return report.HasErrors ? ExitCodes.UsageOrIo : report.IsIntact ? ExitCodes.Ok : ExitCodes.Damage;
+        }));
+        return command;
+    }
+
+    internal static string Verdict(VerificationReport report)
+    {
+        string ids = report.Events > 0 ? string.Create(CultureInfo.InvariantCulture, $", ids {report.FirstEventId}..{report.LastEventId}") : "";
+        string what = string.Create(CultureInfo.InvariantCulture, $"{report.Segments.Count} segment(s), {report.Events} event(s){ids}");
+        int damage = report.Findings.Count(f => f.Severity == FindingSeverity.Damage);
+        int errors = report.Findings.Count(f => f.Severity == FindingSeverity.Error);
+        if (errors > 0)
+        {
+            return $"INCOMPLETE: {errors} file(s) could not be read, {damage} damage finding(s); {what}";
+        }
+
+        if (damage > 0)
+        {
+            return $"DAMAGED: {damage} damage finding(s); {what}";
+        }
+
+        return report.HasTornTail ? $"intact, with a torn tail (a crash interrupted the last write); {what}" : $"intact: {what}";
+    }
+}

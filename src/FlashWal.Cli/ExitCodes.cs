@@ -1,0 +1,14 @@
+namespace FlashWal.Cli;
+
+/// <summary>The exit codes every subcommand uses.</summary>
+internal static class ExitCodes
+{
+    /// <summary>Done; the data is intact.</summary>
+    public const int Ok = 0;
+
+    /// <summary>Damage (or, for recovery, a gap) was found.</summary>
+    public const int Damage = 1;
+
+    /// <summary>Bad usage, a missing path, or an I/O error.</summary>
+    public const int UsageOrIo = 2;
+}

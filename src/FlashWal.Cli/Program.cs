@@ -1,0 +1,36 @@
+using System.CommandLine;
+using FlashWal.Cli.Commands;
+
+namespace FlashWal.Cli;
+
+/// <summary>The <c>flashwal</c> command-line tool: record, inspect and verify WAL files from a shell.</summary>
+public static class Program
+{
+    /// <summary>Entry point.</summary>
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+
+    /// <summary>Runs the tool with the given arguments and writers; returns the exit code (see <see cref="ExitCodes"/>).</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        var root = new RootCommand("FlashWal: a write-ahead log for latency-critical event recording.")
+        {
+            InspectCommand.Build(output, error),
+            VerifyCommand.Build(output, error),
+            RecordCommand.Build(output, error),
+        };
+
+        ParseResult parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (System.CommandLine.Parsing.ParseError e in parse.Errors)
+            {
+                error.WriteLine($"flashwal: {e.Message}");
+            }
+
+            error.WriteLine("Run 'flashwal --help' for usage.");
+            return ExitCodes.UsageOrIo;
+        }
+
+        return parse.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+    }
+}

@@ -1,0 +1,63 @@
+using FlashWal.Errors;
+using FlashWal.Format;
+using FlashWal.Inspection;
+
+namespace FlashWal.Recording;
+
+/// <summary>
+/// Where a log ends: what a writer needs to continue it in a new segment without a gap in the
+/// chain or the event ids, and without touching a byte that exists.
+/// </summary>
+/// <param name="Directory">Full path of the WAL directory.</param>
+/// <param name="LogId">The log's id (new when the directory holds no segment).</param>
+/// <param name="NextSegmentIndex">The index the next segment takes: one past the highest present.</param>
+/// <param name="LastEventId">The last committed event id (0 for a new log).</param>
+/// <param name="ChainValue">The chain value the next segment's block 0 must carry as its seed.</param>
+/// <param name="TornTail">The torn-tail finding of the last segment, when a crash left one.</param>
+public sealed record LogTail(string Directory, LogId LogId, long NextSegmentIndex, long LastEventId, uint ChainValue, Finding? TornTail)
+{
+    /// <summary>Whether the directory held no segment.</summary>
+    public bool IsNewLog => NextSegmentIndex == 0;
+
+    /// <summary>Reads the end of the log in <paramref name="directory"/>, which must exist.</summary>
+    /// <exception cref="WalPathNotFoundException">The directory does not exist.</exception>
+    /// <exception cref="WalCorruptionException">The newest segment with data is damaged: continuing would hide it.</exception>
+    public static LogTail Read(string directory)
+    {
+        WalDirectoryListing listing = WalDirectory.List(directory);
+        if (listing.Segments.Count == 0)
+        {
+            LogId fresh = LogId.NewId();
+            return new LogTail(listing.Directory, fresh, 0, 0, SegmentFormat.GenesisChainSeed(fresh), null);
+        }
+
+        long next = listing.Segments[^1].Index + 1;
+        LogId? log = null;
+        Finding? torn = null;
+        for (int i = listing.Segments.Count - 1; i >= 0; i--)
+        {
+            SegmentScan scan = SegmentScanner.ScanFile(listing.Segments[i].Path);
+            Finding? damage = scan.Findings.FirstOrDefault(f => f.Severity >= FindingSeverity.Damage);
+            if (damage is not null || scan.Header is null)
+            {
+                throw new WalCorruptionException(damage ?? scan.Findings[0]);
+            }
+
+            log ??= scan.Header.Value.LogId;
+            if (scan.Header.Value.LogId != log)
+            {
+                throw new WalCorruptionException(new Finding(FindingSeverity.Damage, FindingCode.ForeignSegment, scan.Path,
+                    SegmentHeader.OffLogId, -1, "the segment belongs to another log than the newest segment", log.ToString(), scan.Header.Value.LogId.ToString()));
+            }
+
+            torn ??= scan.Findings.FirstOrDefault(f => f.Severity == FindingSeverity.TornTail);
+            if (scan.FinalChain is uint chain)
+            {
+                return new LogTail(listing.Directory, log.Value, next, scan.LastEventId, chain, torn);
+            }
+        }
+
+        // Only empty, never-closed segments: the log has no event yet.
+        return new LogTail(listing.Directory, log!.Value, next, 0, SegmentFormat.GenesisChainSeed(log.Value), torn);
+    }
+}

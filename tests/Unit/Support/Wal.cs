@@ -1,0 +1,76 @@
+using FlashWal.Format;
+using FlashWal.Reading;
+using FlashWal.Recording;
+
+namespace FlashWal.Tests.Support;
+
+/// <summary>Builds logs for tests: events whose payload is derived from their id, so any byte can be checked.</summary>
+public static class Wal
+{
+    /// <summary>Smallest options: 8 KiB segments with 4 KiB blocks (one data page).</summary>
+    public static readonly SegmentOptions Tiny = new() { SegmentSize = 8192, BlockSize = 4096 };
+
+    public static readonly SegmentOptions Small = new() { SegmentSize = 64 * 1024, BlockSize = 4096 };
+
+    public static byte[] Payload(long id, int length)
+    {
+        var bytes = new byte[length];
+        Cli.SyntheticEvents.Fill(id, bytes);
+        return bytes;
+    }
+
+    public static int PayloadLength(long id) => (int)(id * 37 % 200);
+
+    /// <summary>Writes one started segment with <paramref name="count"/> events from <paramref name="firstId"/>, sealing every <paramref name="sealEvery"/> events.</summary>
+    public static SegmentWriter Write(string directory, long index, LogId log, uint seed, long firstId, int count, SegmentOptions options, int sealEvery = 0, Func<long, int>? length = null)
+    {
+        var writer = SegmentWriter.Create(directory, index, log, options);
+        writer.Start(seed, firstId - 1);
+        for (long id = firstId; id < firstId + count; id++)
+        {
+            if (!writer.TryAppend(id, 1_700_000_000_000_000_000 + id, (ushort)(id % 7), Payload(id, (length ?? PayloadLength)(id))))
+            {
+                throw new InvalidOperationException($"segment full at id {id}");
+            }
+
+            if (sealEvery > 0 && (id - firstId + 1) % sealEvery == 0)
+            {
+                writer.Seal();
+            }
+        }
+
+        return writer;
+    }
+
+    /// <summary>Writes a closed log of <paramref name="segments"/> segments, <paramref name="perSegment"/> events each. Returns the log id.</summary>
+    public static LogId WriteLog(string directory, int segments, int perSegment, SegmentOptions options, int sealEvery = 10)
+    {
+        LogId log = LogId.NewId();
+        uint chain = SegmentFormat.GenesisChainSeed(log);
+        long id = 1;
+        for (int s = 0; s < segments; s++)
+        {
+            using SegmentWriter writer = Write(directory, s, log, chain, id, perSegment, options, sealEvery);
+            writer.Close();
+            chain = writer.ChainValue;
+            id += perSegment;
+        }
+
+        return log;
+    }
+
+    /// <summary>Every event of a segment, copied out.</summary>
+    public static List<(long Id, long Timestamp, ushort Type, byte[] Payload)> ReadAll(string path)
+    {
+        using SegmentReader reader = SegmentReader.Open(path);
+        var events = new List<(long, long, ushort, byte[])>();
+        while (reader.TryReadNext(out WalEvent e))
+        {
+            events.Add((e.EventId, e.TimestampUnixNs, e.Type, e.Payload.ToArray()));
+        }
+
+        return events;
+    }
+
+    public static string SegmentPath(string directory, long index) => Path.Combine(directory, SegmentFileName.Format(index));
+}

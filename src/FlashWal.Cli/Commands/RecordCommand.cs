@@ -58,7 +58,7 @@ internal static class RecordCommand
             }
 
             Directory.CreateDirectory(dir);
-            return Record(output, LogTail.Read(dir), options, count, (int)payload);
+            return Record(output, LogTail.Recover(dir), options, count, (int)payload);
         }));
         return command;
     }

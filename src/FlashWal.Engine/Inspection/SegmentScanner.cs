@@ -59,7 +59,10 @@ public static unsafe class SegmentScanner
                 header.Capacity.ToString(CultureInfo.InvariantCulture) + " bytes", length.ToString(CultureInfo.InvariantCulture) + " bytes");
         }
 
-        BlockFailure? failure = WalkBlocks(scan, data, length, limit, header);
+        // A closed segment's summary says where its data ends: the walk stops there, and any byte
+        // after it is judged as "data after end" at its exact offset.
+        long walkLimit = scan.Summary is { } closed ? Math.Min(Math.Max(closed.DataEnd, SegmentFormat.DataOffset), limit) : limit;
+        BlockFailure? failure = WalkBlocks(scan, data, length, walkLimit, header);
         if (scan.Summary is { } summary)
         {
             ClassifyClosed(scan, data, limit, summary, failure);
@@ -471,6 +474,11 @@ public static unsafe class SegmentScanner
 
     private static void ClassifyClosed(SegmentScan scan, byte* data, long limit, SegmentSummary summary, BlockFailure? failure)
     {
+        if (failure is { HeaderIncomplete: true } && summary.IsRecoveredClose && summary.DataEnd == scan.ValidEnd)
+        {
+            failure = null; // the seal a crash interrupted, which recovery declared abandoned
+        }
+
         if (failure is not null)
         {
             scan.Add(failure.Finding);

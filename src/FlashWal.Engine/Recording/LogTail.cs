@@ -19,16 +19,36 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
     /// <summary>Whether the directory held no segment.</summary>
     public bool IsNewLog => NextSegmentIndex == 0;
 
-    /// <summary>Reads the end of the log in <paramref name="directory"/>, which must exist.</summary>
+    /// <summary>
+    /// Reads the end of the log in <paramref name="directory"/> and closes the segment a crash left
+    /// open (see <see cref="AbandonedSegment"/>), so that a writer can continue in a new segment.
+    /// </summary>
+    /// <exception cref="WalPathNotFoundException">The directory does not exist.</exception>
+    /// <exception cref="WalCorruptionException">The newest segment with data is damaged.</exception>
+    public static LogTail Recover(string directory)
+    {
+        (LogTail tail, SegmentScan? newest) = ReadCore(directory);
+        if (newest is not null)
+        {
+            AbandonedSegment.Close(newest);
+        }
+
+        return tail;
+    }
+
+    /// <summary>Reads the end of the log in <paramref name="directory"/>, which must exist, without changing anything.</summary>
     /// <exception cref="WalPathNotFoundException">The directory does not exist.</exception>
     /// <exception cref="WalCorruptionException">The newest segment with data is damaged: continuing would hide it.</exception>
-    public static LogTail Read(string directory)
+    public static LogTail Read(string directory) => ReadCore(directory).Tail;
+
+    /// <returns>The tail, and the scan of the newest segment holding data (the only one the last writer can have left open).</returns>
+    private static (LogTail Tail, SegmentScan? Newest) ReadCore(string directory)
     {
         WalDirectoryListing listing = WalDirectory.List(directory);
         if (listing.Segments.Count == 0)
         {
             LogId fresh = LogId.NewId();
-            return new LogTail(listing.Directory, fresh, 0, 0, SegmentFormat.GenesisChainSeed(fresh), null);
+            return (new LogTail(listing.Directory, fresh, 0, 0, SegmentFormat.GenesisChainSeed(fresh), null), null);
         }
 
         long next = listing.Segments[^1].Index + 1;
@@ -53,11 +73,11 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
             torn ??= scan.Findings.FirstOrDefault(f => f.Severity == FindingSeverity.TornTail);
             if (scan.FinalChain is uint chain)
             {
-                return new LogTail(listing.Directory, log.Value, next, scan.LastEventId, chain, torn);
+                return (new LogTail(listing.Directory, log.Value, next, scan.LastEventId, chain, torn), scan);
             }
         }
 
         // Only empty, never-closed segments: the log has no event yet.
-        return new LogTail(listing.Directory, log!.Value, next, 0, SegmentFormat.GenesisChainSeed(log.Value), torn);
+        return (new LogTail(listing.Directory, log!.Value, next, 0, SegmentFormat.GenesisChainSeed(log.Value), torn), null);
     }
 }

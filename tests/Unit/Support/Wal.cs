@@ -15,7 +15,7 @@ public static class Wal
     public static byte[] Payload(long id, int length)
     {
         var bytes = new byte[length];
-        Cli.SyntheticEvents.Fill(id, bytes);
+        FlashWal.Cli.SyntheticEvents.Fill(id, bytes);
         return bytes;
     }
 

@@ -1,0 +1,199 @@
+using FlashWal.Errors;
+using FlashWal.Format;
+using FlashWal.Inspection;
+using FlashWal.Recording;
+using FlashWal.Tests.Support;
+
+namespace FlashWal.Tests.Inspection;
+
+/// <summary>What only a whole directory can tell: missing, swapped and foreign segments, chains across segments, where a torn tail may be.</summary>
+public class VerifierTests
+{
+    [Fact]
+    public void An_intact_log_has_no_findings()
+    {
+        using var dir = new TempDirectory();
+        Wal.WriteLog(dir.Path, 4, 100, Wal.Small);
+        VerificationReport report = SegmentVerifier.Verify(dir.Path);
+        Assert.True(report.IsIntact);
+        Assert.Empty(report.Findings);
+        Assert.Equal(400, report.Events);
+        Assert.Equal(1, report.FirstEventId);
+        Assert.Equal(400, report.LastEventId);
+        Assert.Equal([0L, 1, 2, 3], report.Segments.Select(s => s.Index));
+        Assert.All(report.Segments, s => Assert.Equal(SegmentState.Closed, s.State));
+    }
+
+    [Fact]
+    public void A_missing_middle_segment_is_named()
+    {
+        using var dir = new TempDirectory();
+        Wal.WriteLog(dir.Path, 4, 100, Wal.Small);
+        File.Delete(Wal.SegmentPath(dir.Path, 2));
+        VerificationReport report = SegmentVerifier.Verify(dir.Path);
+        Assert.False(report.IsIntact);
+        Finding missing = Assert.Single(report.Findings, f => f.Code == FindingCode.SegmentMissing);
+        Assert.Equal(Wal.SegmentPath(dir.Path, 2), missing.File);
+        Finding chain = Assert.Single(report.Findings, f => f.Code == FindingCode.ChainBrokenAcrossSegments);
+        Assert.Equal(Wal.SegmentPath(dir.Path, 3), chain.File);
+    }
+
+    [Fact]
+    public void Swapped_segments_are_detected()
+    {
+        using var dir = new TempDirectory();
+        Wal.WriteLog(dir.Path, 4, 100, Wal.Small);
+        string one = Wal.SegmentPath(dir.Path, 1);
+        string two = Wal.SegmentPath(dir.Path, 2);
+        File.Move(one, one + ".x");
+        File.Move(two, one);
+        File.Move(one + ".x", two);
+        VerificationReport report = SegmentVerifier.Verify(dir.Path);
+        Assert.False(report.IsIntact);
+        Assert.Equal(2, report.Findings.Count(f => f.Code == FindingCode.SegmentNameMismatch));
+    }
+
+    [Fact]
+    public void A_segment_with_a_valid_name_and_header_but_replaced_content_breaks_the_chain()
+    {
+        using var dir = new TempDirectory();
+        using var other = new TempDirectory();
+        LogId log = Wal.WriteLog(dir.Path, 3, 100, Wal.Small);
+        // The same log id and index, but different events: only the chain can tell.
+        using (SegmentWriter writer = Wal.Write(other.Path, 1, log, 0x1234, 101, 100, Wal.Small))
+        {
+        }
+
+        File.Copy(Wal.SegmentPath(other.Path, 1), Wal.SegmentPath(dir.Path, 1), overwrite: true);
+        VerificationReport report = SegmentVerifier.Verify(dir.Path);
+        Assert.Contains(report.Findings, f => f.Code == FindingCode.ChainBrokenAcrossSegments && f.File == Wal.SegmentPath(dir.Path, 1));
+    }
+
+    [Fact]
+    public void A_segment_from_another_log_is_foreign()
+    {
+        using var dir = new TempDirectory();
+        using var other = new TempDirectory();
+        Wal.WriteLog(dir.Path, 3, 100, Wal.Small);
+        Wal.WriteLog(other.Path, 3, 100, Wal.Small);
+        File.Copy(Wal.SegmentPath(other.Path, 1), Wal.SegmentPath(dir.Path, 1), overwrite: true);
+        VerificationReport report = SegmentVerifier.Verify(dir.Path);
+        Assert.Equal(2, report.Findings.Count);
+        Finding foreign = Assert.Single(report.Findings, f => f.Code == FindingCode.ForeignSegment);
+        Assert.Equal(Wal.SegmentPath(dir.Path, 1), foreign.File);
+        Assert.Equal(SegmentHeader.OffLogId, foreign.Offset);
+        // Its own log's segment 1 is gone, so segment 2 no longer continues any chain in the directory.
+        Finding chain = Assert.Single(report.Findings, f => f.Code == FindingCode.ChainBrokenAcrossSegments);
+        Assert.Equal(Wal.SegmentPath(dir.Path, 2), chain.File);
+    }
+
+    [Fact]
+    public void A_torn_tail_ends_only_the_last_segment()
+    {
+        using var dir = new TempDirectory();
+        LogId log = Wal.WriteLog(dir.Path, 2, 100, Wal.Small);
+        uint chain = SegmentScanner.ScanFile(Wal.SegmentPath(dir.Path, 1)).FinalChain!.Value;
+        SegmentWriter last = Wal.Write(dir.Path, 2, log, chain, 201, 50, Wal.Small, sealEvery: 20);
+        last.Abandon();
+
+        VerificationReport report = SegmentVerifier.Verify(dir.Path);
+        Assert.True(report.IsIntact, string.Join('\n', report.Findings));
+        Assert.True(report.HasTornTail);
+        Assert.Equal(240, report.LastEventId);
+
+        // A later segment turns that torn tail into damage: a rotated segment ends on a sealed block.
+        Wal.Write(dir.Path, 3, log, SegmentScanner.ScanFile(last.Path).FinalChain!.Value, 241, 10, Wal.Small).Close();
+        report = SegmentVerifier.Verify(dir.Path);
+        Assert.False(report.IsIntact);
+        Assert.Contains(report.Findings, f => f.Code == FindingCode.TornTail && f.Severity == FindingSeverity.Damage && f.File == last.Path);
+    }
+
+    [Fact]
+    public void An_unclosed_but_complete_middle_segment_is_information_only()
+    {
+        using var dir = new TempDirectory();
+        LogId log = LogId.NewId();
+        SegmentWriter first = Wal.Write(dir.Path, 0, log, SegmentFormat.GenesisChainSeed(log), 1, 50, Wal.Small);
+        first.Seal();
+        first.Abandon(); // rotated, never closed by its maintainer
+        Wal.Write(dir.Path, 1, log, first.ChainValue, 51, 50, Wal.Small).Close();
+        SegmentWriter.Create(dir.Path, 2, log, Wal.Small).Abandon(); // prepared, never used, left by a crash
+        VerificationReport report = SegmentVerifier.Verify(dir.Path);
+        Assert.True(report.IsIntact, string.Join('\n', report.Findings));
+        Assert.Equal(2, report.Findings.Count);
+        Assert.Contains(report.Findings, f => f.Code == FindingCode.SegmentNotClosed && f.File == first.Path);
+        Assert.Contains(report.Findings, f => f.Code == FindingCode.SegmentEmpty && f.File == Wal.SegmentPath(dir.Path, 2));
+    }
+
+    [Fact]
+    public void Event_id_jumps_with_an_intact_chain_are_information()
+    {
+        using var dir = new TempDirectory();
+        LogId log = LogId.NewId();
+        SegmentWriter first = Wal.Write(dir.Path, 0, log, SegmentFormat.GenesisChainSeed(log), 1, 10, Wal.Small);
+        first.Close();
+        Wal.Write(dir.Path, 1, log, first.ChainValue, 1000, 10, Wal.Small).Close();
+        VerificationReport report = SegmentVerifier.Verify(dir.Path);
+        Assert.True(report.IsIntact);
+        Finding jump = Assert.Single(report.Findings);
+        Assert.Equal(FindingCode.EventIdJump, jump.Code);
+        Assert.Equal("11", jump.Expected);
+        Assert.Equal("1000", jump.Found);
+    }
+
+    [Fact]
+    public void Foreign_and_temporary_files_are_listed_not_judged()
+    {
+        using var dir = new TempDirectory();
+        Wal.WriteLog(dir.Path, 1, 10, Wal.Small);
+        File.WriteAllText(dir.File("README.txt"), "notes");
+        File.WriteAllText(Wal.SegmentPath(dir.Path, 1) + ".tmp", "");
+        VerificationReport report = SegmentVerifier.Verify(dir.Path);
+        Assert.True(report.IsIntact);
+        Assert.Contains(report.Findings, f => f.Code == FindingCode.UnknownFile && f.File == dir.File("README.txt"));
+        Assert.Contains(report.Findings, f => f.Code == FindingCode.IncompleteCreation);
+    }
+
+    [PermissionFact]
+    public void Unreadable_files_are_errors_not_exceptions()
+    {
+        using var dir = new TempDirectory();
+        Wal.WriteLog(dir.Path, 1, 10, Wal.Small);
+#pragma warning disable CA1416 // PermissionFact skips this test on Windows
+        File.SetUnixFileMode(Wal.SegmentPath(dir.Path, 0), UnixFileMode.None);
+#pragma warning restore CA1416
+        VerificationReport report = SegmentVerifier.Verify(dir.Path);
+        Assert.True(report.HasErrors);
+        Assert.Contains(report.Findings, f => f.Code == FindingCode.IoError);
+    }
+
+    [Fact]
+    public void A_missing_path_is_a_typed_error_and_a_file_is_verified_alone()
+    {
+        using var dir = new TempDirectory();
+        Assert.Throws<WalPathNotFoundException>(() => SegmentVerifier.Verify(dir.File("nothing")));
+        Wal.WriteLog(dir.Path, 2, 10, Wal.Small);
+        VerificationReport report = SegmentVerifier.Verify(Wal.SegmentPath(dir.Path, 1));
+        Assert.False(report.IsDirectory);
+        Assert.True(report.IsIntact);
+        Assert.Equal(10, report.Events);
+    }
+
+    [Fact]
+    public void Log_tail_continues_after_the_last_event_and_refuses_damage()
+    {
+        using var dir = new TempDirectory();
+        LogId log = Wal.WriteLog(dir.Path, 2, 10, Wal.Small);
+        LogTail tail = LogTail.Read(dir.Path);
+        Assert.Equal(log, tail.LogId);
+        Assert.Equal(2, tail.NextSegmentIndex);
+        Assert.Equal(20, tail.LastEventId);
+        Assert.Equal(SegmentScanner.ScanFile(Wal.SegmentPath(dir.Path, 1)).FinalChain, tail.ChainValue);
+
+        byte[] bytes = File.ReadAllBytes(Wal.SegmentPath(dir.Path, 1));
+        bytes[SegmentFormat.DataOffset + 70] ^= 1;
+        File.WriteAllBytes(Wal.SegmentPath(dir.Path, 1), bytes);
+        var e = Assert.Throws<WalCorruptionException>(() => LogTail.Read(dir.Path));
+        Assert.Equal(Wal.SegmentPath(dir.Path, 1), e.Finding.File);
+    }
+}

@@ -84,3 +84,16 @@ public sealed class WalCorruptionException(Inspection.Finding finding)
     /// <inheritdoc />
     public override string ErrorId => "WalDataCorrupt";
 }
+
+/// <summary>A WAL directory that another recorder (in this or another process) is writing.</summary>
+public sealed class WalDirectoryLockedException(string directory, int? ownerProcessId, Exception? inner = null)
+    : WalException(ownerProcessId is int pid
+        ? $"'{directory}' is being written by another recorder (process {pid}); only one recorder may write a WAL directory."
+        : $"'{directory}' is being written by another recorder; only one recorder may write a WAL directory.", directory, inner)
+{
+    /// <summary>The holder's process id, when it could be read.</summary>
+    public int? OwnerProcessId { get; } = ownerProcessId;
+
+    /// <inheritdoc />
+    public override string ErrorId => "WalDirectoryLocked";
+}

@@ -5,15 +5,23 @@ namespace FlashWal.Format;
 /// <param name="Segments">Segment files, ordered by index.</param>
 /// <param name="Temporary">Segment creations a crash interrupted (hold no event).</param>
 /// <param name="Other">Any other file (sub-directories are not listed).</param>
+/// <param name="Metadata">The recorder's own files: lock, owner, checkpoint.</param>
 public sealed record WalDirectoryListing(
     string Directory,
     IReadOnlyList<(long Index, string Path)> Segments,
     IReadOnlyList<string> Temporary,
-    IReadOnlyList<string> Other);
+    IReadOnlyList<string> Other,
+    IReadOnlyList<string> Metadata);
 
 /// <summary>Lists WAL directories.</summary>
 public static class WalDirectory
 {
+    /// <summary>Files a recorder keeps beside its segments.</summary>
+    public static IReadOnlySet<string> MetadataFileNames { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        Recording.DirectoryLock.LockFileName, Recording.DirectoryLock.OwnerFileName, MetaCheckpoint.FileName, MetaCheckpoint.FileName + ".tmp",
+    };
+
     /// <summary>Lists <paramref name="directory"/>.</summary>
     /// <exception cref="Errors.WalPathNotFoundException">It does not exist.</exception>
     /// <exception cref="Errors.WalException">It is a file, not a directory.</exception>
@@ -34,6 +42,7 @@ public static class WalDirectory
         var segments = new List<(long, string)>();
         var temporary = new List<string>();
         var other = new List<string>();
+        var metadata = new List<string>();
         foreach (string path in System.IO.Directory.EnumerateFiles(directory))
         {
             string name = Path.GetFileName(path);
@@ -46,6 +55,10 @@ public static class WalDirectory
             {
                 temporary.Add(path);
             }
+            else if (MetadataFileNames.Contains(name))
+            {
+                metadata.Add(path);
+            }
             else
             {
                 other.Add(path);
@@ -55,6 +68,7 @@ public static class WalDirectory
         segments.Sort((a, b) => a.Item1.CompareTo(b.Item1));
         temporary.Sort(StringComparer.Ordinal);
         other.Sort(StringComparer.Ordinal);
-        return new WalDirectoryListing(directory, segments, temporary, other);
+        metadata.Sort(StringComparer.Ordinal);
+        return new WalDirectoryListing(directory, segments, temporary, other, metadata);
     }
 }

@@ -114,6 +114,18 @@ public enum FindingCode
 
     /// <summary>The directory holds no segment.</summary>
     NoSegments,
+
+    /// <summary>The metadata checkpoint is missing.</summary>
+    CheckpointMissing,
+
+    /// <summary>The metadata checkpoint is damaged.</summary>
+    CheckpointCorrupt,
+
+    /// <summary>The metadata checkpoint belongs to another log.</summary>
+    CheckpointMismatch,
+
+    /// <summary>The checkpoint's durable watermark lies beyond the end of the log: durable events were lost.</summary>
+    DurableEventsMissing,
 }
 
 /// <summary>

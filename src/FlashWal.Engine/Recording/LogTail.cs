@@ -20,20 +20,48 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
     public bool IsNewLog => NextSegmentIndex == 0;
 
     /// <summary>
-    /// Reads the end of the log in <paramref name="directory"/> and closes the segment a crash left
-    /// open (see <see cref="AbandonedSegment"/>), so that a writer can continue in a new segment.
+    /// Reads the end of the log in <paramref name="directory"/> and repairs what a crash leaves so a
+    /// writer can continue in a new segment: closes every segment left open after the last closed one
+    /// (see <see cref="AbandonedSegment"/>; each is flushed) and deletes the prepared segments after
+    /// the last one with data (they hold no event), so numbering continues without a gap.
     /// </summary>
     /// <exception cref="WalPathNotFoundException">The directory does not exist.</exception>
     /// <exception cref="WalCorruptionException">The newest segment with data is damaged.</exception>
     public static LogTail Recover(string directory)
     {
         (LogTail tail, SegmentScan? newest) = ReadCore(directory);
+        WalDirectoryListing listing = WalDirectory.List(tail.Directory);
+        long lastData = newest?.SegmentIndex ?? -1;
+        foreach ((long index, string path) in listing.Segments)
+        {
+            if (index > lastData && SegmentScanner.ScanFile(path) is { State: SegmentState.Empty, Findings.Count: 0 })
+            {
+                File.Delete(path); // prepared, never used: no event in it
+            }
+        }
+
         if (newest is not null)
         {
             AbandonedSegment.Close(newest);
+            foreach ((long index, string path) in listing.Segments.Where(s => s.Index < lastData).Reverse())
+            {
+                if (SegmentFile.ReadSummary(path) is not null)
+                {
+                    break; // segments are closed in order: everything older is closed too
+                }
+
+                AbandonedSegment.Close(path); // rotated, never closed by its maintainer
+            }
         }
 
-        return tail;
+        IReadOnlyList<(long Index, string Path)> remaining = WalDirectory.List(tail.Directory).Segments;
+        if (remaining.Count == 0)
+        {
+            LogId fresh = LogId.NewId(); // there were only empty segments: a new log starts
+            return tail with { LogId = fresh, NextSegmentIndex = 0, ChainValue = SegmentFormat.GenesisChainSeed(fresh) };
+        }
+
+        return tail with { NextSegmentIndex = remaining[^1].Index + 1 };
     }
 
     /// <summary>Reads the end of the log in <paramref name="directory"/>, which must exist, without changing anything.</summary>

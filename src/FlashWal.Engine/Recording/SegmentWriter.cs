@@ -325,6 +325,21 @@ public sealed unsafe class SegmentWriter : IDisposable
         }
     }
 
+    /// <summary>
+    /// Flushes [<paramref name="from"/>, <paramref name="to"/>) to stable storage without touching the
+    /// writer's own state: for a thread other than the writer's (the maintainer), which must be the
+    /// only one that closes this segment.
+    /// </summary>
+    public void FlushRange(long from, long to)
+    {
+        ObjectDisposedException.ThrowIf(_closed, this);
+        from &= -(long)SegmentFormat.PageSize;
+        if (to > from)
+        {
+            _file.Flush(from, to - from);
+        }
+    }
+
     /// <summary>Offset up to which sealed blocks have been flushed.</summary>
     public long FlushedEnd => _flushedEnd;
 

@@ -1,0 +1,127 @@
+using System.Buffers.Binary;
+
+namespace FlashWal.Format;
+
+/// <summary>
+/// The recorder's metadata checkpoint, <c>wal.meta</c>: 128 bytes, versioned and CRC-protected,
+/// replaced atomically (temporary file, flush, rename, directory flush). A hint for the next open,
+/// always checked against the segments; never the source of truth.
+/// </summary>
+public readonly record struct MetaCheckpoint(
+    LogId LogId,
+    long SegmentIndex,
+    long CommittedOffset,
+    long CommittedEventId,
+    long DurableEventId,
+    long WrittenUnixNs)
+{
+    /// <summary>The file's name in the WAL directory.</summary>
+    public const string FileName = "wal.meta";
+
+    /// <summary>Its size.</summary>
+    public const int Size = 128;
+
+    /// <summary>The format version of the checkpoint.</summary>
+    public const ushort Version = 1;
+
+    /// <summary>"FWMT" read as a little-endian u32.</summary>
+    public const uint Magic = 0x544D_5746;
+
+    internal const int OffMagic = 0;
+    internal const int OffVersion = 4;
+    internal const int OffSize = 6;
+    internal const int OffLogId = 8;
+    internal const int OffSegmentIndex = 24;
+    internal const int OffCommittedOffset = 32;
+    internal const int OffCommittedId = 40;
+    internal const int OffDurableId = 48;
+    internal const int OffWritten = 56;
+    internal const int OffCrc = 124;
+
+    /// <summary>Encodes the checkpoint into 128 bytes.</summary>
+    public void WriteTo(Span<byte> destination)
+    {
+        Span<byte> b = destination[..Size];
+        b.Clear();
+        BinaryPrimitives.WriteUInt32LittleEndian(b[OffMagic..], Magic);
+        BinaryPrimitives.WriteUInt16LittleEndian(b[OffVersion..], Version);
+        BinaryPrimitives.WriteUInt16LittleEndian(b[OffSize..], Size);
+        LogId.WriteTo(b[OffLogId..]);
+        BinaryPrimitives.WriteUInt64LittleEndian(b[OffSegmentIndex..], (ulong)SegmentIndex);
+        BinaryPrimitives.WriteUInt64LittleEndian(b[OffCommittedOffset..], (ulong)CommittedOffset);
+        BinaryPrimitives.WriteUInt64LittleEndian(b[OffCommittedId..], (ulong)CommittedEventId);
+        BinaryPrimitives.WriteUInt64LittleEndian(b[OffDurableId..], (ulong)DurableEventId);
+        BinaryPrimitives.WriteInt64LittleEndian(b[OffWritten..], WrittenUnixNs);
+        BinaryPrimitives.WriteUInt32LittleEndian(b[OffCrc..], Crc32C.Compute(b[..OffCrc]));
+    }
+
+    /// <summary>Decodes 128 bytes; null with a reason when they are not a valid checkpoint.</summary>
+    public static MetaCheckpoint? TryRead(ReadOnlySpan<byte> b, out string? problem)
+    {
+        problem = null;
+        if (b.Length != Size)
+        {
+            problem = $"the file has {b.Length} bytes, not {Size}";
+        }
+        else if (BinaryPrimitives.ReadUInt32LittleEndian(b) != Magic)
+        {
+            problem = "the file does not start with the checkpoint magic \"FWMT\"";
+        }
+        else if (BinaryPrimitives.ReadUInt32LittleEndian(b[OffCrc..]) != Crc32C.Compute(b[..OffCrc]))
+        {
+            problem = "the checkpoint's CRC does not match its bytes";
+        }
+        else if (BinaryPrimitives.ReadUInt16LittleEndian(b[OffVersion..]) != Version || BinaryPrimitives.ReadUInt16LittleEndian(b[OffSize..]) != Size)
+        {
+            problem = $"unknown checkpoint version {BinaryPrimitives.ReadUInt16LittleEndian(b[OffVersion..])}";
+        }
+        else if (b[(OffWritten + 8)..OffCrc].IndexOfAnyExcept((byte)0) >= 0)
+        {
+            problem = "reserved checkpoint bytes are not zero";
+        }
+
+        if (problem is not null)
+        {
+            return null;
+        }
+
+        return new MetaCheckpoint(
+            LogId.Read(b[OffLogId..]),
+            (long)BinaryPrimitives.ReadUInt64LittleEndian(b[OffSegmentIndex..]),
+            (long)BinaryPrimitives.ReadUInt64LittleEndian(b[OffCommittedOffset..]),
+            (long)BinaryPrimitives.ReadUInt64LittleEndian(b[OffCommittedId..]),
+            (long)BinaryPrimitives.ReadUInt64LittleEndian(b[OffDurableId..]),
+            BinaryPrimitives.ReadInt64LittleEndian(b[OffWritten..]));
+    }
+
+    /// <summary>Replaces <c>wal.meta</c> in <paramref name="directory"/> atomically and durably.</summary>
+    public void Save(string directory)
+    {
+        string path = Path.Combine(directory, FileName);
+        string temporary = path + ".tmp";
+        Span<byte> bytes = stackalloc byte[Size];
+        WriteTo(bytes);
+        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            stream.Write(bytes);
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temporary, path, overwrite: true);
+        Storage.DirectorySync.Flush(directory);
+    }
+
+    /// <summary>Reads <c>wal.meta</c>: the checkpoint, or null with why (missing, damaged).</summary>
+    public static MetaCheckpoint? Load(string directory, out string? problem)
+    {
+        string path = Path.Combine(directory, FileName);
+        if (!File.Exists(path))
+        {
+            problem = "missing";
+            return null;
+        }
+
+        byte[] bytes = File.ReadAllBytes(path);
+        return TryRead(bytes, out problem);
+    }
+}

@@ -1,0 +1,22 @@
+using System.Buffers.Binary;
+
+namespace FlashWal.Format;
+
+/// <summary>Small reads of a segment file that do not need a scan.</summary>
+public static class SegmentFile
+{
+    /// <summary>The segment's summary, when it has a valid one (it is closed); null otherwise.</summary>
+    public static SegmentSummary? ReadSummary(string path)
+    {
+        Span<byte> bytes = stackalloc byte[SegmentFormat.SummarySize];
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        if (RandomAccess.Read(stream.SafeFileHandle, bytes, SegmentFormat.SummaryOffset) != bytes.Length
+            || BinaryPrimitives.ReadUInt32LittleEndian(bytes) != SegmentFormat.SummaryMagic
+            || SegmentSummary.ComputeCrc(bytes) != BinaryPrimitives.ReadUInt32LittleEndian(bytes[SegmentSummary.OffCrc..]))
+        {
+            return null;
+        }
+
+        return SegmentSummary.Read(bytes);
+    }
+}

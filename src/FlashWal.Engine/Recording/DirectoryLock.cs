@@ -1,0 +1,83 @@
+using System.Globalization;
+using FlashWal.Errors;
+
+namespace FlashWal.Recording;
+
+/// <summary>
+/// Makes one recorder the only writer of a WAL directory, across threads and processes: an
+/// exclusive lock on <c>wal.lock</c> (an OS file lock, released by the kernel if the process dies),
+/// and <c>wal.owner</c> naming the holder so that the next one can say who it is.
+/// </summary>
+public sealed class DirectoryLock : IDisposable
+{
+    /// <summary>The lock file's name.</summary>
+    public const string LockFileName = "wal.lock";
+
+    /// <summary>The file that names the holder (process id, machine, since when).</summary>
+    public const string OwnerFileName = "wal.owner";
+
+    private readonly FileStream _lock;
+
+    private DirectoryLock(string directory, FileStream stream)
+    {
+        Directory = directory;
+        _lock = stream;
+    }
+
+    /// <summary>The locked directory.</summary>
+    public string Directory { get; }
+
+    /// <summary>Takes the lock of <paramref name="directory"/>, which must exist.</summary>
+    /// <exception cref="WalDirectoryLockedException">Another recorder holds it.</exception>
+    public static DirectoryLock Acquire(string directory)
+    {
+        string path = Path.Combine(directory, LockFileName);
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e) when (File.Exists(path))
+        {
+            throw new WalDirectoryLockedException(directory, ReadOwner(directory), e);
+        }
+
+        try
+        {
+            string owner = string.Create(CultureInfo.InvariantCulture,
+                $"pid={Environment.ProcessId} host={Environment.MachineName} since={DateTime.UtcNow:O}\n");
+            File.WriteAllText(Path.Combine(directory, OwnerFileName), owner);
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+
+        return new DirectoryLock(directory, stream);
+    }
+
+    /// <summary>The process id written by the holder, or null when it cannot be read.</summary>
+    public static int? ReadOwner(string directory)
+    {
+        try
+        {
+            string text = File.ReadAllText(Path.Combine(directory, OwnerFileName));
+            int at = text.IndexOf("pid=", StringComparison.Ordinal);
+            if (at < 0)
+            {
+                return null;
+            }
+
+            int end = text.IndexOf(' ', at);
+            return int.TryParse(text.AsSpan(at + 4, (end < 0 ? text.Length : end) - at - 4), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) ? pid : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Releases the lock. The owner file stays: it is only read while the lock is held by someone.</summary>
+    public void Dispose() => _lock.Dispose();
+}

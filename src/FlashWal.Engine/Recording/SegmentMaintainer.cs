@@ -1,0 +1,218 @@
+using System.Diagnostics;
+using FlashWal.Format;
+using FlashWal.Telemetry;
+using FlashWal.Threading;
+
+namespace FlashWal.Recording;
+
+/// <summary>
+/// The recorder's background thread for everything that must not run on the writer thread:
+/// closing rotated segments (flush, summary, unmap), flushing the active segment every sync interval,
+/// writing the metadata checkpoint, and applying retention.
+/// </summary>
+/// <remarks>
+/// It is the only thread that closes rotated segments, so the active segment it flushes can never
+/// be unmapped under it. Segments arrive over an SPSC ring in rotation order and are closed in that
+/// order, so "every segment before the active one is closed" is a counter reaching zero.
+/// </remarks>
+internal sealed class SegmentMaintainer
+{
+    private const int RingCapacity = 64;
+
+    private readonly WalRecorder _recorder;
+    private readonly WalRecorderOptions _options;
+    private readonly RecorderTelemetry _telemetry;
+    private readonly SpscRing<SegmentWriter> _rotated = new(RingCapacity);
+    private readonly Thread _thread;
+    private volatile bool _stopping;
+    private long _pendingCloses;
+    private SegmentWriter? _syncedWriter;
+    private long _syncedEnd;
+    private MetaCheckpoint? _lastCheckpoint;
+
+    public SegmentMaintainer(WalRecorder recorder, WalRecorderOptions options, RecorderTelemetry telemetry)
+    {
+        _recorder = recorder;
+        _options = options;
+        _telemetry = telemetry;
+        _thread = new Thread(Run) { IsBackground = true, Name = "FlashWal segment maintainer" };
+    }
+
+    /// <summary>Rotated segments not closed yet.</summary>
+    public long PendingCloses => Volatile.Read(ref _pendingCloses);
+
+    /// <summary>The first error of a background operation, if any; the recorder reports it.</summary>
+    public Exception? Failure { get; private set; }
+
+    public void Start() => _thread.Start();
+
+    /// <summary>Writer thread: hands a rotated (fully sealed) segment over for closing. Waits only if 64 closes are pending.</summary>
+    public void HandOver(SegmentWriter writer)
+    {
+        Interlocked.Increment(ref _pendingCloses); // before the new active segment is published
+        if (_rotated.TryEnqueue(writer))
+        {
+            return;
+        }
+
+        _telemetry.CountHandOffStall();
+        var spin = default(SpinWait);
+        while (!_rotated.TryEnqueue(writer))
+        {
+            spin.SpinOnce();
+        }
+    }
+
+    /// <summary>Closes everything handed over, writes the last checkpoint, and ends the thread.</summary>
+    public void Stop()
+    {
+        _stopping = true;
+        if (_thread.IsAlive)
+        {
+            _thread.Join();
+        }
+    }
+
+    /// <summary>Ends the thread without closing what it holds (crash simulation for tests).</summary>
+    internal void Abandon()
+    {
+        _abandon = true;
+        Stop();
+        while (_rotated.TryDequeue(out SegmentWriter? writer))
+        {
+            writer.Abandon();
+        }
+    }
+
+    private volatile bool _abandon;
+
+    private void Run()
+    {
+        long nextSync = Stopwatch.GetTimestamp();
+        long nextCheckpoint = Stopwatch.GetTimestamp();
+        long syncTicks = (long)(_options.SyncInterval.TotalSeconds * Stopwatch.Frequency);
+        long checkpointTicks = (long)(_options.CheckpointInterval.TotalSeconds * Stopwatch.Frequency);
+        int idleSleep = (int)Math.Clamp(_options.SyncInterval.TotalMilliseconds / 2, 1, 10);
+        while (true)
+        {
+            bool stopping = _stopping;
+            if (_abandon)
+            {
+                return;
+            }
+
+            bool worked = false;
+            try
+            {
+                while (_rotated.TryDequeue(out SegmentWriter? writer))
+                {
+                    CloseRotated(writer);
+                    worked = true;
+                }
+
+                long now = Stopwatch.GetTimestamp();
+                if (_options.Durability == DurabilityPolicy.Interval && now >= nextSync)
+                {
+                    SyncActive();
+                    nextSync = now + syncTicks;
+                }
+
+                if (now >= nextCheckpoint || stopping)
+                {
+                    WriteCheckpoint();
+                    nextCheckpoint = now + checkpointTicks;
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Failure ??= e;
+            }
+
+            if (stopping)
+            {
+                return; // the ring was drained after the stop request was seen
+            }
+
+            if (!worked)
+            {
+                Thread.Sleep(idleSleep);
+            }
+        }
+    }
+
+    private void CloseRotated(SegmentWriter writer)
+    {
+        long start = Stopwatch.GetTimestamp();
+        long last = writer.LastEventId;
+        writer.Close();
+        LastClosedIndex = writer.SegmentIndex;
+        _telemetry.Close.Record(Stopwatch.GetElapsedTime(start).Ticks * 100);
+        _telemetry.CountClose();
+        Interlocked.Decrement(ref _pendingCloses);
+        if (last > 0)
+        {
+            _recorder.AdvanceDurable(last);
+        }
+
+        if (ReferenceEquals(writer, _syncedWriter))
+        {
+            _syncedWriter = null;
+        }
+
+        Retention.Apply(_recorder.Directory, _options.Retention, LastClosedIndex, _telemetry);
+    }
+
+    /// <summary>Flushes the active segment's committed range and advances the durable watermark over it.</summary>
+    internal void SyncActive()
+    {
+        (SegmentWriter? writer, long end, long eventId) = _recorder.Mark.Read();
+        if (writer is null || Volatile.Read(ref _pendingCloses) > 0)
+        {
+            return; // older segments first: they are closed (and flushed) on the next loop
+        }
+
+        if (!ReferenceEquals(writer, _syncedWriter))
+        {
+            _syncedWriter = writer;
+            _syncedEnd = SegmentFormat.DataOffset;
+        }
+
+        long durable = _recorder.DurableEventId;
+        if (end > _syncedEnd)
+        {
+            long start = Stopwatch.GetTimestamp();
+            writer.FlushRange(_syncedEnd, end);
+            _syncedEnd = end;
+            _telemetry.Sync.Record(Stopwatch.GetElapsedTime(start).Ticks * 100);
+            _telemetry.CountSync();
+        }
+
+        _telemetry.DurableLag.Record(Math.Max(0, eventId - durable));
+        _recorder.AdvanceDurable(eventId);
+    }
+
+    /// <summary>Index of the newest segment this thread has closed (-1 before any).</summary>
+    public long LastClosedIndex { get; private set; } = -1;
+
+    /// <summary>Writes the checkpoint if it changed. On the maintainer thread, or after it stopped.</summary>
+    internal void WriteCheckpoint()
+    {
+        (SegmentWriter? writer, long end, long eventId) = _recorder.Mark.Read();
+        if (writer is null)
+        {
+            return;
+        }
+
+        var checkpoint = new MetaCheckpoint(_recorder.LogId, writer.SegmentIndex, end, eventId, _recorder.DurableEventId, 0);
+        if (_lastCheckpoint == checkpoint)
+        {
+            return;
+        }
+
+        long start = Stopwatch.GetTimestamp();
+        (checkpoint with { WrittenUnixNs = WalClock.UnixNs() }).Save(_recorder.Directory);
+        _lastCheckpoint = checkpoint;
+        _telemetry.Checkpoint.Record(Stopwatch.GetElapsedTime(start).Ticks * 100);
+        _telemetry.CountCheckpoint();
+    }
+}

@@ -1,0 +1,209 @@
+using System.Diagnostics;
+using FlashWal.Format;
+using FlashWal.Telemetry;
+using FlashWal.Threading;
+
+namespace FlashWal.Recording;
+
+/// <summary>
+/// A background thread that keeps up to <see cref="PrepareQueueCapacity"/> segments fully prepared
+/// (exclusive create, preallocation, header, map, pre-fault) so that a rotation only takes one from
+/// a lock-free ring: no file system call, no page fault, no wait on the writer thread.
+/// </summary>
+/// <remarks>
+/// <para><b>Indices without gaps.</b> Whoever creates segment <i>i</i> first claims it by moving a
+/// shared counter from <i>i</i> to <i>i + 1</i> with a compare-and-swap: the preparer for the segments
+/// it prepares ahead, the recorder when the ring is empty at a rotation (a "miss": it then creates the
+/// segment itself). The ring therefore only ever holds consecutive indices, and a failed creation
+/// gives its claim back, so no index is skipped.</para>
+/// <para><b>Waiting.</b> The writer thread never blocks on the preparer: <see cref="GetNextSegment"/>
+/// spins for a bounded time and returns null on a miss. The preparer itself sleeps between checks
+/// when the ring is full (1 ms, growing to 16 ms while nothing is taken), so an idle recorder costs
+/// nothing and the writer never has to wake it.</para>
+/// </remarks>
+public sealed class SegmentPreparer : IDisposable
+{
+    /// <summary>Prepared segments kept ready (all four usable).</summary>
+    public const int PrepareQueueCapacity = 4;
+
+    private readonly string _directory;
+    private readonly LogId _logId;
+    private readonly SegmentOptions _options;
+    private readonly SpscRing<SegmentWriter> _ready = new(PrepareQueueCapacity);
+    private readonly PreparerTelemetry _telemetry;
+    private readonly TimeSpan _spinBudget;
+    private Thread? _thread;
+    private long _nextIndex;
+    private volatile bool _stopping;
+    private volatile Exception? _lastError;
+
+    /// <summary>Creates a preparer for the log <paramref name="logId"/> in <paramref name="directory"/>.</summary>
+    public SegmentPreparer(string directory, LogId logId, SegmentOptions options, PreparerTelemetry? telemetry = null, TimeSpan? spinBudget = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _directory = directory;
+        _logId = logId;
+        _options = options;
+        _telemetry = telemetry ?? new PreparerTelemetry();
+        _spinBudget = spinBudget ?? TimeSpan.FromMicroseconds(50);
+    }
+
+    /// <summary>Its measurements.</summary>
+    public PreparerTelemetry Telemetry => _telemetry;
+
+    /// <summary>Segments prepared and waiting.</summary>
+    public int ReadyCount => _ready.Count;
+
+    /// <summary>The last creation error, if the most recent attempt failed.</summary>
+    public Exception? LastError => _lastError;
+
+    /// <summary>
+    /// Starts preparing from <paramref name="initialSegmentIndex"/> and returns once that first
+    /// segment is ready, so the first rotation is prepared already.
+    /// </summary>
+    /// <exception cref="IOException">The first segment cannot be created (the error of the last of a few attempts).</exception>
+    public void Start(long initialSegmentIndex)
+    {
+        if (_thread is not null)
+        {
+            throw new InvalidOperationException("The preparer has already been started.");
+        }
+
+        SegmentWriter first = Prepare(initialSegmentIndex, attempts: 3);
+        _ready.TryEnqueue(first);
+        _nextIndex = initialSegmentIndex + 1;
+        _thread = new Thread(Run) { IsBackground = true, Name = "FlashWal segment preparer" };
+        _thread.Start();
+    }
+
+    /// <summary>
+    /// The writer thread's call at a rotation: the next prepared segment, or null after a bounded spin
+    /// when none is ready. The caller then counts a miss (<see cref="CountMiss"/>) and either creates
+    /// segment <paramref name="index"/> itself, if <see cref="TryClaim"/> lets it, or calls again: the
+    /// preparer is creating it right now.
+    /// </summary>
+    public SegmentWriter? GetNextSegment(long index)
+    {
+        long start = Stopwatch.GetTimestamp();
+        var spin = default(SpinWait);
+        while (true)
+        {
+            if (_ready.TryDequeue(out SegmentWriter? writer))
+            {
+                if (writer.SegmentIndex != index)
+                {
+                    throw new InvalidOperationException($"Prepared segment {writer.SegmentIndex} arrived where {index} was expected.");
+                }
+
+                _telemetry.Wait.Record(Stopwatch.GetElapsedTime(start).Ticks * 100);
+                return writer;
+            }
+
+            if (Stopwatch.GetElapsedTime(start) > _spinBudget)
+            {
+                return null;
+            }
+
+            spin.SpinOnce(sleep1Threshold: -1); // never sleep: the writer thread is latency-critical
+        }
+    }
+
+    /// <summary>
+    /// Claims segment <paramref name="index"/> for the caller to create on a miss. False when the
+    /// preparer is creating it right now; it will be in the ring shortly.
+    /// </summary>
+    public bool TryClaim(long index)
+    {
+        bool claimed = Interlocked.CompareExchange(ref _nextIndex, index + 1, index) == index;
+        if (claimed)
+        {
+            _telemetry.CountWriterCreated();
+        }
+
+        return claimed;
+    }
+
+    /// <summary>Counts a rotation that found no prepared segment.</summary>
+    public void CountMiss() => _telemetry.CountMiss();
+
+    /// <summary>Gives back a claim from <see cref="TryClaim"/> whose creation failed, so the index is not skipped.</summary>
+    public void ReleaseClaim(long index) => Interlocked.CompareExchange(ref _nextIndex, index, index + 1);
+
+    /// <summary>Stops the thread, then discards every prepared segment (they hold no event).</summary>
+    public void Stop()
+    {
+        _stopping = true;
+        _thread?.Join();
+        _thread = null;
+        while (_ready.TryDequeue(out SegmentWriter? unused))
+        {
+            unused.Discard();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => Stop();
+
+    private void Run()
+    {
+        int idle = 1;
+        while (!_stopping)
+        {
+            if (_ready.Count >= PrepareQueueCapacity)
+            {
+                Thread.Sleep(idle);
+                idle = Math.Min(idle * 2, 16);
+                continue;
+            }
+
+            idle = 1;
+            long index = Volatile.Read(ref _nextIndex);
+            if (Interlocked.CompareExchange(ref _nextIndex, index + 1, index) != index)
+            {
+                continue; // the recorder claimed it on a miss
+            }
+
+            SegmentWriter writer;
+            try
+            {
+                writer = Prepare(index, attempts: 1);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Give the index back (nobody can have claimed index + 1 meanwhile: claims go in order)
+                // and retry later: the numbering keeps no gap.
+                Volatile.Write(ref _nextIndex, index);
+                _lastError = e;
+                _telemetry.CountFailure();
+                Thread.Sleep(10);
+                continue;
+            }
+
+            _lastError = null;
+            if (!_ready.TryEnqueue(writer))
+            {
+                writer.Discard(); // cannot happen: only this thread fills the ring, and it checked the count
+            }
+        }
+    }
+
+    private SegmentWriter Prepare(long index, int attempts)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            try
+            {
+                SegmentWriter writer = SegmentWriter.Create(_directory, index, _logId, _options);
+                _telemetry.Create.Record(Stopwatch.GetElapsedTime(start).Ticks * 100);
+                return writer;
+            }
+            catch (Exception e) when ((e is IOException or UnauthorizedAccessException) && attempt < attempts)
+            {
+                _telemetry.CountFailure();
+                Thread.Sleep(10);
+            }
+        }
+    }
+}

@@ -1,0 +1,509 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using FlashWal.Errors;
+using FlashWal.Format;
+using FlashWal.Inspection;
+using FlashWal.Telemetry;
+
+namespace FlashWal.Recording;
+
+/// <summary>
+/// Records events into a WAL directory: appends on one writer thread with no lock, allocation or
+/// system call; rotations take a prepared segment from a lock-free ring; commits seal blocks; a
+/// background maintainer closes rotated segments, flushes by policy, checkpoints and applies
+/// retention.
+/// </summary>
+/// <remarks>
+/// <para>An event is <b>appended</b> (in memory), then <b>committed</b> (<see cref="Commit"/> sealed it
+/// into a CRC-valid block of the mapped file: it survives a killed process), then <b>durable</b>
+/// (flushed: it survives a power loss). <see cref="CommittedEventId"/> and
+/// <see cref="DurableEventId"/> are the watermarks; <see cref="WaitForDurable"/> waits for the latter.
+/// Nothing is reported durable before it is.</para>
+/// <para>Thread model: <see cref="Append(ReadOnlySpan{byte}, ushort)"/>, <see cref="Commit"/>,
+/// <see cref="Flush"/> and <see cref="Dispose"/> belong to one writer thread at a time (several producers feed one
+/// recorder through a queue drained by its writer thread). The watermarks, <see cref="WaitForDurable"/>
+/// and <see cref="GetTelemetry"/> may be used from any thread.</para>
+/// </remarks>
+public sealed class WalRecorder : IDisposable
+{
+    private readonly WalRecorderOptions _options;
+    private readonly SegmentOptions _segmentOptions;
+    private readonly DirectoryLock _lock;
+    private readonly SegmentPreparer? _preparer;
+    private readonly SegmentMaintainer _maintainer;
+    private readonly RecorderTelemetry _telemetry;
+    private readonly bool _measure;
+    private SegmentWriter _writer;
+    private long _lastId;
+    private long _committedId;
+    private long _durableId;
+    private long _eventsSinceTelemetry;
+    private TaskCompletionSource _durableAdvanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private bool _closed;
+
+    private WalRecorder(string directory, WalRecorderOptions options, DirectoryLock directoryLock, LogTail tail, IReadOnlyList<Finding> openFindings)
+    {
+        Directory = directory;
+        _options = options;
+        _segmentOptions = options.Segments;
+        _lock = directoryLock;
+        _telemetry = new RecorderTelemetry();
+        _measure = options.MeasureAppendLatency;
+        LogId = tail.LogId;
+        OpenFindings = openFindings;
+        _lastId = tail.LastEventId;
+        _committedId = tail.LastEventId;
+        _durableId = tail.LastEventId; // recovery flushed every segment it closed
+        _writer = SegmentWriter.Create(directory, tail.NextSegmentIndex, tail.LogId, _segmentOptions);
+        _writer.Start(tail.ChainValue, tail.LastEventId);
+        Mark.Publish(_writer, _writer.SealedEnd, _committedId);
+        if (options.UsePreparer)
+        {
+            _preparer = new SegmentPreparer(directory, tail.LogId, _segmentOptions, _telemetry.Preparer);
+        }
+
+        _maintainer = new SegmentMaintainer(this, options, _telemetry);
+    }
+
+    /// <summary>Full path of the WAL directory.</summary>
+    public string Directory { get; }
+
+    /// <summary>The log's id.</summary>
+    public LogId LogId { get; }
+
+    /// <summary>What opening found: a missing or damaged checkpoint, a torn tail it closed, a checkpoint that disagrees with the segments.</summary>
+    public IReadOnlyList<Finding> OpenFindings { get; }
+
+    /// <summary>Id of the last appended event (0 when the log is empty).</summary>
+    public long LastEventId => _lastId;
+
+    /// <summary>Every event up to this id is sealed in a block: it survives a killed process. Any thread.</summary>
+    public long CommittedEventId => Volatile.Read(ref _committedId);
+
+    /// <summary>Every event up to this id is flushed to stable storage: it survives a power loss. Any thread.</summary>
+    public long DurableEventId => Volatile.Read(ref _durableId);
+
+    /// <summary>Index of the segment being written.</summary>
+    public long ActiveSegmentIndex => _writer.SegmentIndex;
+
+    /// <summary>The options it runs with.</summary>
+    public WalRecorderOptions Options => _options;
+
+    /// <summary>The first error of the background maintainer, if any (a flush or close that failed).</summary>
+    public Exception? BackgroundFailure => _maintainer.Failure;
+
+    internal CommitMark Mark { get; } = new();
+
+    /// <summary>
+    /// Opens (or creates) the WAL in <paramref name="directory"/> for writing: locks it, closes a
+    /// segment a crash left open, checks the checkpoint against the segments, and starts appending
+    /// in a new segment after the last committed event.
+    /// </summary>
+    /// <exception cref="WalDirectoryLockedException">Another recorder writes the directory.</exception>
+    /// <exception cref="WalCorruptionException">The end of the log is damaged: verify and repair it first.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range (named).</exception>
+    public static WalRecorder Open(string directory, WalRecorderOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        options ??= new WalRecorderOptions();
+        options.Validate();
+        directory = Path.GetFullPath(directory);
+        if (File.Exists(directory))
+        {
+            throw new WalException($"'{directory}' is a file; a WAL directory was expected.", directory);
+        }
+
+        System.IO.Directory.CreateDirectory(directory);
+        DirectoryLock directoryLock = DirectoryLock.Acquire(directory);
+        WalRecorder? recorder = null;
+        try
+        {
+            MetaCheckpoint? checkpoint = MetaCheckpoint.Load(directory, out string? problem);
+            LogTail tail = LogTail.Recover(directory);
+            var findings = new List<Finding>();
+            if (tail.TornTail is { } torn)
+            {
+                findings.Add(torn);
+            }
+
+            findings.AddRange(CheckCheckpoint(directory, tail, checkpoint, problem));
+            recorder = new WalRecorder(directory, options, directoryLock, tail, findings);
+            recorder._preparer?.Start(tail.NextSegmentIndex + 1);
+            recorder._maintainer.Start();
+            return recorder;
+        }
+        catch
+        {
+            recorder?._preparer?.Stop();
+            recorder?._writer.Discard();
+            directoryLock.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Appends an event with the next id; returns the id. The payload is copied.</summary>
+    /// <exception cref="WalEventTooLargeException">The payload exceeds the block size's limit.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public long Append(ReadOnlySpan<byte> payload, ushort type = 0)
+    {
+        long id = _lastId + 1;
+        AppendCore(id, payload, type);
+        return id;
+    }
+
+    /// <summary>Appends an event whose payload is the bytes of <paramref name="payload"/>; returns its id.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public long Append<T>(in T payload, ushort type = 0)
+        where T : unmanaged
+        => Append(MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in payload)), type);
+
+    /// <summary>Appends an event with an id the caller chose, which must be greater than <see cref="LastEventId"/>.</summary>
+    /// <exception cref="WalEventIdException">The id does not increase.</exception>
+    public long Append(long eventId, ReadOnlySpan<byte> payload, ushort type = 0)
+    {
+        if (eventId <= _lastId)
+        {
+            ThrowIfClosed();
+            throw new WalEventIdException(Directory, eventId, _lastId);
+        }
+
+        AppendCore(eventId, payload, type);
+        return eventId;
+    }
+
+    /// <summary>
+    /// Seals the open block: every event appended so far is committed (visible to readers, survives
+    /// a killed process). Under <see cref="DurabilityPolicy.EveryCommit"/> it also flushes and returns
+    /// once they are durable. Returns <see cref="CommittedEventId"/>.
+    /// </summary>
+    public long Commit()
+    {
+        ThrowIfClosed();
+        if (_writer.HasOpenBlock)
+        {
+            long start = Stopwatch.GetTimestamp();
+            _writer.Seal();
+            _telemetry.Seal.Record(Stopwatch.GetElapsedTime(start).Ticks * 100);
+        }
+
+        PublishCommit();
+        _telemetry.CountCommit();
+        if (_options.Durability == DurabilityPolicy.EveryCommit)
+        {
+            FlushActive();
+        }
+
+        return _committedId;
+    }
+
+    /// <summary>Commits and flushes now, whatever the policy: on return every appended event is durable.</summary>
+    public long Flush()
+    {
+        ThrowIfClosed();
+        if (_writer.HasOpenBlock)
+        {
+            _writer.Seal();
+        }
+
+        PublishCommit();
+        FlushActive();
+        return _committedId;
+    }
+
+    /// <summary>Waits until <paramref name="eventId"/> is durable. False on timeout. Any thread.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled.</exception>
+    /// <exception cref="WalException">The maintainer failed, so the event may never become durable.</exception>
+    public bool WaitForDurable(long eventId, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            Task advanced = Volatile.Read(ref _durableAdvanced).Task;
+            if (DurableEventId >= eventId)
+            {
+                return true;
+            }
+
+            ThrowIfBackgroundFailed();
+            TimeSpan left = timeout - deadline.Elapsed;
+            if (left <= TimeSpan.Zero || !advanced.Wait(left < TimeSpan.FromMilliseconds(100) ? left : TimeSpan.FromMilliseconds(100), cancellationToken) && deadline.Elapsed >= timeout)
+            {
+                return DurableEventId >= eventId;
+            }
+        }
+    }
+
+    /// <summary>Waits asynchronously until <paramref name="eventId"/> is durable. False on timeout. Any thread.</summary>
+    public async Task<bool> WaitForDurableAsync(long eventId, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            Task advanced = Volatile.Read(ref _durableAdvanced).Task;
+            if (DurableEventId >= eventId)
+            {
+                return true;
+            }
+
+            ThrowIfBackgroundFailed();
+            TimeSpan left = timeout - deadline.Elapsed;
+            if (left <= TimeSpan.Zero)
+            {
+                return false;
+            }
+
+            try
+            {
+                await advanced.WaitAsync(left < TimeSpan.FromMilliseconds(100) ? left : TimeSpan.FromMilliseconds(100), cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
+    }
+
+    /// <summary>A snapshot of the recorder's measurements. Any thread.</summary>
+    public RecorderTelemetry GetTelemetry() => _telemetry;
+
+    /// <summary>
+    /// Commits, flushes and closes everything: the active segment, the rotated ones still queued, the
+    /// checkpoint; discards prepared segments; releases the directory. Nothing appended is lost.
+    /// </summary>
+    public void Dispose()
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        Exception? failure = null;
+        try
+        {
+            Flush();
+        }
+        catch (Exception e) when (e is IOException or WalException)
+        {
+            failure = e;
+        }
+
+        _closed = true;
+        _preparer?.Stop();
+        _maintainer.Stop();
+        try
+        {
+            if (_writer.RecordCount == 0)
+            {
+                _writer.Discard(); // an empty segment is not worth a file
+            }
+            else
+            {
+                _writer.Close();
+            }
+
+            _maintainer.WriteCheckpoint();
+        }
+        catch (IOException e)
+        {
+            failure ??= e;
+        }
+        finally
+        {
+            _lock.Dispose();
+        }
+
+        if (failure is not null)
+        {
+            throw new WalException($"Closing the recorder of '{Directory}' failed: {failure.Message}", Directory, failure);
+        }
+    }
+
+    /// <summary>Stops everything without sealing, flushing or closing: the directory is left as a killed process leaves it. For crash tests.</summary>
+    internal void Abandon()
+    {
+        _closed = true;
+        _preparer?.Stop();
+        _maintainer.Abandon();
+        _writer.Abandon();
+        _lock.Dispose();
+    }
+
+    /// <summary>Raises the durable watermark to <paramref name="eventId"/> (never lowers it) and wakes waiters.</summary>
+    internal void AdvanceDurable(long eventId)
+    {
+        long seen;
+        while (eventId > (seen = Volatile.Read(ref _durableId)))
+        {
+            if (Interlocked.CompareExchange(ref _durableId, eventId, seen) == seen)
+            {
+                TaskCompletionSource woken = Interlocked.Exchange(ref _durableAdvanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                woken.TrySetResult();
+                return;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void AppendCore(long id, ReadOnlySpan<byte> payload, ushort type)
+    {
+        if (_closed)
+        {
+            ThrowIfClosed();
+        }
+
+        long start = _measure ? Stopwatch.GetTimestamp() : 0;
+        if (!_writer.TryAppend(id, WalClock.UnixNs(), type, payload))
+        {
+            Rotate();
+            if (!_writer.TryAppend(id, WalClock.UnixNs(), type, payload))
+            {
+                throw new InvalidOperationException($"An event of {payload.Length} bytes did not fit in a fresh segment of '{Directory}'.");
+            }
+
+            if (_measure)
+            {
+                _telemetry.RotationAppend.Record((Stopwatch.GetTimestamp() - start) * 1_000_000_000 / Stopwatch.Frequency);
+            }
+        }
+
+        _lastId = id;
+        if (_measure)
+        {
+            _telemetry.Append.Record((Stopwatch.GetTimestamp() - start) * 1_000_000_000 / Stopwatch.Frequency);
+        }
+
+        if (++_eventsSinceTelemetry == 1024)
+        {
+            _telemetry.AddEvents(_eventsSinceTelemetry);
+            _eventsSinceTelemetry = 0;
+        }
+    }
+
+    /// <summary>The active segment is full (and sealed): continue in the next one and hand this one to the maintainer.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Rotate()
+    {
+        long start = Stopwatch.GetTimestamp();
+        SegmentWriter old = _writer;
+        long next = old.SegmentIndex + 1;
+        SegmentWriter fresh = NextSegment(next);
+        fresh.Start(old.ChainValue, _lastId);
+        Volatile.Write(ref _committedId, Math.Max(_committedId, old.CommittedEventId)); // filling it sealed its last block
+        _maintainer.HandOver(old);
+        _writer = fresh;
+        PublishCommit();
+        _telemetry.CountRotation();
+        _telemetry.Rotation.Record(Stopwatch.GetElapsedTime(start).Ticks * 100);
+    }
+
+    private SegmentWriter NextSegment(long index)
+    {
+        if (_preparer is null)
+        {
+            return SegmentWriter.Create(Directory, index, LogId, _segmentOptions);
+        }
+
+        bool missed = false;
+        while (true)
+        {
+            SegmentWriter? prepared = _preparer.GetNextSegment(index);
+            if (prepared is not null)
+            {
+                return prepared;
+            }
+
+            if (!missed)
+            {
+                _preparer.CountMiss();
+                missed = true;
+            }
+
+            if (_preparer.TryClaim(index))
+            {
+                try
+                {
+                    return SegmentWriter.Create(Directory, index, LogId, _segmentOptions);
+                }
+                catch
+                {
+                    _preparer.ReleaseClaim(index);
+                    throw;
+                }
+            }
+        }
+    }
+
+    /// <summary>Publishes the committed watermark: the last sealed event of the log.</summary>
+    private void PublishCommit()
+    {
+        long committed = _writer.CommittedEventId;
+        if (committed == 0)
+        {
+            committed = _committedId; // nothing sealed in this segment yet: the previous ones hold it
+        }
+
+        Mark.Publish(_writer, _writer.SealedEnd, committed);
+        Volatile.Write(ref _committedId, committed);
+    }
+
+    /// <summary>Writer thread: flush the active segment; once every rotated segment is closed too, everything committed is durable.</summary>
+    private void FlushActive()
+    {
+        long start = Stopwatch.GetTimestamp();
+        _writer.Flush();
+        var spin = default(SpinWait);
+        while (_maintainer.PendingCloses > 0)
+        {
+            ThrowIfBackgroundFailed();
+            spin.SpinOnce(); // sleeps after a while; the maintainer closes the older segments
+        }
+
+        _telemetry.Sync.Record(Stopwatch.GetElapsedTime(start).Ticks * 100);
+        _telemetry.CountSync();
+        AdvanceDurable(_committedId);
+    }
+
+    private static IEnumerable<Finding> CheckCheckpoint(string directory, LogTail tail, MetaCheckpoint? checkpoint, string? problem)
+    {
+        string path = Path.Combine(directory, MetaCheckpoint.FileName);
+        if (checkpoint is not { } meta)
+        {
+            if (problem == "missing" && tail.IsNewLog)
+            {
+                yield break; // a new log: nothing to check
+            }
+
+            yield return new Finding(FindingSeverity.Info, problem == "missing" ? FindingCode.CheckpointMissing : FindingCode.CheckpointCorrupt, path, -1, -1,
+                $"the metadata checkpoint is {(problem == "missing" ? "missing" : "damaged: " + problem)}; it was rebuilt from the segments");
+            yield break;
+        }
+
+        if (meta.LogId != tail.LogId)
+        {
+            yield return new Finding(FindingSeverity.Info, FindingCode.CheckpointMismatch, path, MetaCheckpoint.OffLogId, -1,
+                "the metadata checkpoint belongs to another log; it was rebuilt from the segments", tail.LogId.ToString(), meta.LogId.ToString());
+        }
+        else if (meta.DurableEventId > tail.LastEventId)
+        {
+            yield return new Finding(FindingSeverity.Damage, FindingCode.DurableEventsMissing, path, MetaCheckpoint.OffDurableId, -1,
+                $"events {tail.LastEventId + 1}..{meta.DurableEventId} were reported durable but the log ends at {tail.LastEventId}: durable data was lost (storage that did not honour a flush, or files removed)",
+                meta.DurableEventId.ToString(System.Globalization.CultureInfo.InvariantCulture), tail.LastEventId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
+    private void ThrowIfClosed()
+    {
+        if (_closed)
+        {
+            throw new ObjectDisposedException(nameof(WalRecorder), $"The recorder of '{Directory}' has been closed.");
+        }
+    }
+
+    private void ThrowIfBackgroundFailed()
+    {
+        if (_maintainer.Failure is { } failure)
+        {
+            throw new WalException($"The recorder of '{Directory}' could not flush or close a segment: {failure.Message}", Directory, failure);
+        }
+    }
+}

@@ -1,0 +1,64 @@
+using FlashWal.Format;
+using FlashWal.Storage;
+
+namespace FlashWal.Recording;
+
+/// <summary>Everything a <see cref="WalRecorder"/> can be told, in one place.</summary>
+public sealed record WalRecorderOptions
+{
+    /// <summary>Size of each segment file (a multiple of 4 KiB).</summary>
+    public long SegmentSize { get; init; } = SegmentFormat.DefaultSegmentSize;
+
+    /// <summary>Largest block (a power of two from 4 KiB to 16 MiB); bounds the largest event.</summary>
+    public int BlockSize { get; init; } = SegmentFormat.DefaultBlockSize;
+
+    /// <summary>How new segments are pre-faulted.</summary>
+    public PrefaultMode Prefault { get; init; } = PrefaultMode.Auto;
+
+    /// <summary>When committed events are flushed to stable storage.</summary>
+    public DurabilityPolicy Durability { get; init; } = DurabilityPolicy.Interval;
+
+    /// <summary>How often the background flush runs under <see cref="DurabilityPolicy.Interval"/> (1 ms to 1 hour).</summary>
+    public TimeSpan SyncInterval { get; init; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>How often the metadata checkpoint is written when it changed (10 ms to 1 hour).</summary>
+    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Prepare segments on a background thread (the default). Off, every rotation creates, maps and
+    /// pre-faults its segment on the writer thread: the baseline the preparer is measured against.
+    /// </summary>
+    public bool UsePreparer { get; init; } = true;
+
+    /// <summary>Measure every append's latency (two clock reads per append) into the telemetry histogram.</summary>
+    public bool MeasureAppendLatency { get; init; }
+
+    /// <summary>Which sealed, durable segments to keep, compress or delete.</summary>
+    public RetentionPolicy Retention { get; init; } = RetentionPolicy.KeepEverything;
+
+    /// <summary>The segment options these recorder options imply.</summary>
+    public SegmentOptions Segments => new() { SegmentSize = SegmentSize, BlockSize = BlockSize, Prefault = Prefault };
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first option out of range.</summary>
+    public void Validate()
+    {
+        Segments.Validate();
+        if (!Enum.IsDefined(Durability))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Durability), Durability, "Unknown durability policy.");
+        }
+
+        if (SyncInterval < TimeSpan.FromMilliseconds(1) || SyncInterval > TimeSpan.FromHours(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(SyncInterval), SyncInterval, "The sync interval must be from 1 ms to 1 hour.");
+        }
+
+        if (CheckpointInterval < TimeSpan.FromMilliseconds(10) || CheckpointInterval > TimeSpan.FromHours(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(CheckpointInterval), CheckpointInterval, "The checkpoint interval must be from 10 ms to 1 hour.");
+        }
+
+        ArgumentNullException.ThrowIfNull(Retention, nameof(Retention));
+        Retention.Validate();
+    }
+}

@@ -3,32 +3,37 @@ using System.Diagnostics;
 using System.Globalization;
 using FlashWal.Format;
 using FlashWal.Recording;
+using FlashWal.Telemetry;
 
 namespace FlashWal.Cli.Commands;
 
 /// <summary>
 /// <c>flashwal record &lt;dir&gt;</c>: writes synthetic events (payloads derived from their ids) through
-/// <see cref="SegmentWriter"/>, rotating to a new segment when one fills, continuing the log already
-/// in the directory.
+/// a <see cref="WalRecorder"/>, continuing the log already in the directory.
 /// </summary>
 internal static class RecordCommand
 {
     public static Command Build(TextWriter output, TextWriter error)
     {
         var directory = new Argument<string>("dir") { Description = "The WAL directory (created when missing)." };
-        var events = new Option<long>("--events") { Description = "How many events to write.", DefaultValueFactory = _ => 1_000_000 };
+        var events = new Option<long?>("--events") { Description = "How many events to write (default 1,000,000; unlimited with --duration)." };
+        var rate = new Option<long>("--rate") { Description = "Events per second, paced; 0 writes as fast as possible.", DefaultValueFactory = _ => 0 };
+        var duration = new Option<double?>("--duration") { Description = "Stop after this many seconds." };
         var payloadSize = new Option<string>("--payload-size") { Description = "Payload bytes per event (e.g. 64, 1KiB).", DefaultValueFactory = _ => "64" };
         var segmentSize = new Option<string>("--segment-size") { Description = "Segment file size (e.g. 8MiB).", DefaultValueFactory = _ => ByteSize.Format(SegmentFormat.DefaultSegmentSize) };
         var blockSize = new Option<string>("--block-size") { Description = "Largest block (a power of two from 4KiB to 16MiB).", DefaultValueFactory = _ => ByteSize.Format(SegmentFormat.DefaultBlockSize) };
-        var command = new Command("record", "Write synthetic events into a WAL directory, continuing its log.") { directory, events, payloadSize, segmentSize, blockSize };
+        var durability = new Option<string>("--durability") { Description = "none | interval | commit.", DefaultValueFactory = _ => "interval" };
+        durability.AcceptOnlyFromAmong("none", "interval", "commit");
+        var syncInterval = new Option<double>("--sync-interval") { Description = "Milliseconds between background flushes (interval durability).", DefaultValueFactory = _ => 10 };
+        var commitEvery = new Option<int>("--commit-every") { Description = "Commit after this many events (and, when paced, whenever ahead of schedule, at most every 50 µs).", DefaultValueFactory = _ => 1000 };
+        var reportDurable = new Option<bool>("--report-durable") { Description = "Print 'durable <id>' on stdout each time the durable watermark advances." };
+        var noPreparer = new Option<bool>("--no-preparer") { Description = "Create segments on the writer thread at each rotation (the baseline the preparer beats)." };
+        var command = new Command("record", "Write synthetic events into a WAL directory through the recorder, continuing its log.")
+        {
+            directory, events, rate, duration, payloadSize, segmentSize, blockSize, durability, syncInterval, commitEvery, reportDurable, noPreparer,
+        };
         command.SetAction(parse => CommandErrors.Run(error, () =>
         {
-            long count = parse.GetValue(events);
-            if (count < 0)
-            {
-                return CommandErrors.Usage(error, $"--events must be 0 or more (got {count}).");
-            }
-
             if (!ByteSize.TryParse(parse.GetValue(payloadSize)!, out long payload) || payload > int.MaxValue)
             {
                 return CommandErrors.Usage(error, $"--payload-size '{parse.GetValue(payloadSize)}' is not a size.");
@@ -44,72 +49,171 @@ internal static class RecordCommand
                 return CommandErrors.Usage(error, $"--block-size '{parse.GetValue(blockSize)}' is not a size.");
             }
 
-            var options = new SegmentOptions { SegmentSize = segment, BlockSize = (int)block };
+            double? seconds = parse.GetValue(duration);
+            long count = parse.GetValue(events) ?? (seconds is null ? 1_000_000 : long.MaxValue);
+            if (count < 0 || parse.GetValue(rate) < 0 || seconds is <= 0 || parse.GetValue(commitEvery) < 1)
+            {
+                return CommandErrors.Usage(error, "--events, --rate and --duration must not be negative, --commit-every must be at least 1.");
+            }
+
+            var options = new WalRecorderOptions
+            {
+                SegmentSize = segment,
+                BlockSize = (int)block,
+                Durability = parse.GetValue(durability) switch { "none" => DurabilityPolicy.None, "commit" => DurabilityPolicy.EveryCommit, _ => DurabilityPolicy.Interval },
+                SyncInterval = TimeSpan.FromMilliseconds(parse.GetValue(syncInterval)),
+                UsePreparer = !parse.GetValue(noPreparer),
+                MeasureAppendLatency = true,
+            };
             options.Validate();
-            if (payload > options.MaxPayloadSize)
+            if (payload > options.Segments.MaxPayloadSize)
             {
-                return CommandErrors.Usage(error, $"--payload-size {payload} does not fit in a block of {block} bytes: the largest payload is {options.MaxPayloadSize} bytes.");
+                return CommandErrors.Usage(error, $"--payload-size {payload} does not fit in a block of {block} bytes: the largest payload is {options.Segments.MaxPayloadSize} bytes.");
             }
 
-            string dir = parse.GetRequiredValue(directory);
-            if (File.Exists(dir))
-            {
-                return CommandErrors.Usage(error, $"'{Path.GetFullPath(dir)}' is a file; a WAL directory was expected.");
-            }
-
-            Directory.CreateDirectory(dir);
-            return Record(output, LogTail.Recover(dir), options, count, (int)payload);
+            var plan = new Plan(count, parse.GetValue(rate), seconds, (int)payload, parse.GetValue(commitEvery), parse.GetValue(reportDurable));
+            return Record(output, error, parse.GetRequiredValue(directory), options, plan);
         }));
         return command;
     }
 
-    private static int Record(TextWriter output, LogTail tail, SegmentOptions options, long count, int payloadLength)
+    private sealed record Plan(long Events, long Rate, double? Seconds, int PayloadLength, int CommitEvery, bool ReportDurable);
+
+    private static int Record(TextWriter output, TextWriter error, string directory, WalRecorderOptions options, Plan plan)
     {
-        if (tail.TornTail is { } torn)
+        TextWriter stdout = TextWriter.Synchronized(output);
+        bool progress = ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected;
+        using WalRecorder recorder = WalRecorder.Open(directory, options);
+        foreach (var finding in recorder.OpenFindings)
         {
-            output.WriteLine($"note: {torn}");
+            stdout.WriteLine($"note: {finding}");
         }
 
-        byte[] payload = new byte[payloadLength];
-        long id = tail.LastEventId;
-        long index = tail.NextSegmentIndex;
-        uint chain = tail.ChainValue;
-        int segments = 0;
-        var clock = Stopwatch.StartNew();
-        SegmentWriter? writer = null;
-        try
+        long firstId = recorder.LastEventId + 1;
+        long firstSegment = recorder.ActiveSegmentIndex;
+        using var stop = new CancellationTokenSource();
+        Task reporter = plan.ReportDurable ? Task.Run(() => ReportDurable(recorder, stdout, stop.Token)) : Task.CompletedTask;
+        byte[] payload = new byte[plan.PayloadLength];
+        long start = Stopwatch.GetTimestamp();
+        long deadline = plan.Seconds is { } s ? start + (long)(s * Stopwatch.Frequency) : long.MaxValue;
+        double ticksPerEvent = plan.Rate > 0 ? (double)Stopwatch.Frequency / plan.Rate : 0;
+        long nextProgress = start + Stopwatch.Frequency / 4;
+        long written = 0;
+        int sinceCommit = 0;
+        long lastCommit = start;
+        long commitGap = Stopwatch.Frequency / 20_000; // at most one idle commit per 50 µs: blocks stay full enough
+        while (written < plan.Events)
         {
-            for (long written = 0; written < count; written++)
+            long now = Stopwatch.GetTimestamp();
+            if (now >= deadline)
             {
-                id++;
-                SyntheticEvents.Fill(id, payload);
-                long now = WalClock.UnixNs();
-                while (writer is null || !writer.TryAppend(id, now, SyntheticEvents.Type, payload))
+                break;
+            }
+
+            if (ticksPerEvent > 0)
+            {
+                long due = start + (long)(written * ticksPerEvent);
+                if (now < due)
                 {
-                    if (writer is not null)
+                    if (sinceCommit > 0 && now - lastCommit >= commitGap)
                     {
-                        chain = writer.ChainValue;
-                        writer.Close();
-                        index++;
+                        recorder.Commit(); // ahead of schedule: committing now costs the producer nothing
+                        sinceCommit = 0;
+                        lastCommit = now;
                     }
 
-                    writer = SegmentWriter.Create(tail.Directory, index, tail.LogId, options);
-                    writer.Start(chain, id - 1);
-                    segments++;
+                    while (Stopwatch.GetTimestamp() < due)
+                    {
+                        Thread.SpinWait(20);
+                    }
                 }
             }
-        }
-        finally
-        {
-            writer?.Close();
+
+            SyntheticEvents.Fill(recorder.LastEventId + 1, payload);
+            recorder.Append(payload, SyntheticEvents.Type);
+            written++;
+            if (++sinceCommit >= plan.CommitEvery)
+            {
+                recorder.Commit();
+                sinceCommit = 0;
+                lastCommit = now;
+            }
+
+            if (progress && (written & 1023) == 0 && now >= nextProgress)
+            {
+                nextProgress = now + Stopwatch.Frequency / 4;
+                double elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                error.Write(string.Create(CultureInfo.InvariantCulture,
+                    $"\r{written:N0} events, {written / elapsed:N0}/s, committed {recorder.CommittedEventId}, durable {recorder.DurableEventId}, segment {recorder.ActiveSegmentIndex:x16}   "));
+            }
         }
 
-        clock.Stop();
-        double seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"recorded {count} event(s) of {payloadLength} bytes, ids {tail.LastEventId + 1}..{id}, in {segments} new segment(s) of {ByteSize.Format(options.SegmentSize)} in {tail.Directory}"));
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{clock.Elapsed.TotalSeconds:F2} s, {count / seconds:N0} events/s, {count * (double)payloadLength / seconds / (1 << 20):N1} MiB/s of payload"));
+        recorder.Commit();
+        double total = Math.Max(Stopwatch.GetElapsedTime(start).TotalSeconds, 1e-9);
+        if (progress)
+        {
+            error.WriteLine();
+        }
+
+        long lastId = recorder.LastEventId;
+        long segments = recorder.ActiveSegmentIndex - firstSegment + 1;
+        RecorderTelemetry telemetry = recorder.GetTelemetry();
+        recorder.Dispose();
+        stop.Cancel();
+        reporter.Wait();
+        if (plan.ReportDurable)
+        {
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"durable {lastId}"));
+        }
+
+        Summarize(stdout, recorder, telemetry, written, firstId, lastId, segments, plan, total);
         return ExitCodes.Ok;
     }
+
+    private static async Task ReportDurable(WalRecorder recorder, TextWriter output, CancellationToken stop)
+    {
+        long reported = recorder.DurableEventId;
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await recorder.WaitForDurableAsync(reported + 1, TimeSpan.FromMilliseconds(100), stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            long durable = recorder.DurableEventId;
+            if (durable > reported)
+            {
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"durable {durable}"));
+                output.Flush();
+                reported = durable;
+            }
+        }
+    }
+
+    private static void Summarize(TextWriter output, WalRecorder recorder, RecorderTelemetry telemetry, long written, long firstId, long lastId, long segments, Plan plan, double seconds)
+    {
+        string ids = written > 0 ? string.Create(CultureInfo.InvariantCulture, $"ids {firstId}..{lastId}") : "no event";
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"recorded {written} event(s) of {plan.PayloadLength} bytes, {ids}, in {segments} segment(s) of {ByteSize.Format(recorder.Options.SegmentSize)} in {recorder.Directory}"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{seconds:F2} s, {written / seconds:N0} events/s, {written * (double)plan.PayloadLength / seconds / (1 << 20):N1} MiB/s of payload; durability {recorder.Options.Durability}, durable up to {recorder.DurableEventId}"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"rotations {telemetry.Rotations}, preparer misses {telemetry.Preparer.Misses} (writer-created {telemetry.Preparer.WriterCreated}), commits {telemetry.Commits}"));
+        output.WriteLine("append latency (ns)   count        p50      p99    p99.9   p99.99        max");
+        Row(output, "all appends", telemetry.Append.Snapshot());
+        Row(output, "rotation appends", telemetry.RotationAppend.Snapshot());
+        Row(output, "rotation itself", telemetry.Rotation.Snapshot());
+        Row(output, "prepared wait", telemetry.Preparer.Wait.Snapshot());
+        output.WriteLine("background (ns)       count        p50      p99    p99.9   p99.99        max");
+        Row(output, "segment create", telemetry.Preparer.Create.Snapshot());
+        Row(output, "segment close", telemetry.Close.Snapshot());
+        Row(output, "sync", telemetry.Sync.Snapshot());
+    }
+
+    private static void Row(TextWriter output, string name, LatencySnapshot s) =>
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-18} {s.Count,8} {s.P50,10} {s.P99,8} {s.P999,8} {s.P9999,8} {s.Max,10}"));
 }

@@ -57,6 +57,12 @@ public sealed class SegmentScan
     /// </summary>
     public uint? FinalChain { get; internal set; }
 
+    /// <summary>
+    /// The file is empty or holds only zeros: a segment whose creation never reached the disk before a
+    /// crash (creation does not flush; the first flush of the segment does). It holds no event.
+    /// </summary>
+    public bool NeverWritten { get; internal set; }
+
     /// <summary>Everything found, in file order.</summary>
     public IReadOnlyList<Finding> Findings => _findings;
 

@@ -31,6 +31,7 @@ public static unsafe class SegmentScanner
         if (!ScanHeader(scan, data, length, out SegmentHeader header))
         {
             scan.State = SegmentState.Unreadable;
+            scan.NeverWritten = length == 0 || FirstNonZero(data, 0, length) < 0;
             return scan;
         }
 

@@ -42,9 +42,18 @@ public static class SegmentVerifier
         WalDirectoryListing listing = WalDirectory.List(directory);
         var scans = listing.Segments.Select(s => SegmentScanner.ScanFile(s.Path)).ToList();
         var findings = new List<Finding>();
-        foreach (SegmentScan scan in scans)
+        int lastWithData = scans.FindLastIndex(s => s.RecordCount > 0 || s.Summary is not null);
+        for (int i = 0; i < scans.Count; i++)
         {
-            findings.AddRange(scan.Findings);
+            if (i > lastWithData && scans[i].NeverWritten)
+            {
+                // Judged as a set: at the end of the log this is a creation a crash cut short.
+                findings.Add(new Finding(FindingSeverity.Info, FindingCode.SegmentEmpty, scans[i].Path, 0, -1,
+                    "a prepared segment whose creation never reached the disk before a crash (all zeros); it holds no event"));
+                continue;
+            }
+
+            findings.AddRange(scans[i].Findings);
         }
 
         findings.AddRange(CheckSet(listing, scans));

@@ -34,7 +34,7 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
         long lastData = newest?.SegmentIndex ?? -1;
         foreach ((long index, string path) in listing.Segments)
         {
-            if (index > lastData && SegmentScanner.ScanFile(path) is { State: SegmentState.Empty, Findings.Count: 0 })
+            if (index > lastData && SegmentScanner.ScanFile(path) is { State: SegmentState.Empty, Findings.Count: 0 } or { NeverWritten: true })
             {
                 File.Delete(path); // prepared, never used: no event in it
             }
@@ -85,6 +85,11 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
         for (int i = listing.Segments.Count - 1; i >= 0; i--)
         {
             SegmentScan scan = SegmentScanner.ScanFile(listing.Segments[i].Path);
+            if (scan.NeverWritten && log is null)
+            {
+                continue; // a trailing creation a crash cut short: holds nothing (Recover deletes it)
+            }
+
             Finding? damage = scan.Findings.FirstOrDefault(f => f.Severity >= FindingSeverity.Damage);
             if (damage is not null || scan.Header is null)
             {
@@ -105,7 +110,8 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
             }
         }
 
-        // Only empty, never-closed segments: the log has no event yet.
-        return (new LogTail(listing.Directory, log!.Value, next, 0, SegmentFormat.GenesisChainSeed(log.Value), torn), null);
+        // Only empty segments: the log has no event yet (and if none has a readable header, no id either).
+        LogId id = log ?? LogId.NewId();
+        return (new LogTail(listing.Directory, id, next, 0, SegmentFormat.GenesisChainSeed(id), torn), null);
     }
 }

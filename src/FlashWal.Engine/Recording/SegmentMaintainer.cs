@@ -174,7 +174,7 @@ internal sealed class SegmentMaintainer
         if (!ReferenceEquals(writer, _syncedWriter))
         {
             _syncedWriter = writer;
-            _syncedEnd = SegmentFormat.DataOffset;
+            _syncedEnd = 0; // the first flush of a segment covers its header page and its name
         }
 
         long durable = _recorder.DurableEventId;

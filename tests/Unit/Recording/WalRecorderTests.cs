@@ -200,6 +200,46 @@ public class WalRecorderTests
     }
 
     [Fact]
+    public void A_trailing_segment_that_never_reached_the_disk_is_harmless_and_removed()
+    {
+        using var dir = new TempDirectory();
+        using (WalRecorder recorder = WalRecorder.Open(dir.Path, Tiny))
+        {
+            AppendRange(recorder, 1, 100);
+        }
+
+        long next = WalDirectory.List(dir.Path).Segments[^1].Index + 1;
+        File.WriteAllBytes(Wal.SegmentPath(dir.Path, next), new byte[8192]); // what a power loss can leave of a prepared segment
+        File.WriteAllBytes(Wal.SegmentPath(dir.Path, next + 1), []);
+        VerificationReport report = SegmentVerifier.Verify(dir.Path);
+        Assert.True(report.IsIntact, string.Join('\n', report.Findings));
+        Assert.Equal(2, report.Findings.Count(f => f.Code == FindingCode.SegmentEmpty));
+
+        using (WalRecorder recorder = WalRecorder.Open(dir.Path, Tiny))
+        {
+            Assert.Equal(next, recorder.ActiveSegmentIndex);
+            AppendRange(recorder, 101, 150);
+        }
+
+        AssertIntact(dir.Path, 150);
+    }
+
+    [Fact]
+    public void An_all_zero_segment_in_the_middle_of_a_log_is_damage()
+    {
+        using var dir = new TempDirectory();
+        using (WalRecorder recorder = WalRecorder.Open(dir.Path, Tiny))
+        {
+            AppendRange(recorder, 1, 300);
+        }
+
+        File.WriteAllBytes(Wal.SegmentPath(dir.Path, 2), new byte[8192]);
+        VerificationReport report = SegmentVerifier.Verify(dir.Path);
+        Assert.False(report.IsIntact);
+        Assert.Contains(report.Findings, f => f.Code == FindingCode.NotASegment && f.File == Wal.SegmentPath(dir.Path, 2));
+    }
+
+    [Fact]
     public void A_second_recorder_on_the_same_directory_fails_naming_the_holder()
     {
         using var dir = new TempDirectory();

@@ -97,3 +97,11 @@ public sealed class WalDirectoryLockedException(string directory, int? ownerProc
     /// <inheritdoc />
     public override string ErrorId => "WalDirectoryLocked";
 }
+
+/// <summary>A WAL directory that cannot be written (read-only file system, permissions).</summary>
+public sealed class WalDirectoryNotWritableException(string directory, Exception inner)
+    : WalException($"Cannot record into '{directory}': {inner.Message}", directory, inner)
+{
+    /// <inheritdoc />
+    public override string ErrorId => "WalDirectoryNotWritable";
+}

@@ -37,9 +37,13 @@ public sealed class DirectoryLock : IDisposable
         {
             stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
-        catch (IOException e) when (File.Exists(path))
+        catch (IOException e) when (File.Exists(path) && IsSharingViolation(path))
         {
             throw new WalDirectoryLockedException(directory, ReadOwner(directory), e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new WalDirectoryNotWritableException(directory, e);
         }
 
         try
@@ -48,13 +52,31 @@ public sealed class DirectoryLock : IDisposable
                 $"pid={Environment.ProcessId} host={Environment.MachineName} since={DateTime.UtcNow:O}\n");
             File.WriteAllText(Path.Combine(directory, OwnerFileName), owner);
         }
-        catch
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             stream.Dispose();
-            throw;
+            throw new WalDirectoryNotWritableException(directory, e);
         }
 
         return new DirectoryLock(directory, stream);
+    }
+
+    /// <summary>Whether the lock file exists but is locked (rather than unwritable).</summary>
+    private static bool IsSharingViolation(string path)
+    {
+        try
+        {
+            using var probe = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            return false; // readable and not locked against readers: the failure was something else
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     /// <summary>The process id written by the holder, or null when it cannot be read.</summary>

@@ -119,12 +119,14 @@ internal sealed class SegmentMaintainer
 
                 if (now >= nextCheckpoint || stopping)
                 {
-                    WriteCheckpoint();
+                    TryWriteCheckpoint();
                     nextCheckpoint = now + checkpointTicks;
                 }
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (Exception e)
             {
+                // Never take the process down from a background thread: the recorder reports it on its
+                // next commit, flush or wait, and the durable watermark stops where it was true.
                 Failure ??= e;
             }
 
@@ -194,8 +196,25 @@ internal sealed class SegmentMaintainer
     /// <summary>Index of the newest segment this thread has closed (-1 before any).</summary>
     public long LastClosedIndex { get; private set; } = -1;
 
-    /// <summary>Writes the checkpoint if it changed. On the maintainer thread, or after it stopped.</summary>
-    internal void WriteCheckpoint()
+    /// <summary>The last error writing the checkpoint, if the last attempt failed. The checkpoint is a hint: this never stops recording.</summary>
+    public Exception? CheckpointFailure { get; private set; }
+
+    /// <summary>Writes the checkpoint if it changed; a failure (a full disk) is kept in <see cref="CheckpointFailure"/>, not thrown. On the maintainer thread, or after it stopped.</summary>
+    internal void TryWriteCheckpoint()
+    {
+        try
+        {
+            WriteCheckpoint();
+            CheckpointFailure = null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            CheckpointFailure = e;
+            _telemetry.CountCheckpointFailure();
+        }
+    }
+
+    private void WriteCheckpoint()
     {
         (SegmentWriter? writer, long end, long eventId) = _recorder.Mark.Read();
         if (writer is null)

@@ -169,10 +169,12 @@ public sealed class SegmentPreparer : IDisposable
             {
                 writer = Prepare(index, attempts: 1);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (Exception e)
             {
-                // Give the index back (nobody can have claimed index + 1 meanwhile: claims go in order)
-                // and retry later: the numbering keeps no gap.
+                // Whatever failed (a full disk, a directory removed under us), this thread must never
+                // take the process down. Give the index back (nobody can have claimed index + 1
+                // meanwhile: claims go in order) and retry later: the numbering keeps no gap, and the
+                // writer meets the same error, clearly, if it has to create the segment itself.
                 Volatile.Write(ref _nextIndex, index);
                 _lastError = e;
                 _telemetry.CountFailure();

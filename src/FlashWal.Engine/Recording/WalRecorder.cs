@@ -93,6 +93,9 @@ public sealed class WalRecorder : IDisposable
     /// <summary>The first error of the background maintainer, if any (a flush or close that failed).</summary>
     public Exception? BackgroundFailure => _maintainer.Failure;
 
+    /// <summary>The last error writing the metadata checkpoint (a hint: recording goes on), if the last attempt failed.</summary>
+    public Exception? CheckpointFailure => _maintainer.CheckpointFailure;
+
     internal CommitMark Mark { get; } = new();
 
     /// <summary>
@@ -301,7 +304,7 @@ public sealed class WalRecorder : IDisposable
                 _writer.Close();
             }
 
-            _maintainer.WriteCheckpoint();
+            _maintainer.TryWriteCheckpoint();
         }
         catch (IOException e)
         {

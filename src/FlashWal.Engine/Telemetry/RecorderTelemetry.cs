@@ -14,6 +14,7 @@ public sealed class RecorderTelemetry
     private long _syncs;
     private long _checkpoints;
     private long _handOffStalls;
+    private long _checkpointFailures;
 
     /// <summary>Latency of each append (only with <c>MeasureAppendLatency</c>).</summary>
     public LatencyHistogram Append { get; } = new();
@@ -63,6 +64,9 @@ public sealed class RecorderTelemetry
     /// <summary>Checkpoints written.</summary>
     public long Checkpoints => Volatile.Read(ref _checkpoints);
 
+    /// <summary>Checkpoint writes that failed (the checkpoint is a hint; recording goes on).</summary>
+    public long CheckpointFailures => Volatile.Read(ref _checkpointFailures);
+
     /// <summary>Rotations that waited because the maintainer's ring of segments to close was full.</summary>
     public long HandOffStalls => Volatile.Read(ref _handOffStalls);
 
@@ -79,6 +83,8 @@ public sealed class RecorderTelemetry
     internal void CountSync() => Interlocked.Increment(ref _syncs);
 
     internal void CountCheckpoint() => Interlocked.Increment(ref _checkpoints);
+
+    internal void CountCheckpointFailure() => Interlocked.Increment(ref _checkpointFailures);
 
     internal void CountHandOffStall() => Volatile.Write(ref _handOffStalls, _handOffStalls + 1);
 }

@@ -157,7 +157,7 @@ internal static class RecordCommand
 
         long lastId = recorder.LastEventId;
         long segments = recorder.ActiveSegmentIndex - firstSegment + 1;
-        RecorderTelemetry telemetry = recorder.GetTelemetry();
+        RecorderTelemetrySnapshot telemetry = recorder.GetTelemetry();
         recorder.Dispose();
         stop.Cancel();
         reporter.Wait();
@@ -194,7 +194,7 @@ internal static class RecordCommand
         }
     }
 
-    private static void Summarize(TextWriter output, WalRecorder recorder, RecorderTelemetry telemetry, long written, long firstId, long lastId, long segments, Plan plan, double seconds)
+    private static void Summarize(TextWriter output, WalRecorder recorder, RecorderTelemetrySnapshot telemetry, long written, long firstId, long lastId, long segments, Plan plan, double seconds)
     {
         string ids = written > 0 ? string.Create(CultureInfo.InvariantCulture, $"ids {firstId}..{lastId}") : "no event";
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -202,16 +202,16 @@ internal static class RecordCommand
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{seconds:F2} s, {written / seconds:N0} events/s, {written * (double)plan.PayloadLength / seconds / (1 << 20):N1} MiB/s of payload; durability {recorder.Options.Durability}, durable up to {recorder.DurableEventId}"));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"rotations {telemetry.Rotations}, preparer misses {telemetry.Preparer.Misses} (writer-created {telemetry.Preparer.WriterCreated}), commits {telemetry.Commits}"));
+            $"rotations {telemetry.Rotations}, preparer misses {telemetry.PreparerMisses} (writer-created {telemetry.WriterCreatedSegments}), commits {telemetry.Commits}"));
         output.WriteLine("append latency (ns)   count        p50      p99    p99.9   p99.99        max");
-        Row(output, "all appends", telemetry.Append.Snapshot());
-        Row(output, "rotation appends", telemetry.RotationAppend.Snapshot());
-        Row(output, "rotation itself", telemetry.Rotation.Snapshot());
-        Row(output, "prepared wait", telemetry.Preparer.Wait.Snapshot());
+        Row(output, "all appends", telemetry.Append);
+        Row(output, "rotation appends", telemetry.RotationAppend);
+        Row(output, "rotation itself", telemetry.Rotation);
+        Row(output, "prepared wait", telemetry.PreparerWait);
         output.WriteLine("background (ns)       count        p50      p99    p99.9   p99.99        max");
-        Row(output, "segment create", telemetry.Preparer.Create.Snapshot());
-        Row(output, "segment close", telemetry.Close.Snapshot());
-        Row(output, "sync", telemetry.Sync.Snapshot());
+        Row(output, "segment create", telemetry.PreparerCreate);
+        Row(output, "segment close", telemetry.Close);
+        Row(output, "sync", telemetry.Sync);
     }
 
     private static void Row(TextWriter output, string name, LatencySnapshot s) =>

@@ -34,6 +34,7 @@ public sealed class WalRecorder : IDisposable
     private readonly SegmentMaintainer _maintainer;
     private readonly RecorderTelemetry _telemetry;
     private readonly bool _measure;
+    private readonly IDisposable _meterRegistration;
     private SegmentWriter _writer;
     private long _lastId;
     private long _committedId;
@@ -64,6 +65,7 @@ public sealed class WalRecorder : IDisposable
         }
 
         _maintainer = new SegmentMaintainer(this, options, _telemetry);
+        _meterRegistration = FlashWalMeter.Register(GetTelemetry);
     }
 
     /// <summary>Full path of the WAL directory.</summary>
@@ -140,6 +142,7 @@ public sealed class WalRecorder : IDisposable
         {
             recorder?._preparer?.Stop();
             recorder?._writer.Discard();
+            recorder?._meterRegistration.Dispose();
             directoryLock.Dispose();
             throw;
         }
@@ -266,8 +269,40 @@ public sealed class WalRecorder : IDisposable
         }
     }
 
-    /// <summary>A snapshot of the recorder's measurements. Any thread.</summary>
-    public RecorderTelemetry GetTelemetry() => _telemetry;
+    /// <summary>The recorder's live counters and histograms (each written by one thread, readable from any).</summary>
+    public RecorderTelemetry Telemetry => _telemetry;
+
+    /// <summary>A snapshot of the recorder's measurements, with percentiles. Any thread.</summary>
+    public RecorderTelemetrySnapshot GetTelemetry() => new()
+    {
+        Directory = Directory,
+        Taken = DateTimeOffset.UtcNow,
+        LastEventId = Volatile.Read(ref _lastId),
+        CommittedEventId = CommittedEventId,
+        DurableEventId = DurableEventId,
+        ActiveSegmentIndex = Volatile.Read(ref _writer).SegmentIndex,
+        Events = _telemetry.Events,
+        Commits = _telemetry.Commits,
+        Rotations = _telemetry.Rotations,
+        PreparerMisses = _telemetry.Preparer.Misses,
+        WriterCreatedSegments = _telemetry.Preparer.WriterCreated,
+        PreparerFailures = _telemetry.Preparer.Failures,
+        SegmentsClosed = _telemetry.SegmentsClosed,
+        SegmentsDeleted = _telemetry.SegmentsDeleted,
+        Syncs = _telemetry.Syncs,
+        Checkpoints = _telemetry.Checkpoints,
+        CheckpointFailures = _telemetry.CheckpointFailures,
+        HandOffStalls = _telemetry.HandOffStalls,
+        Append = _telemetry.Append.Snapshot(),
+        RotationAppend = _telemetry.RotationAppend.Snapshot(),
+        Rotation = _telemetry.Rotation.Snapshot(),
+        Seal = _telemetry.Seal.Snapshot(),
+        PreparerCreate = _telemetry.Preparer.Create.Snapshot(),
+        PreparerWait = _telemetry.Preparer.Wait.Snapshot(),
+        Close = _telemetry.Close.Snapshot(),
+        Sync = _telemetry.Sync.Snapshot(),
+        Checkpoint = _telemetry.Checkpoint.Snapshot(),
+    };
 
     /// <summary>
     /// Commits, flushes and closes everything: the active segment, the rotated ones still queued, the
@@ -312,6 +347,7 @@ public sealed class WalRecorder : IDisposable
         }
         finally
         {
+            _meterRegistration.Dispose();
             _lock.Dispose();
         }
 
@@ -328,6 +364,7 @@ public sealed class WalRecorder : IDisposable
         _preparer?.Stop();
         _maintainer.Abandon();
         _writer.Abandon();
+        _meterRegistration.Dispose();
         _lock.Dispose();
     }
 

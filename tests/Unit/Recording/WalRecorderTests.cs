@@ -4,6 +4,7 @@ using FlashWal.Format;
 using FlashWal.Inspection;
 using FlashWal.Reading;
 using FlashWal.Recording;
+using FlashWal.Telemetry;
 using FlashWal.Tests.Support;
 
 namespace FlashWal.Tests.Recording;
@@ -73,7 +74,7 @@ public class WalRecorderTests
         using (WalRecorder recorder = WalRecorder.Open(dir.Path, Tiny))
         {
             AppendRange(recorder, 1, 80_000);
-            telemetry = new(recorder.GetTelemetry().Rotations, recorder.GetTelemetry().Preparer.Misses);
+            telemetry = new(recorder.GetTelemetry().Rotations, recorder.GetTelemetry().PreparerMisses);
         }
 
         List<long> ids = ReadLog(dir.Path);
@@ -100,7 +101,7 @@ public class WalRecorderTests
                 recorder.Append(payload);
             }
 
-            misses = recorder.GetTelemetry().Preparer.Misses;
+            misses = recorder.GetTelemetry().PreparerMisses;
         }
 
         Assert.True(misses > 0, "expected the writer to outrun the preparer");
@@ -520,17 +521,77 @@ public class WalRecorderTests
         AppendRange(recorder, 1, 5000);
         recorder.Commit();
         recorder.Commit();
-        var telemetry = recorder.GetTelemetry();
+        RecorderTelemetrySnapshot live = recorder.GetTelemetry();
+        Assert.Equal(5000, live.LastEventId);
+        Assert.Equal(5000, live.CommittedEventId);
+        Assert.Equal(2, live.Commits);
         recorder.Dispose();
+        RecorderTelemetrySnapshot telemetry = recorder.GetTelemetry();
         int segments = WalDirectory.List(dir.Path).Segments.Count;
         Assert.Equal(segments - 1, telemetry.Rotations);
         Assert.Equal(segments - 1, telemetry.SegmentsClosed);
-        Assert.Equal(2, telemetry.Commits);
-        Assert.Equal(5000, telemetry.Append.Snapshot().Count);
-        Assert.Equal(segments - 1, telemetry.RotationAppend.Snapshot().Count);
-        Assert.Equal(segments - 1, telemetry.Rotation.Snapshot().Count);
+        Assert.Equal(5000, telemetry.Append.Count);
+        Assert.Equal(segments - 1, telemetry.RotationAppend.Count);
+        Assert.Equal(segments - 1, telemetry.Rotation.Count);
+        Assert.Equal(telemetry.Rotations, telemetry.PreparerWait.Count + telemetry.WriterCreatedSegments);
+        Assert.Equal(5000, telemetry.DurableEventId);
+        Assert.Equal(0, telemetry.DurableLag);
         Assert.True(telemetry.Events >= 4096); // published in batches of 1024
         Assert.True(telemetry.Checkpoints >= 1);
+        Assert.True(telemetry.Append.Max >= telemetry.Append.P50);
+    }
+
+    [Fact]
+    public void The_FlashWal_meter_publishes_each_open_recorder()
+    {
+        using var dir = new TempDirectory();
+        var seen = new Dictionary<string, long>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == FlashWal.Telemetry.FlashWalMeter.Name)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "directory" && (string?)tag.Value == dir.Path)
+                {
+                    string quantile = "";
+                    foreach (var t in tags)
+                    {
+                        if (t.Key == "quantile")
+                        {
+                            quantile = "@" + t.Value;
+                        }
+                    }
+
+                    lock (seen)
+                    {
+                        seen[instrument.Name + quantile] = value;
+                    }
+                }
+            }
+        });
+        listener.Start();
+        using (WalRecorder recorder = WalRecorder.Open(dir.Path, Tiny with { MeasureAppendLatency = true }))
+        {
+            AppendRange(recorder, 1, 3000);
+            recorder.Flush();
+            listener.RecordObservableInstruments();
+            Assert.Equal(3000, seen["flashwal.recorder.committed_id"]);
+            Assert.Equal(3000, seen["flashwal.recorder.durable_id"]);
+            Assert.Equal(recorder.GetTelemetry().Rotations, seen["flashwal.recorder.rotations"]);
+            Assert.Equal(recorder.GetTelemetry().Append.P99, seen["flashwal.recorder.append.latency@0.99"]);
+            Assert.True(seen["flashwal.recorder.rotations"] > 10);
+        }
+
+        seen.Clear();
+        listener.RecordObservableInstruments();
+        Assert.Empty(seen); // a closed recorder is no longer published
     }
 
     [Fact]

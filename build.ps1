@@ -80,6 +80,7 @@ function Invoke-BuildTask {
         @{ From = (Join-Path $Root 'FlashWal.Format.ps1xml'); To = 'FlashWal.Format.ps1xml' }
         @{ From = (Join-Path $bin 'FlashWal.PowerShell.dll'); To = 'FlashWal.PowerShell.dll' }
         @{ From = (Join-Path $bin 'FlashWal.Engine.dll'); To = 'FlashWal.Engine.dll' }
+        @{ From = (Join-Path $bin 'Microsoft.Extensions.ObjectPool.dll'); To = 'Microsoft.Extensions.ObjectPool.dll' }
         @{ From = (Join-Path $bin 'en-US/FlashWal.PowerShell.dll-Help.xml'); To = 'en-US/FlashWal.PowerShell.dll-Help.xml' }
     )
     if (Test-Path -LiteralPath $ModuleOut) {

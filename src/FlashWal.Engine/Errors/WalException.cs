@@ -105,3 +105,11 @@ public sealed class WalDirectoryNotWritableException(string directory, Exception
     /// <inheritdoc />
     public override string ErrorId => "WalDirectoryNotWritable";
 }
+
+/// <summary>A submission refused because the host's queue is full and the host fails fast.</summary>
+public sealed class WalQueueFullException(string directory, int capacity)
+    : WalException($"The recorder queue of '{directory}' is full ({capacity} events waiting); the event was not submitted.", directory)
+{
+    /// <inheritdoc />
+    public override string ErrorId => "WalQueueFull";
+}

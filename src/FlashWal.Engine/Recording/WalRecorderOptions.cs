@@ -36,7 +36,7 @@ public sealed record WalRecorderOptions
     /// <summary>Which sealed, durable segments to keep, compress or delete.</summary>
     public RetentionPolicy Retention { get; init; } = RetentionPolicy.KeepEverything;
 
-    /// <summary>The segment options these recorder options imply.</summary>
+    /// <summary>The segment options these recorder options imply (a new object each call: read it once, off the hot path).</summary>
     public SegmentOptions Segments => new() { SegmentSize = SegmentSize, BlockSize = BlockSize, Prefault = Prefault };
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first option out of range.</summary>

@@ -1,0 +1,409 @@
+using FlashWal.Errors;
+using FlashWal.Telemetry;
+using FlashWal.Threading;
+using Microsoft.Extensions.ObjectPool;
+
+namespace FlashWal.Recording;
+
+/// <summary>
+/// The multi-producer front of a <see cref="WalRecorder"/>, for PowerShell and multi-threaded
+/// applications: any thread submits events into a bounded lock-free queue; one dedicated writer
+/// thread owns the recorder, appends them in queue order, and commits whenever the queue runs dry
+/// (or after <see cref="WalRecorderHostOptions.MaxBatch"/> events), so commits batch themselves to the
+/// load. Submitters wait for what they ask: nothing, the append (and its id), the commit, or
+/// durability.
+/// </summary>
+/// <remarks>
+/// Per-producer order is preserved (a producer's events enter the queue in its order). Envelopes
+/// are pooled and completions are reusable value-task sources, so steady submissions allocate
+/// nothing. Durable waiters are completed when the recorder's durable watermark passes their id:
+/// under the Interval policy, one background flush completes a whole group; under None the writer
+/// flushes when someone waits for durability.
+/// </remarks>
+public sealed class WalRecorderHost : IDisposable
+{
+    private readonly WalRecorder _recorder;
+    private readonly WalRecorderHostOptions _options;
+    private readonly MpscRing<EventEnvelope> _queue;
+    private readonly DefaultObjectPool<EventEnvelope> _pool;
+    private readonly Thread _writer;
+    private readonly ManualResetEventSlim _wake = new(false);
+    private readonly List<EventEnvelope> _awaitingCommit = [];
+    private readonly List<EventEnvelope> _awaitingDurable = [];
+    private readonly ManualResetEventSlim _paused = new(true); // tests hold the writer with it
+    private readonly int _maxPayload;
+    private int _sleeping;
+    private volatile bool _stopping;
+    private long _submitted;
+    private long _appended;
+    private long _failed;
+    private Exception? _closeFailure;
+
+    private WalRecorderHost(WalRecorder recorder, WalRecorderHostOptions options)
+    {
+        _recorder = recorder;
+        _options = options;
+        _queue = new MpscRing<EventEnvelope>(options.QueueCapacity);
+        _pool = new DefaultObjectPool<EventEnvelope>(new EventEnvelope.Policy(), Math.Min(options.QueueCapacity, 1 << 16));
+        _writer = new Thread(Run) { IsBackground = true, Name = "FlashWal writer " + recorder.Directory };
+        _maxPayload = options.Recorder.Segments.MaxPayloadSize;
+    }
+
+    /// <summary>The WAL directory.</summary>
+    public string Directory => _recorder.Directory;
+
+    /// <summary>The options it runs with.</summary>
+    public WalRecorderHostOptions Options => _options;
+
+    /// <summary>Id of the last event the writer appended.</summary>
+    public long LastEventId => Volatile.Read(ref _lastAppendedId);
+
+    /// <summary>The committed watermark.</summary>
+    public long CommittedEventId => _recorder.CommittedEventId;
+
+    /// <summary>The durable watermark.</summary>
+    public long DurableEventId => _recorder.DurableEventId;
+
+    /// <summary>Events submitted.</summary>
+    public long Submitted => Volatile.Read(ref _submitted);
+
+    /// <summary>Events the writer appended.</summary>
+    public long Appended => Volatile.Read(ref _appended);
+
+    /// <summary>Events the writer could not append (their submitters got the error).</summary>
+    public long Failed => Volatile.Read(ref _failed);
+
+    /// <summary>Events waiting in the queue.</summary>
+    public int QueueLength => _queue.Count;
+
+    /// <summary>What opening the log found (see <see cref="WalRecorder.OpenFindings"/>).</summary>
+    public IReadOnlyList<Inspection.Finding> OpenFindings => _recorder.OpenFindings;
+
+    /// <summary>Whether the host has been closed.</summary>
+    public bool IsClosed => _stopping;
+
+    private long _lastAppendedId;
+
+    /// <summary>Opens the recorder of <paramref name="directory"/> and starts its writer thread.</summary>
+    public static WalRecorderHost Start(string directory, WalRecorderHostOptions? options = null)
+    {
+        options ??= new WalRecorderHostOptions();
+        options.Validate();
+        WalRecorder recorder = WalRecorder.Open(directory, options.Recorder);
+        var host = new WalRecorderHost(recorder, options);
+        host._lastAppendedId = recorder.LastEventId;
+        host._writer.Start();
+        return host;
+    }
+
+    /// <summary>Queues an event and returns at once (fire and forget). False when the queue is full and the host fails fast.</summary>
+    public bool TrySubmit(ReadOnlySpan<byte> payload, ushort type = 0)
+    {
+        EventEnvelope envelope = Prepare(payload, type, SubmitWait.None, blocking: false);
+        if (Enqueue(envelope, throwWhenFull: false))
+        {
+            return true;
+        }
+
+        envelope.Release();
+        return false;
+    }
+
+    /// <summary>Queues an event and blocks until it reached <paramref name="wait"/>; returns its id (0 for <see cref="SubmitWait.None"/>).</summary>
+    /// <exception cref="WalQueueFullException">The queue is full and the host fails fast.</exception>
+    /// <exception cref="TimeoutException">It did not get there within <paramref name="timeout"/> (default: no limit).</exception>
+    public long Submit(ReadOnlySpan<byte> payload, ushort type = 0, SubmitWait wait = SubmitWait.Appended, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        if (wait == SubmitWait.None)
+        {
+            EventEnvelope fire = Prepare(payload, type, wait, blocking: false);
+            Enqueue(fire, throwWhenFull: true);
+            return 0;
+        }
+
+        EventEnvelope envelope = Prepare(payload, type, wait, blocking: true);
+        Enqueue(envelope, throwWhenFull: true);
+        return envelope.WaitAndRelease(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken);
+    }
+
+    /// <summary>Queues an event; the task completes with its id when it reached <paramref name="wait"/>.</summary>
+    /// <exception cref="WalQueueFullException">The queue is full and the host fails fast.</exception>
+    public ValueTask<long> SubmitAsync(ReadOnlySpan<byte> payload, ushort type = 0, SubmitWait wait = SubmitWait.Committed)
+    {
+        if (wait == SubmitWait.None)
+        {
+            Submit(payload, type, wait);
+            return ValueTask.FromResult(0L);
+        }
+
+        EventEnvelope envelope = Prepare(payload, type, wait, blocking: false);
+        Enqueue(envelope, throwWhenFull: true);
+        return new ValueTask<long>(envelope, envelope.Version);
+    }
+
+    /// <summary>Blocks until every event submitted before the call is durable; returns the durable watermark.</summary>
+    public long Flush(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        EventEnvelope marker = Prepare([], 0, SubmitWait.Durable, blocking: true, flushMarker: true);
+        Enqueue(marker, throwWhenFull: true);
+        marker.WaitAndRelease(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken);
+        return DurableEventId;
+    }
+
+    /// <summary>A snapshot of the recorder's measurements. Any thread.</summary>
+    public RecorderTelemetrySnapshot GetTelemetry() => _recorder.GetTelemetry();
+
+    /// <summary>Stops accepting events, appends and commits everything queued, completes every waiter, and closes the recorder (flushing it).</summary>
+    public void Dispose()
+    {
+        if (_stopping)
+        {
+            return;
+        }
+
+        _stopping = true;
+        _paused.Set();
+        _wake.Set();
+        _writer.Join();
+        _wake.Dispose();
+        if (_closeFailure is not null)
+        {
+            throw new WalException($"Closing the recorder of '{Directory}' failed: {_closeFailure.Message}", Directory, _closeFailure);
+        }
+    }
+
+    /// <summary>Holds or releases the writer thread (tests fill the queue with it).</summary>
+    internal void PauseWriter(bool paused)
+    {
+        if (paused)
+        {
+            _paused.Reset();
+        }
+        else
+        {
+            _paused.Set();
+        }
+    }
+
+    private EventEnvelope Prepare(ReadOnlySpan<byte> payload, ushort type, SubmitWait wait, bool blocking, bool flushMarker = false)
+    {
+        ObjectDisposedException.ThrowIf(_stopping, this);
+        if (payload.Length > _maxPayload)
+        {
+            throw new WalEventTooLargeException(Directory, payload.Length, _maxPayload);
+        }
+
+        EventEnvelope envelope = _pool.Get();
+        envelope.Fill(payload, type, wait, blocking, _pool, flushMarker);
+        return envelope;
+    }
+
+    private bool Enqueue(EventEnvelope envelope, bool throwWhenFull)
+    {
+        var spin = default(SpinWait);
+        while (!_queue.TryEnqueue(envelope))
+        {
+            if (_options.WhenFull == QueueFullBehavior.FailFast || _stopping)
+            {
+                if (!throwWhenFull)
+                {
+                    return false;
+                }
+
+                envelope.Release();
+                ObjectDisposedException.ThrowIf(_stopping, this);
+                throw new WalQueueFullException(Directory, _options.QueueCapacity);
+            }
+
+            spin.SpinOnce(); // sleeps after a while: this is the producer, not the writer
+        }
+
+        Interlocked.Increment(ref _submitted);
+        if (Volatile.Read(ref _sleeping) == 1)
+        {
+            _wake.Set();
+        }
+
+        return true;
+    }
+
+    private void Run()
+    {
+        try
+        {
+            while (true)
+            {
+                _paused.Wait();
+                int batch = DrainBatch();
+                bool stopping = _stopping;
+                if (batch > 0 || _awaitingCommit.Count > 0 || _awaitingDurable.Count > 0)
+                {
+                    CommitAndComplete(queueDry: _queue.Count == 0);
+                }
+
+                if (batch > 0)
+                {
+                    continue;
+                }
+
+                if (stopping && _queue.Count == 0)
+                {
+                    break;
+                }
+
+                Idle();
+            }
+
+            _recorder.Flush();
+            CompleteDurable(force: true);
+        }
+        catch (Exception e)
+        {
+            _closeFailure = e;
+            FailAll(e);
+        }
+        finally
+        {
+            try
+            {
+                _recorder.Dispose();
+            }
+            catch (Exception e) when (e is WalException or IOException)
+            {
+                _closeFailure ??= e;
+            }
+
+            FailAll(new ObjectDisposedException(nameof(WalRecorderHost), $"The recorder host of '{Directory}' was closed."));
+        }
+    }
+
+    private int DrainBatch()
+    {
+        int count = 0;
+        while (count < _options.MaxBatch && _queue.TryDequeue(out EventEnvelope? envelope))
+        {
+            count++;
+            try
+            {
+                envelope.EventId = envelope.IsFlushMarker ? _recorder.LastEventId : _recorder.Append(envelope.Payload, envelope.Type);
+            }
+            catch (Exception e) when (e is WalException or IOException or ObjectDisposedException)
+            {
+                Interlocked.Increment(ref _failed);
+                envelope.Fail(e);
+                continue;
+            }
+
+            Volatile.Write(ref _lastAppendedId, _recorder.LastEventId);
+            if (!envelope.IsFlushMarker)
+            {
+                Interlocked.Increment(ref _appended);
+            }
+
+            switch (envelope.Wait)
+            {
+                case SubmitWait.None:
+                    envelope.Release();
+                    break;
+                case SubmitWait.Appended:
+                    envelope.Complete();
+                    break;
+                case SubmitWait.Committed:
+                    _awaitingCommit.Add(envelope);
+                    break;
+                default:
+                    _awaitingDurable.Add(envelope);
+                    break;
+            }
+        }
+
+        return count;
+    }
+
+    private void CommitAndComplete(bool queueDry)
+    {
+        _recorder.Commit();
+        foreach (EventEnvelope envelope in _awaitingCommit)
+        {
+            envelope.Complete();
+        }
+
+        _awaitingCommit.Clear();
+        if (_awaitingDurable.Count > 0 && queueDry && _recorder.Options.Durability == DurabilityPolicy.None)
+        {
+            _recorder.Flush(); // nothing else would make them durable
+        }
+
+        CompleteDurable(force: false);
+    }
+
+    private void CompleteDurable(bool force)
+    {
+        if (_awaitingDurable.Count == 0)
+        {
+            return;
+        }
+
+        long durable = _recorder.DurableEventId;
+        int kept = 0;
+        for (int i = 0; i < _awaitingDurable.Count; i++)
+        {
+            EventEnvelope envelope = _awaitingDurable[i];
+            if (force || envelope.EventId <= durable)
+            {
+                envelope.Complete();
+            }
+            else
+            {
+                _awaitingDurable[kept++] = envelope;
+            }
+        }
+
+        _awaitingDurable.RemoveRange(kept, _awaitingDurable.Count - kept);
+    }
+
+    private void Idle()
+    {
+        if (_awaitingDurable.Count > 0)
+        {
+            // Group commit: one background flush completes every waiter up to its watermark.
+            _recorder.WaitForDurable(_awaitingDurable[^1].EventId, TimeSpan.FromMilliseconds(1));
+            return;
+        }
+
+        var spin = default(SpinWait);
+        for (int i = 0; i < 50 && _queue.Count == 0 && !_stopping; i++)
+        {
+            spin.SpinOnce(sleep1Threshold: -1);
+        }
+
+        if (_queue.Count > 0 || _stopping)
+        {
+            return;
+        }
+
+        _wake.Reset();
+        Volatile.Write(ref _sleeping, 1);
+        if (_queue.Count == 0 && !_stopping)
+        {
+            _wake.Wait(TimeSpan.FromMilliseconds(100));
+        }
+
+        Volatile.Write(ref _sleeping, 0);
+    }
+
+    private void FailAll(Exception failure)
+    {
+        foreach (EventEnvelope envelope in _awaitingCommit.Concat(_awaitingDurable))
+        {
+            envelope.Fail(failure);
+        }
+
+        _awaitingCommit.Clear();
+        _awaitingDurable.Clear();
+        while (_queue.TryDequeue(out EventEnvelope? envelope))
+        {
+            envelope.Fail(failure);
+        }
+    }
+}

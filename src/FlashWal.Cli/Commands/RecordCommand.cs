@@ -92,7 +92,12 @@ internal static class RecordCommand
         long firstId = recorder.LastEventId + 1;
         long firstSegment = recorder.ActiveSegmentIndex;
         using var stop = new CancellationTokenSource();
-        Task reporter = plan.ReportDurable ? Task.Run(() => ReportDurable(recorder, stdout, stop.Token)) : Task.CompletedTask;
+        var reporter = new Thread(() => ReportDurable(recorder, stdout, stop.Token)) { IsBackground = true, Name = "durable reporter" };
+        if (plan.ReportDurable)
+        {
+            reporter.Start(); // a thread of its own: a busy thread pool must not delay the reports
+        }
+
         byte[] payload = new byte[plan.PayloadLength];
         long start = Stopwatch.GetTimestamp();
         long deadline = plan.Seconds is { } s ? start + (long)(s * Stopwatch.Frequency) : long.MaxValue;
@@ -160,28 +165,31 @@ internal static class RecordCommand
         RecorderTelemetrySnapshot telemetry = recorder.GetTelemetry();
         recorder.Dispose();
         stop.Cancel();
-        reporter.Wait();
         if (plan.ReportDurable)
         {
-            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"durable {lastId}"));
+            reporter.Join(); // it reports the last advance (the close flushed everything) before it ends
         }
 
         Summarize(stdout, recorder, telemetry, written, firstId, lastId, segments, plan, total);
         return ExitCodes.Ok;
     }
 
-    private static async Task ReportDurable(WalRecorder recorder, TextWriter output, CancellationToken stop)
+    /// <summary>Prints "durable N" each time the watermark advances, until stopped; the last line is the final watermark.</summary>
+    private static void ReportDurable(WalRecorder recorder, TextWriter output, CancellationToken stop)
     {
         long reported = recorder.DurableEventId;
-        while (!stop.IsCancellationRequested)
+        while (true)
         {
-            try
+            bool stopping = stop.IsCancellationRequested;
+            if (!stopping)
             {
-                await recorder.WaitForDurableAsync(reported + 1, TimeSpan.FromMilliseconds(100), stop).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
+                try
+                {
+                    recorder.WaitForDurable(reported + 1, TimeSpan.FromMilliseconds(50), stop);
+                }
+                catch (OperationCanceledException)
+                {
+                }
             }
 
             long durable = recorder.DurableEventId;
@@ -190,6 +198,11 @@ internal static class RecordCommand
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"durable {durable}"));
                 output.Flush();
                 reported = durable;
+            }
+
+            if (stopping)
+            {
+                return;
             }
         }
     }

@@ -164,6 +164,39 @@ public class CliTests
         Assert.EndsWith("0000000000000000.wal", lines[2].TrimEnd(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Report_durable_prints_increasing_watermarks_ending_at_the_last_event()
+    {
+        using var dir = new TempDirectory();
+        var record = Run("record", dir.Path, "--events", "20000", "--rate", "50000", "--sync-interval", "5", "--report-durable");
+        Assert.Equal(0, record.Code);
+        var durable = record.Out.Split('\n').Where(l => l.StartsWith("durable ", StringComparison.Ordinal))
+            .Select(l => long.Parse(l[8..], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.True(durable.Count >= 3, record.Out);
+        Assert.Equal(durable.Order().ToList(), durable);
+        Assert.Equal(20_000, durable[^1]);
+    }
+
+    [Fact]
+    public void Duration_and_rate_pace_the_recording()
+    {
+        using var dir = new TempDirectory();
+        var record = Run("record", dir.Path, "--duration", "0.5", "--rate", "2000");
+        Assert.Equal(0, record.Code);
+        long events = SegmentVerifier.Verify(dir.Path).Events;
+        Assert.InRange(events, 500, 1001); // 2,000/s for half a second, give or take the start-up
+    }
+
+    [Fact]
+    public void A_directory_another_recorder_writes_is_refused_naming_its_process()
+    {
+        using var dir = new TempDirectory();
+        using var holder = FlashWal.Recording.WalRecorder.Open(dir.Path);
+        var record = Run("record", dir.Path, "--events", "10");
+        Assert.Equal(2, record.Code);
+        Assert.Contains($"is being written by another recorder (process {Environment.ProcessId})", record.Err, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("4096", 4096L)]
     [InlineData("64KiB", 65536L)]

@@ -22,6 +22,7 @@ var scenarios = new Dictionary<string, Func<bool, string>>
 {
     ["prefault"] = PrefaultScenario.Run,
     ["block-size"] = BlockSizeScenario.Run,
+    ["compression"] = CompressionScenario.Run,
 };
 
 if (!scenarios.ContainsKey(scenario) && scenario != "all")

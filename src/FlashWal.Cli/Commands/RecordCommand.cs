@@ -28,9 +28,11 @@ internal static class RecordCommand
         var commitEvery = new Option<int>("--commit-every") { Description = "Commit after this many events (and, when paced, whenever ahead of schedule, at most every 50 µs).", DefaultValueFactory = _ => 1000 };
         var reportDurable = new Option<bool>("--report-durable") { Description = "Print 'durable <id>' on stdout each time the durable watermark advances." };
         var noPreparer = new Option<bool>("--no-preparer") { Description = "Create segments on the writer thread at each rotation (the baseline the preparer beats)." };
+        var compressAfter = new Option<int?>("--compress-after") { Description = "Compress closed segments once this many newer ones exist (.walz, read transparently)." };
+        var keepSegments = new Option<int?>("--keep-segments") { Description = "Retention: keep at most this many segments, deleting the oldest closed ones." };
         var command = new Command("record", "Write synthetic events into a WAL directory through the recorder, continuing its log.")
         {
-            directory, events, rate, duration, payloadSize, segmentSize, blockSize, durability, syncInterval, commitEvery, reportDurable, noPreparer,
+            directory, events, rate, duration, payloadSize, segmentSize, blockSize, durability, syncInterval, commitEvery, reportDurable, noPreparer, compressAfter, keepSegments,
         };
         command.SetAction(parse => CommandErrors.Run(error, () =>
         {
@@ -64,6 +66,7 @@ internal static class RecordCommand
                 SyncInterval = TimeSpan.FromMilliseconds(parse.GetValue(syncInterval)),
                 UsePreparer = !parse.GetValue(noPreparer),
                 MeasureAppendLatency = true,
+                Retention = new RetentionPolicy { CompressAfter = parse.GetValue(compressAfter), MaxSegments = parse.GetValue(keepSegments) },
             };
             options.Validate();
             if (payload > options.Segments.MaxPayloadSize)

@@ -8,6 +8,11 @@ public static class SegmentFile
     /// <summary>The segment's summary, when it has a valid one (it is closed); null otherwise.</summary>
     public static SegmentSummary? ReadSummary(string path)
     {
+        if (path.EndsWith(CompressedSegment.Extension, StringComparison.Ordinal))
+        {
+            return CompressedSegment.ReadSummary(path);
+        }
+
         Span<byte> bytes = stackalloc byte[SegmentFormat.SummarySize];
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         if (RandomAccess.Read(stream.SafeFileHandle, bytes, SegmentFormat.SummaryOffset) != bytes.Length

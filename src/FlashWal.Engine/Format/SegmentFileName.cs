@@ -21,6 +21,15 @@ public static class SegmentFileName
         return index.ToString("x16", CultureInfo.InvariantCulture) + Extension;
     }
 
+    /// <summary>Parses a plain (<c>.wal</c>) or compressed (<c>.walz</c>) segment file name.</summary>
+    public static bool TryParseAny(string fileName, out long index, out bool compressed)
+    {
+        compressed = fileName.EndsWith(CompressedSegment.Extension, StringComparison.Ordinal);
+        return compressed
+            ? TryParse(fileName[..^CompressedSegment.Extension.Length] + Extension, out index)
+            : TryParse(fileName, out index);
+    }
+
     /// <summary>Parses a file name (no directory) produced by <see cref="Format"/>.</summary>
     public static bool TryParse(string fileName, out long index)
     {

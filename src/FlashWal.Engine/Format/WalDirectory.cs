@@ -6,12 +6,14 @@ namespace FlashWal.Format;
 /// <param name="Temporary">Segment creations a crash interrupted (hold no event).</param>
 /// <param name="Other">Any other file (sub-directories are not listed).</param>
 /// <param name="Metadata">The recorder's own files: lock, owner, checkpoint.</param>
+/// <param name="Duplicates">Compressed copies of segments whose plain file still exists (an interrupted compression).</param>
 public sealed record WalDirectoryListing(
     string Directory,
     IReadOnlyList<(long Index, string Path)> Segments,
     IReadOnlyList<string> Temporary,
     IReadOnlyList<string> Other,
-    IReadOnlyList<string> Metadata);
+    IReadOnlyList<string> Metadata,
+    IReadOnlyList<string> Duplicates);
 
 /// <summary>Lists WAL directories.</summary>
 public static class WalDirectory
@@ -43,12 +45,22 @@ public static class WalDirectory
         var temporary = new List<string>();
         var other = new List<string>();
         var metadata = new List<string>();
+        var compressed = new List<(long Index, string Path)>();
         foreach (string path in System.IO.Directory.EnumerateFiles(directory))
         {
             string name = Path.GetFileName(path);
             if (SegmentFileName.TryParse(name, out long index))
             {
                 segments.Add((index, path));
+            }
+            else if (name.EndsWith(CompressedSegment.Extension, StringComparison.Ordinal)
+                && SegmentFileName.TryParse(name[..^CompressedSegment.Extension.Length] + SegmentFileName.Extension, out long packedIndex))
+            {
+                compressed.Add((packedIndex, path));
+            }
+            else if (name.EndsWith(CompressedSegment.Extension + SegmentFileName.TemporarySuffix, StringComparison.Ordinal))
+            {
+                temporary.Add(path);
             }
             else if (name.EndsWith(SegmentFileName.Extension + SegmentFileName.TemporarySuffix, StringComparison.Ordinal)
                 && SegmentFileName.TryParse(name[..^SegmentFileName.TemporarySuffix.Length], out _))
@@ -65,10 +77,13 @@ public static class WalDirectory
             }
         }
 
+        var plain = segments.Select(s => s.Item1).ToHashSet();
+        var duplicates = compressed.Where(c => plain.Contains(c.Index)).Select(c => c.Path).Order(StringComparer.Ordinal).ToList();
+        segments.AddRange(compressed.Where(c => !plain.Contains(c.Index)));
         segments.Sort((a, b) => a.Item1.CompareTo(b.Item1));
         temporary.Sort(StringComparer.Ordinal);
         other.Sort(StringComparer.Ordinal);
         metadata.Sort(StringComparer.Ordinal);
-        return new WalDirectoryListing(directory, segments, temporary, other, metadata);
+        return new WalDirectoryListing(directory, segments, temporary, other, metadata, duplicates);
     }
 }

@@ -126,6 +126,12 @@ public enum FindingCode
 
     /// <summary>The checkpoint's durable watermark lies beyond the end of the log: durable events were lost.</summary>
     DurableEventsMissing,
+
+    /// <summary>A compressed segment's container is damaged.</summary>
+    CompressedSegmentCorrupt,
+
+    /// <summary>A segment exists both plain and compressed (a compression was interrupted).</summary>
+    CompressedDuplicate,
 }
 
 /// <summary>

@@ -23,7 +23,7 @@ public static unsafe class SegmentScanner
     public static SegmentScan Scan(string path, byte* data, long length)
     {
         var scan = new SegmentScan(path, length);
-        if (SegmentFileName.TryParse(System.IO.Path.GetFileName(path), out long nameIndex))
+        if (SegmentFileName.TryParseAny(System.IO.Path.GetFileName(path), out long nameIndex, out _))
         {
             scan.SegmentIndex = nameIndex;
         }
@@ -86,6 +86,11 @@ public static unsafe class SegmentScanner
     {
         try
         {
+            if (path.EndsWith(CompressedSegment.Extension, StringComparison.Ordinal))
+            {
+                return ScanCompressed(path);
+            }
+
             var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
             long length = stream.Length;
             if (length == 0)
@@ -102,6 +107,27 @@ public static unsafe class SegmentScanner
             var scan = new SegmentScan(path, -1) { State = SegmentState.Unreadable };
             scan.Add(FindingSeverity.Error, FindingCode.IoError, -1, -1, $"cannot read the file: {e.Message}");
             return scan;
+        }
+    }
+
+    /// <summary>A compressed segment: its container is checked, then the original bytes are judged like any segment.</summary>
+    private static SegmentScan ScanCompressed(string path)
+    {
+        if (!CompressedSegment.TryDecompress(path, out byte[]? segment, out Finding? problem))
+        {
+            var scan = new SegmentScan(path, new FileInfo(path).Length) { State = SegmentState.Unreadable };
+            if (SegmentFileName.TryParseAny(System.IO.Path.GetFileName(path), out long index, out _))
+            {
+                scan.SegmentIndex = index;
+            }
+
+            scan.Add(problem!);
+            return scan;
+        }
+
+        fixed (byte* data = segment)
+        {
+            return Scan(path, data, segment.Length);
         }
     }
 

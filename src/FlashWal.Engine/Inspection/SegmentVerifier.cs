@@ -69,6 +69,12 @@ public static class SegmentVerifier
                 "a segment creation that was interrupted; it never carried a segment name and holds no event");
         }
 
+        foreach (string path in listing.Duplicates)
+        {
+            yield return new Finding(FindingSeverity.Info, FindingCode.CompressedDuplicate, path, -1, -1,
+                "a compressed copy of a segment whose original still exists (a compression was interrupted); the original is verified");
+        }
+
         foreach (string path in listing.Other)
         {
             yield return new Finding(FindingSeverity.Info, FindingCode.UnknownFile, path, -1, -1, "not a FlashWal file; ignored");

@@ -18,6 +18,7 @@ namespace FlashWal.Reading;
 public sealed unsafe class SegmentReader : IDisposable
 {
     private readonly MappedFile? _file;
+    private System.Runtime.InteropServices.GCHandle _pinned; // the decompressed bytes of a compressed segment (not readonly: Free mutates it)
     private readonly byte* _base;
     private readonly IReadOnlyList<long> _blocks;
     private int _block = -1;
@@ -30,6 +31,14 @@ public sealed unsafe class SegmentReader : IDisposable
         _base = file is null ? null : file.Pointer;
         Scan = scan;
         _blocks = scan.BlockOffsets;
+    }
+
+    private SegmentReader(byte[] decompressed, string path)
+    {
+        _pinned = System.Runtime.InteropServices.GCHandle.Alloc(decompressed, System.Runtime.InteropServices.GCHandleType.Pinned);
+        _base = (byte*)_pinned.AddrOfPinnedObject();
+        Scan = SegmentScanner.Scan(path, _base, decompressed.Length);
+        _blocks = Scan.BlockOffsets;
     }
 
     /// <summary>Everything the verification of this segment found, and its valid prefix.</summary>
@@ -71,6 +80,11 @@ public sealed unsafe class SegmentReader : IDisposable
             throw new WalPathNotFoundException(path);
         }
 
+        if (path.EndsWith(CompressedSegment.Extension, StringComparison.Ordinal))
+        {
+            return OpenCompressed(path);
+        }
+
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         long length = stream.Length;
         MappedFile? mapped = null;
@@ -86,17 +100,7 @@ public sealed unsafe class SegmentReader : IDisposable
         try
         {
             SegmentScan scan = SegmentScanner.Scan(path, mapped is null ? null : mapped.Pointer, length);
-            if (scan.Header is null)
-            {
-                Finding finding = scan.Findings[0];
-                throw finding.Code switch
-                {
-                    FindingCode.FileEmpty or FindingCode.NotASegment => new WalFormatException($"'{path}' is not a FlashWal segment: {finding.Message}.", path),
-                    FindingCode.UnsupportedVersion => new WalVersionException(path, BinaryPrimitives.ReadUInt16LittleEndian(new ReadOnlySpan<byte>(mapped!.Pointer + 8, 2))),
-                    _ => new WalCorruptionException(finding),
-                };
-            }
-
+            ThrowIfUnreadable(scan, mapped is null ? null : mapped.Pointer);
             return new SegmentReader(mapped, scan);
         }
         catch
@@ -104,6 +108,44 @@ public sealed unsafe class SegmentReader : IDisposable
             mapped?.Dispose();
             throw;
         }
+    }
+
+    private static SegmentReader OpenCompressed(string path)
+    {
+        if (!CompressedSegment.TryDecompress(path, out byte[]? segment, out Finding? problem))
+        {
+            throw problem!.Code == FindingCode.UnsupportedVersion
+                ? new WalVersionException(path, BinaryPrimitives.ReadUInt16LittleEndian(File.ReadAllBytes(path).AsSpan(8, 2)))
+                : new WalCorruptionException(problem);
+        }
+
+        var reader = new SegmentReader(segment, path);
+        try
+        {
+            ThrowIfUnreadable(reader.Scan, reader._base);
+            return reader;
+        }
+        catch
+        {
+            reader.Dispose();
+            throw;
+        }
+    }
+
+    private static void ThrowIfUnreadable(SegmentScan scan, byte* data)
+    {
+        if (scan.Header is not null)
+        {
+            return;
+        }
+
+        Finding finding = scan.Findings[0];
+        throw finding.Code switch
+        {
+            FindingCode.FileEmpty or FindingCode.NotASegment => new WalFormatException($"'{scan.Path}' is not a FlashWal segment: {finding.Message}.", scan.Path),
+            FindingCode.UnsupportedVersion => new WalVersionException(scan.Path, BinaryPrimitives.ReadUInt16LittleEndian(new ReadOnlySpan<byte>(data + 8, 2))),
+            _ => new WalCorruptionException(finding),
+        };
     }
 
     /// <summary>Reads the next event. False at the end of the valid prefix.</summary>
@@ -186,7 +228,14 @@ public sealed unsafe class SegmentReader : IDisposable
     }
 
     /// <summary>Unmaps the file. Payload spans handed out before are invalid afterwards.</summary>
-    public void Dispose() => _file?.Dispose();
+    public void Dispose()
+    {
+        _file?.Dispose();
+        if (_pinned.IsAllocated)
+        {
+            _pinned.Free();
+        }
+    }
 
     private void EnterBlock(int block)
     {

@@ -13,7 +13,17 @@ internal static class Retention
 {
     public static void Apply(string directory, RetentionPolicy policy, long lastClosedIndex, RecorderTelemetry telemetry)
     {
-        if (!policy.DeletesAnything || lastClosedIndex < 0)
+        if (lastClosedIndex < 0)
+        {
+            return;
+        }
+
+        if (policy.CompressAfter is int keep)
+        {
+            Compress(directory, lastClosedIndex - keep, telemetry);
+        }
+
+        if (!policy.DeletesAnything)
         {
             return;
         }
@@ -48,6 +58,51 @@ internal static class Retention
         if (deleted)
         {
             DirectorySync.Flush(directory);
+        }
+    }
+
+    /// <summary>
+    /// Compresses every plain segment up to <paramref name="throughIndex"/> (all closed and flushed).
+    /// A compression that a crash interrupted (both files present) is finished first. A failure keeps
+    /// the original and is counted; the next pass tries again.
+    /// </summary>
+    private static void Compress(string directory, long throughIndex, RecorderTelemetry telemetry)
+    {
+        WalDirectoryListing listing = WalDirectory.List(directory);
+        foreach (string duplicate in listing.Duplicates)
+        {
+            string original = Path.Combine(directory, Path.GetFileName(duplicate)[..^CompressedSegment.Extension.Length] + SegmentFileName.Extension);
+            if (CompressedSegment.TryDecompress(duplicate, out byte[]? copy, out _) && copy.AsSpan().SequenceEqual(File.ReadAllBytes(original)))
+            {
+                File.Delete(original);
+            }
+            else
+            {
+                File.Delete(duplicate); // a bad copy is not data: the original stays the segment
+            }
+        }
+
+        foreach ((long index, string path) in listing.Segments)
+        {
+            if (index > throughIndex)
+            {
+                break;
+            }
+
+            if (!path.EndsWith(SegmentFileName.Extension, StringComparison.Ordinal))
+            {
+                continue; // compressed already
+            }
+
+            try
+            {
+                CompressedSegment.Compress(path);
+                telemetry.CountCompression();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or Errors.WalException)
+            {
+                telemetry.CountCompressionFailure();
+            }
         }
     }
 }

@@ -19,6 +19,12 @@ public sealed record RetentionPolicy
     /// <summary>Delete closed segments whose close time is older than this.</summary>
     public TimeSpan? MaxAge { get; init; }
 
+    /// <summary>
+    /// Compress closed segments into <c>.walz</c> containers once this many newer segments exist
+    /// (0: as soon as they are closed). Readers and verifiers read them transparently. Null: never.
+    /// </summary>
+    public int? CompressAfter { get; init; }
+
     /// <summary>Whether any limit is set.</summary>
     public bool DeletesAnything => MaxSegments is not null || MaxBytes is not null || MaxAge is not null;
 
@@ -33,6 +39,11 @@ public sealed record RetentionPolicy
         if (MaxBytes is <= 0)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxBytes), MaxBytes, "The byte limit must be positive.");
+        }
+
+        if (CompressAfter is < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(CompressAfter), CompressAfter, "CompressAfter must be 0 or more.");
         }
 
         if (MaxAge is { } age && age <= TimeSpan.Zero)

@@ -289,6 +289,8 @@ public sealed class WalRecorder : IDisposable
         PreparerFailures = _telemetry.Preparer.Failures,
         SegmentsClosed = _telemetry.SegmentsClosed,
         SegmentsDeleted = _telemetry.SegmentsDeleted,
+        Compressions = _telemetry.Compressions,
+        CompressionFailures = _telemetry.CompressionFailures,
         Syncs = _telemetry.Syncs,
         Checkpoints = _telemetry.Checkpoints,
         CheckpointFailures = _telemetry.CheckpointFailures,

@@ -15,6 +15,8 @@ public sealed class RecorderTelemetry
     private long _checkpoints;
     private long _handOffStalls;
     private long _checkpointFailures;
+    private long _compressions;
+    private long _compressionFailures;
 
     /// <summary>Latency of each append (only with <c>MeasureAppendLatency</c>).</summary>
     public LatencyHistogram Append { get; } = new();
@@ -64,6 +66,12 @@ public sealed class RecorderTelemetry
     /// <summary>Checkpoints written.</summary>
     public long Checkpoints => Volatile.Read(ref _checkpoints);
 
+    /// <summary>Segments compressed into containers.</summary>
+    public long Compressions => Volatile.Read(ref _compressions);
+
+    /// <summary>Compressions that failed (the original was kept).</summary>
+    public long CompressionFailures => Volatile.Read(ref _compressionFailures);
+
     /// <summary>Checkpoint writes that failed (the checkpoint is a hint; recording goes on).</summary>
     public long CheckpointFailures => Volatile.Read(ref _checkpointFailures);
 
@@ -83,6 +91,10 @@ public sealed class RecorderTelemetry
     internal void CountSync() => Interlocked.Increment(ref _syncs);
 
     internal void CountCheckpoint() => Interlocked.Increment(ref _checkpoints);
+
+    internal void CountCompression() => Interlocked.Increment(ref _compressions);
+
+    internal void CountCompressionFailure() => Interlocked.Increment(ref _compressionFailures);
 
     internal void CountCheckpointFailure() => Interlocked.Increment(ref _checkpointFailures);
 

@@ -48,6 +48,12 @@ public sealed record RecorderTelemetrySnapshot
     /// <summary>Segments deleted by retention.</summary>
     public required long SegmentsDeleted { get; init; }
 
+    /// <summary>Segments compressed.</summary>
+    public required long Compressions { get; init; }
+
+    /// <summary>Compressions that failed (originals kept).</summary>
+    public required long CompressionFailures { get; init; }
+
     /// <summary>Flushes of the active segment.</summary>
     public required long Syncs { get; init; }
 

@@ -83,6 +83,40 @@ public class SegmentPreparerTests
         }
     }
 
+    [LinuxFact("counts open files and mappings in /proc/self")]
+    public void Stop_leaks_no_file_handle_and_no_mapping()
+    {
+        using var dir = new TempDirectory();
+        for (int round = 0; round < 3; round++)
+        {
+            var preparer = new SegmentPreparer(dir.Path, LogId.NewId(), Wal.Small);
+            preparer.Start(round * 100);
+            Eventually(() => preparer.ReadyCount == 4);
+            Assert.True(OpenHandles(dir.Path) >= 4 && Mappings(dir.Path) >= 4, "the prepared segments should be open and mapped");
+            preparer.Stop();
+            Assert.Equal(0, OpenHandles(dir.Path));
+            Assert.Equal(0, Mappings(dir.Path));
+        }
+
+        Assert.Empty(Directory.GetFiles(dir.Path));
+    }
+
+    private static int OpenHandles(string directory) =>
+        new DirectoryInfo("/proc/self/fd").EnumerateFileSystemInfos().Count(fd =>
+        {
+            try
+            {
+                return fd.LinkTarget?.StartsWith(directory, StringComparison.Ordinal) == true;
+            }
+            catch (IOException)
+            {
+                return false; // a descriptor closed while listing
+            }
+        });
+
+    private static int Mappings(string directory) =>
+        File.ReadAllLines("/proc/self/maps").Count(line => line.Contains(directory, StringComparison.Ordinal));
+
     internal static void Eventually(Func<bool> condition, int seconds = 20)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);

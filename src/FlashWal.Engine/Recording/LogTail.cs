@@ -29,16 +29,14 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
     /// <exception cref="WalCorruptionException">The newest segment with data is damaged.</exception>
     public static LogTail Recover(string directory)
     {
-        (LogTail tail, SegmentScan? newest) = ReadCore(directory);
+        (LogTail tail, SegmentScan? newest, List<string> unused) = ReadCore(directory);
+        foreach (string path in unused)
+        {
+            File.Delete(path); // prepared, never used: no event in it
+        }
+
         WalDirectoryListing listing = WalDirectory.List(tail.Directory);
         long lastData = newest?.SegmentIndex ?? -1;
-        foreach ((long index, string path) in listing.Segments)
-        {
-            if (index > lastData && SegmentScanner.ScanFile(path) is { State: SegmentState.Empty, Findings.Count: 0 } or { NeverWritten: true })
-            {
-                File.Delete(path); // prepared, never used: no event in it
-            }
-        }
 
         if (newest is not null)
         {
@@ -69,25 +67,31 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
     /// <exception cref="WalCorruptionException">The newest segment with data is damaged: continuing would hide it.</exception>
     public static LogTail Read(string directory) => ReadCore(directory).Tail;
 
-    /// <returns>The tail, and the scan of the newest segment holding data (the only one the last writer can have left open).</returns>
-    private static (LogTail Tail, SegmentScan? Newest) ReadCore(string directory)
+    /// <returns>
+    /// The tail; the scan of the newest segment holding data (the only one the last writer can have
+    /// left open); and the segments after it that hold nothing (prepared and never used, or never
+    /// written), which a writer may delete.
+    /// </returns>
+    private static (LogTail Tail, SegmentScan? Newest, List<string> Unused) ReadCore(string directory)
     {
         WalDirectoryListing listing = WalDirectory.List(directory);
         if (listing.Segments.Count == 0)
         {
             LogId fresh = LogId.NewId();
-            return (new LogTail(listing.Directory, fresh, 0, 0, SegmentFormat.GenesisChainSeed(fresh), null), null);
+            return (new LogTail(listing.Directory, fresh, 0, 0, SegmentFormat.GenesisChainSeed(fresh), null), null, []);
         }
 
         long next = listing.Segments[^1].Index + 1;
         LogId? log = null;
         Finding? torn = null;
+        var unused = new List<string>();
         for (int i = listing.Segments.Count - 1; i >= 0; i--)
         {
             SegmentScan scan = SegmentScanner.ScanFile(listing.Segments[i].Path);
             if (scan.NeverWritten && log is null)
             {
-                continue; // a trailing creation a crash cut short: holds nothing (Recover deletes it)
+                unused.Add(scan.Path); // a trailing creation a crash cut short: holds nothing
+                continue;
             }
 
             Finding? damage = scan.Findings.FirstOrDefault(f => f.Severity >= FindingSeverity.Damage);
@@ -104,14 +108,20 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
             }
 
             torn ??= scan.Findings.FirstOrDefault(f => f.Severity == FindingSeverity.TornTail);
-            if (scan.FinalChain is uint chain)
+            if (scan.RecordCount > 0 && scan.FinalChain is uint chain)
             {
-                return (new LogTail(listing.Directory, log.Value, next, scan.LastEventId, chain, torn), scan);
+                return (new LogTail(listing.Directory, log.Value, next, scan.LastEventId, chain, torn), scan, unused);
+            }
+
+            // A segment without events does not move the chain: look further back for the last event.
+            if (scan is { State: SegmentState.Empty, Findings.Count: 0 })
+            {
+                unused.Add(scan.Path); // prepared, never used (a closed empty segment stays)
             }
         }
 
         // Only empty segments: the log has no event yet (and if none has a readable header, no id either).
         LogId id = log ?? LogId.NewId();
-        return (new LogTail(listing.Directory, id, next, 0, SegmentFormat.GenesisChainSeed(id), torn), null);
+        return (new LogTail(listing.Directory, id, next, 0, SegmentFormat.GenesisChainSeed(id), torn), null, unused);
     }
 }

@@ -222,51 +222,56 @@ public sealed class WalRecorder : IDisposable
     /// <exception cref="WalException">The maintainer failed, so the event may never become durable.</exception>
     public bool WaitForDurable(long eventId, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        var deadline = Stopwatch.StartNew();
-        while (true)
+        var elapsed = Stopwatch.StartNew();
+        while (!WaitIsOver(eventId, timeout, elapsed, out Task advanced, out TimeSpan slice))
         {
-            Task advanced = Volatile.Read(ref _durableAdvanced).Task;
-            if (DurableEventId >= eventId)
-            {
-                return true;
-            }
-
-            ThrowIfBackgroundFailed();
-            TimeSpan left = timeout - deadline.Elapsed;
-            if (left <= TimeSpan.Zero || !advanced.Wait(left < TimeSpan.FromMilliseconds(100) ? left : TimeSpan.FromMilliseconds(100), cancellationToken) && deadline.Elapsed >= timeout)
-            {
-                return DurableEventId >= eventId;
-            }
+            advanced.Wait(slice, cancellationToken);
         }
+
+        return DurableEventId >= eventId;
     }
 
     /// <summary>Waits asynchronously until <paramref name="eventId"/> is durable. False on timeout. Any thread.</summary>
     public async Task<bool> WaitForDurableAsync(long eventId, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        var deadline = Stopwatch.StartNew();
-        while (true)
+        var elapsed = Stopwatch.StartNew();
+        while (!WaitIsOver(eventId, timeout, elapsed, out Task advanced, out TimeSpan slice))
         {
-            Task advanced = Volatile.Read(ref _durableAdvanced).Task;
-            if (DurableEventId >= eventId)
-            {
-                return true;
-            }
-
-            ThrowIfBackgroundFailed();
-            TimeSpan left = timeout - deadline.Elapsed;
-            if (left <= TimeSpan.Zero)
-            {
-                return false;
-            }
-
             try
             {
-                await advanced.WaitAsync(left < TimeSpan.FromMilliseconds(100) ? left : TimeSpan.FromMilliseconds(100), cancellationToken).ConfigureAwait(false);
+                await advanced.WaitAsync(slice, cancellationToken).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
             }
         }
+
+        return DurableEventId >= eventId;
+    }
+
+    /// <summary>
+    /// One step of a durability wait: true when it is over (durable, or timed out); otherwise the task
+    /// that completes at the next advance (read before the watermark, so no advance is missed) and how
+    /// long to wait for it (at most 100 ms, so a background failure is noticed).
+    /// </summary>
+    private bool WaitIsOver(long eventId, TimeSpan timeout, Stopwatch elapsed, out Task advanced, out TimeSpan slice)
+    {
+        advanced = Volatile.Read(ref _durableAdvanced).Task;
+        slice = TimeSpan.Zero;
+        if (DurableEventId >= eventId)
+        {
+            return true;
+        }
+
+        ThrowIfBackgroundFailed();
+        TimeSpan left = timeout - elapsed.Elapsed;
+        if (left <= TimeSpan.Zero)
+        {
+            return true;
+        }
+
+        slice = left < TimeSpan.FromMilliseconds(100) ? left : TimeSpan.FromMilliseconds(100);
+        return false;
     }
 
     /// <summary>The recorder's live counters and histograms (each written by one thread, readable from any).</summary>

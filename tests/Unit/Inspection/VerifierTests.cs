@@ -180,6 +180,24 @@ public class VerifierTests
     }
 
     [Fact]
+    public void Log_tail_looks_past_empty_closed_segments_for_the_last_event()
+    {
+        using var dir = new TempDirectory();
+        LogId log = Wal.WriteLog(dir.Path, 2, 10, Wal.Small);
+        uint chain = SegmentScanner.ScanFile(Wal.SegmentPath(dir.Path, 1)).FinalChain!.Value;
+        using (SegmentWriter empty = SegmentWriter.Create(dir.Path, 2, log, Wal.Small))
+        {
+            empty.Start(chain, 20);
+        }
+
+        LogTail tail = LogTail.Read(dir.Path);
+        Assert.Equal(20, tail.LastEventId);
+        Assert.Equal(chain, tail.ChainValue);
+        Assert.Equal(3, tail.NextSegmentIndex);
+        Assert.True(SegmentVerifier.Verify(dir.Path).IsIntact);
+    }
+
+    [Fact]
     public void Log_tail_continues_after_the_last_event_and_refuses_damage()
     {
         using var dir = new TempDirectory();

@@ -188,7 +188,6 @@ public static class CompressedSegment
             return null;
         }
 
-        ReadOnlySpan<byte> summary = header.Slice(OffSummary, SegmentFormat.SummarySize);
-        return SegmentSummary.ComputeCrc(summary) == BinaryPrimitives.ReadUInt32LittleEndian(summary[SegmentSummary.OffCrc..]) ? SegmentSummary.Read(summary) : null;
+        return SegmentSummary.TryRead(header.Slice(OffSummary, SegmentFormat.SummarySize), out _);
     }
 }

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-
 namespace FlashWal.Format;
 
 /// <summary>Small reads of a segment file that do not need a scan.</summary>
@@ -15,13 +13,8 @@ public static class SegmentFile
 
         Span<byte> bytes = stackalloc byte[SegmentFormat.SummarySize];
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        if (RandomAccess.Read(stream.SafeFileHandle, bytes, SegmentFormat.SummaryOffset) != bytes.Length
-            || BinaryPrimitives.ReadUInt32LittleEndian(bytes) != SegmentFormat.SummaryMagic
-            || SegmentSummary.ComputeCrc(bytes) != BinaryPrimitives.ReadUInt32LittleEndian(bytes[SegmentSummary.OffCrc..]))
-        {
-            return null;
-        }
-
-        return SegmentSummary.Read(bytes);
+        return RandomAccess.Read(stream.SafeFileHandle, bytes, SegmentFormat.SummaryOffset) == bytes.Length
+            ? SegmentSummary.TryRead(bytes, out _)
+            : null;
     }
 }

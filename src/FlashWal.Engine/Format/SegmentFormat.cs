@@ -73,7 +73,8 @@ public static class SegmentFormat
     public static int MaxPayloadSize(int blockSize) => blockSize - BlockHeaderSize - RecordHeaderSize;
 
     /// <summary>Bytes a record with <paramref name="payloadLength"/> bytes of payload occupies, padding included.</summary>
-    public static int RecordSize(int payloadLength) => AlignUp(RecordHeaderSize + payloadLength, RecordAlignment);
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static int RecordSize(int payloadLength) => (RecordHeaderSize + payloadLength + (RecordAlignment - 1)) & -RecordAlignment;
 
     /// <summary>The chain seed of a log's very first block: the CRC-32C of its 16-byte log id.</summary>
     public static uint GenesisChainSeed(LogId logId)

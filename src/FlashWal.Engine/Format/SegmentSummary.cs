@@ -58,6 +58,28 @@ public readonly record struct SegmentSummary(
         (long)BinaryPrimitives.ReadUInt64LittleEndian(b[OffLastId..]),
         BinaryPrimitives.ReadInt64LittleEndian(b[OffClosed..]));
 
+    /// <summary>
+    /// Decodes and judges 64 summary bytes: the summary when magic, CRC, flags and reserved bytes are
+    /// all valid; otherwise null and what is wrong (offset within the summary, message, expected,
+    /// found). The one place that decides whether a segment is closed.
+    /// </summary>
+    public static SegmentSummary? TryRead(ReadOnlySpan<byte> b, out (int Offset, string Message, string Expected, string Found)? problem)
+    {
+        b = b[..SegmentFormat.SummarySize];
+        uint magic = BinaryPrimitives.ReadUInt32LittleEndian(b);
+        uint stored = BinaryPrimitives.ReadUInt32LittleEndian(b[OffCrc..]);
+        uint computed = ComputeCrc(b);
+        uint flags = BinaryPrimitives.ReadUInt32LittleEndian(b[OffFlags..]);
+        problem = magic != SegmentFormat.SummaryMagic ? (OffMagic, "the summary area holds bytes but no summary magic", Hex(SegmentFormat.SummaryMagic), Hex(magic))
+            : stored != computed ? (OffCrc, "the summary's CRC does not match its bytes [512, 572)", Hex(stored), Hex(computed))
+            : (flags & ~SegmentFormat.KnownSummaryFlags) != 0 ? (OffFlags, "unknown summary flags", Hex(SegmentFormat.KnownSummaryFlags), Hex(flags))
+            : BinaryPrimitives.ReadUInt32LittleEndian(b[OffReserved..]) != 0 ? (OffReserved, "reserved summary bytes are not zero", "0", "non-zero")
+            : null;
+        return problem is null ? Read(b) : null;
+    }
+
+    private static string Hex(uint value) => "0x" + value.ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>CRC-32C over bytes [0, 60) of the summary.</summary>
     public static uint ComputeCrc(ReadOnlySpan<byte> b) => Crc32C.Compute(b[..OffCrc]);
 }

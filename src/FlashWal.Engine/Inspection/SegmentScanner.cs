@@ -252,36 +252,14 @@ public static unsafe class SegmentScanner
             return false;
         }
 
-        uint magic = BinaryPrimitives.ReadUInt32LittleEndian(bytes);
-        uint stored = BinaryPrimitives.ReadUInt32LittleEndian(bytes[SegmentSummary.OffCrc..]);
-        uint computed = SegmentSummary.ComputeCrc(bytes);
-        SegmentSummary summary = SegmentSummary.Read(bytes);
-        if (magic != SegmentFormat.SummaryMagic)
-        {
-            scan.Add(FindingSeverity.Damage, FindingCode.SummaryCorrupt, SegmentFormat.SummaryOffset, -1,
-                "the summary area holds bytes but no summary magic", Hex(SegmentFormat.SummaryMagic), Hex(magic));
-        }
-        else if (stored != computed)
-        {
-            scan.Add(FindingSeverity.Damage, FindingCode.SummaryCorrupt, SegmentFormat.SummaryOffset + SegmentSummary.OffCrc, -1,
-                "the summary's CRC does not match its bytes [512, 572)", Hex(stored), Hex(computed));
-        }
-        else if ((summary.Flags & ~SegmentFormat.KnownSummaryFlags) != 0)
-        {
-            scan.Add(FindingSeverity.Damage, FindingCode.SummaryCorrupt, SegmentFormat.SummaryOffset + SegmentSummary.OffFlags, -1,
-                "unknown summary flags", Hex(SegmentFormat.KnownSummaryFlags), Hex(summary.Flags));
-        }
-        else if (BinaryPrimitives.ReadUInt32LittleEndian(bytes[SegmentSummary.OffReserved..]) != 0)
-        {
-            scan.Add(FindingSeverity.Damage, FindingCode.SummaryCorrupt, SegmentFormat.SummaryOffset + SegmentSummary.OffReserved, -1,
-                "reserved summary bytes are not zero", "0", "non-zero");
-        }
-        else
+        if (SegmentSummary.TryRead(bytes, out var problem) is { } summary)
         {
             scan.Summary = summary;
             return false;
         }
 
+        (int offset, string message, string expected, string found) = problem!.Value;
+        scan.Add(FindingSeverity.Damage, FindingCode.SummaryCorrupt, SegmentFormat.SummaryOffset + offset, -1, message, expected, found);
         return true;
     }
 

@@ -169,7 +169,7 @@ public sealed unsafe class SegmentReader : IDisposable
             BinaryPrimitives.ReadInt64LittleEndian(new ReadOnlySpan<byte>(record + 16, 8)),
             BinaryPrimitives.ReadUInt16LittleEndian(new ReadOnlySpan<byte>(record + 4, 2)),
             new ReadOnlySpan<byte>(record + SegmentFormat.RecordHeaderSize, length));
-        _recordOffset += (SegmentFormat.RecordHeaderSize + length + (SegmentFormat.RecordAlignment - 1)) & -SegmentFormat.RecordAlignment;
+        _recordOffset += SegmentFormat.RecordSize(length);
         _recordsLeft--;
         return true;
     }
@@ -213,7 +213,7 @@ public sealed unsafe class SegmentReader : IDisposable
             }
 
             int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(new ReadOnlySpan<byte>(record, 4));
-            _recordOffset += (SegmentFormat.RecordHeaderSize + length + (SegmentFormat.RecordAlignment - 1)) & -SegmentFormat.RecordAlignment;
+            _recordOffset += SegmentFormat.RecordSize(length);
             _recordsLeft--;
         }
 

@@ -148,7 +148,7 @@ internal sealed class SegmentMaintainer
         long last = writer.LastEventId;
         writer.Close();
         LastClosedIndex = writer.SegmentIndex;
-        _telemetry.Close.Record(Stopwatch.GetElapsedTime(start).Ticks * 100);
+        _telemetry.Close.RecordSince(start);
         _telemetry.CountClose();
         Interlocked.Decrement(ref _pendingCloses);
         if (last > 0)
@@ -185,7 +185,7 @@ internal sealed class SegmentMaintainer
             long start = Stopwatch.GetTimestamp();
             writer.FlushRange(_syncedEnd, end);
             _syncedEnd = end;
-            _telemetry.Sync.Record(Stopwatch.GetElapsedTime(start).Ticks * 100);
+            _telemetry.Sync.RecordSince(start);
             _telemetry.CountSync();
         }
 
@@ -231,7 +231,7 @@ internal sealed class SegmentMaintainer
         long start = Stopwatch.GetTimestamp();
         (checkpoint with { WrittenUnixNs = WalClock.UnixNs() }).Save(_recorder.Directory);
         _lastCheckpoint = checkpoint;
-        _telemetry.Checkpoint.Record(Stopwatch.GetElapsedTime(start).Ticks * 100);
+        _telemetry.Checkpoint.RecordSince(start);
         _telemetry.CountCheckpoint();
     }
 }

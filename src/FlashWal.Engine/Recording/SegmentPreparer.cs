@@ -96,7 +96,7 @@ public sealed class SegmentPreparer : IDisposable
                     throw new InvalidOperationException($"Prepared segment {writer.SegmentIndex} arrived where {index} was expected.");
                 }
 
-                _telemetry.Wait.Record(Stopwatch.GetElapsedTime(start).Ticks * 100);
+                _telemetry.Wait.RecordSince(start);
                 return writer;
             }
 
@@ -198,7 +198,7 @@ public sealed class SegmentPreparer : IDisposable
             try
             {
                 SegmentWriter writer = SegmentWriter.Create(_directory, index, _logId, _options);
-                _telemetry.Create.Record(Stopwatch.GetElapsedTime(start).Ticks * 100);
+                _telemetry.Create.RecordSince(start);
                 return writer;
             }
             catch (Exception e) when ((e is IOException or UnauthorizedAccessException) && attempt < attempts)

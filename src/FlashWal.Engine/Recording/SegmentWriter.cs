@@ -236,7 +236,7 @@ public sealed unsafe class SegmentWriter : IDisposable
             ThrowBadId(eventId);
         }
 
-        int recordSize = (SegmentFormat.RecordHeaderSize + length + (SegmentFormat.RecordAlignment - 1)) & -SegmentFormat.RecordAlignment;
+        int recordSize = SegmentFormat.RecordSize(length);
         if (_position + recordSize > _blockLimit)
         {
             if (!OpenBlockFor(recordSize))

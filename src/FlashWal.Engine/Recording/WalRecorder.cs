@@ -190,7 +190,7 @@ public sealed class WalRecorder : IDisposable
         {
             long start = Stopwatch.GetTimestamp();
             _writer.Seal();
-            _telemetry.Seal.Record(Stopwatch.GetElapsedTime(start).Ticks * 100);
+            _telemetry.Seal.RecordSince(start);
         }
 
         PublishCommit();
@@ -409,14 +409,14 @@ public sealed class WalRecorder : IDisposable
 
             if (_measure)
             {
-                _telemetry.RotationAppend.Record((Stopwatch.GetTimestamp() - start) * 1_000_000_000 / Stopwatch.Frequency);
+                _telemetry.RotationAppend.RecordSince(start);
             }
         }
 
         _lastId = id;
         if (_measure)
         {
-            _telemetry.Append.Record((Stopwatch.GetTimestamp() - start) * 1_000_000_000 / Stopwatch.Frequency);
+            _telemetry.Append.RecordSince(start);
         }
 
         if (++_eventsSinceTelemetry == 1024)
@@ -440,7 +440,7 @@ public sealed class WalRecorder : IDisposable
         _writer = fresh;
         PublishCommit();
         _telemetry.CountRotation();
-        _telemetry.Rotation.Record(Stopwatch.GetElapsedTime(start).Ticks * 100);
+        _telemetry.Rotation.RecordSince(start);
     }
 
     private SegmentWriter NextSegment(long index)
@@ -505,7 +505,7 @@ public sealed class WalRecorder : IDisposable
             spin.SpinOnce(); // sleeps after a while; the maintainer closes the older segments
         }
 
-        _telemetry.Sync.Record(Stopwatch.GetElapsedTime(start).Ticks * 100);
+        _telemetry.Sync.RecordSince(start);
         _telemetry.CountSync();
         AdvanceDurable(_committedId);
     }

@@ -49,6 +49,12 @@ public sealed class LatencyHistogram
         }
     }
 
+    /// <summary>Records, from the single writer thread, the nanoseconds since <paramref name="startTimestamp"/> (a <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/> value).</summary>
+    public void RecordSince(long startTimestamp) =>
+        Record((long)((System.Diagnostics.Stopwatch.GetTimestamp() - startTimestamp) * NanosecondsPerTick));
+
+    private static readonly double NanosecondsPerTick = 1e9 / System.Diagnostics.Stopwatch.Frequency;
+
     /// <summary>Records one value; safe from several threads at once.</summary>
     public void RecordConcurrent(long value)
     {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using FlashWal.Format;
 using FlashWal.Telemetry;
 using FlashWal.Threading;
@@ -35,7 +36,7 @@ internal sealed class SegmentMaintainer
         _recorder = recorder;
         _options = options;
         _telemetry = telemetry;
-        _thread = new Thread(Run) { IsBackground = true, Name = "FlashWal segment maintainer" };
+        _thread = new Thread(Run) { IsBackground = true, Name = "FlashWal maintainer" /* Linux shows "FlashWal mainta" */ };
     }
 
     /// <summary>Rotated segments not closed yet.</summary>
@@ -47,6 +48,7 @@ internal sealed class SegmentMaintainer
     public void Start() => _thread.Start();
 
     /// <summary>Writer thread: hands a rotated (fully sealed) segment over for closing. Waits only if 64 closes are pending.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per segment: see WalRecorder.Rotate
     public void HandOver(SegmentWriter writer)
     {
         Interlocked.Increment(ref _pendingCloses); // before the new active segment is published

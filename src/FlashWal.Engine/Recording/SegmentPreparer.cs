@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using FlashWal.Format;
 using FlashWal.Telemetry;
 using FlashWal.Threading;
@@ -73,7 +74,7 @@ public sealed class SegmentPreparer : IDisposable
         SegmentWriter first = Prepare(initialSegmentIndex, attempts: 3);
         _ready.TryEnqueue(first);
         _nextIndex = initialSegmentIndex + 1;
-        _thread = new Thread(Run) { IsBackground = true, Name = "FlashWal segment preparer" };
+        _thread = new Thread(Run) { IsBackground = true, Name = "FlashWal preparer" /* Linux shows 15 characters: "FlashWal prepar" */ };
         _thread.Start();
     }
 
@@ -83,6 +84,7 @@ public sealed class SegmentPreparer : IDisposable
     /// segment <paramref name="index"/> itself, if <see cref="TryClaim"/> lets it, or calls again: the
     /// preparer is creating it right now.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per segment: see WalRecorder.Rotate
     public SegmentWriter? GetNextSegment(long index)
     {
         long start = Stopwatch.GetTimestamp();

@@ -137,7 +137,11 @@ internal sealed unsafe class MappedFile : IDisposable
     /// <summary>The file handle, for positioned writes.</summary>
     public SafeFileHandle Handle => Stream.SafeFileHandle;
 
-    public void Dispose()
+    /// <summary>
+    /// Removes the mapping and keeps the file open. Dirty pages stay in the page cache, dirty, for a
+    /// later fsync of <see cref="Stream"/> to write.
+    /// </summary>
+    public void Unmap()
     {
         if (_pointer == null)
         {
@@ -148,6 +152,12 @@ internal sealed unsafe class MappedFile : IDisposable
         _view.SafeMemoryMappedViewHandle.ReleasePointer();
         _view.Dispose();
         _map.Dispose();
+    }
+
+    /// <summary>Unmaps and closes the file.</summary>
+    public void Dispose()
+    {
+        Unmap();
         Stream.Dispose();
     }
 }

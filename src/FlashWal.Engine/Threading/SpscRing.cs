@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace FlashWal.Threading;
@@ -43,6 +44,7 @@ public sealed class SpscRing<T>
     public int Count => (int)(Volatile.Read(ref _head.Value) - Volatile.Read(ref _tail.Value));
 
     /// <summary>Producer: adds <paramref name="item"/>; false when the ring is full.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // a rotation's hand-offs run once per segment: see WalRecorder.Rotate
     public bool TryEnqueue(T item)
     {
         long head = _head.Value;
@@ -61,6 +63,7 @@ public sealed class SpscRing<T>
     }
 
     /// <summary>Consumer: takes the oldest item; false when the ring is empty.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryDequeue([MaybeNullWhen(false)] out T item)
     {
         long tail = _tail.Value;

@@ -101,7 +101,7 @@ public class SegmentPreparerTests
         Assert.Empty(Directory.GetFiles(dir.Path));
     }
 
-    private static int OpenHandles(string directory) =>
+    internal static int OpenHandles(string directory) =>
         new DirectoryInfo("/proc/self/fd").EnumerateFileSystemInfos().Count(fd =>
         {
             try
@@ -114,7 +114,7 @@ public class SegmentPreparerTests
             }
         });
 
-    private static int Mappings(string directory) =>
+    internal static int Mappings(string directory) =>
         File.ReadAllLines("/proc/self/maps").Count(line => line.Contains(directory, StringComparison.Ordinal));
 
     internal static void Eventually(Func<bool> condition, int seconds = 20)

@@ -101,6 +101,36 @@ public class SegmentWriterTests
         Assert.Equal(11, SegmentScanner.ScanFile(writer.Path).LastEventId);
     }
 
+    [LinuxFact("counts open files and mappings in /proc/self")]
+    public void Close_unmaps_writes_the_summary_and_releases_the_file()
+    {
+        using var dir = new TempDirectory();
+        LogId log = LogId.NewId();
+        var writer = SegmentWriter.Create(dir.Path, 0, log, Wal.Small);
+        writer.Start(SegmentFormat.GenesisChainSeed(log), 0);
+        for (long id = 1; id <= 1000; id++)
+        {
+            Assert.True(writer.TryAppend(id, id, 0, BitConverter.GetBytes(id)));
+        }
+
+        Assert.Equal(1, SegmentPreparerTests.Mappings(dir.Path));
+        SegmentSummary summary = writer.Close(); // seals the open block, unmaps, then syncs once
+
+        Assert.Equal(0, SegmentPreparerTests.Mappings(dir.Path));
+        Assert.Equal(0, SegmentPreparerTests.OpenHandles(dir.Path));
+        Assert.Equal(writer.SealedEnd, writer.FlushedEnd);
+        Assert.Equal(summary, SegmentFile.ReadSummary(writer.Path));
+        Assert.Equal((1L, 1000L, 1000L), (summary.FirstEventId, summary.LastEventId, summary.RecordCount));
+        using var reader = SegmentReader.Open(writer.Path);
+        long expected = 0;
+        while (reader.TryReadNext(out WalEvent e))
+        {
+            Assert.Equal(++expected, BitConverter.ToInt64(e.Payload));
+        }
+
+        Assert.Equal(1000, expected);
+    }
+
     [Fact]
     public void Full_segment_refuses_the_append_after_sealing_what_it_holds()
     {

@@ -72,6 +72,18 @@ public sealed class SegmentScan
     /// <summary>The segment index from the header, or from the file name when the header is unreadable, or -1.</summary>
     public long SegmentIndex { get; internal set; } = -1;
 
+    /// <summary>
+    /// Verified blocks found after damage, in runs, when the scan was asked to salvage (see
+    /// <see cref="SegmentScanner.Salvage"/>); empty otherwise.
+    /// </summary>
+    public IReadOnlyList<SalvagedRun> SalvagedRuns { get; internal set; } = [];
+
+    /// <summary>
+    /// Only the header, the summary and block 0's header were read (<see cref="SegmentScanner.ScanQuick"/>):
+    /// the counts and ids come from the summary and the blocks are not verified yet.
+    /// </summary>
+    public bool IsQuick { get; internal set; }
+
     internal void Add(Finding finding) => _findings.Add(finding);
 
     internal void AddBlock(long offset) => _blockOffsets.Add(offset);

@@ -110,6 +110,146 @@ public static unsafe class SegmentScanner
         }
     }
 
+    /// <summary>
+    /// The cheap look a catalog needs: header, summary and block 0's header, a few kilobytes read. A
+    /// closed segment whose summary is valid and whose file has its full length is described from the
+    /// summary (<see cref="SegmentScan.IsQuick"/>); every other file (open, torn, compressed, damaged,
+    /// unreadable) gets the full <see cref="ScanFile"/>, normally only the last segment of a log.
+    /// </summary>
+    public static SegmentScan ScanQuick(string path)
+    {
+        if (path.EndsWith(CompressedSegment.Extension, StringComparison.Ordinal))
+        {
+            return ScanFile(path);
+        }
+
+        try
+        {
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            long length = RandomAccess.GetLength(handle);
+            const int Prefix = SegmentFormat.DataOffset + SegmentFormat.BlockHeaderSize;
+            byte[] buffer = new byte[Prefix];
+            int read = length < Prefix ? 0 : RandomAccess.Read(handle, buffer, 0);
+            if (read == Prefix)
+            {
+                var scan = new SegmentScan(path, length);
+                fixed (byte* data = buffer)
+                {
+                    if (ScanHeader(scan, data, read, out SegmentHeader header) && !ScanSummary(scan, data, read)
+                        && scan.Summary is { } summary && length == header.Capacity && scan.Findings.Count == 0
+                        && SegmentFileName.TryParseAny(System.IO.Path.GetFileName(path), out long nameIndex, out _) && nameIndex == header.SegmentIndex)
+                    {
+                        scan.Header = header;
+                        scan.SegmentIndex = header.SegmentIndex;
+                        scan.State = SegmentState.Closed;
+                        scan.IsQuick = true;
+                        scan.ValidEnd = summary.DataEnd;
+                        scan.RecordCount = summary.RecordCount;
+                        scan.FirstEventId = summary.FirstEventId;
+                        scan.LastEventId = summary.LastEventId;
+                        scan.FinalChain = summary.FinalChain;
+                        var block0 = new ReadOnlySpan<byte>(data + SegmentFormat.DataOffset, SegmentFormat.BlockHeaderSize);
+                        if (summary.BlockCount > 0 && BlockHeader.StoredMagic(block0) == SegmentFormat.BlockMagic && BlockHeader.StoredCrc(block0) == BlockHeader.ComputeCrc(block0))
+                        {
+                            scan.ChainSeed = BlockHeader.Read(block0).ChainSeed;
+                            return scan;
+                        }
+
+                        if (summary.BlockCount == 0)
+                        {
+                            return scan;
+                        }
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // the full scan reports it
+        }
+
+        return ScanFile(path);
+    }
+
+    /// <summary>
+    /// After the valid prefix of a damaged segment, finds every later block that verifies on its own
+    /// and groups them into runs of consecutive blocks (<see cref="SegmentScan.SalvagedRuns"/>), each
+    /// with the damage that precedes it. A block is accepted only with a later index and later event ids
+    /// than everything before it, so a payload that merely looks like a block header is never replayed.
+    /// </summary>
+    public static void Salvage(SegmentScan scan, byte* data, long length)
+    {
+        ArgumentNullException.ThrowIfNull(scan);
+        if (scan.Header is not { } header || scan.State != SegmentState.Damaged || data == null)
+        {
+            return;
+        }
+
+        long limit = Math.Min(length, header.Capacity);
+        if (scan.Summary is { } summary && summary.DataEnd >= SegmentFormat.DataOffset)
+        {
+            limit = Math.Min(limit, summary.DataEnd);
+        }
+
+        var runs = new List<SalvagedRun>();
+        List<long>? current = null;
+        int runFirstIndex = 0;
+        long runFirstId = 0;
+        int lastIndex = scan.BlockOffsets.Count - 1;
+        long lastId = scan.LastEventId;
+        uint? chain = null;
+        long lostFrom = scan.ValidEnd;
+        Finding? pendingDamage = null;
+        for (long at = scan.ValidEnd + SegmentFormat.BlockAlignment; ;)
+        {
+            at = FindBlockHeader(data, at, limit);
+            if (at < 0)
+            {
+                break;
+            }
+
+            BlockHeader candidate = BlockHeader.Read(new ReadOnlySpan<byte>(data + at, SegmentFormat.BlockHeaderSize));
+            bool contiguous = current is not null && candidate.BlockIndex == lastIndex + 1;
+            if (candidate.BlockIndex <= lastIndex || candidate.FirstEventId <= lastId
+                || CheckBlock(scan, data, length, at, candidate.BlockIndex, header, contiguous ? chain : null, lastId, out BlockHeader block) is not null)
+            {
+                at += SegmentFormat.BlockAlignment;
+                continue;
+            }
+
+            if (!contiguous)
+            {
+                Close();
+                current = [];
+                runFirstIndex = block.BlockIndex;
+                runFirstId = block.FirstEventId;
+                pendingDamage = runs.Count == 0 && scan.Findings.FirstOrDefault(f => f.Severity >= FindingSeverity.Damage) is { } first
+                    ? first
+                    : new Finding(FindingSeverity.Damage, FindingCode.BlocksLost, scan.Path, lostFrom, lastIndex + 1,
+                        $"blocks {lastIndex + 1} to {block.BlockIndex - 1} between offsets {lostFrom} and {at} do not verify: their events are lost",
+                        $"block {lastIndex + 1} at {lostFrom}", $"block {block.BlockIndex} at {at}");
+            }
+
+            current!.Add(at);
+            lastIndex = block.BlockIndex;
+            lastId = block.LastEventId;
+            chain = block.ChainCrc;
+            at += block.Length;
+            lostFrom = at;
+        }
+
+        Close();
+        scan.SalvagedRuns = runs;
+
+        void Close()
+        {
+            if (current is { Count: > 0 })
+            {
+                runs.Add(new SalvagedRun(pendingDamage!, current, runFirstIndex, runFirstId, lastId));
+            }
+        }
+    }
+
     /// <summary>A compressed segment: its container is checked, then the original bytes are judged like any segment.</summary>
     private static SegmentScan ScanCompressed(string path)
     {

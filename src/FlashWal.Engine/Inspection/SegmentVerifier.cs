@@ -41,23 +41,40 @@ public static class SegmentVerifier
     {
         WalDirectoryListing listing = WalDirectory.List(directory);
         var scans = listing.Segments.Select(s => SegmentScanner.ScanFile(s.Path)).ToList();
-        var findings = new List<Finding>();
-        int lastWithData = scans.FindLastIndex(s => s.RecordCount > 0 || s.Summary is not null);
+        var findings = FileFindings(scans).ToList();
+        findings.AddRange(CheckSet(listing, scans));
+        return new VerificationReport(listing.Directory, isDirectory: true, scans.ConvertAll(s => s.ToInfo()), findings);
+    }
+
+    /// <summary>
+    /// Each file's own findings, with one judgement only the set can make: an all-zero file after the
+    /// last segment with data is a creation a crash cut short, not damage.
+    /// </summary>
+    internal static IEnumerable<Finding> FileFindings(IReadOnlyList<SegmentScan> scans)
+    {
+        int lastWithData = -1;
+        for (int i = 0; i < scans.Count; i++)
+        {
+            if (scans[i].RecordCount > 0 || scans[i].Summary is not null)
+            {
+                lastWithData = i;
+            }
+        }
+
         for (int i = 0; i < scans.Count; i++)
         {
             if (i > lastWithData && scans[i].NeverWritten)
             {
-                // Judged as a set: at the end of the log this is a creation a crash cut short.
-                findings.Add(new Finding(FindingSeverity.Info, FindingCode.SegmentEmpty, scans[i].Path, 0, -1,
-                    "a prepared segment whose creation never reached the disk before a crash (all zeros); it holds no event"));
+                yield return new Finding(FindingSeverity.Info, FindingCode.SegmentEmpty, scans[i].Path, 0, -1,
+                    "a prepared segment whose creation never reached the disk before a crash (all zeros); it holds no event");
                 continue;
             }
 
-            findings.AddRange(scans[i].Findings);
+            foreach (Finding finding in scans[i].Findings)
+            {
+                yield return finding;
+            }
         }
-
-        findings.AddRange(CheckSet(listing, scans));
-        return new VerificationReport(listing.Directory, isDirectory: true, scans.ConvertAll(s => s.ToInfo()), findings);
     }
 
     /// <summary>The checks that need the whole directory. <paramref name="scans"/> are ordered by index.</summary>
@@ -101,13 +118,9 @@ public static class SegmentVerifier
         for (int i = 0; i < scans.Count; i++)
         {
             SegmentScan scan = scans[i];
-            if (i > 0 && scans[i].SegmentIndex > scans[i - 1].SegmentIndex + 1)
+            if (i > 0 && SegmentLink.CheckIndices(listing.Directory, scans[i - 1].SegmentIndex, scans[i].SegmentIndex) is { } missing)
             {
-                long from = scans[i - 1].SegmentIndex + 1;
-                long to = scans[i].SegmentIndex - 1;
-                yield return new Finding(FindingSeverity.Damage, FindingCode.SegmentMissing, Path.Combine(listing.Directory, SegmentFileName.Format(from)), -1, -1,
-                    from == to ? $"segment {Hex(from)} is missing between {Hex(from - 1)} and {Hex(to + 1)}" : $"segments {Hex(from)} to {Hex(to)} are missing",
-                    SegmentFileName.Format(from), SegmentFileName.Format(to + 1));
+                yield return missing;
             }
 
             if (scan.Header is not { } header)
@@ -138,29 +151,9 @@ public static class SegmentVerifier
                     "the segment holds no event (prepared and never used)");
             }
 
-            if (previous is not null && scan.ChainSeed is uint seed && previous.FinalChain is uint chain && !previous.HasDamage)
+            if (previous is not null && !previous.HasDamage && SegmentLink.CheckChain(previous, scan) is { } link)
             {
-                if (seed != chain)
-                {
-                    yield return new Finding(FindingSeverity.Damage, FindingCode.ChainBrokenAcrossSegments, scan.Path,
-                        SegmentFormat.DataOffset + BlockHeader.OffChainSeed, 0,
-                        $"block 0 does not continue the chain of segment {Hex(previous.SegmentIndex)}: events between them are missing or a segment was replaced",
-                        Hex(chain), Hex(seed));
-                }
-                else if (scan.FirstEventId <= previous.LastEventId)
-                {
-                    yield return new Finding(FindingSeverity.Damage, FindingCode.EventIdOrder, scan.Path,
-                        SegmentFormat.DataOffset + BlockHeader.OffFirstId, 0,
-                        $"the first event id does not follow segment {Hex(previous.SegmentIndex)}'s last",
-                        "> " + previous.LastEventId.ToString(CultureInfo.InvariantCulture), scan.FirstEventId.ToString(CultureInfo.InvariantCulture));
-                }
-                else if (scan.FirstEventId != previous.LastEventId + 1 && previous.RecordCount > 0)
-                {
-                    yield return new Finding(FindingSeverity.Info, FindingCode.EventIdJump, scan.Path,
-                        SegmentFormat.DataOffset + BlockHeader.OffFirstId, 0,
-                        $"event ids jump from segment {Hex(previous.SegmentIndex)}; the chain is intact, so they were written so",
-                        (previous.LastEventId + 1).ToString(CultureInfo.InvariantCulture), scan.FirstEventId.ToString(CultureInfo.InvariantCulture));
-                }
+                yield return link;
             }
 
             if (scan.RecordCount > 0 || scan.Summary is not null)

@@ -20,7 +20,9 @@ public sealed unsafe class SegmentReader : IDisposable
     private readonly MappedFile? _file;
     private System.Runtime.InteropServices.GCHandle _pinned; // the decompressed bytes of a compressed segment (not readonly: Free mutates it)
     private readonly byte* _base;
-    private readonly IReadOnlyList<long> _blocks;
+    private IReadOnlyList<long> _blocks;
+    private int[] _runStarts = []; // positions in _blocks where a salvaged run begins, after damage
+    private int _nextRun;
     private int _block = -1;
     private long _recordOffset;
     private int _recordsLeft;
@@ -47,6 +49,21 @@ public sealed unsafe class SegmentReader : IDisposable
     /// <summary>Full path of the file.</summary>
     public string Path => Scan.Path;
 
+    /// <summary>
+    /// Set when <see cref="TryReadNext"/> returned false because damage lies ahead and verified blocks
+    /// follow it (only for a reader opened to salvage): what was lost. <see cref="SkipDamage"/> goes on.
+    /// </summary>
+    public Finding? Damage { get; private set; }
+
+    /// <summary>
+    /// Set by <see cref="SeekTo"/> when the id sought lay in damage that a salvaged run follows: the
+    /// reader is positioned after the damage, and this says what was lost there.
+    /// </summary>
+    public Finding? SkippedDamage { get; private set; }
+
+    /// <summary>The first event id after <see cref="Damage"/> (0 when there is no damage ahead).</summary>
+    public long NextRunFirstEventId => Damage is null ? 0 : Scan.SalvagedRuns[_nextRun].FirstEventId;
+
     /// <summary>The segment header.</summary>
     public SegmentHeader Header => Scan.Header!.Value;
 
@@ -66,7 +83,43 @@ public sealed unsafe class SegmentReader : IDisposable
     /// <exception cref="WalFormatException">The file is not a FlashWal segment.</exception>
     /// <exception cref="WalVersionException">The segment uses a newer format version.</exception>
     /// <exception cref="WalCorruptionException">The segment header is damaged.</exception>
-    public static SegmentReader Open(string path)
+    public static SegmentReader Open(string path) => Open(path, salvage: false);
+
+    /// <summary>
+    /// Opens and verifies the segment at <paramref name="path"/>; with <paramref name="salvage"/>, a
+    /// damaged segment also serves the blocks after its damage that verify on their own
+    /// (<see cref="SegmentScanner.Salvage"/>), stopping at each damage with <see cref="Damage"/> set.
+    /// </summary>
+    /// <exception cref="WalPathNotFoundException">The file does not exist.</exception>
+    /// <exception cref="WalFormatException">The file is not a FlashWal segment.</exception>
+    /// <exception cref="WalVersionException">The segment uses a newer format version.</exception>
+    /// <exception cref="WalCorruptionException">The segment header is damaged.</exception>
+    public static SegmentReader Open(string path, bool salvage)
+    {
+        SegmentReader reader = OpenVerified(path);
+        if (salvage && reader.Scan.State == SegmentState.Damaged)
+        {
+            // Scan.FileLength is the mapped length (the decompressed one for a .walz).
+            SegmentScanner.Salvage(reader.Scan, reader._base, reader.Scan.FileLength);
+            if (reader.Scan.SalvagedRuns.Count > 0)
+            {
+                var blocks = new List<long>(reader.Scan.BlockOffsets);
+                var starts = new int[reader.Scan.SalvagedRuns.Count];
+                for (int i = 0; i < starts.Length; i++)
+                {
+                    starts[i] = blocks.Count;
+                    blocks.AddRange(reader.Scan.SalvagedRuns[i].BlockOffsets);
+                }
+
+                reader._blocks = blocks;
+                reader._runStarts = starts;
+            }
+        }
+
+        return reader;
+    }
+
+    private static SegmentReader OpenVerified(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
         path = System.IO.Path.GetFullPath(path);
@@ -153,8 +206,9 @@ public sealed unsafe class SegmentReader : IDisposable
     {
         while (_recordsLeft == 0)
         {
-            if (_block + 1 >= _blocks.Count)
+            if (_block + 1 >= _blocks.Count || (_nextRun < _runStarts.Length && _block + 1 == _runStarts[_nextRun]))
             {
+                Damage = _block + 1 < _blocks.Count ? Scan.SalvagedRuns[_nextRun].Damage : null;
                 next = default;
                 return false;
             }
@@ -196,11 +250,26 @@ public sealed unsafe class SegmentReader : IDisposable
             }
         }
 
+        Damage = null;
+        SkippedDamage = null;
         if (low == _blocks.Count)
         {
             _block = _blocks.Count - 1;
             _recordsLeft = 0;
+            _nextRun = _runStarts.Length;
             return false;
+        }
+
+        _nextRun = 0;
+        SkippedDamage = null;
+        while (_nextRun < _runStarts.Length && _runStarts[_nextRun] <= low)
+        {
+            if (_runStarts[_nextRun] == low)
+            {
+                SkippedDamage = Scan.SalvagedRuns[_nextRun].Damage; // the id was in the damage before this run
+            }
+
+            _nextRun++; // a seek into a run (or past one) does not stop at the damage before it
         }
 
         EnterBlock(low);
@@ -225,6 +294,23 @@ public sealed unsafe class SegmentReader : IDisposable
     {
         _block = -1;
         _recordsLeft = 0;
+        _nextRun = 0;
+        Damage = null;
+    }
+
+    /// <summary>Moves past <see cref="Damage"/> to the next verified run of blocks.</summary>
+    /// <exception cref="InvalidOperationException">No damage is pending.</exception>
+    public void SkipDamage()
+    {
+        if (Damage is null)
+        {
+            throw new InvalidOperationException("No damage is pending; SkipDamage follows a TryReadNext that stopped at damage.");
+        }
+
+        int start = _runStarts[_nextRun];
+        _nextRun++;
+        Damage = null;
+        EnterBlock(start);
     }
 
     /// <summary>Unmaps the file. Payload spans handed out before are invalid afterwards.</summary>

@@ -135,7 +135,7 @@ public sealed class WalRecorder : IDisposable
                 findings.Add(torn);
             }
 
-            findings.AddRange(CheckCheckpoint(directory, tail, checkpoint, problem));
+            findings.AddRange(CheckpointCheck.Check(directory, tail.IsNewLog ? null : tail.LogId, tail.LastEventId, checkpoint, problem, "it was rebuilt from the segments"));
             CompileRotationPath();
             recorder = new WalRecorder(directory, options, directoryLock, tail, findings);
             recorder._preparer?.Start(tail.NextSegmentIndex + 1);
@@ -551,34 +551,6 @@ public sealed class WalRecorder : IDisposable
         _telemetry.Sync.RecordSince(start);
         _telemetry.CountSync();
         AdvanceDurable(_committedId);
-    }
-
-    private static IEnumerable<Finding> CheckCheckpoint(string directory, LogTail tail, MetaCheckpoint? checkpoint, string? problem)
-    {
-        string path = Path.Combine(directory, MetaCheckpoint.FileName);
-        if (checkpoint is not { } meta)
-        {
-            if (problem == "missing" && tail.IsNewLog)
-            {
-                yield break; // a new log: nothing to check
-            }
-
-            yield return new Finding(FindingSeverity.Info, problem == "missing" ? FindingCode.CheckpointMissing : FindingCode.CheckpointCorrupt, path, -1, -1,
-                $"the metadata checkpoint is {(problem == "missing" ? "missing" : "damaged: " + problem)}; it was rebuilt from the segments");
-            yield break;
-        }
-
-        if (meta.LogId != tail.LogId)
-        {
-            yield return new Finding(FindingSeverity.Info, FindingCode.CheckpointMismatch, path, MetaCheckpoint.OffLogId, -1,
-                "the metadata checkpoint belongs to another log; it was rebuilt from the segments", tail.LogId.ToString(), meta.LogId.ToString());
-        }
-        else if (meta.DurableEventId > tail.LastEventId)
-        {
-            yield return new Finding(FindingSeverity.Damage, FindingCode.DurableEventsMissing, path, MetaCheckpoint.OffDurableId, -1,
-                $"events {tail.LastEventId + 1}..{meta.DurableEventId} were reported durable but the log ends at {tail.LastEventId}: durable data was lost (storage that did not honour a flush, or files removed)",
-                meta.DurableEventId.ToString(System.Globalization.CultureInfo.InvariantCulture), tail.LastEventId.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        }
     }
 
     private void ThrowIfClosed()

@@ -1,0 +1,73 @@
+using System.Globalization;
+using FlashWal.Format;
+
+namespace FlashWal.Inspection;
+
+/// <summary>
+/// How two segments of one log must join: consecutive indices, the later one's block 0 continuing the
+/// earlier one's chain, and increasing event ids. The verifier judges a directory with it and recovery
+/// judges each segment switch with it, so both say the same thing about the same files.
+/// </summary>
+public static class SegmentLink
+{
+    /// <summary>Damage when indices between <paramref name="previousIndex"/> and <paramref name="nextIndex"/> are missing; otherwise null.</summary>
+    public static Finding? CheckIndices(string directory, long previousIndex, long nextIndex)
+    {
+        if (nextIndex <= previousIndex + 1)
+        {
+            return null;
+        }
+
+        long from = previousIndex + 1;
+        long to = nextIndex - 1;
+        return new Finding(FindingSeverity.Damage, FindingCode.SegmentMissing, Path.Combine(directory, SegmentFileName.Format(from)), -1, -1,
+            from == to ? $"segment {Hex(from)} is missing between {Hex(from - 1)} and {Hex(to + 1)}" : $"segments {Hex(from)} to {Hex(to)} are missing",
+            SegmentFileName.Format(from), SegmentFileName.Format(to + 1));
+    }
+
+    /// <summary>
+    /// Whether <paramref name="next"/> continues <paramref name="previous"/> (the last earlier segment
+    /// of the log that holds data): damage when its chain seed or its first id does not follow, an
+    /// <see cref="FindingSeverity.Info"/> finding when ids jump over an intact chain (written so), null
+    /// when they join, or when either side cannot tell (no block 0, no final chain).
+    /// </summary>
+    public static Finding? CheckChain(SegmentScan previous, SegmentScan next)
+    {
+        ArgumentNullException.ThrowIfNull(previous);
+        ArgumentNullException.ThrowIfNull(next);
+        if (next.ChainSeed is not uint seed || previous.FinalChain is not uint chain)
+        {
+            return null;
+        }
+
+        if (seed != chain)
+        {
+            return new Finding(FindingSeverity.Damage, FindingCode.ChainBrokenAcrossSegments, next.Path,
+                SegmentFormat.DataOffset + BlockHeader.OffChainSeed, 0,
+                $"block 0 does not continue the chain of segment {Hex(previous.SegmentIndex)}: events between them are missing or a segment was replaced",
+                Hex(chain), Hex(seed));
+        }
+
+        if (next.FirstEventId <= previous.LastEventId)
+        {
+            return new Finding(FindingSeverity.Damage, FindingCode.EventIdOrder, next.Path,
+                SegmentFormat.DataOffset + BlockHeader.OffFirstId, 0,
+                $"the first event id does not follow segment {Hex(previous.SegmentIndex)}'s last",
+                "> " + previous.LastEventId.ToString(CultureInfo.InvariantCulture), next.FirstEventId.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (next.FirstEventId != previous.LastEventId + 1 && previous.RecordCount > 0)
+        {
+            return new Finding(FindingSeverity.Info, FindingCode.EventIdJump, next.Path,
+                SegmentFormat.DataOffset + BlockHeader.OffFirstId, 0,
+                $"event ids jump from segment {Hex(previous.SegmentIndex)}; the chain is intact, so they were written so",
+                (previous.LastEventId + 1).ToString(CultureInfo.InvariantCulture), next.FirstEventId.ToString(CultureInfo.InvariantCulture));
+        }
+
+        return null;
+    }
+
+    private static string Hex(long value) => SegmentScanner.Hex(value);
+
+    private static string Hex(uint value) => SegmentScanner.Hex(value);
+}

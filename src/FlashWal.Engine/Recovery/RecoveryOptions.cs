@@ -1,0 +1,14 @@
+namespace FlashWal.Recovery;
+
+/// <summary>How <see cref="WalRecovery"/> replays a log.</summary>
+public sealed class RecoveryOptions
+{
+    /// <summary>Strict (the default) or salvage.</summary>
+    public RecoveryMode Mode { get; init; } = RecoveryMode.Strict;
+
+    /// <summary>
+    /// Open, verify and close segments on a background thread (the default). Off, the replay thread does
+    /// it itself at each switch: for comparisons, and where a thread cannot be spared.
+    /// </summary>
+    public bool UsePreloader { get; init; } = true;
+}

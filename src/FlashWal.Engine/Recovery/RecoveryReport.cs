@@ -1,0 +1,121 @@
+using FlashWal.Inspection;
+using FlashWal.Telemetry;
+
+namespace FlashWal.Recovery;
+
+/// <summary>How a replay ended.</summary>
+public enum RecoveryOutcome
+{
+    /// <summary>Every event from the start id to the end of the log was replayed (salvage: every one that verifies).</summary>
+    Complete = 0,
+
+    /// <summary>The start id lies beyond the last event: there was nothing to replay.</summary>
+    NothingToReplay,
+
+    /// <summary>Strict mode stopped at damage or a gap (<see cref="RecoveryReport.Failure"/>).</summary>
+    StoppedAtDamage,
+
+    /// <summary>The caller stopped before the end (cancellation, or a new <see cref="WalRecovery.ResumeFrom"/>).</summary>
+    Stopped,
+
+    /// <summary>The replay is still under way (a report taken in the middle).</summary>
+    InProgress,
+}
+
+/// <summary>How the log's last segment ends.</summary>
+public enum TailState
+{
+    /// <summary>No segment was reached.</summary>
+    None = 0,
+
+    /// <summary>Closed cleanly: a summary matches its blocks.</summary>
+    Closed,
+
+    /// <summary>Never closed, and nothing follows its last sealed block: a recorder still writing, or killed between commits.</summary>
+    Open,
+
+    /// <summary>Never closed, with unsealed bytes after the last sealed block: a killed recorder's last, uncommitted writes.</summary>
+    TornTail,
+}
+
+/// <summary>What a replay did: counts, ids, speed, every gap and damage met, and the preloader's timings.</summary>
+public sealed class RecoveryReport
+{
+    /// <summary>The WAL directory.</summary>
+    public required string Directory { get; init; }
+
+    /// <summary>Strict or salvage.</summary>
+    public required RecoveryMode Mode { get; init; }
+
+    /// <summary>How it ended.</summary>
+    public required RecoveryOutcome Outcome { get; init; }
+
+    /// <summary>The id asked for.</summary>
+    public required long RequestedFrom { get; init; }
+
+    /// <summary>
+    /// Set when the replay did not start exactly at <see cref="RequestedFrom"/>: where it started and
+    /// why (the id precedes the log, or the log does not hold it).
+    /// </summary>
+    public string? StartNote { get; init; }
+
+    /// <summary>Segments whose events were read.</summary>
+    public required int SegmentsOpened { get; init; }
+
+    /// <summary>Events handed to the caller.</summary>
+    public required long EventsReplayed { get; init; }
+
+    /// <summary>First id replayed (0 when none).</summary>
+    public required long FirstEventId { get; init; }
+
+    /// <summary>Last id replayed (0 when none).</summary>
+    public required long LastEventId { get; init; }
+
+    /// <summary>Payload bytes replayed.</summary>
+    public required long PayloadBytes { get; init; }
+
+    /// <summary>From <see cref="WalRecovery.ResumeFrom"/> to the end of the replay (or to now, in progress).</summary>
+    public required TimeSpan Elapsed { get; init; }
+
+    /// <summary>Events per second over <see cref="Elapsed"/>.</summary>
+    public double EventsPerSecond => Elapsed > TimeSpan.Zero ? EventsReplayed / Elapsed.TotalSeconds : 0;
+
+    /// <summary>Payload bytes per second over <see cref="Elapsed"/>.</summary>
+    public double BytesPerSecond => Elapsed > TimeSpan.Zero ? PayloadBytes / Elapsed.TotalSeconds : 0;
+
+    /// <summary>Event ids lost to damage or missing segments, in id order (salvage; strict stops at the first).</summary>
+    public required IReadOnlyList<LostRange> Gaps { get; init; }
+
+    /// <summary>Every damage met, in replay order.</summary>
+    public required IReadOnlyList<Finding> Damage { get; init; }
+
+    /// <summary>Files with damage (skipped whole or in part).</summary>
+    public required IReadOnlyList<string> DamagedSegments { get; init; }
+
+    /// <summary>How the last segment reached ends.</summary>
+    public required TailState Tail { get; init; }
+
+    /// <summary>The torn tail's finding, when <see cref="Tail"/> is <see cref="TailState.TornTail"/>.</summary>
+    public Finding? TailFinding { get; init; }
+
+    /// <summary>Strict mode's stop: the damage or gap it met.</summary>
+    public Finding? Failure { get; init; }
+
+    /// <summary>Opening, mapping and fully verifying one segment (on the preloader thread, or the replay thread without one), in ns.</summary>
+    public required LatencySnapshot SegmentOpen { get; init; }
+
+    /// <summary>Time the replay thread waited for the next segment at a switch, in ns.</summary>
+    public required LatencySnapshot ReplayWait { get; init; }
+
+    /// <summary>A whole segment switch on the replay thread (hand back the old reader, take the next, check the link), in ns.</summary>
+    public required LatencySnapshot SegmentSwitch { get; init; }
+
+    /// <summary>Unmapping and closing a finished segment, in ns.</summary>
+    public required LatencySnapshot SegmentClose { get; init; }
+
+    /// <summary>Whether the preloader did the opening and closing.</summary>
+    public required bool Preloaded { get; init; }
+
+    /// <summary>True when nothing was lost: no gap, no damage, and (strict) no stop.</summary>
+    public bool IsComplete => Outcome is RecoveryOutcome.Complete or RecoveryOutcome.NothingToReplay && Gaps.Count == 0 && Damage.Count == 0;
+}

@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using FlashWal.Inspection;
+using FlashWal.Reading;
+using FlashWal.Telemetry;
+using FlashWal.Threading;
+
+namespace FlashWal.Recovery;
+
+/// <summary>
+/// A background thread that opens, maps and fully verifies the segments a replay will need next and
+/// hands them over through a prepared ring, and takes exhausted readers back through a finished ring
+/// and closes them: the replay thread never maps, verifies or closes a file.
+/// </summary>
+/// <remarks>
+/// <para><b>Rings.</b> Two lock-free single-producer single-consumer rings of
+/// <see cref="RingCapacity"/> slots, all usable: prepared (this thread produces, the replay thread
+/// consumes) and finished (the other way round).</para>
+/// <para><b>Order and failures.</b> Segments are handed over in the order given, one entry each: a
+/// segment that cannot be opened is handed over as a <see cref="PreloadedSegment.Failure"/> in its
+/// place, so the replay thread decides (strict stops, salvage reports and goes on) and nothing is
+/// skipped silently.</para>
+/// <para><b>Waiting.</b> With nothing to do (ring full, nothing finished) the thread spins briefly,
+/// then yields, then sleeps 1 ms at a time: an idle preloader costs about a thousand wake-ups per
+/// second, and never a core. The replay thread's <see cref="Take"/> spins, yields, then sleeps 1 ms at
+/// a time, and returns null once every segment has been handed over, so the end of the log never spins.</para>
+/// </remarks>
+public sealed class SegmentPreloader : IDisposable
+{
+    /// <summary>Slots of each ring (all usable).</summary>
+    public const int RingCapacity = 4;
+
+    private readonly SpscRing<PreloadedSegment> _prepared = new(RingCapacity);
+    private readonly SpscRing<SegmentReader> _finished = new(RingCapacity);
+    private readonly bool _salvage;
+    private IReadOnlyList<SegmentScan> _segments = [];
+    private Thread? _thread;
+    private volatile bool _stopping;
+    private volatile bool _preloadingDone;
+    private volatile bool _done;
+
+    /// <summary>Creates a preloader; <paramref name="salvage"/> opens damaged segments for salvage.</summary>
+    public SegmentPreloader(bool salvage, PreloaderTelemetry? telemetry = null)
+    {
+        _salvage = salvage;
+        Telemetry = telemetry ?? new PreloaderTelemetry();
+    }
+
+    /// <summary>Its measurements.</summary>
+    public PreloaderTelemetry Telemetry { get; }
+
+    /// <summary>Every segment has been opened and handed to the prepared ring.</summary>
+    public bool PreloadingIsDone => _preloadingDone;
+
+    /// <summary>The thread has ended and released every reader it held.</summary>
+    public bool IsDone => _done;
+
+    /// <summary>Starts preloading <paramref name="segments"/>, in that order.</summary>
+    public void Start(IReadOnlyList<SegmentScan> segments)
+    {
+        ArgumentNullException.ThrowIfNull(segments);
+        if (_thread is not null)
+        {
+            throw new InvalidOperationException("The preloader has already been started.");
+        }
+
+        _segments = segments;
+        _preloadingDone = segments.Count == 0;
+        _thread = new Thread(Run) { IsBackground = true, Name = "FlashWal preloader" };
+        _thread.Start();
+    }
+
+    /// <summary>
+    /// Replay thread: the next segment, waiting for it if it is not ready; null when every segment has
+    /// been handed over (the end of the log), or when <paramref name="cancellation"/> fires.
+    /// </summary>
+    public PreloadedSegment? Take(CancellationToken cancellation = default)
+    {
+        long start = Stopwatch.GetTimestamp();
+        var spin = default(SpinWait);
+        while (true)
+        {
+            if (_prepared.TryDequeue(out PreloadedSegment? segment))
+            {
+                Telemetry.Wait.RecordSince(start);
+                return segment;
+            }
+
+            if (_preloadingDone || _stopping)
+            {
+                // The done flag is set after the last enqueue: look once more before calling it the end.
+                if (_prepared.TryDequeue(out segment))
+                {
+                    Telemetry.Wait.RecordSince(start);
+                    return segment;
+                }
+
+                return null;
+            }
+
+            if (cancellation.IsCancellationRequested)
+            {
+                return null;
+            }
+
+            Pause(ref spin);
+        }
+    }
+
+    /// <summary>Replay thread: hands back an exhausted reader for closing (closes it here if the ring is full).</summary>
+    public void Finish(SegmentReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        if (_stopping || !_finished.TryEnqueue(reader))
+        {
+            Telemetry.CountSynchronousClose();
+            reader.Dispose();
+        }
+    }
+
+    /// <summary>Stops the thread and closes every reader it still holds (prepared or finished).</summary>
+    public void Stop()
+    {
+        _stopping = true;
+        _thread?.Join();
+        _thread = null;
+        Drain();
+        _done = true;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => Stop();
+
+    private void Run()
+    {
+        int next = 0;
+        var spin = default(SpinWait);
+        while (!_stopping)
+        {
+            bool worked = false;
+            if (next < _segments.Count && _prepared.Count < RingCapacity)
+            {
+                long start = Stopwatch.GetTimestamp();
+                PreloadedSegment segment = PreloadedSegment.Load(_segments[next], _salvage);
+                Telemetry.Open.RecordSince(start);
+                if (segment.Failure is not null)
+                {
+                    Telemetry.CountFailure();
+                }
+
+                _prepared.TryEnqueue(segment); // only this thread fills it, and it checked the count
+                next++;
+                _preloadingDone = next == _segments.Count;
+                worked = true;
+            }
+
+            while (_finished.TryDequeue(out SegmentReader? finished))
+            {
+                long start = Stopwatch.GetTimestamp();
+                finished.Dispose();
+                Telemetry.Close.RecordSince(start);
+                worked = true;
+            }
+
+            if (worked)
+            {
+                spin.Reset();
+            }
+            else
+            {
+                Pause(ref spin);
+            }
+        }
+    }
+
+    /// <summary>Spin a little, then yield, then sleep 1 ms per call: bounded cost while waiting.</summary>
+    private static void Pause(ref SpinWait spin)
+    {
+        if (spin.Count < 50)
+        {
+            spin.SpinOnce(sleep1Threshold: -1);
+        }
+        else
+        {
+            Thread.Sleep(1);
+        }
+    }
+
+    private void Drain()
+    {
+        while (_prepared.TryDequeue(out PreloadedSegment? unused))
+        {
+            unused.Reader?.Dispose();
+        }
+
+        while (_finished.TryDequeue(out SegmentReader? finished))
+        {
+            finished.Dispose();
+        }
+    }
+}

@@ -1,0 +1,87 @@
+using FlashWal.Errors;
+using FlashWal.Format;
+using FlashWal.Inspection;
+
+namespace FlashWal.Recovery;
+
+/// <summary>
+/// What a WAL directory holds, read cheaply: every segment's header and summary (plain and
+/// compressed), in index order, with what is wrong with the set as a whole — a missing index, two
+/// segments claiming the same ids, a chain seed that does not follow its predecessor, foreign or
+/// unreadable files, a torn tail — and whether the metadata checkpoint agrees with the segments.
+/// </summary>
+/// <remarks>
+/// Closed segments are described from their summary (<see cref="SegmentScanner.ScanQuick"/>: a few
+/// kilobytes each); only files without a valid summary (normally the last, still open segment) are
+/// scanned in full. Their blocks are verified when a replay opens them. The set checks are the
+/// verifier's own (<see cref="SegmentVerifier"/>), run over these descriptions.
+/// </remarks>
+public sealed class WalCatalog
+{
+    private WalCatalog(string directory, IReadOnlyList<SegmentScan> segments, LogId? logId, IReadOnlyList<Finding> findings, MetaCheckpoint? checkpoint)
+    {
+        Directory = directory;
+        Segments = segments;
+        LogId = logId;
+        Findings = findings;
+        Checkpoint = checkpoint;
+    }
+
+    /// <summary>The directory, full path.</summary>
+    public string Directory { get; }
+
+    /// <summary>Every segment file, in index order (unreadable ones by the index in their name).</summary>
+    public IReadOnlyList<SegmentScan> Segments { get; }
+
+    /// <summary>The log most segments belong to; null when no segment is readable.</summary>
+    public LogId? LogId { get; }
+
+    /// <summary>What is wrong with the files and the set, and what the checkpoint says.</summary>
+    public IReadOnlyList<Finding> Findings { get; }
+
+    /// <summary>The metadata checkpoint, when it could be read.</summary>
+    public MetaCheckpoint? Checkpoint { get; }
+
+    /// <summary>Whether any finding is damage or an error.</summary>
+    public bool HasDamage => Findings.Any(f => f.Severity >= FindingSeverity.Damage);
+
+    /// <summary>The segments of <see cref="LogId"/> that hold events.</summary>
+    public IEnumerable<SegmentScan> SegmentsWithEvents => Segments.Where(s => s.RecordCount > 0 && s.Header?.LogId == LogId);
+
+    /// <summary>First event id the log holds (0 when none).</summary>
+    public long FirstEventId => SegmentsWithEvents.Select(s => s.FirstEventId).DefaultIfEmpty().Min();
+
+    /// <summary>Last event id the log holds (0 when none).</summary>
+    public long LastEventId => SegmentsWithEvents.Select(s => s.LastEventId).DefaultIfEmpty().Max();
+
+    /// <summary>Events the log holds (sum over its segments' summaries and valid prefixes).</summary>
+    public long Events => SegmentsWithEvents.Sum(s => s.RecordCount);
+
+    /// <summary>Reads the directory.</summary>
+    /// <exception cref="WalPathNotFoundException">The directory does not exist.</exception>
+    public static WalCatalog Open(string directory)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        directory = Path.GetFullPath(directory);
+        if (!System.IO.Directory.Exists(directory))
+        {
+            throw File.Exists(directory)
+                ? new WalException($"'{directory}' is a file; a WAL directory was expected.", directory)
+                : new WalPathNotFoundException(directory);
+        }
+
+        WalDirectoryListing listing = WalDirectory.List(directory);
+        // In the order of the index each header states (the file name's for unreadable ones), so that
+        // renamed or swapped files replay where they belong; the verifier reports the names.
+        var scans = listing.Segments.Select(s => SegmentScanner.ScanQuick(s.Path)).OrderBy(s => s.SegmentIndex).ToList();
+        LogId? log = scans.Where(s => s.Header is not null).GroupBy(s => s.Header!.Value.LogId)
+            .OrderByDescending(g => g.Count()).ThenByDescending(g => g.Max(s => s.SegmentIndex))
+            .Select(g => (LogId?)g.Key).FirstOrDefault();
+        var findings = SegmentVerifier.FileFindings(scans).ToList();
+        findings.AddRange(SegmentVerifier.CheckSet(listing, scans));
+        MetaCheckpoint? checkpoint = MetaCheckpoint.Load(directory, out string? problem);
+        long last = scans.Where(s => s.RecordCount > 0 && s.Header?.LogId == log).Select(s => s.LastEventId).DefaultIfEmpty().Max();
+        findings.AddRange(CheckpointCheck.Check(directory, log, last, checkpoint, problem, "the segments are used instead"));
+        return new WalCatalog(directory, scans, log, findings, checkpoint);
+    }
+}

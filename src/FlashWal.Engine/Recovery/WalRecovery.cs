@@ -1,0 +1,538 @@
+using System.Diagnostics;
+using System.Globalization;
+using FlashWal.Errors;
+using FlashWal.Inspection;
+using FlashWal.Reading;
+using FlashWal.Telemetry;
+
+namespace FlashWal.Recovery;
+
+/// <summary>Receives each replayed event. The payload is valid only during the call.</summary>
+/// <param name="walEvent">The event, in place in the mapped segment.</param>
+public delegate void ReplayHandler(WalEvent walEvent);
+
+/// <summary>
+/// Replays a log from any event id: finds the start through the catalog (segments by id range), the
+/// segment's block index (binary search) and the block (a scan), then hands events to the caller in
+/// place while a <see cref="SegmentPreloader"/> opens, verifies and closes segments in the background.
+/// </summary>
+/// <remarks>
+/// <para><b>Where a replay starts.</b> An id the log holds starts at that event. An id the log does
+/// not hold starts at the next event it does hold; when damage or a missing segment took that id,
+/// the lost range is reported as a gap (strict mode stops there instead). An id beyond the last event
+/// gives "nothing to replay" at once, without waiting.</para>
+/// <para><b>Strict and salvage.</b> Strict replays up to the first integrity failure or gap and then
+/// throws <see cref="WalCorruptionException"/> naming file, offset, block, expected and found; the
+/// report stays available. Salvage replays every event that verifies, skips damaged blocks (their
+/// verified successors in the same segment are replayed) and unreadable segments, and reports each
+/// lost id range. Both replay a torn tail (a killed recorder's last, uncommitted writes) up to the
+/// last sealed block and report it as a torn tail, not as damage.</para>
+/// <para><b>Cost per event.</b> <see cref="TryReadNext"/> reads a record header from the mapping and
+/// updates a few counters: no allocation, no lock, no system call. Segment switches take a reader
+/// that the preloader already opened and verified.</para>
+/// <para>One thread replays; the object is not thread-safe.</para>
+/// </remarks>
+public sealed class WalRecovery : IDisposable
+{
+    private readonly bool _salvage;
+    private readonly List<LostRange> _gaps = [];
+    private readonly List<Finding> _damage = [];
+    private readonly List<string> _damagedSegments = [];
+    private PreloaderTelemetry _telemetry = new();
+    private SegmentPreloader? _preloader;
+    private List<SegmentScan> _plan = [];
+    private int _nextInPlan;
+    private SegmentReader? _reader;
+    private SegmentScan? _previous;      // the last segment of the log with data delivered: its chain must continue
+    private long _previousIndex = -1;    // the last segment index met, whatever it held
+    private bool _seekPending;
+    private long _from;
+    private long _events;
+    private long _bytes;
+    private long _firstId;
+    private long _lastId;
+    private int _segmentsOpened;
+    private Finding? _pendingLoss;
+    private long _pendingLossFrom;
+    private long? _pendingLossTo;
+    private TailState _tail;
+    private Finding? _tailFinding;
+    private Finding? _failure;
+    private string? _startNote;
+    private RecoveryOutcome _outcome = RecoveryOutcome.NothingToReplay;
+    private long _started;
+    private long _ended;
+    private bool _active;
+    private bool _disposed;
+
+    private WalRecovery(WalCatalog catalog, RecoveryOptions options)
+    {
+        Catalog = catalog;
+        Options = options;
+        _salvage = options.Mode == RecoveryMode.Salvage;
+    }
+
+    /// <summary>What the directory holds, read when the recovery was opened.</summary>
+    public WalCatalog Catalog { get; }
+
+    /// <summary>The options.</summary>
+    public RecoveryOptions Options { get; }
+
+    /// <summary>Reads the catalog of <paramref name="directory"/>.</summary>
+    /// <exception cref="WalPathNotFoundException">The directory does not exist.</exception>
+    public static WalRecovery Open(string directory, RecoveryOptions? options = null) =>
+        new(WalCatalog.Open(directory), options ?? new RecoveryOptions());
+
+    /// <summary>
+    /// Positions the replay at <paramref name="eventId"/> (see the remarks for ids the log does not
+    /// hold). False when there is nothing to replay. A replay under way is stopped first; a recovery can
+    /// replay as many times as wanted.
+    /// </summary>
+    public bool ResumeFrom(long eventId)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentOutOfRangeException.ThrowIfNegative(eventId);
+        Reset(eventId);
+        int start = FindStart(eventId);
+        if (start < 0)
+        {
+            _startNote = Catalog.LastEventId == 0
+                ? "the log holds no event"
+                : string.Create(CultureInfo.InvariantCulture, $"the log ends at event {Catalog.LastEventId}: nothing from {eventId} on");
+            EndOfLog(outcome: RecoveryOutcome.NothingToReplay);
+            return false;
+        }
+
+        _plan = Catalog.Segments.Skip(start).Where(s => !s.NeverWritten).ToList();
+        _previous = Catalog.Segments.Take(start).LastOrDefault(s => s.Header?.LogId == Catalog.LogId && (s.RecordCount > 0 || s.Summary is not null));
+        _previousIndex = start > 0 ? Catalog.Segments[start - 1].SegmentIndex : -1;
+        if (Options.UsePreloader)
+        {
+            _preloader = new SegmentPreloader(_salvage, _telemetry);
+            _preloader.Start(_plan);
+        }
+
+        _seekPending = true;
+        _active = true;
+        _outcome = RecoveryOutcome.InProgress;
+        return true;
+    }
+
+    /// <summary>
+    /// The next event, in place: valid until the next call. False at the end of the log (or when no
+    /// replay is positioned).
+    /// </summary>
+    /// <exception cref="WalCorruptionException">Strict mode met damage or a gap (the report says where).</exception>
+    public bool TryReadNext(out WalEvent walEvent)
+    {
+        while (_active)
+        {
+            if (_reader is null)
+            {
+                if (!EnterNextSegment())
+                {
+                    break;
+                }
+
+                continue;
+            }
+
+            if (_reader.TryReadNext(out walEvent))
+            {
+                Deliver(walEvent.EventId, walEvent.Payload.Length);
+                return true;
+            }
+
+            if (_reader.Damage is { } damage)
+            {
+                MeetDamage(damage, _reader.Path, lostTo: null); // salvage only: strict readers have no runs
+                _reader.SkipDamage();
+                continue;
+            }
+
+            FinishSegment();
+        }
+
+        walEvent = default;
+        return false;
+    }
+
+    /// <summary>Replays from <paramref name="eventId"/> to the end, handing each event to <paramref name="handler"/>.</summary>
+    /// <exception cref="WalCorruptionException">Strict mode met damage or a gap (<see cref="Report"/> says where).</exception>
+    public RecoveryReport Replay(long eventId, ReplayHandler handler, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        if (ResumeFrom(eventId))
+        {
+            while (TryReadNext(out WalEvent e))
+            {
+                handler(e);
+                if (cancellation.IsCancellationRequested)
+                {
+                    Stop(RecoveryOutcome.Stopped);
+                    break;
+                }
+            }
+        }
+
+        return Report;
+    }
+
+    /// <summary>The replay so far (final once it ended).</summary>
+    public RecoveryReport Report => new()
+    {
+        Directory = Catalog.Directory,
+        Mode = Options.Mode,
+        Outcome = _outcome,
+        RequestedFrom = _from,
+        StartNote = _startNote,
+        SegmentsOpened = _segmentsOpened,
+        EventsReplayed = _events,
+        FirstEventId = _firstId,
+        LastEventId = _lastId,
+        PayloadBytes = _bytes,
+        Elapsed = Stopwatch.GetElapsedTime(_started, _active || _ended == 0 ? Stopwatch.GetTimestamp() : _ended),
+        Gaps = [.. _gaps],
+        Damage = [.. _damage],
+        DamagedSegments = [.. _damagedSegments],
+        Tail = _tail,
+        TailFinding = _tailFinding,
+        Failure = _failure,
+        SegmentOpen = _telemetry.Open.Snapshot(),
+        ReplayWait = _telemetry.Wait.Snapshot(),
+        SegmentSwitch = _telemetry.Switch.Snapshot(),
+        SegmentClose = _telemetry.Close.Snapshot(),
+        Preloaded = Options.UsePreloader,
+    };
+
+    /// <summary>Stops a replay under way and releases every file.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        Stop(_active ? RecoveryOutcome.Stopped : _outcome);
+        _disposed = true;
+    }
+
+    /// <summary>
+    /// The catalog position to start at: the first segment of the log whose events reach
+    /// <paramref name="eventId"/>, or the damaged or unreadable segments just before it when the id may
+    /// have been in them (so that the loss is reported, or strict mode stops). -1: nothing to replay.
+    /// </summary>
+    private int FindStart(long eventId)
+    {
+        IReadOnlyList<SegmentScan> all = Catalog.Segments;
+        int found = -1;
+        for (int i = 0; i < all.Count; i++)
+        {
+            SegmentScan s = all[i];
+            if (s.Header?.LogId == Catalog.LogId && s.RecordCount > 0 && s.LastEventId >= eventId && s.State != SegmentState.Damaged)
+            {
+                found = i;
+                break;
+            }
+        }
+
+        int limit = found < 0 ? all.Count : found;
+        if (found >= 0 && eventId >= all[found].FirstEventId)
+        {
+            return found; // the id is inside this segment's range
+        }
+
+        // The id precedes `found` (or every intact segment): it may have been in the damaged, unreadable
+        // or foreign files just before it, back to the last intact segment that ends before the id.
+        int start = limit;
+        while (start > 0 && IsSuspect(all[start - 1], eventId))
+        {
+            start--;
+        }
+
+        return start < limit ? start : found;
+
+        bool IsSuspect(SegmentScan s, long id) =>
+            !s.NeverWritten && (s.State is SegmentState.Damaged or SegmentState.Unreadable || s.Header?.LogId != Catalog.LogId || s.LastEventId >= id);
+    }
+
+    private bool EnterNextSegment()
+    {
+        long switchStart = Stopwatch.GetTimestamp();
+        PreloadedSegment? next;
+        if (_preloader is not null)
+        {
+            next = _preloader.Take();
+        }
+        else if (_nextInPlan < _plan.Count)
+        {
+            long start = Stopwatch.GetTimestamp();
+            next = PreloadedSegment.Load(_plan[_nextInPlan++], _salvage);
+            _telemetry.Open.RecordSince(start);
+        }
+        else
+        {
+            next = null;
+        }
+
+        if (next is null)
+        {
+            EndOfLog(RecoveryOutcome.Complete);
+            return false;
+        }
+
+        long index = next.Entry.SegmentIndex;
+        if (_previousIndex >= 0 && index >= 0 && SegmentLink.CheckIndices(Catalog.Directory, _previousIndex, index) is { } missing)
+        {
+            MeetDamage(missing, missing.File, lostTo: null);
+        }
+
+        _previousIndex = Math.Max(_previousIndex, index);
+        if (next.Failure is { } failure)
+        {
+            // _previous stays: the next segment's chain must still continue the last one replayed.
+            MeetDamage(failure, next.Entry.Path, lostTo: null);
+            return true;
+        }
+
+        SegmentReader reader = next.Reader!;
+        SegmentScan scan = reader.Scan;
+        if (scan.Header?.LogId != Catalog.LogId)
+        {
+            var foreign = new Finding(FindingSeverity.Damage, FindingCode.ForeignSegment, scan.Path, Format.SegmentHeader.OffLogId, -1,
+                "the segment belongs to another log", Catalog.LogId?.ToString(), scan.Header?.LogId.ToString());
+            HandBack(reader);
+            MeetDamage(foreign, scan.Path, lostTo: null, losesEvents: false); // none of this log's events are in it
+            return true;
+        }
+
+        _segmentsOpened++;
+        _reader = reader;
+        if (scan.Findings.FirstOrDefault(f => f.Code == FindingCode.SegmentNameMismatch) is { } misnamed)
+        {
+            // Its events are intact and replayed in their place (the header's index): only the name is wrong.
+            MeetDamage(misnamed, scan.Path, lostTo: null, losesEvents: false);
+        }
+
+        if (_previous is not null && !_previous.HasDamage && SegmentLink.CheckChain(_previous, scan) is { Severity: >= FindingSeverity.Damage } broken)
+        {
+            MeetDamage(broken, scan.Path, lostTo: null);
+        }
+
+        if (_lastId > 0 && scan.RecordCount > 0 && scan.FirstEventId <= _lastId)
+        {
+            // Replayed ids only ever increase: what repeats or goes back (a segment out of place) is skipped.
+            MeetDamage(new Finding(FindingSeverity.Damage, FindingCode.EventIdOrder, scan.Path,
+                Format.SegmentFormat.DataOffset + Format.BlockHeader.OffFirstId, 0,
+                "the segment's events do not follow those already replayed; the ones at or below the last replayed id are skipped",
+                "> " + _lastId.ToString(CultureInfo.InvariantCulture), scan.FirstEventId.ToString(CultureInfo.InvariantCulture)), scan.Path, lostTo: null, losesEvents: false);
+            reader.SeekTo(_lastId + 1);
+            _seekPending = false;
+        }
+
+        if (_seekPending)
+        {
+            _seekPending = false;
+            reader.SeekTo(_from);
+            if (reader.SkippedDamage is { } skipped)
+            {
+                MeetDamage(skipped, scan.Path, lostTo: null);
+            }
+        }
+        else
+        {
+            _telemetry.Switch.RecordSince(switchStart);
+        }
+
+        return true;
+    }
+
+    private void FinishSegment()
+    {
+        SegmentReader reader = _reader!;
+        SegmentScan scan = reader.Scan;
+        _reader = null;
+        HandBack(reader);
+        if (scan.RecordCount > 0 || scan.Summary is not null || scan.State == SegmentState.TornTail || _tail == TailState.None)
+        {
+            // Empty segments a recorder prepared ahead of the one it writes say nothing about the tail.
+            _tail = scan.State switch
+            {
+                SegmentState.Closed => TailState.Closed,
+                SegmentState.TornTail => TailState.TornTail,
+                _ => TailState.Open,
+            };
+            _tailFinding = scan.State == SegmentState.TornTail ? scan.Findings.FirstOrDefault(f => f.Code == FindingCode.TornTail) : null;
+        }
+        if (scan.State == SegmentState.Damaged)
+        {
+            // Damage ends this segment's readable data (after its salvaged runs, if any). What it took:
+            // up to the summary's last id when the summary is valid, else up to the next event replayed.
+            long? summaryLast = scan.Summary?.LastEventId;
+            if (summaryLast is null || _lastId < summaryLast)
+            {
+                Finding cause = scan.SalvagedRuns.Count == 0
+                    ? scan.Findings.First(f => f.Severity >= FindingSeverity.Damage)
+                    : new Finding(FindingSeverity.Damage, FindingCode.BlocksLost, scan.Path, scan.SalvagedRuns[^1].BlockOffsets[^1], -1,
+                        "the blocks after the last block that verifies (at this offset) do not verify: their events are lost");
+                MeetDamage(cause, scan.Path, summaryLast);
+            }
+        }
+
+        if (scan.RecordCount > 0 || scan.Summary is not null)
+        {
+            _previous = scan;
+        }
+    }
+
+    private void HandBack(SegmentReader reader)
+    {
+        if (_preloader is not null)
+        {
+            _preloader.Finish(reader);
+            return;
+        }
+
+        long start = Stopwatch.GetTimestamp();
+        reader.Dispose();
+        _telemetry.Close.RecordSince(start);
+    }
+
+    private void Deliver(long id, int payloadLength)
+    {
+        if (_pendingLoss is not null)
+        {
+            CloseLoss(id - 1);
+        }
+
+        if (_events == 0)
+        {
+            _firstId = id;
+            if (id > _from && _from > 0 && _gaps.Count == 0)
+            {
+                _startNote = _from < Catalog.FirstEventId
+                    ? string.Create(CultureInfo.InvariantCulture, $"event {_from} precedes the log's first event; the replay starts at {id}")
+                    : string.Create(CultureInfo.InvariantCulture, $"the log holds no event {_from} (its ids jump there); the replay starts at {id}");
+            }
+        }
+
+        _events++;
+        _bytes += payloadLength;
+        _lastId = id;
+    }
+
+    /// <summary>Strict: stop and throw. Salvage: remember the damage; the next event replayed bounds the loss.</summary>
+    private void MeetDamage(Finding cause, string path, long? lostTo, bool losesEvents = true)
+    {
+        _damage.Add(cause);
+        if (!_damagedSegments.Contains(path))
+        {
+            _damagedSegments.Add(path);
+        }
+
+        if (!_salvage)
+        {
+            _failure = cause;
+            Stop(RecoveryOutcome.StoppedAtDamage);
+            throw new WalCorruptionException(cause);
+        }
+
+        if (!losesEvents)
+        {
+            return;
+        }
+
+        if (_pendingLoss is null)
+        {
+            _pendingLoss = cause;
+            _pendingLossFrom = Math.Max(_lastId + 1, Math.Max(_from, 1));
+        }
+
+        if (lostTo is long to)
+        {
+            _pendingLossTo = Math.Max(_pendingLossTo ?? 0, to);
+        }
+    }
+
+    private void CloseLoss(long? to)
+    {
+        if (to is null || to >= _pendingLossFrom)
+        {
+            _gaps.Add(new LostRange(_pendingLossFrom, to, _pendingLoss!));
+            if (_events == 0)
+            {
+                _startNote = string.Create(CultureInfo.InvariantCulture, $"event {_from} was lost to damage; the replay starts after the gap");
+            }
+        }
+
+        _pendingLoss = null;
+        _pendingLossTo = null;
+    }
+
+    private void EndOfLog(RecoveryOutcome outcome)
+    {
+        if (outcome == RecoveryOutcome.Complete)
+        {
+            // Events reported durable that the segments do not hold are lost at the end of the log.
+            Finding? durableLost = Catalog.Findings.FirstOrDefault(f => f.Code == FindingCode.DurableEventsMissing);
+            if (durableLost is not null && Catalog.Checkpoint is { } meta && meta.DurableEventId > _lastId && meta.DurableEventId >= _from)
+            {
+                MeetDamage(durableLost, durableLost.File, meta.DurableEventId);
+            }
+
+            if (_pendingLoss is not null)
+            {
+                CloseLoss(_pendingLossTo);
+            }
+        }
+
+        Stop(outcome);
+    }
+
+    private void Stop(RecoveryOutcome outcome)
+    {
+        _outcome = outcome;
+        _active = false;
+        _ended = Stopwatch.GetTimestamp();
+        if (_reader is not null)
+        {
+            SegmentReader reader = _reader;
+            _reader = null;
+            HandBack(reader);
+        }
+
+        _preloader?.Stop();
+        _preloader = null;
+    }
+
+    private void Reset(long from)
+    {
+        if (_active)
+        {
+            Stop(RecoveryOutcome.Stopped);
+        }
+
+        _telemetry = new PreloaderTelemetry();
+        _gaps.Clear();
+        _damage.Clear();
+        _damagedSegments.Clear();
+        _plan = [];
+        _nextInPlan = 0;
+        _previous = null;
+        _previousIndex = -1;
+        _from = from;
+        _events = 0;
+        _bytes = 0;
+        _firstId = 0;
+        _lastId = 0;
+        _segmentsOpened = 0;
+        _pendingLoss = null;
+        _pendingLossTo = null;
+        _tail = TailState.None;
+        _tailFinding = null;
+        _failure = null;
+        _startNote = null;
+        _started = Stopwatch.GetTimestamp();
+        _ended = 0;
+    }
+}

@@ -1,0 +1,30 @@
+namespace FlashWal.Telemetry;
+
+/// <summary>What recovery's segment preloader and the replay thread's switches measure.</summary>
+public sealed class PreloaderTelemetry
+{
+    private long _failures;
+    private long _synchronousCloses;
+
+    /// <summary>Opening, mapping and fully verifying a segment, in ns.</summary>
+    public LatencyHistogram Open { get; } = new();
+
+    /// <summary>Unmapping and closing a finished segment, in ns.</summary>
+    public LatencyHistogram Close { get; } = new();
+
+    /// <summary>The replay thread's wait for a prepared segment, in ns (written by the replay thread only).</summary>
+    public LatencyHistogram Wait { get; } = new();
+
+    /// <summary>A whole segment switch on the replay thread, in ns (written by the replay thread only).</summary>
+    public LatencyHistogram Switch { get; } = new();
+
+    /// <summary>Segments that could not be opened (handed to the replay thread as failures).</summary>
+    public long Failures => Volatile.Read(ref _failures);
+
+    /// <summary>Finished readers the replay thread closed itself because the finished ring was full.</summary>
+    public long SynchronousCloses => Volatile.Read(ref _synchronousCloses);
+
+    internal void CountFailure() => Interlocked.Increment(ref _failures);
+
+    internal void CountSynchronousClose() => Interlocked.Increment(ref _synchronousCloses);
+}

@@ -17,6 +17,7 @@ public static class Program
             InspectCommand.Build(output, error),
             VerifyCommand.Build(output, error),
             RecordCommand.Build(output, error),
+            RecoverCommand.Build(output, error),
         };
 
         ParseResult parse = root.Parse(args);

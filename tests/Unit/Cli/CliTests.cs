@@ -8,7 +8,7 @@ namespace FlashWal.Tests.Cli;
 
 public class CliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
+    internal static (int Code, string Out, string Err) Run(params string[] args)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();

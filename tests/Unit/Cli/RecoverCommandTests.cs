@@ -1,4 +1,3 @@
-using FlashWal.Cli;
 using FlashWal.Format;
 using FlashWal.Reading;
 using FlashWal.Tests.Support;
@@ -7,13 +6,7 @@ namespace FlashWal.Tests.Cli;
 
 public class RecoverCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        int code = Program.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliTests.Run(args);
 
     [Fact]
     public void Replays_a_recorded_log_from_the_start_and_from_the_middle()

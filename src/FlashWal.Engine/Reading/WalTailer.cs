@@ -387,8 +387,7 @@ public sealed unsafe class WalTailer : IDisposable
         }
 
         _next ??= TailSegment.TryOpen(Directory, segment.Index + 1);
-        if (_next is null || _next.Limit < SegmentFormat.DataOffset + SegmentFormat.BlockHeaderSize
-            || Volatile.Read(ref *(long*)(_next.Base + SegmentFormat.DataOffset)) == 0)
+        if (_next is null || !HasBlockZero(_next))
         {
             return false; // not created yet, or prepared and still empty
         }
@@ -419,26 +418,38 @@ public sealed unsafe class WalTailer : IDisposable
         }
 
         _nextProbe = now + _probeTicks;
+        bool held = DirectoryLock.IsHeld(Directory);
+
+        // A view of a segment without blocks may be stale: a recorder reopening the log after a crash
+        // deletes the empty segments its predecessor left behind and creates those indices again.
+        // Checked after the lock, so that an end is decided on the files as the last writer left them.
         TailSegment segment = _current!;
-        if (DirectoryLock.IsHeld(Directory))
+        if (_next is not null && !HasBlockZero(_next) && !_next.IsStillOnDisk())
         {
-            if (_blockIndex == 0 && _summary is null && !segment.IsStillOnDisk())
+            _next.Dispose();
+            _next = null;
+        }
+
+        bool currentGone = false;
+        if (_blockIndex == 0 && _summary is null && !segment.IsStillOnDisk())
+        {
+            TailSegment? fresh = TailSegment.TryOpen(Directory, segment.Index);
+            if (fresh is not null)
             {
-                // Still empty, and the file under its name is gone or another one: a recorder reopened
-                // the log after a crash, discarded this prepared segment and created the index again.
-                TailSegment? fresh = TailSegment.TryOpen(Directory, segment.Index);
-                if (fresh is not null)
-                {
-                    Enter(fresh);
-                    return true;
-                }
+                Enter(fresh);
+                return true;
             }
 
-            return false;
+            currentGone = true;
+        }
+
+        if (held)
+        {
+            return !currentGone && TryMoveOn();
         }
 
         // The lock is free: the recorder has stopped, and every byte it wrote is in the page cache.
-        if (TryEnterBlock() || TryMoveOn())
+        if (!currentGone && (TryEnterBlock() || TryMoveOn()))
         {
             _nextProbe = 0; // keep draining; probe again as soon as it is idle
             return true;
@@ -447,18 +458,19 @@ public sealed unsafe class WalTailer : IDisposable
         if (_summary is not null)
         {
             ThrowIfSegmentMissing(segment.Index);
-            State = TailerState.Closed;
-        }
-        else
-        {
-            // Empty and removed: the recorder discarded its unused active segment when it closed (a
-            // crash leaves it in place, and only a new recorder, under the lock, removes it).
-            State = _blockIndex == 0 && !segment.IsStillOnDisk() ? TailerState.Closed : TailerState.WriterGone;
         }
 
+        // Empty and removed: the recorder discarded its unused active segment when it closed (a crash
+        // leaves it in place, and only a new recorder, under the lock, removes it).
+        State = _summary is not null || currentGone ? TailerState.Closed : TailerState.WriterGone;
         Release();
         return false;
     }
+
+    /// <summary>Whether block 0 of <paramref name="segment"/> is sealed (an acquire load of its magic and length).</summary>
+    private static bool HasBlockZero(TailSegment segment) =>
+        segment.Limit >= SegmentFormat.DataOffset + SegmentFormat.BlockHeaderSize
+        && Volatile.Read(ref *(long*)(segment.Base + SegmentFormat.DataOffset)) != 0;
 
     /// <summary>A closed segment followed by a gap and then more segments: the next one is missing (removed by retention while the tailer was behind, or damage).</summary>
     private void ThrowIfSegmentMissing(long index)

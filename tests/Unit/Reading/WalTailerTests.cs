@@ -261,6 +261,111 @@ public class WalTailerTests
     }
 
     [Fact]
+    public void Compressed_segments_are_read_like_plain_ones()
+    {
+        using var dir = new TempDirectory();
+        Wal.WriteLog(dir.Path, segments: 4, perSegment: 40, Wal.Small);
+        CompressedSegment.Compress(Wal.SegmentPath(dir.Path, 1));
+        CompressedSegment.Compress(Wal.SegmentPath(dir.Path, 2));
+        using WalTailer tailer = WalTailer.Open(dir.Path, fromEventId: 100);
+        Assert.Equal(Enumerable.Range(100, 61).Select(i => (long)i), ReadToEnd(tailer));
+        Assert.Equal(TailerState.Closed, tailer.State);
+    }
+
+    [Fact]
+    public void A_recorder_that_reopens_the_log_after_a_crash_before_the_tailer_notices_is_followed_on()
+    {
+        using var dir = new TempDirectory();
+        WalRecorder crashed = WalRecorder.Open(dir.Path, Tiny with { Durability = DurabilityPolicy.None });
+        using WalTailer tailer = WalTailer.Open(dir.Path);
+        for (int i = 0; i < 300; i++)
+        {
+            AppendNext(crashed);
+        }
+
+        crashed.Commit();
+        AppendNext(crashed); // never committed: the torn tail
+        long id = 0;
+        while (tailer.TryReadNext(out WalEvent e))
+        {
+            AssertEvent(++id, e);
+        }
+
+        Assert.Equal(300, id);
+        crashed.Abandon();
+
+        // The tailer makes no call between the crash and the reopening, so it never sees the lock free.
+        using (WalRecorder reopened = WalRecorder.Open(dir.Path, Tiny))
+        {
+            Assert.Equal(300, reopened.LastEventId);
+            for (int i = 0; i < 200; i++)
+            {
+                AppendNext(reopened);
+            }
+
+            reopened.Commit();
+            Assert.True(tailer.WaitForNext(Patience));
+            while (tailer.TryReadNext(out WalEvent e))
+            {
+                AssertEvent(++id, e);
+            }
+
+            Assert.Equal(500, id);
+        }
+
+        Assert.Empty(ReadToEnd(tailer));
+        Assert.Equal(TailerState.Closed, tailer.State);
+    }
+
+    [Fact]
+    public void A_crash_just_after_a_rotation_and_a_reopening_are_followed_on()
+    {
+        using var dir = new TempDirectory();
+        WalRecorder crashed = WalRecorder.Open(dir.Path, Tiny with { Durability = DurabilityPolicy.None });
+        using WalTailer tailer = WalTailer.Open(dir.Path);
+        AppendNext(crashed);
+        while (crashed.ActiveSegmentIndex == 0)
+        {
+            AppendNext(crashed); // the rotation seals segment 0; the event that caused it stays unsealed in segment 1
+        }
+
+        long sealedLast = crashed.LastEventId - 1;
+        long id = 0;
+        while (tailer.TryReadNext(out WalEvent e))
+        {
+            AssertEvent(++id, e);
+        }
+
+        Assert.Equal(sealedLast, id);
+        // Once the maintainer has closed segment 0, the tailer moves on to segment 1, which holds no
+        // block. The reopening recorder leaves segment 1 as it is (never closed, no block), deletes the
+        // prepared segments 2.. and creates segment 2 again, whose block 0 continues segment 0's chain.
+        Assert.True(SpinWait.SpinUntil(() => !tailer.TryReadNext(out _) && tailer.SegmentIndex == 1, Patience));
+        crashed.Abandon();
+
+        using (WalRecorder reopened = WalRecorder.Open(dir.Path, Tiny))
+        {
+            Assert.Equal(sealedLast, reopened.LastEventId);
+            for (int i = 0; i < 100; i++)
+            {
+                AppendNext(reopened);
+            }
+
+            reopened.Commit();
+            Assert.True(tailer.WaitForNext(Patience), $"the tailer stayed in segment {tailer.SegmentIndex}, {tailer.State}");
+            while (tailer.TryReadNext(out WalEvent e))
+            {
+                AssertEvent(++id, e);
+            }
+
+            Assert.Equal(sealedLast + 100, id);
+        }
+
+        Assert.Empty(ReadToEnd(tailer));
+        Assert.Equal(TailerState.Closed, tailer.State);
+    }
+
+    [Fact]
     public void A_damaged_sealed_block_is_reported_with_file_and_offset()
     {
         using var dir = new TempDirectory();

@@ -464,6 +464,39 @@ public static unsafe class SegmentScanner
         return null;
     }
 
+    /// <summary>
+    /// Reads and judges the segment header at <paramref name="data"/> with the scan's rules, for a
+    /// reader that follows a live segment and so cannot scan the whole file once. On success the
+    /// header is recorded in <paramref name="scan"/>; otherwise the finding says why.
+    /// </summary>
+    internal static bool TryReadHeader(SegmentScan scan, byte* data, long length, out SegmentHeader header)
+    {
+        if (!ScanHeader(scan, data, length, out header))
+        {
+            scan.State = SegmentState.Unreadable;
+            return false;
+        }
+
+        scan.Header = header;
+        scan.SegmentIndex = header.SegmentIndex;
+        return true;
+    }
+
+    /// <summary>
+    /// Judges the one block at <paramref name="position"/> by exactly the rules of the walk (see
+    /// <c>CheckBlock</c>), for <see cref="Reading.WalTailer"/>, which meets blocks one at a time as
+    /// they are sealed. Null when the block is valid; otherwise the finding, and whether the header
+    /// itself is incomplete (no magic, or a header CRC mismatch: what an interrupted seal leaves).
+    /// Allocates nothing when the block is valid.
+    /// </summary>
+    internal static Finding? CheckBlockAt(SegmentScan scan, byte* data, long length, long position, int index, SegmentHeader header,
+        uint? expectedSeed, long previousId, out BlockHeader block, out bool headerIncomplete)
+    {
+        BlockFailure? failure = CheckBlock(scan, data, length, position, index, header, expectedSeed, previousId, out block);
+        headerIncomplete = failure is { HeaderIncomplete: true };
+        return failure?.Finding;
+    }
+
     private static BlockFailure? CheckBlock(SegmentScan scan, byte* data, long length, long position, int index, SegmentHeader header,
         uint? expectedSeed, long previousId, out BlockHeader block)
     {

@@ -185,7 +185,8 @@ public sealed unsafe class SegmentReader : IDisposable
         }
     }
 
-    private static void ThrowIfUnreadable(SegmentScan scan, byte* data)
+    /// <summary>Throws the exception that says why a segment whose header could not be read is unusable; returns when it has a header.</summary>
+    internal static void ThrowIfUnreadable(SegmentScan scan, byte* data)
     {
         if (scan.Header is not null)
         {

@@ -61,6 +61,44 @@ public sealed class DirectoryLock : IDisposable
         return new DirectoryLock(directory, stream);
     }
 
+    /// <summary>
+    /// Whether a recorder holds the lock of <paramref name="directory"/> right now, probed without
+    /// blocking: a reader's open of <c>wal.lock</c> asks for a shared lock (on Unix .NET takes
+    /// <c>flock(LOCK_SH | LOCK_NB)</c>), which fails while a recorder holds its exclusive one, and is
+    /// released at once. The kernel drops a recorder's lock when its process dies, so "not held" means
+    /// the writer closed the log or is gone.
+    /// </summary>
+    /// <remarks>
+    /// The probe holds a shared lock for the few microseconds between its open and its close; a
+    /// recorder that tries to open the directory in exactly that window is refused as if another
+    /// recorder held it. Probe sparingly (a tailer does so only while idle, at most every
+    /// <see cref="Reading.TailerOptions.LockProbeInterval"/>).
+    /// </remarks>
+    /// <returns>False when the lock file or the directory does not exist.</returns>
+    /// <exception cref="UnauthorizedAccessException">The lock file cannot be opened for reading, so the answer is unknown.</exception>
+    public static bool IsHeld(string directory)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        string path = Path.Combine(directory, LockFileName);
+        try
+        {
+            using var probe = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            return false;
+        }
+        catch (FileNotFoundException)
+        {
+            return false;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return false;
+        }
+        catch (IOException)
+        {
+            return true; // EWOULDBLOCK (a sharing violation on Windows): the exclusive lock is held
+        }
+    }
+
     /// <summary>Whether the lock file exists but is locked (rather than unwritable).</summary>
     private static bool IsSharingViolation(string path)
     {

@@ -1,0 +1,620 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using FlashWal.Errors;
+using FlashWal.Format;
+using FlashWal.Inspection;
+using FlashWal.Recording;
+
+namespace FlashWal.Reading;
+
+/// <summary>
+/// Follows a log that a recorder (in this process or another) is still writing: each event becomes
+/// readable as soon as its block is sealed (committed), never earlier; segments are followed as the
+/// recorder rotates; the tailer ends when the recorder closes the log or goes away.
+/// </summary>
+/// <remarks>
+/// <para><b>What is read.</b> Each segment is mapped read-only, whole (segments are preallocated to
+/// their capacity). At the next block position the tailer reads the first 8 header bytes (magic and
+/// length) with an acquire load: the writer stores them last, with a release store, after the rest of
+/// the header and the records, so once they are non-zero the whole block is there. The block is then
+/// judged by the scanner's own rules (<see cref="SegmentScanner"/>: header CRC, chain seed = the
+/// previous block's chain CRC, data CRC, records) before any of its events is handed out. Zeros
+/// there mean nothing new yet.</para>
+/// <para><b>Moving on.</b> Segment <i>i</i> is finished when it has a valid summary and the tailer has
+/// read up to its data end, or when segment <i>i + 1</i> has a sealed block 0 (the writer seals
+/// <i>i</i>'s last block before it writes into <i>i + 1</i>; the tailer then looks at <i>i</i> once
+/// more, since its first look may predate that last seal). The mere existence of <i>i + 1</i> means
+/// nothing: empty segments are prepared ahead. Block 0 of every segment must carry the chain CRC the
+/// previous segment ended with.</para>
+/// <para><b>End of log.</b> A recorder holds an exclusive lock on <c>wal.lock</c>, which the kernel
+/// releases if its process dies. While idle the tailer probes it (<see cref="DirectoryLock.IsHeld"/>,
+/// at most every <see cref="TailerOptions.LockProbeInterval"/>). Once it is free, everything the
+/// recorder wrote is visible, so the tailer looks once more and, if nothing is left, ends:
+/// <see cref="TailerState.Closed"/> when the last segment was closed with a summary (or the recorder
+/// discarded its unused active segment, as it does on a clean close), otherwise
+/// <see cref="TailerState.WriterGone"/>; unsealed bytes after the last sealed block are then a torn
+/// tail that was never committed, not an error.</para>
+/// <para><b>Cost.</b> Reading an event allocates nothing and makes no system call; payloads are views
+/// of the mapping, valid until the next call on the tailer. Waiting spins briefly, then sleeps 1 ms
+/// doubling up to <see cref="TailerOptions.MaxIdleSleep"/>. One thread at a time uses a tailer.</para>
+/// </remarks>
+public sealed unsafe class WalTailer : IDisposable
+{
+    /// <summary>How often a block that fails its checks is looked at again before it is called damage.</summary>
+    private const int Rechecks = 3;
+
+    /// <summary>Spins (SpinWait.SpinOnce, without sleeping) before a wait starts sleeping: tens of microseconds.</summary>
+    private const int SpinsBeforeSleep = 30;
+
+    private readonly long _from;
+    private readonly TailerOptions _options;
+    private readonly long _probeTicks;
+    private readonly int _maxSleepMs;
+    private TailSegment? _current;
+    private TailSegment? _next;        // segment i + 1, mapped while waiting for its block 0
+    private LogId? _logId;
+    private SegmentSummary? _summary;  // the current segment's valid summary, once seen
+    private long _position;            // offset of the next block in the current segment
+    private int _blockIndex;           // index of the next block
+    private uint? _chain;              // the seed the next block must carry; null when unknown (started in mid-log)
+    private long _previousId;          // last event id of the blocks passed so far
+    private long _recordOffset;        // next record of the current block
+    private int _recordsLeft;
+    private long _tornAt = -1;         // a block position found torn after the writer died
+    private long _nextProbe;           // Stopwatch timestamp before which the lock is not probed again
+    private bool _disposed;
+
+    private WalTailer(string directory, long fromEventId, TailerOptions options)
+    {
+        Directory = directory;
+        _from = fromEventId;
+        _options = options;
+        _probeTicks = (long)(options.LockProbeInterval.TotalSeconds * Stopwatch.Frequency);
+        _maxSleepMs = (int)options.MaxIdleSleep.TotalMilliseconds;
+    }
+
+    /// <summary>Full path of the followed directory.</summary>
+    public string Directory { get; }
+
+    /// <summary>Id of the last event handed out (0 before the first).</summary>
+    public long LastEventId { get; private set; }
+
+    /// <summary>Following, or ended and how.</summary>
+    public TailerState State { get; private set; }
+
+    /// <summary>Index of the segment being read, or last read once the log has ended (-1 before the first one appears).</summary>
+    public long SegmentIndex { get; private set; } = -1;
+
+    /// <summary>
+    /// Starts following the log in <paramref name="directory"/> from the first event whose id is ≥
+    /// <paramref name="fromEventId"/> (from the oldest segment present when it is older than them).
+    /// Reads nothing yet; a directory without segments is waited on.
+    /// </summary>
+    /// <exception cref="WalPathNotFoundException">The directory does not exist.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="fromEventId"/> is below 1, or an option is out of range (named).</exception>
+    public static WalTailer Open(string directory, long fromEventId = 1, TailerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        ArgumentOutOfRangeException.ThrowIfLessThan(fromEventId, SegmentFormat.MinEventId);
+        options ??= new TailerOptions();
+        options.Validate();
+        directory = Path.GetFullPath(directory);
+        if (File.Exists(directory))
+        {
+            throw new WalException($"'{directory}' is a file; a WAL directory was expected.", directory);
+        }
+
+        if (!System.IO.Directory.Exists(directory))
+        {
+            throw new WalPathNotFoundException(directory);
+        }
+
+        return new WalTailer(directory, fromEventId, options);
+    }
+
+    /// <summary>
+    /// Reads the next committed event without waiting. False when none is committed right now, or
+    /// when the log has ended (see <see cref="State"/>). The event's payload is valid until the next
+    /// call on this tailer.
+    /// </summary>
+    /// <exception cref="WalCorruptionException">A sealed block, a summary or the chain between segments is damaged.</exception>
+    public bool TryReadNext(out WalEvent next)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!Prime())
+        {
+            next = default;
+            return false;
+        }
+
+        byte* record = _current!.Base + _recordOffset;
+        int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(new ReadOnlySpan<byte>(record, 4));
+        next = new WalEvent(
+            BinaryPrimitives.ReadInt64LittleEndian(new ReadOnlySpan<byte>(record + 8, 8)),
+            BinaryPrimitives.ReadInt64LittleEndian(new ReadOnlySpan<byte>(record + 16, 8)),
+            BinaryPrimitives.ReadUInt16LittleEndian(new ReadOnlySpan<byte>(record + 4, 2)),
+            new ReadOnlySpan<byte>(record + SegmentFormat.RecordHeaderSize, length));
+        _recordOffset += SegmentFormat.RecordSize(length);
+        _recordsLeft--;
+        LastEventId = next.EventId;
+        return true;
+    }
+
+    /// <summary>
+    /// Reads the next event, waiting for it to be committed. False only when the log has ended
+    /// (<see cref="State"/> says how) and every committed event has been read. The payload is valid
+    /// until the next call on this tailer.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (seen within a millisecond or so).</exception>
+    /// <exception cref="WalCorruptionException">A sealed block, a summary or the chain between segments is damaged.</exception>
+    public bool ReadNext(out WalEvent next, CancellationToken cancellationToken = default)
+    {
+        var idle = default(IdleWait);
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (TryReadNext(out next))
+            {
+                return true;
+            }
+
+            if (State != TailerState.Following)
+            {
+                return false;
+            }
+
+            idle.Wait(_maxSleepMs, _maxSleepMs, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Waits until an event is ready for <see cref="TryReadNext"/> (true), or until
+    /// <paramref name="timeout"/> passes or the log ends (false; <see cref="State"/> tells which).
+    /// Reads nothing.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    /// <exception cref="WalCorruptionException">A sealed block, a summary or the chain between segments is damaged.</exception>
+    public bool WaitForNext(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        long start = Stopwatch.GetTimestamp();
+        var idle = default(IdleWait);
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (Prime())
+            {
+                return true;
+            }
+
+            TimeSpan left = timeout - Stopwatch.GetElapsedTime(start);
+            if (State != TailerState.Following || left <= TimeSpan.Zero)
+            {
+                return false;
+            }
+
+            idle.Wait(_maxSleepMs, (int)Math.Ceiling(left.TotalMilliseconds), cancellationToken);
+        }
+    }
+
+    /// <summary>Unmaps everything. Payload spans handed out before are invalid afterwards.</summary>
+    public void Dispose()
+    {
+        _disposed = true;
+        Release();
+    }
+
+    /// <summary>
+    /// Makes the next record to hand out current (skipping those below the start id). False when
+    /// there is none now; never waits.
+    /// </summary>
+    private bool Prime()
+    {
+        while (true)
+        {
+            while (_recordsLeft > 0)
+            {
+                byte* record = _current!.Base + _recordOffset;
+                if (BinaryPrimitives.ReadInt64LittleEndian(new ReadOnlySpan<byte>(record + 8, 8)) >= _from)
+                {
+                    return true;
+                }
+
+                _recordOffset += SegmentFormat.RecordSize((int)BinaryPrimitives.ReadUInt32LittleEndian(new ReadOnlySpan<byte>(record, 4)));
+                _recordsLeft--;
+            }
+
+            if (State != TailerState.Following || !Step())
+            {
+                return false;
+            }
+        }
+    }
+
+    /// <summary>
+    /// One step forward without waiting: into the next sealed block, or into the next segment, or,
+    /// when idle and a probe is due, to the end of the log. True when the position changed.
+    /// </summary>
+    private bool Step()
+    {
+        if (_current is null)
+        {
+            return TryStart();
+        }
+
+        return TryEnterBlock() || TryMoveOn() || ProbeEnd();
+    }
+
+    /// <summary>
+    /// Finds the segment to start in: the oldest one present, skipping whole closed segments whose
+    /// summary shows they end before the start id (their summaries carry the chain and the last id on).
+    /// </summary>
+    private bool TryStart()
+    {
+        IReadOnlyList<(long Index, string Path)> segments = WalDirectory.List(Directory).Segments;
+        for (int i = 0; i < segments.Count; i++)
+        {
+            long index = segments[i].Index;
+            TailSegment? segment = TailSegment.TryOpen(Directory, index);
+            if (segment is null)
+            {
+                continue; // removed (retention) since the listing
+            }
+
+            bool followed = i + 1 < segments.Count && segments[i + 1].Index == index + 1;
+            if (followed && ReadSummary(segment) is { } summary && (summary.RecordCount == 0 || summary.LastEventId < _from))
+            {
+                CheckLog(segment);
+                _chain = summary.FinalChain;
+                _previousId = Math.Max(_previousId, summary.LastEventId);
+                segment.Dispose();
+                continue;
+            }
+
+            Enter(segment);
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Enters the block at the current position if it is sealed, after checking it. False when none is there yet.</summary>
+    private bool TryEnterBlock()
+    {
+        TailSegment segment = _current!;
+        long limit = _summary is { } closed ? Math.Min(closed.DataEnd, segment.Limit) : segment.Limit;
+        if (_position + SegmentFormat.BlockHeaderSize > limit)
+        {
+            return false; // full, or at the closed segment's data end (checked when moving on)
+        }
+
+        // Acquire: pairs with the writer's release store of magic and length, the last bytes of a seal.
+        if (Volatile.Read(ref *(long*)(segment.Base + _position)) == 0)
+        {
+            if (_summary is { } summary)
+            {
+                throw Mismatch(segment, summary, "data end", SegmentSummary.OffDataEnd, summary.DataEnd, _position);
+            }
+
+            return false;
+        }
+
+        if (_position == _tornAt)
+        {
+            return false;
+        }
+
+        Finding? problem = CheckBlock(segment, out BlockHeader block, out bool incomplete);
+        for (int attempt = 0; problem is not null && attempt < Rechecks; attempt++)
+        {
+            // A correct writer publishes a header only when its block is complete, so this is damage;
+            // looking again costs little and makes sure it is not a store still on its way.
+            Thread.Sleep(1);
+            problem = CheckBlock(segment, out block, out incomplete);
+        }
+
+        if (problem is not null)
+        {
+            if (incomplete && _summary is null && !DirectoryLock.IsHeld(Directory))
+            {
+                _tornAt = _position; // a seal its writer did not finish: never committed, not damage
+                return false;
+            }
+
+            throw new WalCorruptionException(problem);
+        }
+
+        long start = _position;
+        _position += block.Length;
+        _blockIndex++;
+        _chain = block.ChainCrc;
+        _previousId = block.LastEventId;
+        if (block.LastEventId >= _from)
+        {
+            _recordOffset = start + SegmentFormat.BlockHeaderSize;
+            _recordsLeft = block.RecordCount;
+        }
+
+        return true;
+    }
+
+    /// <summary>The scanner's judgement of the block at the current position, plus the chain link into block 0.</summary>
+    private Finding? CheckBlock(TailSegment segment, out BlockHeader block, out bool incomplete)
+    {
+        Finding? problem = SegmentScanner.CheckBlockAt(segment.Scan, segment.Base, segment.Length, _position, _blockIndex, segment.Header,
+            _blockIndex == 0 ? null : _chain, _previousId, out block, out incomplete);
+        if (problem is null && _blockIndex == 0 && _chain is uint seed && block.ChainSeed != seed)
+        {
+            problem = new Finding(FindingSeverity.Damage, segment.Index == 0 ? FindingCode.ChainBroken : FindingCode.ChainBrokenAcrossSegments,
+                segment.Path, SegmentFormat.DataOffset + BlockHeader.OffChainSeed, 0,
+                segment.Index == 0
+                    ? "block 0 of segment 0 must carry the log's genesis seed, the CRC-32C of its log id"
+                    : $"block 0 does not continue the chain of segment {SegmentScanner.Hex(segment.Index - 1)}: events between them are missing or a segment was replaced",
+                SegmentScanner.Hex(seed), SegmentScanner.Hex(block.ChainSeed));
+        }
+
+        return problem;
+    }
+
+    /// <summary>
+    /// Moves to the next segment once the current one is finished: closed and read to its data end,
+    /// or followed by a segment whose block 0 is sealed. False when it is not finished yet.
+    /// </summary>
+    private bool TryMoveOn()
+    {
+        TailSegment segment = _current!;
+        if (RefreshSummary() is { } summary)
+        {
+            if (_position < summary.DataEnd)
+            {
+                return TryEnterBlock(); // blocks sealed before the summary: seen now, or damage
+            }
+
+            CheckSummary(segment, summary);
+
+            // Opened afresh, never from _next: a recorder reopening the log after a crash discards the
+            // empty segments its predecessor prepared and creates the next index again.
+            _next?.Dispose();
+            _next = null;
+            TailSegment? following = TailSegment.TryOpen(Directory, segment.Index + 1);
+            if (following is null)
+            {
+                return false;
+            }
+
+            Enter(following);
+            return true;
+        }
+
+        _next ??= TailSegment.TryOpen(Directory, segment.Index + 1);
+        if (_next is null || !HasBlockZero(_next))
+        {
+            return false; // not created yet, or prepared and still empty
+        }
+
+        // The writer sealed this segment's last block before block 0 of the next one; a look from
+        // now on sees it, and the look that brought us here may have come just before it.
+        if (TryEnterBlock())
+        {
+            return true;
+        }
+
+        TailSegment next = _next;
+        _next = null;
+        Enter(next);
+        return true;
+    }
+
+    /// <summary>
+    /// When idle and a probe is due: whether the recorder is gone, and if so, after one more look at
+    /// everything it may have written last, ends the log with the right state.
+    /// </summary>
+    private bool ProbeEnd()
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (now < _nextProbe)
+        {
+            return false;
+        }
+
+        _nextProbe = now + _probeTicks;
+        bool held = DirectoryLock.IsHeld(Directory);
+
+        // A view of a segment without blocks may be stale: a recorder reopening the log after a crash
+        // deletes the empty segments its predecessor left behind and creates those indices again.
+        // Checked after the lock, so that an end is decided on the files as the last writer left them.
+        TailSegment segment = _current!;
+        if (_next is not null && !HasBlockZero(_next) && !_next.IsStillOnDisk())
+        {
+            _next.Dispose();
+            _next = null;
+        }
+
+        bool currentGone = false;
+        if (_blockIndex == 0 && _summary is null && !segment.IsStillOnDisk())
+        {
+            TailSegment? fresh = TailSegment.TryOpen(Directory, segment.Index);
+            if (fresh is not null)
+            {
+                Enter(fresh);
+                return true;
+            }
+
+            currentGone = true;
+        }
+
+        if (held)
+        {
+            return !currentGone && TryMoveOn();
+        }
+
+        // The lock is free: the recorder has stopped, and every byte it wrote is in the page cache.
+        if (!currentGone && (TryEnterBlock() || TryMoveOn()))
+        {
+            _nextProbe = 0; // keep draining; probe again as soon as it is idle
+            return true;
+        }
+
+        if (_summary is not null)
+        {
+            ThrowIfSegmentMissing(segment.Index);
+        }
+
+        // Empty and removed: the recorder discarded its unused active segment when it closed (a crash
+        // leaves it in place, and only a new recorder, under the lock, removes it).
+        State = _summary is not null || currentGone ? TailerState.Closed : TailerState.WriterGone;
+        Release();
+        return false;
+    }
+
+    /// <summary>Whether block 0 of <paramref name="segment"/> is sealed (an acquire load of its magic and length).</summary>
+    private static bool HasBlockZero(TailSegment segment) =>
+        segment.Limit >= SegmentFormat.DataOffset + SegmentFormat.BlockHeaderSize
+        && Volatile.Read(ref *(long*)(segment.Base + SegmentFormat.DataOffset)) != 0;
+
+    /// <summary>A closed segment followed by a gap and then more segments: the next one is missing (removed by retention while the tailer was behind, or damage).</summary>
+    private void ThrowIfSegmentMissing(long index)
+    {
+        foreach ((long later, string path) in WalDirectory.List(Directory).Segments)
+        {
+            if (later > index + 1)
+            {
+                throw new WalCorruptionException(new Finding(FindingSeverity.Damage, FindingCode.SegmentMissing, path, -1, -1,
+                    $"segment {SegmentScanner.Hex(index + 1)} is missing between {SegmentScanner.Hex(index)} and {SegmentScanner.Hex(later)}: the tailer cannot go on from event {_previousId}",
+                    SegmentFileName.Format(index + 1), "nothing"));
+            }
+        }
+    }
+
+    /// <summary>The current segment's summary once it is there and valid; a partly written one is looked at again later.</summary>
+    private SegmentSummary? RefreshSummary()
+    {
+        _summary ??= ReadSummary(_current!);
+        return _summary;
+    }
+
+    /// <summary>
+    /// The summary of <paramref name="segment"/>, or null while there is none (or it is not valid
+    /// yet: the recorder writes it with one 64-byte write, which a reader may see half done).
+    /// </summary>
+    private static SegmentSummary? ReadSummary(TailSegment segment)
+    {
+        if (segment.Length < SegmentFormat.SummaryOffset + SegmentFormat.SummarySize)
+        {
+            return null;
+        }
+
+        byte* at = segment.Base + SegmentFormat.SummaryOffset;
+        if (Volatile.Read(ref *(uint*)at) != SegmentFormat.SummaryMagic)
+        {
+            return null;
+        }
+
+        Span<byte> copy = stackalloc byte[SegmentFormat.SummarySize];
+        new ReadOnlySpan<byte>(at, SegmentFormat.SummarySize).CopyTo(copy);
+        return SegmentSummary.TryRead(copy, out _);
+    }
+
+    /// <summary>The summary of a segment read to its data end must agree with what was read.</summary>
+    private void CheckSummary(TailSegment segment, SegmentSummary summary)
+    {
+        if (_position != summary.DataEnd)
+        {
+            throw Mismatch(segment, summary, "data end", SegmentSummary.OffDataEnd, summary.DataEnd, _position);
+        }
+
+        if (summary.BlockCount != _blockIndex)
+        {
+            throw Mismatch(segment, summary, "block count", SegmentSummary.OffBlockCount, summary.BlockCount, _blockIndex);
+        }
+
+        if (_chain is uint chain && summary.FinalChain != chain)
+        {
+            throw Mismatch(segment, summary, "final chain", SegmentSummary.OffFinalChain, summary.FinalChain, chain);
+        }
+
+        _chain = summary.FinalChain; // an empty closed segment entered without a known chain passes its seed on
+    }
+
+    private static WalCorruptionException Mismatch(TailSegment segment, SegmentSummary summary, string field, int offset, long expected, long found) =>
+        new(new Finding(FindingSeverity.Damage, FindingCode.SummaryMismatch, segment.Path, SegmentFormat.SummaryOffset + offset, summary.BlockCount,
+            $"the summary's {field} disagrees with the blocks (blocks lost or summary damaged)",
+            SegmentScanner.Hex(expected), SegmentScanner.Hex(found)));
+
+    private void Enter(TailSegment segment)
+    {
+        try
+        {
+            CheckLog(segment);
+        }
+        catch
+        {
+            segment.Dispose();
+            throw;
+        }
+
+        _current?.Dispose();
+        _current = segment;
+        SegmentIndex = segment.Index;
+        _summary = null;
+        _position = SegmentFormat.DataOffset;
+        _blockIndex = 0;
+        _recordsLeft = 0;
+        _tornAt = -1;
+        if (segment.Index == 0 && _chain is null)
+        {
+            _chain = SegmentFormat.GenesisChainSeed(segment.Header.LogId);
+        }
+    }
+
+    private void CheckLog(TailSegment segment)
+    {
+        LogId log = segment.Header.LogId;
+        _logId ??= log;
+        if (_logId.Value != log)
+        {
+            throw new WalCorruptionException(new Finding(FindingSeverity.Damage, FindingCode.ForeignSegment, segment.Path, SegmentHeader.OffLogId, -1,
+                "the segment belongs to another log", _logId.Value.ToString(), log.ToString()));
+        }
+    }
+
+    private void Release()
+    {
+        _recordsLeft = 0;
+        _current?.Dispose();
+        _current = null;
+        _next?.Dispose();
+        _next = null;
+    }
+
+    /// <summary>
+    /// Waiting that costs nothing while idle: a few spins (a commit often follows within microseconds),
+    /// then sleeps of 1 ms doubling up to the cap while nothing changes. Cancellation wakes it at once.
+    /// </summary>
+    private struct IdleWait
+    {
+        private SpinWait _spin;
+        private int _sleepMs;
+
+        public void Wait(int capMs, int leftMs, CancellationToken cancellationToken)
+        {
+            if (_spin.Count < SpinsBeforeSleep)
+            {
+                _spin.SpinOnce(sleep1Threshold: -1);
+                return;
+            }
+
+            _sleepMs = Math.Min(_sleepMs == 0 ? 1 : _sleepMs * 2, capMs);
+            int ms = Math.Max(1, Math.Min(_sleepMs, leftMs));
+            if (cancellationToken.CanBeCanceled)
+            {
+                cancellationToken.WaitHandle.WaitOne(ms);
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+            else
+            {
+                Thread.Sleep(ms);
+            }
+        }
+    }
+}

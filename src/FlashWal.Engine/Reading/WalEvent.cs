@@ -1,3 +1,6 @@
+using System.Buffers.Binary;
+using FlashWal.Format;
+
 namespace FlashWal.Reading;
 
 /// <summary>
@@ -12,6 +15,21 @@ public readonly ref struct WalEvent
         TimestampUnixNs = timestampUnixNs;
         Type = type;
         Payload = payload;
+    }
+
+    /// <summary>
+    /// The record at <paramref name="record"/> in a verified block, in place; <paramref name="size"/> is
+    /// how far the next record is (the record header, the payload and its padding).
+    /// </summary>
+    internal static unsafe WalEvent At(byte* record, out int size)
+    {
+        int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(new ReadOnlySpan<byte>(record, 4));
+        size = SegmentFormat.RecordSize(length);
+        return new WalEvent(
+            BinaryPrimitives.ReadInt64LittleEndian(new ReadOnlySpan<byte>(record + 8, 8)),
+            BinaryPrimitives.ReadInt64LittleEndian(new ReadOnlySpan<byte>(record + 16, 8)),
+            BinaryPrimitives.ReadUInt16LittleEndian(new ReadOnlySpan<byte>(record + 4, 2)),
+            new ReadOnlySpan<byte>(record + SegmentFormat.RecordHeaderSize, length));
     }
 
     /// <summary>The event id (≥ 1, strictly increasing through the log).</summary>

@@ -127,14 +127,8 @@ public sealed unsafe class WalTailer : IDisposable
             return false;
         }
 
-        byte* record = _current!.Base + _recordOffset;
-        int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(new ReadOnlySpan<byte>(record, 4));
-        next = new WalEvent(
-            BinaryPrimitives.ReadInt64LittleEndian(new ReadOnlySpan<byte>(record + 8, 8)),
-            BinaryPrimitives.ReadInt64LittleEndian(new ReadOnlySpan<byte>(record + 16, 8)),
-            BinaryPrimitives.ReadUInt16LittleEndian(new ReadOnlySpan<byte>(record + 4, 2)),
-            new ReadOnlySpan<byte>(record + SegmentFormat.RecordHeaderSize, length));
-        _recordOffset += SegmentFormat.RecordSize(length);
+        next = WalEvent.At(_current!.Base + _recordOffset, out int size);
+        _recordOffset += size;
         _recordsLeft--;
         LastEventId = next.EventId;
         return true;

@@ -42,10 +42,7 @@ public static class SegmentLink
 
         if (seed != chain)
         {
-            return new Finding(FindingSeverity.Damage, FindingCode.ChainBrokenAcrossSegments, next.Path,
-                SegmentFormat.DataOffset + BlockHeader.OffChainSeed, 0,
-                $"block 0 does not continue the chain of segment {Hex(previous.SegmentIndex)}: events between them are missing or a segment was replaced",
-                Hex(chain), Hex(seed));
+            return ChainNotContinued(next.Path, previous.SegmentIndex, chain, seed);
         }
 
         if (next.FirstEventId <= previous.LastEventId)
@@ -66,6 +63,17 @@ public static class SegmentLink
 
         return null;
     }
+
+    /// <summary>Block 0 of the segment at <paramref name="path"/> does not carry the chain value that segment <paramref name="previousIndex"/> ended with.</summary>
+    public static Finding ChainNotContinued(string path, long previousIndex, uint expected, uint found) =>
+        new(FindingSeverity.Damage, FindingCode.ChainBrokenAcrossSegments, path, SegmentFormat.DataOffset + BlockHeader.OffChainSeed, 0,
+            $"block 0 does not continue the chain of segment {Hex(previousIndex)}: events between them are missing or a segment was replaced",
+            Hex(expected), Hex(found));
+
+    /// <summary>Block 0 of segment 0 (at <paramref name="path"/>) does not carry the log's genesis seed.</summary>
+    public static Finding GenesisSeedWrong(string path, uint expected, uint found) =>
+        new(FindingSeverity.Damage, FindingCode.ChainBroken, path, SegmentFormat.DataOffset + BlockHeader.OffChainSeed, 0,
+            "block 0 of segment 0 must carry the log's genesis seed, the CRC-32C of its log id", Hex(expected), Hex(found));
 
     private static string Hex(long value) => SegmentScanner.Hex(value);
 

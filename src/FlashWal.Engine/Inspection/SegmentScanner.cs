@@ -456,9 +456,7 @@ public static unsafe class SegmentScanner
         scan.ValidEnd = position;
         if (header.SegmentIndex == 0 && scan.ChainSeed is uint seed && seed != SegmentFormat.GenesisChainSeed(header.LogId))
         {
-            scan.Add(FindingSeverity.Damage, FindingCode.ChainBroken, SegmentFormat.DataOffset + BlockHeader.OffChainSeed, 0,
-                "block 0 of segment 0 must carry the log's genesis seed, the CRC-32C of its log id",
-                Hex(SegmentFormat.GenesisChainSeed(header.LogId)), Hex(seed));
+            scan.Add(SegmentLink.GenesisSeedWrong(scan.Path, SegmentFormat.GenesisChainSeed(header.LogId), seed));
         }
 
         return null;

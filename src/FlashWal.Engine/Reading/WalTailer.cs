@@ -339,12 +339,9 @@ public sealed unsafe class WalTailer : IDisposable
             _blockIndex == 0 ? null : _chain, _previousId, out block, out incomplete);
         if (problem is null && _blockIndex == 0 && _chain is uint seed && block.ChainSeed != seed)
         {
-            problem = new Finding(FindingSeverity.Damage, segment.Index == 0 ? FindingCode.ChainBroken : FindingCode.ChainBrokenAcrossSegments,
-                segment.Path, SegmentFormat.DataOffset + BlockHeader.OffChainSeed, 0,
-                segment.Index == 0
-                    ? "block 0 of segment 0 must carry the log's genesis seed, the CRC-32C of its log id"
-                    : $"block 0 does not continue the chain of segment {SegmentScanner.Hex(segment.Index - 1)}: events between them are missing or a segment was replaced",
-                SegmentScanner.Hex(seed), SegmentScanner.Hex(block.ChainSeed));
+            problem = segment.Index == 0
+                ? SegmentLink.GenesisSeedWrong(segment.Path, seed, block.ChainSeed)
+                : SegmentLink.ChainNotContinued(segment.Path, segment.Index - 1, seed, block.ChainSeed);
         }
 
         return problem;
@@ -469,13 +466,11 @@ public sealed unsafe class WalTailer : IDisposable
     /// <summary>A closed segment followed by a gap and then more segments: the next one is missing (removed by retention while the tailer was behind, or damage).</summary>
     private void ThrowIfSegmentMissing(long index)
     {
-        foreach ((long later, string path) in WalDirectory.List(Directory).Segments)
+        foreach ((long later, _) in WalDirectory.List(Directory).Segments)
         {
-            if (later > index + 1)
+            if (SegmentLink.CheckIndices(Directory, index, later) is { } missing)
             {
-                throw new WalCorruptionException(new Finding(FindingSeverity.Damage, FindingCode.SegmentMissing, path, -1, -1,
-                    $"segment {SegmentScanner.Hex(index + 1)} is missing between {SegmentScanner.Hex(index)} and {SegmentScanner.Hex(later)}: the tailer cannot go on from event {_previousId}",
-                    SegmentFileName.Format(index + 1), "nothing"));
+                throw new WalCorruptionException(missing);
             }
         }
     }

@@ -349,6 +349,12 @@ public sealed unsafe class SegmentWriter : IDisposable
     {
         from &= -(long)SegmentFormat.PageSize;
         _file.Flush(from, to - from);
+        MakeNameDurable();
+    }
+
+    /// <summary>The first time data is made durable, the file's directory entry is made durable too (creation does not flush it).</summary>
+    private void MakeNameDurable()
+    {
         if (Interlocked.Exchange(ref _nameDurable, 1) == 0)
         {
             DirectorySync.Flush(System.IO.Path.GetDirectoryName(Path)!);
@@ -390,10 +396,7 @@ public sealed unsafe class SegmentWriter : IDisposable
             RandomAccess.Write(_file.Handle, bytes, SegmentFormat.SummaryOffset);
             _file.Stream.Flush(flushToDisk: true);
             _flushedEnd = _sealedEnd;
-            if (Interlocked.Exchange(ref _nameDurable, 1) == 0)
-            {
-                DirectorySync.Flush(System.IO.Path.GetDirectoryName(Path)!);
-            }
+            MakeNameDurable();
         }
         finally
         {

@@ -80,8 +80,8 @@ public sealed class WalCatalog
         var findings = SegmentVerifier.FileFindings(scans).ToList();
         findings.AddRange(SegmentVerifier.CheckSet(listing, scans));
         MetaCheckpoint? checkpoint = MetaCheckpoint.Load(directory, out string? problem);
-        long last = scans.Where(s => s.RecordCount > 0 && s.Header?.LogId == log).Select(s => s.LastEventId).DefaultIfEmpty().Max();
-        findings.AddRange(CheckpointCheck.Check(directory, log, last, checkpoint, problem, "the segments are used instead"));
-        return new WalCatalog(directory, scans, log, findings, checkpoint);
+        var catalog = new WalCatalog(directory, scans, log, findings, checkpoint); // Findings is this list: the checkpoint check below lands in it
+        findings.AddRange(CheckpointCheck.Check(directory, log, catalog.LastEventId, checkpoint, problem, "the segments are used instead"));
+        return catalog;
     }
 }

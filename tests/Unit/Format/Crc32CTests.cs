@@ -41,6 +41,38 @@ public class Crc32CTests
     }
 
     [Fact]
+    public void Three_lane_rounds_match_the_bitwise_reference_around_every_round_boundary()
+    {
+        // Long inputs go three lanes at a time and are joined by table lookups; a wrong table or a
+        // wrong join shows at the first whole round, so test each length around 1, 2 and 3 rounds.
+        var random = new Random(11);
+        byte[] data = new byte[(3 * Crc32C.InterleaveThreshold) + 64];
+        random.NextBytes(data);
+        foreach (int round in new[] { 1, 2, 3 })
+        {
+            for (int length = (round * Crc32C.InterleaveThreshold) - 9; length <= (round * Crc32C.InterleaveThreshold) + 9; length++)
+            {
+                for (int start = 0; start < 3; start++)
+                {
+                    ReadOnlySpan<byte> slice = data.AsSpan(start, length);
+                    Assert.Equal(Reference(slice), Crc32C.Compute(slice));
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Three_lanes_continue_any_register_like_one_lane()
+    {
+        byte[] data = new byte[65_472]; // a 64 KiB block's bytes after its header
+        new Random(5).NextBytes(data);
+        foreach (uint register in new[] { 0u, 1u, 0x8000_0000u, 0xFFFF_FFFFu, 0x1234_5678u })
+        {
+            Assert.Equal(Crc32C.UpdateSerial(register, data), Crc32C.UpdateInterleaved(register, data));
+        }
+    }
+
+    [Fact]
     public void Append_continues_a_finished_crc()
     {
         byte[] data = Encoding.ASCII.GetBytes("123456789 and then some more bytes");

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using FlashWal.Format;
 
 namespace FlashWal.Inspection;
@@ -495,6 +496,9 @@ public static unsafe class SegmentScanner
         return failure?.Finding;
     }
 
+    // Optimized at first call, not after tiering: a verification runs once per file, in processes
+    // (recovery, the CLI, a cmdlet) that end before tiering would have finished (the same for CheckRecords).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static BlockFailure? CheckBlock(SegmentScan scan, byte* data, long length, long position, int index, SegmentHeader header,
         uint? expectedSeed, long previousId, out BlockHeader block)
     {
@@ -586,6 +590,7 @@ public static unsafe class SegmentScanner
     /// header's first to its last, flags and padding zero, and less than 64 zero bytes after the last.
     /// (A block whose CRC matches fails here only if its writer was wrong, never from damage.)
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static BlockFailure? CheckRecords(SegmentScan scan, byte* data, long position, int index, BlockHeader block)
     {
         long end = position + block.Length;

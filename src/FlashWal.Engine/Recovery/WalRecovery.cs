@@ -501,7 +501,7 @@ public sealed class WalRecovery : IDisposable
             HandBack(reader);
         }
 
-        _preloader?.Stop();
+        _preloader?.Dispose();
         _preloader = null;
     }
 

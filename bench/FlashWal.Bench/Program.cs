@@ -23,6 +23,8 @@ var scenarios = new Dictionary<string, Func<bool, string>>
     ["prefault"] = PrefaultScenario.Run,
     ["block-size"] = BlockSizeScenario.Run,
     ["compression"] = CompressionScenario.Run,
+    ["recovery"] = RecoveryScenario.Run,
+    ["checksum"] = ChecksumScenario.Run,
 };
 
 if (!scenarios.ContainsKey(scenario) && scenario != "all")

@@ -120,6 +120,12 @@ internal static class RecoverCommand
         Row(output, "replay-thread wait", report.ReplayWait);
         Row(output, "segment switch", report.SegmentSwitch);
         Row(output, "close", report.SegmentClose);
+        if (report.OpenTimeFelt is double felt)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"preloader: the replay thread waited {report.ReplayWait.Mean / 1e6:F3} ms per switch on average, {felt:P0} of a {report.SegmentOpen.Mean / 1e6:F3} ms open and verify{(felt > 0.5 ? " (this replay does no work per event and outruns verification; see docs/PERFORMANCE.md)" : "")}"));
+        }
+
         output.WriteLine(Verdict(report));
     }
 

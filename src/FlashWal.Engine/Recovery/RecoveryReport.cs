@@ -116,6 +116,16 @@ public sealed class RecoveryReport
     /// <summary>Whether the preloader did the opening and closing.</summary>
     public required bool Preloaded { get; init; }
 
+    /// <summary>
+    /// How much of a segment open the replay thread still felt: its mean wait per segment switch over
+    /// the mean open and verify, both from this run. Near 0 when the preloader hid the opens; near 1
+    /// when the consumer is faster than verification (which reads every byte, where a consumer that
+    /// does nothing per event reads only record headers), so it waits for the difference. Null without
+    /// a preloader (the replay thread did every open itself) or before any segment was opened.
+    /// </summary>
+    public double? OpenTimeFelt =>
+        Preloaded && SegmentOpen.Count > 0 && SegmentOpen.Mean > 0 && ReplayWait.Count > 0 ? ReplayWait.Mean / SegmentOpen.Mean : null;
+
     /// <summary>True when nothing was lost: no gap, no damage, and (strict) no stop.</summary>
     public bool IsComplete => Outcome is RecoveryOutcome.Complete or RecoveryOutcome.NothingToReplay && Gaps.Count == 0 && Damage.Count == 0;
 }

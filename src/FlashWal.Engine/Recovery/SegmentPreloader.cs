@@ -137,7 +137,9 @@ public sealed class SegmentPreloader : IDisposable
         if (_stopping || !_finished.TryEnqueue(reader))
         {
             Telemetry.CountSynchronousClose();
+            long start = Stopwatch.GetTimestamp();
             reader.Dispose();
+            Telemetry.Close.RecordConcurrentSince(start);
         }
     }
 
@@ -187,7 +189,7 @@ public sealed class SegmentPreloader : IDisposable
             {
                 long start = Stopwatch.GetTimestamp();
                 finished.Dispose();
-                Telemetry.Close.RecordSince(start);
+                Telemetry.Close.RecordConcurrentSince(start);
                 worked = true;
             }
 
@@ -222,9 +224,12 @@ public sealed class SegmentPreloader : IDisposable
             unused.Reader?.Dispose();
         }
 
+        // Finished readers are closes like the thread's own: the report counts every one.
         while (_finished.TryDequeue(out SegmentReader? finished))
         {
+            long start = Stopwatch.GetTimestamp();
             finished.Dispose();
+            Telemetry.Close.RecordConcurrentSince(start);
         }
     }
 }

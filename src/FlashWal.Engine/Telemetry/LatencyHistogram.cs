@@ -55,6 +55,10 @@ public sealed class LatencyHistogram
 
     private static readonly double NanosecondsPerTick = 1e9 / System.Diagnostics.Stopwatch.Frequency;
 
+    /// <summary>Records the nanoseconds since <paramref name="startTimestamp"/>; safe from several threads at once.</summary>
+    public void RecordConcurrentSince(long startTimestamp) =>
+        RecordConcurrent((long)((System.Diagnostics.Stopwatch.GetTimestamp() - startTimestamp) * NanosecondsPerTick));
+
     /// <summary>Records one value; safe from several threads at once.</summary>
     public void RecordConcurrent(long value)
     {

@@ -9,7 +9,7 @@ public sealed class PreloaderTelemetry
     /// <summary>Opening, mapping and fully verifying a segment, in ns.</summary>
     public LatencyHistogram Open { get; } = new();
 
-    /// <summary>Unmapping and closing a finished segment, in ns.</summary>
+    /// <summary>Unmapping and closing a finished segment, in ns (by the preloader, or by the replay thread when the finished ring is full or the preloader stopping).</summary>
     public LatencyHistogram Close { get; } = new();
 
     /// <summary>The replay thread's wait for a prepared segment, in ns (written by the replay thread only).</summary>

@@ -43,6 +43,7 @@ public class SegmentPreloaderTests
             Assert.True(preloader.IsDone);
             Assert.Equal(6, preloader.Telemetry.Open.Snapshot().Count);
             Assert.Equal(6, preloader.Telemetry.Wait.Snapshot().Count);
+            Assert.Equal(6, preloader.Telemetry.Close.Snapshot().Count); // on its thread, or when stopping
             Assert.Equal(0, OpenHandles(dir.Path));
             Assert.Equal(0, Mappings(dir.Path));
         }

@@ -104,6 +104,29 @@ public class WalRecoveryTests
         Assert.True(recovery.Report.IsComplete);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void The_report_times_every_open_and_says_how_much_of_it_the_replay_thread_felt(bool preload)
+    {
+        using TempDirectory dir = SixSegments();
+        using var recovery = WalRecovery.Open(dir.Path, new RecoveryOptions { UsePreloader = preload });
+        Assert.Equal(Range(1, 600), Replay(recovery, 1));
+        RecoveryReport report = recovery.Report;
+        Assert.Equal(preload, report.Preloaded);
+        Assert.Equal(6, report.SegmentOpen.Count);
+        Assert.Equal(6, report.SegmentClose.Count);
+        if (preload)
+        {
+            Assert.Equal(6, report.ReplayWait.Count);
+            Assert.Equal(report.ReplayWait.Mean / report.SegmentOpen.Mean, report.OpenTimeFelt);
+        }
+        else
+        {
+            Assert.Null(report.OpenTimeFelt); // every open was on the replay thread: nothing to compare
+        }
+    }
+
     [Fact]
     public void A_replay_can_stop_midway_and_start_again_and_releases_every_file()
     {

@@ -27,23 +27,44 @@ public sealed class DirectoryLock : IDisposable
     /// <summary>The locked directory.</summary>
     public string Directory { get; }
 
+    /// <summary>How long <see cref="Acquire(string)"/> keeps trying while the lock file is locked.</summary>
+    /// <remarks>
+    /// A reader's <see cref="IsHeld"/> probe holds a shared lock for microseconds; a recorder opening
+    /// the directory in that instant must not be told another recorder holds it. A real holder holds
+    /// for as long as it records, so waiting this long only delays the "locked" error.
+    /// </remarks>
+    public static readonly TimeSpan LockedRetryWindow = TimeSpan.FromMilliseconds(50);
+
     /// <summary>Takes the lock of <paramref name="directory"/>, which must exist.</summary>
     /// <exception cref="WalDirectoryLockedException">Another recorder holds it.</exception>
-    public static DirectoryLock Acquire(string directory)
+    public static DirectoryLock Acquire(string directory) => Acquire(directory, LockedRetryWindow);
+
+    /// <summary>Takes the lock, trying again for <paramref name="retryFor"/> while it is locked.</summary>
+    internal static DirectoryLock Acquire(string directory, TimeSpan retryFor)
     {
         string path = Path.Combine(directory, LockFileName);
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
         FileStream stream;
-        try
+        while (true)
         {
-            stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-        catch (IOException e) when (File.Exists(path) && IsSharingViolation(path))
-        {
-            throw new WalDirectoryLockedException(directory, ReadOwner(directory), e);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new WalDirectoryNotWritableException(directory, e);
+            try
+            {
+                stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                break;
+            }
+            catch (IOException e) when (File.Exists(path) && (IsLockConflict(e) || IsSharingViolation(path)))
+            {
+                if (System.Diagnostics.Stopwatch.GetElapsedTime(start) >= retryFor)
+                {
+                    throw new WalDirectoryLockedException(directory, ReadOwner(directory), e);
+                }
+
+                Thread.Sleep(1);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new WalDirectoryNotWritableException(directory, e);
+            }
         }
 
         try
@@ -70,8 +91,9 @@ public sealed class DirectoryLock : IDisposable
     /// </summary>
     /// <remarks>
     /// The probe holds a shared lock for the few microseconds between its open and its close; a
-    /// recorder that tries to open the directory in exactly that window is refused as if another
-    /// recorder held it. Probe sparingly (a tailer does so only while idle, at most every
+    /// recorder that opens the directory in exactly that window tries again (for up to
+    /// <see cref="LockedRetryWindow"/>) rather than report the directory locked. Probe sparingly all
+    /// the same (a tailer does so only while idle, at most every
     /// <see cref="Reading.TailerOptions.LockProbeInterval"/>).
     /// </remarks>
     /// <returns>False when the lock file or the directory does not exist.</returns>
@@ -99,7 +121,15 @@ public sealed class DirectoryLock : IDisposable
         }
     }
 
-    /// <summary>Whether the lock file exists but is locked (rather than unwritable).</summary>
+    /// <summary>
+    /// Whether the open failed on a lock: <c>EWOULDBLOCK</c> from <c>flock</c> (11 on Linux, 35 on
+    /// macOS; .NET reports the errno as the HResult) or a Windows sharing or lock violation. This
+    /// includes a reader's shared probe, which <see cref="IsSharingViolation"/> alone cannot see.
+    /// </summary>
+    private static bool IsLockConflict(IOException e) =>
+        e.HResult is 11 or 35 or unchecked((int)0x80070020) or unchecked((int)0x80070021);
+
+    /// <summary>Whether the lock file exists but is locked against readers too (rather than unwritable).</summary>
     private static bool IsSharingViolation(string path)
     {
         try

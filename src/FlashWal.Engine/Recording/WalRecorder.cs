@@ -40,6 +40,7 @@ public sealed class WalRecorder : IDisposable
     private SegmentWriter _writer;
     private long _lastId;
     private long _committedId;
+    private long _publishedSealedEnd; // the active segment's sealed end when the watermark was last published
     private long _durableId;
     private long _eventsSinceTelemetry;
     private static int s_rotationPathCompiled;
@@ -62,6 +63,7 @@ public sealed class WalRecorder : IDisposable
         _writer = SegmentWriter.Create(directory, tail.NextSegmentIndex, tail.LogId, _segmentOptions);
         _writer.Start(tail.ChainValue, tail.LastEventId);
         Mark.Publish(_writer, _writer.SealedEnd, _committedId);
+        _publishedSealedEnd = _writer.SealedEnd;
         if (options.UsePreparer)
         {
             _preparer = new SegmentPreparer(directory, tail.LogId, _segmentOptions, _telemetry.Preparer);
@@ -83,7 +85,10 @@ public sealed class WalRecorder : IDisposable
     /// <summary>Id of the last appended event (0 when the log is empty).</summary>
     public long LastEventId => _lastId;
 
-    /// <summary>Every event up to this id is sealed in a block: it survives a killed process. Any thread.</summary>
+    /// <summary>
+    /// Every event up to this id is sealed in a block: it survives a killed process. Any thread. It
+    /// advances at each <see cref="Commit"/> and whenever an append fills a block (which seals it).
+    /// </summary>
     public long CommittedEventId => Volatile.Read(ref _committedId);
 
     /// <summary>Every event up to this id is flushed to stable storage: it survives a power loss. Any thread.</summary>
@@ -418,6 +423,13 @@ public sealed class WalRecorder : IDisposable
         }
 
         _lastId = id;
+        if (_writer.SealedEnd != _publishedSealedEnd)
+        {
+            // The append filled a block, which the writer sealed: those events are committed now, not
+            // at the next Commit, for readers, for the interval flush and for CommittedEventId.
+            PublishCommit();
+        }
+
         if (_measure)
         {
             _telemetry.Append.RecordSince(start);
@@ -533,6 +545,7 @@ public sealed class WalRecorder : IDisposable
         }
 
         Mark.Publish(_writer, _writer.SealedEnd, committed);
+        _publishedSealedEnd = _writer.SealedEnd;
         Volatile.Write(ref _committedId, committed);
     }
 

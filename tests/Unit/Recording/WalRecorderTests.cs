@@ -67,6 +67,23 @@ public class WalRecorderTests
     }
 
     [Fact]
+    public void A_block_that_fills_commits_its_events_without_a_commit_call()
+    {
+        using var dir = new TempDirectory();
+        using WalRecorder recorder = WalRecorder.Open(dir.Path, new WalRecorderOptions { BlockSize = 4096 });
+        byte[] payload = new byte[100];
+        while (recorder.CommittedEventId == 0 && recorder.LastEventId < 1000)
+        {
+            recorder.Append(payload);
+        }
+
+        // 4096-byte blocks hold 31 records of 128 bytes: the 32nd append sealed the first block.
+        Assert.Equal(32, recorder.LastEventId);
+        Assert.Equal(31, recorder.CommittedEventId);
+        Assert.Equal(31, recorder.Mark.Read().EventId); // what in-process readers and the interval flush go by
+    }
+
+    [Fact]
     public void Thousands_of_rotations_lose_nothing_and_leave_no_gap()
     {
         using var dir = new TempDirectory();
@@ -250,6 +267,23 @@ public class WalRecorderTests
         Assert.Contains($"process {Environment.ProcessId}", e.Message, StringComparison.Ordinal);
         Assert.Contains(dir.Path, e.Message, StringComparison.Ordinal);
         first.Append([1]);
+    }
+
+    [LinuxFact("a reader's probe is a shared flock, which only Unix takes on a read-only open")]
+    public async Task A_readers_lock_probe_does_not_make_a_recorder_think_the_directory_is_taken()
+    {
+        using var dir = new TempDirectory();
+        string lockFile = Path.Combine(dir.Path, DirectoryLock.LockFileName);
+        File.WriteAllBytes(lockFile, []);
+
+        // What DirectoryLock.IsHeld holds for microseconds, held here until the recorder is trying.
+        var probe = new FileStream(lockFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        Task<DirectoryLock> acquiring = Task.Run(() => DirectoryLock.Acquire(dir.Path, TimeSpan.FromSeconds(30)));
+        await Task.Delay(20);
+        Assert.False(acquiring.IsCompleted, acquiring.IsFaulted ? acquiring.Exception!.ToString() : "acquired while the probe held its lock"); // refused while the probe holds its shared lock, and trying again
+        await probe.DisposeAsync();
+        using DirectoryLock taken = await acquiring.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(dir.Path, taken.Directory);
     }
 
     [Fact]

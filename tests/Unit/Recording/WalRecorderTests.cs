@@ -56,7 +56,7 @@ public class WalRecorderTests
             Assert.Empty(recorder.OpenFindings);
             AppendRange(recorder, 1, 1000);
             Assert.Equal(1000, recorder.LastEventId);
-            Assert.Equal(0, recorder.CommittedEventId);
+            Assert.InRange(recorder.CommittedEventId, 1, 999); // the blocks that filled are sealed; the open one is not
             Assert.Equal(1000, recorder.Commit());
             Assert.Equal(1000, recorder.CommittedEventId);
         }

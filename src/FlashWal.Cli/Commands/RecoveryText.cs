@@ -20,6 +20,9 @@ internal static class RecoveryText
     /// <summary><c>damage: file:offset: severity code block n: message (expected X, found Y)</c>.</summary>
     public static string Damage(Finding damage) => "damage: " + damage;
 
+    /// <summary><c>STOPPED at damage (strict): &lt;finding&gt;</c>: where a strict replay (or a follow) stopped.</summary>
+    public static string Stopped(Finding failure) => $"STOPPED at damage (strict): {failure}";
+
     /// <summary>The start note, every gap and every damage, in that order.</summary>
     public static IEnumerable<string> Findings(RecoveryReport report)
     {
@@ -53,7 +56,7 @@ internal static class RecoveryText
     {
         if (report.Outcome == RecoveryOutcome.StoppedAtDamage)
         {
-            return $"STOPPED at damage (strict): {report.Failure}";
+            return Stopped(report.Failure!);
         }
 
         if (report.Gaps.Count > 0 || report.Damage.Count > 0)
@@ -66,4 +69,8 @@ internal static class RecoveryText
 
         return report.Outcome == RecoveryOutcome.NothingToReplay ? "complete: nothing to replay" : "complete";
     }
+
+    /// <summary>Whether the replay met damage or a gap (strict: stopped at it), even if it was stopped early: exit code 1.</summary>
+    public static bool FoundDamage(RecoveryReport report) =>
+        report.Outcome == RecoveryOutcome.StoppedAtDamage || report.Gaps.Count > 0 || report.Damage.Count > 0;
 }

@@ -250,7 +250,7 @@ public class DumpCommandTests
         File.WriteAllText(text, "hello");
         var notSegment = Run("dump", text);
         Assert.Equal(2, notSegment.Code);
-        Assert.StartsWith($"flashwal: '{text}' is not a FlashWal segment", notSegment.Err, StringComparison.Ordinal);
+        Assert.Equal($"flashwal: '{text}' is not a FlashWal segment: the file does not start with \"FLASHWAL\".", notSegment.Err.Trim());
 
         string empty = dir.Sub("empty");
         var noSegments = Run("dump", empty);

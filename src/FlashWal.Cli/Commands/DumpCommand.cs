@@ -134,7 +134,14 @@ internal static class DumpCommand
         ConsoleCancelEventHandler onCtrlC = (_, e) =>
         {
             e.Cancel = true; // end the dump, not the process: what was printed stays whole
-            cancel.Cancel();
+            try
+            {
+                cancel.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // the dump has just ended on its own
+            }
         };
         Console.CancelKeyPress += onCtrlC;
         long shown = 0;

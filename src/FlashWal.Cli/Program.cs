@@ -3,14 +3,20 @@ using FlashWal.Cli.Commands;
 
 namespace FlashWal.Cli;
 
-/// <summary>The <c>flashwal</c> command-line tool: record, inspect and verify WAL files from a shell.</summary>
+/// <summary>The <c>flashwal</c> command-line tool: record, inspect, verify, recover and dump WAL files from a shell.</summary>
 public static class Program
 {
     /// <summary>Entry point.</summary>
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
 
     /// <summary>Runs the tool with the given arguments and writers; returns the exit code (see <see cref="ExitCodes"/>).</summary>
-    public static int Run(string[] args, TextWriter output, TextWriter error)
+    public static int Run(string[] args, TextWriter output, TextWriter error) => Run(args, output, error, CancellationToken.None);
+
+    /// <summary>
+    /// Runs the tool with the given arguments and writers; <paramref name="stop"/> ends a command that
+    /// runs until it is stopped (<c>dump --follow</c>) as Ctrl+C does, with exit code 0.
+    /// </summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error, CancellationToken stop)
     {
         var root = new RootCommand("FlashWal: a write-ahead log for latency-critical event recording.")
         {
@@ -18,6 +24,7 @@ public static class Program
             VerifyCommand.Build(output, error),
             RecordCommand.Build(output, error),
             RecoverCommand.Build(output, error),
+            DumpCommand.Build(output, error, stop),
         };
 
         ParseResult parse = root.Parse(args);

@@ -99,20 +99,10 @@ internal static class RecoverCommand
         string ids = report.EventsReplayed > 0 ? string.Create(CultureInfo.InvariantCulture, $", ids {report.FirstEventId}..{report.LastEventId}") : "";
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"replayed {report.EventsReplayed} event(s){ids} from {report.SegmentsOpened} segment(s) of {report.Directory} in {report.Elapsed.TotalSeconds:F2} s ({report.EventsPerSecond:N0} events/s, {report.BytesPerSecond / (1 << 20):N1} MiB/s of payload)"));
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"mode {report.Mode.ToString().ToLowerInvariant()}, tail {Tail(report)}"));
-        if (report.StartNote is { } note)
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"mode {report.Mode.ToString().ToLowerInvariant()}, tail {RecoveryText.Tail(report)}"));
+        foreach (string line in RecoveryText.Findings(report))
         {
-            output.WriteLine("start: " + note);
-        }
-
-        foreach (LostRange gap in report.Gaps)
-        {
-            output.WriteLine("gap: " + gap);
-        }
-
-        foreach (Inspection.Finding damage in report.Damage)
-        {
-            output.WriteLine("damage: " + damage);
+            output.WriteLine(line);
         }
 
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"segments ({(report.Preloaded ? "preloaded" : "opened on the replay thread")}, ns)   count        p50        p99        max"));
@@ -126,33 +116,7 @@ internal static class RecoverCommand
                 $"preloader: the replay thread waited {report.ReplayWait.Mean / 1e6:F3} ms per switch on average, {felt:P0} of a {report.SegmentOpen.Mean / 1e6:F3} ms open and verify{(felt > 0.5 ? " (this replay does no work per event and outruns verification; see docs/PERFORMANCE.md)" : "")}"));
         }
 
-        output.WriteLine(Verdict(report));
-    }
-
-    private static string Tail(RecoveryReport report) => report.Tail switch
-    {
-        TailState.Closed => "closed cleanly",
-        TailState.Open => "open (not closed; nothing unsealed after the last block)",
-        TailState.TornTail => "torn: unsealed bytes after the last sealed block (a killed recorder's uncommitted writes, or one still writing)",
-        _ => "not reached",
-    };
-
-    internal static string Verdict(RecoveryReport report)
-    {
-        if (report.Outcome == RecoveryOutcome.StoppedAtDamage)
-        {
-            return $"STOPPED at damage (strict): {report.Failure}";
-        }
-
-        if (report.Gaps.Count > 0 || report.Damage.Count > 0)
-        {
-            long lost = report.Gaps.Sum(g => g.Count ?? 0);
-            bool open = report.Gaps.Any(g => g.LastEventId is null);
-            return string.Create(CultureInfo.InvariantCulture,
-                $"DAMAGED (salvaged): {report.Gaps.Count} gap(s), {lost} event(s) lost{(open ? " and an unknown number after the last gap" : "")}, {report.DamagedSegments.Count} damaged file(s)");
-        }
-
-        return report.Outcome == RecoveryOutcome.NothingToReplay ? "complete: nothing to replay" : "complete";
+        output.WriteLine(RecoveryText.Verdict(report));
     }
 
     private static void Row(TextWriter output, string name, LatencySnapshot s) =>

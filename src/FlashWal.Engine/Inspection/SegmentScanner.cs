@@ -285,7 +285,7 @@ public static unsafe class SegmentScanner
         int magicLength = Math.Min(bytes.Length, SegmentFormat.Magic.Length);
         if (!bytes[..magicLength].SequenceEqual(SegmentFormat.Magic[..magicLength]))
         {
-            scan.Add(FindingSeverity.Damage, FindingCode.NotASegment, 0, -1, "not a FlashWal segment: the file does not start with \"FLASHWAL\"",
+            scan.Add(FindingSeverity.Damage, FindingCode.NotASegment, 0, -1, "the file does not start with \"FLASHWAL\"",
                 "46 4C 41 53 48 57 41 4C", Convert.ToHexString(bytes[..magicLength]));
             return false;
         }

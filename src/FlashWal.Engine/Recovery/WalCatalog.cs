@@ -1,6 +1,7 @@
 using FlashWal.Errors;
 using FlashWal.Format;
 using FlashWal.Inspection;
+using FlashWal.Reading;
 
 namespace FlashWal.Recovery;
 
@@ -27,7 +28,7 @@ public sealed class WalCatalog
         Checkpoint = checkpoint;
     }
 
-    /// <summary>The directory, full path.</summary>
+    /// <summary>The directory, full path (for a catalog of one file, <see cref="OpenSegment"/>, the directory that holds it).</summary>
     public string Directory { get; }
 
     /// <summary>Every segment file, in index order (unreadable ones by the index in their name).</summary>
@@ -83,5 +84,43 @@ public sealed class WalCatalog
         var catalog = new WalCatalog(directory, scans, log, findings, checkpoint); // Findings is this list: the checkpoint check below lands in it
         findings.AddRange(CheckpointCheck.Check(directory, log, catalog.LastEventId, checkpoint, problem, "the segments are used instead"));
         return catalog;
+    }
+
+    /// <summary>
+    /// Describes one segment file (plain or compressed) as a log of its own, for replaying just that
+    /// file: its own findings only, without the checks that need the rest of the directory or the
+    /// checkpoint. <see cref="Directory"/> is the directory that holds it.
+    /// </summary>
+    /// <remarks>
+    /// A file that is no segment at all (empty, or without the FlashWal magic), or one of a newer
+    /// format version, is refused with the exception <see cref="SegmentReader.Open(string)"/> gives
+    /// for it. A segment whose header is damaged is described like any other damaged segment: the
+    /// replay reports it as damage.
+    /// </remarks>
+    /// <exception cref="WalPathNotFoundException">The file does not exist.</exception>
+    /// <exception cref="WalFormatException">The file is not a FlashWal segment.</exception>
+    /// <exception cref="WalVersionException">The segment uses a newer format version.</exception>
+    public static WalCatalog OpenSegment(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        path = Path.GetFullPath(path);
+        if (System.IO.Directory.Exists(path))
+        {
+            throw new WalException($"'{path}' is a directory; a segment file was expected.", path);
+        }
+
+        if (!File.Exists(path))
+        {
+            throw new WalPathNotFoundException(path);
+        }
+
+        SegmentScan scan = SegmentScanner.ScanQuick(path);
+        if (scan.Header is null && scan.Findings is [{ Code: FindingCode.FileEmpty or FindingCode.NotASegment or FindingCode.UnsupportedVersion or FindingCode.IoError }, ..])
+        {
+            SegmentReader.Open(path).Dispose(); // throws what the reader says of such a file: not a segment, newer version, or the I/O error
+        }
+
+        SegmentScan[] scans = [scan];
+        return new WalCatalog(System.IO.Path.GetDirectoryName(path)!, scans, scan.Header?.LogId, SegmentVerifier.FileFindings(scans).ToList(), checkpoint: null);
     }
 }

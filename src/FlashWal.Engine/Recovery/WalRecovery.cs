@@ -84,6 +84,17 @@ public sealed class WalRecovery : IDisposable
         new(WalCatalog.Open(directory), options ?? new RecoveryOptions());
 
     /// <summary>
+    /// Replays one segment file (plain or compressed) on its own, with the same rules as a directory:
+    /// <see cref="ResumeFrom"/> seeks within it, strict stops at its damage, salvage replays its
+    /// verified blocks after the damage and reports each lost range (<see cref="WalCatalog.OpenSegment"/>).
+    /// </summary>
+    /// <exception cref="WalPathNotFoundException">The file does not exist.</exception>
+    /// <exception cref="WalFormatException">The file is not a FlashWal segment.</exception>
+    /// <exception cref="WalVersionException">The segment uses a newer format version.</exception>
+    public static WalRecovery OpenSegment(string path, RecoveryOptions? options = null) =>
+        new(WalCatalog.OpenSegment(path), options ?? new RecoveryOptions());
+
+    /// <summary>
     /// Positions the replay at <paramref name="eventId"/> (see the remarks for ids the log does not
     /// hold). False when there is nothing to replay. A replay under way is stopped first; a recovery can
     /// replay as many times as wanted.

@@ -299,6 +299,70 @@ public class WalRecoveryTests
     }
 
     [Fact]
+    public void One_segment_file_replays_on_its_own_with_the_directory_rules()
+    {
+        using TempDirectory dir = SixSegments();
+        string segment = Wal.SegmentPath(dir.Path, 2); // ids 201..300
+        using (var recovery = WalRecovery.OpenSegment(segment, Strict))
+        {
+            Assert.Equal(dir.Path, recovery.Catalog.Directory);
+            Assert.Equal(Range(201, 300), Replay(recovery, 1));
+            Assert.Equal("event 1 precedes the log's first event; the replay starts at 201", recovery.Report.StartNote);
+            Assert.Equal(Range(257, 300), Replay(recovery, 257)); // a seek inside the file
+            Assert.True(recovery.Report.IsComplete);
+            Assert.Empty(Replay(recovery, 301));
+            Assert.Equal("the log ends at event 300: nothing from 301 on", recovery.Report.StartNote);
+        }
+
+        string packed = CompressedSegment.Compress(Wal.SegmentPath(dir.Path, 4));
+        using (var compressed = WalRecovery.OpenSegment(packed, Strict))
+        {
+            Assert.Equal(Range(450, 500), Replay(compressed, 450));
+            Assert.True(compressed.Report.IsComplete);
+        }
+
+        long block3;
+        using (SegmentReader reader = SegmentReader.Open(segment))
+        {
+            block3 = reader.Scan.BlockOffsets[3]; // ids 231..240
+        }
+
+        FlipByte(segment, block3 + SegmentFormat.BlockHeaderSize + 30);
+        using (var strict = WalRecovery.OpenSegment(segment, Strict))
+        {
+            var ids = new List<long>();
+            strict.ResumeFrom(1);
+            var error = Assert.Throws<WalCorruptionException>(() => Drain(strict, ids));
+            Assert.Equal(Range(201, 230), ids);
+            Assert.Equal((segment, FindingCode.BlockChecksumMismatch, 3L), (error.Finding.File, error.Finding.Code, error.Finding.BlockIndex));
+        }
+
+        using var salvage = WalRecovery.OpenSegment(segment, Salvage);
+        Assert.Equal([.. Range(201, 230), .. Range(241, 300)], Replay(salvage, 1));
+        LostRange gap = Assert.Single(salvage.Report.Gaps);
+        Assert.Equal((231L, (long?)240L, segment), (gap.FirstEventId, gap.LastEventId, gap.Cause.File));
+    }
+
+    [Fact]
+    public void A_file_that_is_no_segment_is_refused_and_a_damaged_header_is_damage()
+    {
+        using TempDirectory dir = SixSegments();
+        File.WriteAllText(dir.File("notes.txt"), "not a segment");
+        Assert.Throws<WalFormatException>(() => WalRecovery.OpenSegment(dir.File("notes.txt")));
+        File.WriteAllBytes(dir.File("empty.wal"), []);
+        Assert.Throws<WalFormatException>(() => WalRecovery.OpenSegment(dir.File("empty.wal")));
+        Assert.Throws<WalPathNotFoundException>(() => WalRecovery.OpenSegment(dir.File("missing.wal")));
+        Assert.Throws<WalException>(() => WalRecovery.OpenSegment(dir.Path));
+
+        string segment = Wal.SegmentPath(dir.Path, 1);
+        FlipByte(segment, 40); // inside the header
+        using var strict = WalRecovery.OpenSegment(segment, Strict);
+        strict.ResumeFrom(1);
+        var error = Assert.Throws<WalCorruptionException>(() => Drain(strict, []));
+        Assert.Equal((segment, FindingCode.HeaderChecksumMismatch), (error.Finding.File, error.Finding.Code));
+    }
+
+    [Fact]
     public void A_killed_recorder_leaves_a_torn_tail_that_both_modes_replay_up_to_the_last_commit()
     {
         using var dir = new TempDirectory();

@@ -1,0 +1,184 @@
+using System.CommandLine;
+using FlashWal.Errors;
+using FlashWal.Reading;
+using FlashWal.Recovery;
+
+namespace FlashWal.Cli.Commands;
+
+/// <summary>
+/// <c>flashwal dump &lt;path&gt; [--from ID] [--count N] [--json] [--follow] [--mode strict|salvage]</c>:
+/// prints events (id, time, type, length, payload as hex and, when it is text, as text), one a line,
+/// from a WAL directory or one segment file, or follows a live log. Events go to stdout; notes, gaps
+/// and damage to stderr, in <c>recover</c>'s words. Exit 0 when nothing was lost, 1 when damage or a
+/// gap was met, 2 on usage or I/O errors.
+/// </summary>
+internal static class DumpCommand
+{
+    public static Command Build(TextWriter output, TextWriter error, CancellationToken stop)
+    {
+        var path = new Argument<string>("path") { Description = "A WAL directory, or one segment file (.wal or .walz)." };
+        var from = new Option<long?>("--from") { Description = "The event id to start at (the next one present if it is not; default: the first)." };
+        var count = new Option<long?>("--count") { Description = "Stop after this many events (at least 1)." };
+        var json = new Option<bool>("--json") { Description = "One JSON object per line (JSON Lines): id, time, timeUnixNs, type, length, hex (the whole payload), text (null when not text)." };
+        var follow = new Option<bool>("--follow") { Description = "Follow a live log (a directory): print each event as it is committed, until the recorder closes the log, --count is reached, or Ctrl+C." };
+        var mode = new Option<string>("--mode") { Description = "strict: stop at the first damage or gap; salvage: print everything that verifies and report what was lost.", DefaultValueFactory = _ => "strict" };
+        mode.AcceptOnlyFromAmong("strict", "salvage");
+        var command = new Command("dump", "Print the events of a WAL directory or segment file (id, time, type, payload as hex and text), or follow a live log.")
+        {
+            path, from, count, json, follow, mode,
+        };
+        command.SetAction(parse => CommandErrors.Run(error, () =>
+        {
+            long? start = parse.GetValue(from);
+            long? limit = parse.GetValue(count);
+            bool salvage = parse.GetValue(mode) == "salvage";
+            if (start < 0)
+            {
+                return CommandErrors.Usage(error, "--from must not be negative.");
+            }
+
+            if (limit < 1)
+            {
+                return CommandErrors.Usage(error, "--count must be at least 1.");
+            }
+
+            string full = Path.GetFullPath(parse.GetRequiredValue(path));
+            using var printer = new EventPrinter(output, parse.GetValue(json));
+            if (parse.GetValue(follow))
+            {
+                if (File.Exists(full))
+                {
+                    return CommandErrors.Usage(error, $"--follow follows a WAL directory; '{full}' is a file.");
+                }
+
+                if (salvage)
+                {
+                    return CommandErrors.Usage(error, "--follow reads a live log, which ends at damage; --mode salvage is for a log at rest.");
+                }
+
+                return Follow(full, start, limit ?? long.MaxValue, printer, error, stop);
+            }
+
+            var options = new RecoveryOptions { Mode = salvage ? RecoveryMode.Salvage : RecoveryMode.Strict };
+            using WalRecovery recovery = Directory.Exists(full) ? WalRecovery.Open(full, options) : WalRecovery.OpenSegment(full, options);
+            if (recovery.Catalog.Segments.Count == 0)
+            {
+                return CommandErrors.Usage(error, $"'{full}' holds no segment; a WAL directory or a segment file was expected.");
+            }
+
+            return Replay(recovery, start, limit ?? long.MaxValue, printer, error);
+        }));
+        return command;
+    }
+
+    /// <summary>Prints the log at rest from <paramref name="from"/>; what was met on the way goes to <paramref name="error"/> at the end.</summary>
+    private static int Replay(WalRecovery recovery, long? from, long limit, EventPrinter printer, TextWriter error)
+    {
+        long shown = 0;
+        if (recovery.ResumeFrom(from ?? 1)) // 1, not the catalog's first id: damage at the head of the log is then reported
+        {
+            try
+            {
+                while (shown < limit && recovery.TryReadNext(out WalEvent e))
+                {
+                    printer.Print(e);
+                    shown++;
+                }
+            }
+            catch (WalCorruptionException)
+            {
+                // strict mode stopped: the report holds the finding
+            }
+        }
+
+        printer.Flush();
+        recovery.Dispose(); // stops a replay that --count cut short: the report is final
+        RecoveryReport report = recovery.Report;
+        if (report.StartNote is { } note && (from is not null || shown == 0))
+        {
+            error.WriteLine(RecoveryText.Start(note)); // without --from, "event 1 precedes the log" is no news
+        }
+
+        foreach (LostRange gap in report.Gaps)
+        {
+            error.WriteLine(RecoveryText.Gap(gap));
+        }
+
+        foreach (Inspection.Finding damage in report.Damage)
+        {
+            error.WriteLine(RecoveryText.Damage(damage));
+        }
+
+        if (report.Tail == TailState.TornTail)
+        {
+            error.WriteLine("tail: " + RecoveryText.Tail(report)); // not damage: never committed
+        }
+
+        if (!RecoveryText.FoundDamage(report))
+        {
+            return ExitCodes.Ok;
+        }
+
+        error.WriteLine(RecoveryText.Verdict(report));
+        return ExitCodes.Damage;
+    }
+
+    /// <summary>
+    /// Prints each event of a live log as it is committed, flushed at once, until the recorder closes
+    /// the log or goes away, <paramref name="limit"/> events, or Ctrl+C / <paramref name="stop"/>.
+    /// </summary>
+    private static int Follow(string directory, long? from, long limit, EventPrinter printer, TextWriter error, CancellationToken stop)
+    {
+        using WalTailer tailer = WalTailer.Open(directory, Math.Max(from ?? 1, 1));
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        ConsoleCancelEventHandler onCtrlC = (_, e) =>
+        {
+            e.Cancel = true; // end the dump, not the process: what was printed stays whole
+            try
+            {
+                cancel.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // the dump has just ended on its own
+            }
+        };
+        Console.CancelKeyPress += onCtrlC;
+        long shown = 0;
+        try
+        {
+            while (shown < limit && tailer.ReadNext(out WalEvent e, cancel.Token))
+            {
+                printer.Print(e);
+                printer.Flush(); // a pipe sees each event as it comes
+                shown++;
+            }
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            return ExitCodes.Ok; // Ctrl+C
+        }
+        catch (WalCorruptionException damage)
+        {
+            printer.Flush();
+            error.WriteLine(RecoveryText.Damage(damage.Finding));
+            error.WriteLine(RecoveryText.Stopped(damage.Finding));
+            return ExitCodes.Damage;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCtrlC;
+        }
+
+        if (tailer.State == TailerState.WriterGone)
+        {
+            error.WriteLine("note: the recorder went away without closing the log (its process ended); every committed event was printed");
+        }
+        else if (tailer.State == TailerState.Closed)
+        {
+            error.WriteLine("note: the recorder closed the log");
+        }
+
+        return ExitCodes.Ok;
+    }
+}

@@ -18,7 +18,7 @@ public class WalRecoveryTests
     private static readonly RecoveryOptions Strict = new() { Mode = RecoveryMode.Strict };
     private static readonly RecoveryOptions Salvage = new() { Mode = RecoveryMode.Salvage };
 
-    private static TempDirectory SixSegments()
+    internal static TempDirectory SixSegments()
     {
         var dir = new TempDirectory();
         Wal.WriteLog(dir.Path, segments: 6, perSegment: 100, Wal.Small, sealEvery: 10);
@@ -26,7 +26,7 @@ public class WalRecoveryTests
     }
 
     /// <summary>Replays and copies out every id; the payload of each is checked against its id.</summary>
-    private static List<long> Replay(WalRecovery recovery, long from)
+    internal static List<long> Replay(WalRecovery recovery, long from)
     {
         var ids = new List<long>();
         if (!recovery.ResumeFrom(from))
@@ -43,7 +43,7 @@ public class WalRecoveryTests
         return ids;
     }
 
-    private static List<long> Range(long first, long last) => [.. Enumerable.Range((int)first, (int)(last - first + 1)).Select(i => (long)i)];
+    internal static List<long> Range(long first, long last) => [.. Enumerable.Range((int)first, (int)(last - first + 1)).Select(i => (long)i)];
 
     [Theory]
     [InlineData(1, 1)]      // the first id
@@ -446,7 +446,7 @@ public class WalRecoveryTests
         Assert.True(sum > 0);
     }
 
-    private static void Drain(WalRecovery recovery, List<long> ids)
+    internal static void Drain(WalRecovery recovery, List<long> ids)
     {
         while (recovery.TryReadNext(out WalEvent e))
         {
@@ -454,7 +454,7 @@ public class WalRecoveryTests
         }
     }
 
-    private static void FlipByte(string path, long offset)
+    internal static void FlipByte(string path, long offset)
     {
         using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
         file.Position = offset;

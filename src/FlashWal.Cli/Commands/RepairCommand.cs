@@ -142,10 +142,7 @@ internal static class RepairCommand
         string done = report.Results.Count == 0 ? "nothing to repair" : string.Create(CultureInfo.InvariantCulture, $"REPAIRED: {applied} of {report.Results.Count} action(s) applied");
         if (report.LostEvents)
         {
-            long lost = report.Losses.Sum(l => l.Count ?? 0);
-            bool open = report.Losses.Any(l => l.LastEventId is null);
-            return string.Create(CultureInfo.InvariantCulture,
-                $"{done}; EVENTS LOST: {lost} event(s) in {report.Losses.Count} range(s){(open ? " and an unknown number at the end" : "")} cannot be brought back (verify and recover --mode salvage keep reporting them)");
+            return $"{done}; EVENTS LOST: {LostRange.Total(report.Losses)} cannot be brought back (verify and recover --mode salvage keep reporting them)";
         }
 
         return report.After.IsIntact ? $"{done}; the log verifies intact" : $"{done}; DAMAGE remains (see after:), no event lost";

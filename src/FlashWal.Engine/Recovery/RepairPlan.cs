@@ -72,8 +72,7 @@ public sealed class RepairPlan
     {
         get
         {
-            string lost = Losses.Count == 0 ? "" : string.Create(CultureInfo.InvariantCulture,
-                $"; the log has lost {Losses.Sum(l => l.Count ?? 0)} event(s) in {Losses.Count} range(s){(Losses.Any(l => l.LastEventId is null) ? " and an unknown number at its end" : "")}, which repair cannot bring back");
+            string lost = Losses.Count == 0 ? "" : $"; the log has lost {LostRange.Total(Losses)}, which repair cannot bring back";
             if (Blockers.Count > 0)
             {
                 return $"cannot repair: {Blockers.Count} problem(s) must be fixed first{lost}";

@@ -75,15 +75,13 @@ public class RepairCommandTests
     public void A_torn_tail_is_cut_and_the_log_verifies_intact_with_exit_0()
     {
         using var dir = new TempDirectory();
-        LogId log = Wal.WriteLog(dir.Path, segments: 2, perSegment: 50, Wal.Small);
-        uint chain = FlashWal.Inspection.SegmentScanner.ScanFile(Wal.SegmentPath(dir.Path, 1)).FinalChain!.Value;
-        Wal.Write(dir.Path, 2, log, chain, 101, 30, Wal.Small, sealEvery: 20).Abandon();
+        WalRepairTests.WriteTornLog(dir.Path, closedSegments: 2);
 
         var repair = Run("repair", dir.Path);
         Assert.Equal(0, repair.Code);
         Assert.Contains($"  1. CutTornTail {Wal.SegmentPath(dir.Path, 2)}: applied, closed (RecoveredClose): ", repair.Out, StringComparison.Ordinal);
         Assert.Contains("       lost: none", repair.Out, StringComparison.Ordinal);
-        Assert.Contains("recorder: continues at event 121", repair.Out, StringComparison.Ordinal);
+        Assert.Contains("recorder: continues at event 221", repair.Out, StringComparison.Ordinal);
         Assert.EndsWith("REPAIRED: 1 of 1 action(s) applied; the log verifies intact" + Environment.NewLine, repair.Out, StringComparison.Ordinal);
         Assert.Equal(0, Run("verify", dir.Path).Code);
     }

@@ -264,10 +264,7 @@ public class WalRecoveryTests
     public void A_segment_from_another_log_is_named_and_loses_nothing_of_this_one()
     {
         using TempDirectory dir = SixSegments();
-        using var other = new TempDirectory();
-        Wal.WriteLog(other.Path, segments: 7, perSegment: 10, Wal.Small);
-        string foreign = Wal.SegmentPath(dir.Path, 6);
-        File.Copy(Wal.SegmentPath(other.Path, 6), foreign);
+        string foreign = CopyForeignSegment(dir.Path, 6);
 
         using (var strict = WalRecovery.Open(dir.Path, Strict))
         {
@@ -444,6 +441,16 @@ public class WalRecoveryTests
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(0, allocated);
         Assert.True(sum > 0);
+    }
+
+    /// <summary>Copies segment <paramref name="index"/> of another log into <paramref name="directory"/>; returns its path there.</summary>
+    internal static string CopyForeignSegment(string directory, long index)
+    {
+        using var other = new TempDirectory();
+        Wal.WriteLog(other.Path, segments: (int)index + 1, perSegment: 10, Wal.Small);
+        string foreign = Wal.SegmentPath(directory, index);
+        File.Copy(Wal.SegmentPath(other.Path, index), foreign);
+        return foreign;
     }
 
     internal static void Drain(WalRecovery recovery, List<long> ids)

@@ -25,6 +25,18 @@ public class WalRepairTests
         new(Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
             .ToDictionary(p => Path.GetRelativePath(directory, p), p => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(p)))), StringComparer.Ordinal);
 
+    /// <summary>
+    /// <paramref name="closedSegments"/> closed segments of 100 events, then one a killed writer left with
+    /// 30 events: the first 20 sealed, the last 10 an unsealed, torn tail.
+    /// </summary>
+    internal static LogId WriteTornLog(string directory, int closedSegments)
+    {
+        LogId log = Wal.WriteLog(directory, closedSegments, perSegment: 100, Wal.Small);
+        uint chain = SegmentScanner.ScanFile(Wal.SegmentPath(directory, closedSegments - 1)).FinalChain!.Value;
+        Wal.Write(directory, closedSegments, log, chain, 100L * closedSegments + 1, 30, Wal.Small, sealEvery: 20).Abandon();
+        return log;
+    }
+
     /// <summary>A plan, checked to change no byte of the directory (a dry run).</summary>
     private static RepairPlan DryRun(string directory)
     {
@@ -189,10 +201,7 @@ public class WalRepairTests
     public void A_segment_of_another_log_is_quarantined_with_a_readme_and_nothing_of_this_log_is_lost()
     {
         using TempDirectory dir = SixSegments();
-        using var other = new TempDirectory();
-        Wal.WriteLog(other.Path, segments: 7, perSegment: 10, Wal.Small);
-        string foreign = Wal.SegmentPath(dir.Path, 6);
-        File.Copy(Wal.SegmentPath(other.Path, 6), foreign);
+        string foreign = CopyForeignSegment(dir.Path, 6);
         string bytes = Snapshot(dir.Path)[Path.GetFileName(foreign)];
 
         RepairPlan plan = DryRun(dir.Path);
@@ -357,13 +366,8 @@ public class WalRepairTests
     public void A_declined_action_is_skipped_and_the_others_are_applied()
     {
         using var dir = new TempDirectory();
-        LogId log = Wal.WriteLog(dir.Path, segments: 5, perSegment: 100, Wal.Small);
-        uint chain = SegmentScanner.ScanFile(Wal.SegmentPath(dir.Path, 4)).FinalChain!.Value;
-        Wal.Write(dir.Path, 5, log, chain, 501, 30, Wal.Small, sealEvery: 20).Abandon(); // 501..520 sealed, 521..530 torn
-        using var other = new TempDirectory();
-        Wal.WriteLog(other.Path, segments: 7, perSegment: 10, Wal.Small);
-        string foreign = Wal.SegmentPath(dir.Path, 6);
-        File.Copy(Wal.SegmentPath(other.Path, 6), foreign);
+        WriteTornLog(dir.Path, closedSegments: 5); // 501..520 sealed, 521..530 torn
+        string foreign = CopyForeignSegment(dir.Path, 6);
 
         RepairPlan plan = DryRun(dir.Path);
         Assert.Equal([RepairActionKind.CutTornTail, RepairActionKind.QuarantineSegment], plan.Actions.Select(a => a.Kind));
@@ -403,9 +407,7 @@ public class WalRepairTests
     public void A_directory_that_changed_since_the_plan_is_not_repaired_from_the_old_plan()
     {
         using var dir = new TempDirectory();
-        LogId log = Wal.WriteLog(dir.Path, segments: 2, perSegment: 100, Wal.Small);
-        uint chain = SegmentScanner.ScanFile(Wal.SegmentPath(dir.Path, 1)).FinalChain!.Value;
-        Wal.Write(dir.Path, 2, log, chain, 201, 30, Wal.Small, sealEvery: 20).Abandon();
+        WriteTornLog(dir.Path, closedSegments: 2);
         RepairPlan plan = WalRepair.Plan(dir.Path);
         Assert.Equal(RepairActionKind.CutTornTail, Assert.Single(plan.Actions).Kind);
 

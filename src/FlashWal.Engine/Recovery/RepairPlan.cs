@@ -24,7 +24,7 @@ public sealed class RepairPlan
         Damage = salvage.Damage;
         var segments = catalog.Segments.Select(s => s.Path).ToHashSet(StringComparer.Ordinal);
         var acted = actions.Where(a => a.Kind == RepairActionKind.QuarantineSegment).Select(a => a.Target).ToHashSet(StringComparer.Ordinal);
-        KeptDamagedSegments = [.. salvage.DamagedSegments.Where(p => segments.Contains(p) && !acted.Contains(p))];
+        KeptDamagedSegments = [.. salvage.Gaps.Select(g => g.Cause.File).Distinct(StringComparer.Ordinal).Where(p => segments.Contains(p) && !acted.Contains(p))];
         NextEventId = blockers.Count == 0 ? nextEventId : null;
     }
 
@@ -52,7 +52,10 @@ public sealed class RepairPlan
     /// <summary>Every damage the salvage replay met (including what loses no event, such as a segment of another log).</summary>
     public IReadOnlyList<Finding> Damage { get; }
 
-    /// <summary>Damaged segments of the log that repair leaves where they are: salvage still replays every block of them that verifies.</summary>
+    /// <summary>
+    /// Damaged segments of the log whose damage loses events and that repair leaves where they are:
+    /// salvage still replays every block of them that verifies (moved, those would be lost too).
+    /// </summary>
     public IReadOnlyList<string> KeptDamagedSegments { get; }
 
     /// <summary>The catalog's findings the plan was made from (headers, summaries, the set, the checkpoint).</summary>

@@ -3,7 +3,7 @@ using FlashWal.Cli.Commands;
 
 namespace FlashWal.Cli;
 
-/// <summary>The <c>flashwal</c> command-line tool: record, inspect, verify, recover and dump WAL files from a shell.</summary>
+/// <summary>The <c>flashwal</c> command-line tool: record, inspect, verify, recover, dump and repair WAL files from a shell.</summary>
 public static class Program
 {
     /// <summary>Entry point.</summary>
@@ -25,6 +25,7 @@ public static class Program
             RecordCommand.Build(output, error),
             RecoverCommand.Build(output, error),
             DumpCommand.Build(output, error, stop),
+            RepairCommand.Build(output, error),
         };
 
         ParseResult parse = root.Parse(args);

@@ -10,4 +10,8 @@ namespace FlashWal.Inspection;
 /// <param name="FirstBlockIndex">Block index of the run's first block.</param>
 /// <param name="FirstEventId">First event id of the run.</param>
 /// <param name="LastEventId">Last event id of the run.</param>
-public sealed record SalvagedRun(Finding Damage, IReadOnlyList<long> BlockOffsets, int FirstBlockIndex, long FirstEventId, long LastEventId);
+public sealed record SalvagedRun(Finding Damage, IReadOnlyList<long> BlockOffsets, int FirstBlockIndex, long FirstEventId, long LastEventId)
+{
+    /// <summary>The chain CRC of the run's last block: where the chain stands after it.</summary>
+    public uint FinalChain { get; init; }
+}

@@ -246,7 +246,7 @@ public static unsafe class SegmentScanner
         {
             if (current is { Count: > 0 })
             {
-                runs.Add(new SalvagedRun(pendingDamage!, current, runFirstIndex, runFirstId, lastId));
+                runs.Add(new SalvagedRun(pendingDamage!, current, runFirstIndex, runFirstId, lastId) { FinalChain = chain!.Value });
             }
         }
     }

@@ -1,6 +1,7 @@
 using FlashWal.Errors;
 using FlashWal.Format;
 using FlashWal.Inspection;
+using FlashWal.Reading;
 
 namespace FlashWal.Recording;
 
@@ -10,7 +11,7 @@ namespace FlashWal.Recording;
 /// </summary>
 /// <param name="Directory">Full path of the WAL directory.</param>
 /// <param name="LogId">The log's id (new when the directory holds no segment).</param>
-/// <param name="NextSegmentIndex">The index the next segment takes: one past the highest present.</param>
+/// <param name="NextSegmentIndex">The index the next segment takes: one past the highest segment that stays.</param>
 /// <param name="LastEventId">The last committed event id (0 for a new log).</param>
 /// <param name="ChainValue">The chain value the next segment's block 0 must carry as its seed.</param>
 /// <param name="TornTail">The torn-tail finding of the last segment, when a crash left one.</param>
@@ -23,105 +24,242 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
     /// Reads the end of the log in <paramref name="directory"/> and repairs what a crash leaves so a
     /// writer can continue in a new segment: closes every segment left open after the last closed one
     /// (see <see cref="AbandonedSegment"/>; each is flushed) and deletes the prepared segments after
-    /// the last one with data (they hold no event), so numbering continues without a gap.
+    /// the last one with data (they hold no event), so numbering continues without a gap. Everything is
+    /// judged before anything is changed: when the open is refused, no file has been touched.
     /// </summary>
     /// <exception cref="WalPathNotFoundException">The directory does not exist.</exception>
     /// <exception cref="WalCorruptionException">The newest segment with data is damaged.</exception>
     public static LogTail Recover(string directory)
     {
-        (LogTail tail, SegmentScan? newest, List<string> unused) = ReadCore(directory);
-        foreach (string path in unused)
+        TailPlan plan = Plan(WalDirectory.List(directory));
+        if (plan.Refusal is { } refusal)
         {
-            File.Delete(path); // prepared, never used: no event in it
+            throw new WalCorruptionException(refusal);
         }
 
-        WalDirectoryListing listing = WalDirectory.List(tail.Directory);
-        long lastData = newest?.SegmentIndex ?? -1;
-
-        if (newest is not null)
+        foreach (SegmentScan unused in plan.Unused)
         {
-            AbandonedSegment.Close(newest);
-            foreach ((long index, string path) in listing.Segments.Where(s => s.Index < lastData).Reverse())
-            {
-                if (SegmentFile.ReadSummary(path) is not null)
-                {
-                    break; // segments are closed in order: everything older is closed too
-                }
-
-                AbandonedSegment.Close(path); // rotated, never closed by its maintainer
-            }
+            File.Delete(unused.Path); // prepared, never used: no event in it
         }
 
-        IReadOnlyList<(long Index, string Path)> remaining = WalDirectory.List(tail.Directory).Segments;
-        if (remaining.Count == 0)
+        foreach (SegmentScan open in plan.ToClose)
         {
-            LogId fresh = LogId.NewId(); // there were only empty segments: a new log starts
-            return tail with { LogId = fresh, NextSegmentIndex = 0, ChainValue = SegmentFormat.GenesisChainSeed(fresh) };
+            AbandonedSegment.Close(open);
         }
 
-        return tail with { NextSegmentIndex = remaining[^1].Index + 1 };
+        return plan.Tail;
     }
 
-    /// <summary>Reads the end of the log in <paramref name="directory"/>, which must exist, without changing anything.</summary>
+    /// <summary>
+    /// Reads the end of the log in <paramref name="directory"/>, which must exist, without changing
+    /// anything: the tail a writer continues from once <see cref="Recover"/> has done its work.
+    /// </summary>
     /// <exception cref="WalPathNotFoundException">The directory does not exist.</exception>
     /// <exception cref="WalCorruptionException">The newest segment with data is damaged: continuing would hide it.</exception>
-    public static LogTail Read(string directory) => ReadCore(directory).Tail;
-
-    /// <returns>
-    /// The tail; the scan of the newest segment holding data (the only one the last writer can have
-    /// left open); and the segments after it that hold nothing (prepared and never used, or never
-    /// written), which a writer may delete.
-    /// </returns>
-    private static (LogTail Tail, SegmentScan? Newest, List<string> Unused) ReadCore(string directory)
+    public static LogTail Read(string directory)
     {
-        WalDirectoryListing listing = WalDirectory.List(directory);
-        if (listing.Segments.Count == 0)
-        {
-            LogId fresh = LogId.NewId();
-            return (new LogTail(listing.Directory, fresh, 0, 0, SegmentFormat.GenesisChainSeed(fresh), null), null, []);
-        }
+        TailPlan plan = Plan(WalDirectory.List(directory));
+        return plan.Refusal is { } refusal ? throw new WalCorruptionException(refusal) : plan.Tail;
+    }
 
-        long next = listing.Segments[^1].Index + 1;
+    /// <summary>What opening <paramref name="listing"/>'s directory for writing would do, decided without changing anything.</summary>
+    internal static TailPlan Plan(WalDirectoryListing listing) => Plan(listing.Directory, listing.Segments);
+
+    /// <summary>
+    /// What opening the log made of <paramref name="segments"/> (ordered by index) for writing would do:
+    /// which prepared segments it deletes, which segments it closes, where the log continues, or why it
+    /// refuses. Walks back from the newest segment to the newest one with data, or to a closed one.
+    /// </summary>
+    internal static TailPlan Plan(string directory, IReadOnlyList<(long Index, string Path)> segments)
+    {
+        var unused = new List<SegmentScan>();
         LogId? log = null;
         Finding? torn = null;
-        var unused = new List<string>();
-        for (int i = listing.Segments.Count - 1; i >= 0; i--)
+        for (int i = segments.Count - 1; i >= 0; i--)
         {
-            SegmentScan scan = SegmentScanner.ScanFile(listing.Segments[i].Path);
-            if (scan.NeverWritten && log is null)
+            SegmentScan scan = SegmentScanner.ScanFile(segments[i].Path);
+            if (scan.NeverWritten)
             {
-                unused.Add(scan.Path); // a trailing creation a crash cut short: holds nothing
+                // Above the newest segment with data (the walk stops there): a creation a crash cut short,
+                // which holds nothing, as the verifier judges it too.
+                unused.Add(scan);
                 continue;
             }
 
-            Finding? damage = scan.Findings.FirstOrDefault(f => f.Severity >= FindingSeverity.Damage);
-            if (damage is not null || scan.Header is null)
+            if (Refusal(scan, log) is { } refusal)
             {
-                throw new WalCorruptionException(damage ?? scan.Findings[0]);
+                return new TailPlan(NewLog(directory), unused, [], refusal, scan);
             }
 
-            log ??= scan.Header.Value.LogId;
-            if (scan.Header.Value.LogId != log)
-            {
-                throw new WalCorruptionException(new Finding(FindingSeverity.Damage, FindingCode.ForeignSegment, scan.Path,
-                    SegmentHeader.OffLogId, -1, "the segment belongs to another log than the newest segment", log.ToString(), scan.Header.Value.LogId.ToString()));
-            }
-
+            log ??= scan.Header!.Value.LogId;
             torn ??= scan.Findings.FirstOrDefault(f => f.Severity == FindingSeverity.TornTail);
+            long next = NextIndex(segments, unused);
             if (scan.RecordCount > 0 && scan.FinalChain is uint chain)
             {
-                return (new LogTail(listing.Directory, log.Value, next, scan.LastEventId, chain, torn), scan, unused);
+                (List<SegmentScan> toClose, Finding? blocked, SegmentScan? blocking) = OpenSegments(scan, segments, i);
+                return new TailPlan(new LogTail(directory, log.Value, next, scan.LastEventId, chain, torn), unused, toClose, blocked, blocking);
+            }
+
+            if (scan is { State: SegmentState.Closed, BlockOffsets.Count: 0 } && scan.FinalChain is uint fenceChain)
+            {
+                // A closed segment without events ends the log (a repair writes one after damage it
+                // accepted, see WalRepair): the log continues from its chain, after the highest id the
+                // log is known to have held, and whatever lies before it is no longer the tail.
+                (_, long known, _) = KnownEnd(directory, segments.Take(i).Reverse().Select(s => s.Path), log.Value);
+                return new TailPlan(new LogTail(directory, log.Value, next, known, fenceChain, null), unused, [], null, null);
             }
 
             // A segment without events does not move the chain: look further back for the last event.
             if (scan is { State: SegmentState.Empty, Findings.Count: 0 })
             {
-                unused.Add(scan.Path); // prepared, never used (a closed empty segment stays)
+                unused.Add(scan); // prepared, never used
             }
         }
 
-        // Only empty segments: the log has no event yet (and if none has a readable header, no id either).
+        // Only empty segments: the log has no event yet (and if none stays, no id either).
+        long first = NextIndex(segments, unused);
+        if (first == 0)
+        {
+            return new TailPlan(NewLog(directory), unused, [], null, null);
+        }
+
         LogId id = log ?? LogId.NewId();
-        return (new LogTail(listing.Directory, id, next, 0, SegmentFormat.GenesisChainSeed(id), torn), null, unused);
+        return new TailPlan(new LogTail(directory, id, first, 0, SegmentFormat.GenesisChainSeed(id), torn), unused, [], null, null);
+    }
+
+    /// <summary>
+    /// Where the log stood before a segment that ends it without events (a fence), read from
+    /// <paramref name="pathsNewestFirst"/>, the segments before it: the highest event id the log is known
+    /// to have held, and the chain value after its last block that verifies. Damaged segments count
+    /// with everything that is known of them (their valid prefix, the blocks salvage finds after the
+    /// damage, their summary); the walk ends at the first intact segment with events. The checkpoint's
+    /// committed id, when it names the log, raises the known id: an id once committed is never handed
+    /// out again.
+    /// </summary>
+    /// <returns>The last id salvage can read, the last id known, and the chain.</returns>
+    internal static (long Readable, long Known, uint Chain) KnownEnd(string directory, IEnumerable<string> pathsNewestFirst, LogId log)
+    {
+        long readable = 0;
+        long known = 0;
+        uint? chain = null;
+        foreach (string path in pathsNewestFirst)
+        {
+            SegmentScan scan = SegmentScanner.ScanFile(path);
+            if (scan.Header?.LogId != log)
+            {
+                continue; // unreadable or another log's: says nothing about this log
+            }
+
+            if (!scan.HasDamage)
+            {
+                readable = Math.Max(readable, scan.LastEventId);
+                known = Math.Max(known, scan.LastEventId);
+                chain ??= scan.FinalChain;
+                if (scan.RecordCount > 0)
+                {
+                    break;
+                }
+
+                continue;
+            }
+
+            using SegmentReader salvaged = SegmentReader.Open(path, salvage: true);
+            IReadOnlyList<SalvagedRun> runs = salvaged.Scan.SalvagedRuns;
+            long last = runs.Count > 0 ? runs[^1].LastEventId : salvaged.Scan.LastEventId;
+            readable = Math.Max(readable, last);
+            known = Math.Max(known, Math.Max(last, salvaged.Scan.Summary?.LastEventId ?? 0));
+            chain ??= runs.Count > 0 ? runs[^1].FinalChain : salvaged.Scan.FinalChain;
+        }
+
+        if (MetaCheckpoint.Load(directory, out _) is { } checkpoint && checkpoint.LogId == log)
+        {
+            known = Math.Max(known, checkpoint.CommittedEventId);
+        }
+
+        return (readable, known, chain ?? SegmentFormat.GenesisChainSeed(log));
+    }
+
+    /// <summary>Why a writer must not continue the log at <paramref name="scan"/>: it is damaged, unreadable, or another log's than the newer segments. Null when it may.</summary>
+    private static Finding? Refusal(SegmentScan scan, LogId? log)
+    {
+        Finding? damage = scan.Findings.FirstOrDefault(f => f.Severity >= FindingSeverity.Damage);
+        if (damage is not null || scan.Header is null)
+        {
+            return damage ?? scan.Findings[0];
+        }
+
+        return log is { } newer && scan.Header.Value.LogId != newer
+            ? new Finding(FindingSeverity.Damage, FindingCode.ForeignSegment, scan.Path, SegmentHeader.OffLogId, -1,
+                "the segment belongs to another log than the newest segment", newer.ToString(), scan.Header.Value.LogId.ToString())
+            : null;
+    }
+
+    /// <summary>
+    /// The segments a writer closes before continuing after <paramref name="newest"/> (at position
+    /// <paramref name="at"/>): it, if open, and the open ones before it back to the last closed one
+    /// (segments are closed in order). A damaged one among them cannot be closed without hiding its
+    /// damage: it ends the list and refuses the open.
+    /// </summary>
+    private static (List<SegmentScan> ToClose, Finding? Refusal, SegmentScan? Refused) OpenSegments(SegmentScan newest, IReadOnlyList<(long Index, string Path)> segments, int at)
+    {
+        var toClose = new List<SegmentScan>();
+        if (newest.Summary is null)
+        {
+            toClose.Add(newest);
+        }
+
+        for (int j = at - 1; j >= 0; j--)
+        {
+            if (SegmentFile.ReadSummary(segments[j].Path) is not null)
+            {
+                break; // everything older is closed too
+            }
+
+            SegmentScan older = SegmentScanner.ScanFile(segments[j].Path); // rotated, never closed by its maintainer
+            if (older.Findings.FirstOrDefault(f => f.Severity >= FindingSeverity.Damage) is { } damage)
+            {
+                return (toClose, damage, older);
+            }
+
+            if (older.BlockOffsets.Count > 0)
+            {
+                toClose.Add(older);
+            }
+        }
+
+        return (toClose, null, null);
+    }
+
+    /// <summary>One past the highest segment that stays once <paramref name="unused"/> are deleted; 0 when none stays.</summary>
+    private static long NextIndex(IReadOnlyList<(long Index, string Path)> segments, List<SegmentScan> unused)
+    {
+        for (int i = segments.Count - 1; i >= 0; i--)
+        {
+            if (!unused.Exists(u => u.Path == segments[i].Path))
+            {
+                return segments[i].Index + 1;
+            }
+        }
+
+        return 0;
+    }
+
+    private static LogTail NewLog(string directory)
+    {
+        LogId fresh = LogId.NewId();
+        return new LogTail(directory, fresh, 0, 0, SegmentFormat.GenesisChainSeed(fresh), null);
     }
 }
+
+/// <summary>
+/// What opening a log for writing does to its files, decided before any is changed: the prepared
+/// segments it deletes (they hold no event), the open segments it closes (newest first; a torn one
+/// with <see cref="SegmentFormat.SummaryFlagRecoveredClose"/>), and where the log then continues, or the
+/// finding that makes it refuse. The recorder's open and a repair carry out the same plan.
+/// </summary>
+/// <param name="Tail">Where a writer continues once the steps are done (meaningless when refused).</param>
+/// <param name="Unused">Prepared or never-written segments after the last one with data.</param>
+/// <param name="ToClose">Open segments that hold events, newest first.</param>
+/// <param name="Refusal">Why a writer must not continue: damage at the end of the log. Null when it may.</param>
+/// <param name="Refused">The segment <paramref name="Refusal"/> is about.</param>
+internal sealed record TailPlan(LogTail Tail, IReadOnlyList<SegmentScan> Unused, IReadOnlyList<SegmentScan> ToClose, Finding? Refusal, SegmentScan? Refused);

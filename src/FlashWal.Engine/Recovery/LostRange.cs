@@ -14,6 +14,15 @@ public sealed record LostRange(long FirstEventId, long? LastEventId, Finding Cau
     /// <summary>How many ids, when the range is bounded.</summary>
     public long? Count => LastEventId is long last ? last - FirstEventId + 1 : null;
 
+    /// <summary>How much <paramref name="ranges"/> add up to: "<c>N event(s) in M range(s)</c>", and "<c>an unknown number at the end</c>" when one is unbounded.</summary>
+    public static string Total(IReadOnlyCollection<LostRange> ranges)
+    {
+        ArgumentNullException.ThrowIfNull(ranges);
+        long events = ranges.Sum(r => r.Count ?? 0);
+        bool open = ranges.Any(r => r.LastEventId is null);
+        return FormattableString.Invariant($"{events} event(s) in {ranges.Count} range(s){(open ? " and an unknown number at the end" : "")}");
+    }
+
     /// <inheritdoc />
     public override string ToString() =>
         LastEventId is long last

@@ -18,7 +18,7 @@ public class WalRecoveryTests
     private static readonly RecoveryOptions Strict = new() { Mode = RecoveryMode.Strict };
     private static readonly RecoveryOptions Salvage = new() { Mode = RecoveryMode.Salvage };
 
-    private static TempDirectory SixSegments()
+    internal static TempDirectory SixSegments()
     {
         var dir = new TempDirectory();
         Wal.WriteLog(dir.Path, segments: 6, perSegment: 100, Wal.Small, sealEvery: 10);
@@ -26,7 +26,7 @@ public class WalRecoveryTests
     }
 
     /// <summary>Replays and copies out every id; the payload of each is checked against its id.</summary>
-    private static List<long> Replay(WalRecovery recovery, long from)
+    internal static List<long> Replay(WalRecovery recovery, long from)
     {
         var ids = new List<long>();
         if (!recovery.ResumeFrom(from))
@@ -43,7 +43,7 @@ public class WalRecoveryTests
         return ids;
     }
 
-    private static List<long> Range(long first, long last) => [.. Enumerable.Range((int)first, (int)(last - first + 1)).Select(i => (long)i)];
+    internal static List<long> Range(long first, long last) => [.. Enumerable.Range((int)first, (int)(last - first + 1)).Select(i => (long)i)];
 
     [Theory]
     [InlineData(1, 1)]      // the first id
@@ -264,10 +264,7 @@ public class WalRecoveryTests
     public void A_segment_from_another_log_is_named_and_loses_nothing_of_this_one()
     {
         using TempDirectory dir = SixSegments();
-        using var other = new TempDirectory();
-        Wal.WriteLog(other.Path, segments: 7, perSegment: 10, Wal.Small);
-        string foreign = Wal.SegmentPath(dir.Path, 6);
-        File.Copy(Wal.SegmentPath(other.Path, 6), foreign);
+        string foreign = CopyForeignSegment(dir.Path, 6);
 
         using (var strict = WalRecovery.Open(dir.Path, Strict))
         {
@@ -446,7 +443,17 @@ public class WalRecoveryTests
         Assert.True(sum > 0);
     }
 
-    private static void Drain(WalRecovery recovery, List<long> ids)
+    /// <summary>Copies segment <paramref name="index"/> of another log into <paramref name="directory"/>; returns its path there.</summary>
+    internal static string CopyForeignSegment(string directory, long index)
+    {
+        using var other = new TempDirectory();
+        Wal.WriteLog(other.Path, segments: (int)index + 1, perSegment: 10, Wal.Small);
+        string foreign = Wal.SegmentPath(directory, index);
+        File.Copy(Wal.SegmentPath(other.Path, index), foreign);
+        return foreign;
+    }
+
+    internal static void Drain(WalRecovery recovery, List<long> ids)
     {
         while (recovery.TryReadNext(out WalEvent e))
         {
@@ -454,7 +461,7 @@ public class WalRecoveryTests
         }
     }
 
-    private static void FlipByte(string path, long offset)
+    internal static void FlipByte(string path, long offset)
     {
         using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
         file.Position = offset;

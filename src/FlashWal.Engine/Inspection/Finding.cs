@@ -94,6 +94,9 @@ public enum FindingCode
     /// <summary>Event ids jump between blocks or segments although the chain is intact: written so.</summary>
     EventIdJump,
 
+    /// <summary>Event ids jump across a repair's fence: the log held them once and lost them (durable data missing, or damage the repair accepted).</summary>
+    FencedLoss,
+
     /// <summary>The file name's index differs from the header's segment index.</summary>
     SegmentNameMismatch,
 

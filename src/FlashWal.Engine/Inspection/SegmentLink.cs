@@ -64,6 +64,28 @@ public static class SegmentLink
         return null;
     }
 
+    /// <summary>
+    /// Damage when <paramref name="next"/>'s first id jumps over ids after <paramref name="lastIdBefore"/>
+    /// (the last event readable before <paramref name="fence"/>): a repair fenced the log because it had
+    /// held ids it no longer has, and the recorder continued above them (docs/FORMAT.md §16.2). Null
+    /// when the ids join, or when <paramref name="next"/> holds no event.
+    /// </summary>
+    public static Finding? CheckFence(SegmentScan fence, long lastIdBefore, SegmentScan next)
+    {
+        ArgumentNullException.ThrowIfNull(fence);
+        ArgumentNullException.ThrowIfNull(next);
+        if (next.RecordCount == 0 || next.FirstEventId <= lastIdBefore + 1)
+        {
+            return null;
+        }
+
+        long from = lastIdBefore + 1;
+        long to = next.FirstEventId - 1;
+        return new Finding(FindingSeverity.Damage, FindingCode.FencedLoss, fence.Path, SegmentFormat.SummaryOffset, -1,
+            string.Create(CultureInfo.InvariantCulture, $"a repair fenced the log here: events {from}..{to} ({to - from + 1}), held by the log before, are lost"),
+            from.ToString(CultureInfo.InvariantCulture), next.FirstEventId.ToString(CultureInfo.InvariantCulture));
+    }
+
     /// <summary>Block 0 of the segment at <paramref name="path"/> does not carry the chain value that segment <paramref name="previousIndex"/> ended with.</summary>
     public static Finding ChainNotContinued(string path, long previousIndex, uint expected, uint found) =>
         new(FindingSeverity.Damage, FindingCode.ChainBrokenAcrossSegments, path, SegmentFormat.DataOffset + BlockHeader.OffChainSeed, 0,

@@ -69,6 +69,12 @@ public sealed class SegmentScan
     /// <summary>Whether any finding is damage or an error.</summary>
     public bool HasDamage => _findings.Exists(f => f.Severity >= FindingSeverity.Damage);
 
+    /// <summary>
+    /// A closed segment without a block: what a repair writes after damage it accepted (a fence,
+    /// docs/FORMAT.md §16.2); a recorder never writes one. Ids that jump across it are lost.
+    /// </summary>
+    public bool IsFence => State == SegmentState.Closed && Summary is { BlockCount: 0 } && !HasDamage;
+
     /// <summary>The segment index from the header, or from the file name when the header is unreadable, or -1.</summary>
     public long SegmentIndex { get; internal set; } = -1;
 

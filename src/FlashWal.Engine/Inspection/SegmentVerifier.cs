@@ -115,6 +115,8 @@ public static class SegmentVerifier
         }
 
         SegmentScan? previous = null; // the last readable segment of this log before the current one
+        long lastId = 0; // the highest event id this log held before the current segment
+        bool lastIdKnown = true; // false after a damaged segment without a summary: where it ended is unknown
         for (int i = 0; i < scans.Count; i++)
         {
             SegmentScan scan = scans[i];
@@ -156,9 +158,17 @@ public static class SegmentVerifier
                 yield return link;
             }
 
+            // After damage whose extent is unknown, the damage finding already says events are lost there.
+            if (previous is { IsFence: true } && lastIdKnown && SegmentLink.CheckFence(previous, lastId, scan) is { } fenced)
+            {
+                yield return fenced;
+            }
+
             if (scan.RecordCount > 0 || scan.Summary is not null)
             {
                 previous = scan;
+                lastId = Math.Max(lastId, Math.Max(scan.LastEventId, scan.Summary?.LastEventId ?? 0));
+                lastIdKnown = !scan.HasDamage || scan.Summary is not null;
             }
         }
     }

@@ -96,6 +96,11 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
             long next = NextIndex(segments, unused);
             if (scan.RecordCount > 0 && scan.FinalChain is uint chain)
             {
+                if ((Fork(scan, segments, i) ?? DurableEventsMissing(directory, log.Value, scan.LastEventId)) is { } refused)
+                {
+                    return new TailPlan(NewLog(directory), unused, [], refused, scan);
+                }
+
                 (List<SegmentScan> toClose, Finding? blocked, SegmentScan? blocking) = OpenSegments(scan, segments, i);
                 return new TailPlan(new LogTail(directory, log.Value, next, scan.LastEventId, chain, torn), unused, toClose, blocked, blocking);
             }
@@ -192,6 +197,43 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
             ? new Finding(FindingSeverity.Damage, FindingCode.ForeignSegment, scan.Path, SegmentHeader.OffLogId, -1,
                 "the segment belongs to another log than the newest segment", newer.ToString(), scan.Header.Value.LogId.ToString())
             : null;
+    }
+
+    /// <summary>
+    /// The checkpoint's finding when it says events after <paramref name="lastEventId"/> were durable:
+    /// storage lost flushed data. Continuing would hand those ids out again (downstream may hold the
+    /// originals) and the next checkpoint would erase the evidence, so the open refuses; a repair
+    /// fences the end, after which the log continues above every id the checkpoint names (§16.2).
+    /// </summary>
+    private static Finding? DurableEventsMissing(string directory, LogId log, long lastEventId) =>
+        MetaCheckpoint.Load(directory, out string? problem) is { } checkpoint && checkpoint.LogId == log
+            ? CheckpointCheck.Check(directory, log, lastEventId, checkpoint, problem, "the segments are used instead")
+                .FirstOrDefault(f => f.Code == FindingCode.DurableEventsMissing)
+            : null;
+
+    /// <summary>
+    /// Whether <paramref name="newest"/>, the segment a writer would continue, belongs to another log
+    /// than the nearest older segment whose header can be read. Segments of one directory are one log
+    /// (retention removes the oldest first), so a difference means a file was put there: continuing
+    /// either log would fork it. Which one is foreign is the catalog's judgement (the majority), which
+    /// a repair acts on; the open refuses.
+    /// </summary>
+    private static Finding? Fork(SegmentScan newest, IReadOnlyList<(long Index, string Path)> segments, int at)
+    {
+        LogId log = newest.Header!.Value.LogId;
+        for (int j = at - 1; j >= 0; j--)
+        {
+            if (SegmentScanner.ScanQuick(segments[j].Path).Header is { } older)
+            {
+                return older.LogId == log
+                    ? null
+                    : new Finding(FindingSeverity.Damage, FindingCode.ForeignSegment, newest.Path, SegmentHeader.OffLogId, -1,
+                        $"the newest segment with events belongs to another log than the segment before it ({Path.GetFileName(segments[j].Path)}): a recorder will not continue either log; repair sets the foreign segments aside",
+                        older.LogId.ToString(), log.ToString());
+            }
+        }
+
+        return null;
     }
 
     /// <summary>

@@ -330,6 +330,12 @@ public sealed class WalRecovery : IDisposable
             MeetDamage(broken, scan.Path, lostTo: null);
         }
 
+        if (_previous is { IsFence: true } && _pendingLoss is null && SegmentLink.CheckFence(_previous, Math.Max(_lastId, _from - 1), scan) is { } fenced)
+        {
+            // Unless damage before the fence already opened the gap, the jump across it is the loss.
+            MeetDamage(fenced, _previous.Path, lostTo: scan.FirstEventId - 1);
+        }
+
         if (_lastId > 0 && scan.RecordCount > 0 && scan.FirstEventId <= _lastId)
         {
             // Replayed ids only ever increase: what repeats or goes back (a segment out of place) is skipped.

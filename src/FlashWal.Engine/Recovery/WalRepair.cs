@@ -197,9 +197,11 @@ public static class WalRepair
                 : lost.LastEventId is long last
                     ? string.Create(CultureInfo.InvariantCulture, $"events {lost.FirstEventId}..{last} ({last - lost.FirstEventId + 1}), known to have been written after the last readable event {readable}, are lost")
                     : string.Create(CultureInfo.InvariantCulture, $"whatever was committed after the last readable event {readable} is lost (nothing says how far the damaged segment went)");
+            string where = refusal.Code == FindingCode.DurableEventsMissing
+                ? $"after the end of the log, which lacks events the checkpoint reported durable, so a recorder refuses to continue it (it would hand those ids out again); {next}. The fence keeps the loss on record ({nameof(FindingCode.FencedLoss)})"
+                : $"after the damaged end of the log, which a recorder refuses to continue; {next}. {Path.GetFileName(refusal.File)} stays in place: its readable events remain readable by salvage and its damage is still reported";
             return new RepairAction(RepairActionKind.FenceDamagedTail, path, refusal,
-                $"writes {SegmentFileName.Format(index)}, a closed segment without events, after the damaged end of the log, which a recorder refuses to continue; {next}. "
-                + $"{Path.GetFileName(refusal.File)} stays in place: its readable events remain readable by salvage and its damage is still reported; {losing}",
+                $"writes {SegmentFileName.Format(index)}, a closed segment without events, {where}; {losing}",
                 lost, removals) { Fence = (index, log, chain, known) };
         }
 

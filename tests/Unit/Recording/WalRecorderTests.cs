@@ -287,6 +287,26 @@ public class WalRecorderTests
     }
 
     [Fact]
+    public void A_segment_of_another_log_at_the_end_is_not_continued_until_repair_sets_it_aside()
+    {
+        using var dir = new TempDirectory();
+        Wal.WriteLog(dir.Path, segments: 3, perSegment: 10, Wal.Small); // ids 1..30 in segments 0..2
+        string foreign = Recovery.WalRecoveryTests.CopyForeignSegment(dir.Path, 3);
+        byte[] before = File.ReadAllBytes(foreign);
+
+        // Continuing it would append this log's events to another log's chain: refused, nothing changed.
+        var e = Assert.Throws<WalCorruptionException>(() => WalRecorder.Open(dir.Path));
+        Assert.Equal(FindingCode.ForeignSegment, e.Finding.Code);
+        Assert.Equal(foreign, e.Finding.File);
+        Assert.Equal(before, File.ReadAllBytes(foreign));
+
+        FlashWal.Recovery.WalRepair.Plan(dir.Path).Apply();
+        Assert.False(File.Exists(foreign)); // quarantined by the catalog's judgement: the majority is this log
+        using WalRecorder recorder = WalRecorder.Open(dir.Path);
+        Assert.Equal(31, recorder.Append([1]));
+    }
+
+    [Fact]
     public void The_directory_is_free_again_after_close()
     {
         using var dir = new TempDirectory();
@@ -342,11 +362,38 @@ public class WalRecorderTests
         }
 
         new MetaCheckpoint(log, 0, 8192, 150, 150, 1).Save(dir.Path);
-        using WalRecorder reopened = WalRecorder.Open(dir.Path);
-        Finding lost = Assert.Single(reopened.OpenFindings);
+
+        // Continuing at 101 would hand out ids that were durable once, and the next checkpoint would
+        // erase the evidence: the open refuses and changes nothing.
+        Finding lost = Assert.Throws<WalCorruptionException>(() => WalRecorder.Open(dir.Path)).Finding;
         Assert.Equal(FindingCode.DurableEventsMissing, lost.Code);
         Assert.Equal(FindingSeverity.Damage, lost.Severity);
         Assert.Contains("101..150", lost.Message, StringComparison.Ordinal);
+        Assert.True(MetaCheckpoint.Load(dir.Path, out _) is { DurableEventId: 150 });
+
+        // A repair fences the end; the log then continues above every id the checkpoint named, and
+        // recovery reports the lost ones.
+        FlashWal.Recovery.RepairPlan plan = FlashWal.Recovery.WalRepair.Plan(dir.Path);
+        Assert.Equal((101L, (long?)150L), (plan.Losses.Single().FirstEventId, plan.Losses.Single().LastEventId));
+        plan.Apply();
+        using (WalRecorder reopened = WalRecorder.Open(dir.Path))
+        {
+            Assert.Equal(151, reopened.Append([1]));
+        }
+
+        using var recovery = FlashWal.Recovery.WalRecovery.Open(dir.Path, new FlashWal.Recovery.RecoveryOptions { Mode = FlashWal.Recovery.RecoveryMode.Salvage });
+        Assert.True(recovery.ResumeFrom(1));
+        while (recovery.TryReadNext(out _))
+        {
+        }
+
+        FlashWal.Recovery.LostRange gap = Assert.Single(recovery.Report.Gaps);
+        Assert.Equal((101L, (long?)150L, FindingCode.FencedLoss), (gap.FirstEventId, gap.LastEventId, gap.Cause.Code));
+
+        // The checkpoint now names the new end; the fence keeps the loss on record for the verifier too.
+        VerificationReport verified = SegmentVerifier.Verify(dir.Path);
+        Assert.False(verified.IsIntact);
+        Assert.Contains(verified.Findings, f => f.Code == FindingCode.FencedLoss && f.Message.Contains("events 101..150 (50)", StringComparison.Ordinal));
     }
 
     [Fact]

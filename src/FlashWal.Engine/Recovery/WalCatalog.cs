@@ -60,6 +60,7 @@ public sealed class WalCatalog
 
     /// <summary>Reads the directory.</summary>
     /// <exception cref="WalPathNotFoundException">The directory does not exist.</exception>
+    /// <exception cref="WalNotADirectoryException">The path is a file.</exception>
     public static WalCatalog Open(string directory)
     {
         ArgumentNullException.ThrowIfNull(directory);
@@ -67,7 +68,7 @@ public sealed class WalCatalog
         if (!System.IO.Directory.Exists(directory))
         {
             throw File.Exists(directory)
-                ? new WalException($"'{directory}' is a file; a WAL directory was expected.", directory)
+                ? new WalNotADirectoryException(directory)
                 : new WalPathNotFoundException(directory);
         }
 

@@ -59,6 +59,24 @@ public static class Wal
         return log;
     }
 
+    /// <summary>
+    /// One closed segment (index 0) whose event i (from 1) has payload i-1, type 10 + i and time
+    /// 1,700,000,000 s + i ns. Returns its path.
+    /// </summary>
+    public static string WriteKnown(string directory, params byte[][] payloads)
+    {
+        LogId log = LogId.NewId();
+        using var writer = SegmentWriter.Create(directory, 0, log, Small);
+        writer.Start(SegmentFormat.GenesisChainSeed(log), 0);
+        for (int i = 0; i < payloads.Length; i++)
+        {
+            Assert.True(writer.TryAppend(i + 1, 1_700_000_000_000_000_000 + i + 1, (ushort)(11 + i), payloads[i]));
+        }
+
+        writer.Close();
+        return SegmentPath(directory, 0);
+    }
+
     /// <summary>Every event of a segment, copied out.</summary>
     public static List<(long Id, long Timestamp, ushort Type, byte[] Payload)> ReadAll(string path)
     {

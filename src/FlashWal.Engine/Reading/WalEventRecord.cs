@@ -65,6 +65,14 @@ public sealed class WalEventRecord
     public static WalEventRecord From(in WalEvent walEvent, string? segment = null) =>
         new(walEvent.EventId, walEvent.TimestampUnixNs, walEvent.Type, walEvent.Payload.ToArray(), segment);
 
+    /// <summary>
+    /// The payload in a few characters, for a table: its text quoted and escaped when it is text, else
+    /// its hex, at most <see cref="PayloadText.DefaultPrefixBytes"/> bytes of it either way, followed by
+    /// <c>...(+N bytes)</c> when more follow (<see cref="PayloadText.ToDisplayText"/>, <see cref="PayloadText.ToHex(ReadOnlySpan{byte}, int)"/>).
+    /// </summary>
+    public string Preview() =>
+        PayloadText.ToDisplayText(Payload, PayloadText.DefaultPrefixBytes) ?? PayloadText.ToHex(Payload, PayloadText.DefaultPrefixBytes);
+
     /// <summary>The event on one line, as <c>flashwal dump</c> prints it (<see cref="EventText"/>).</summary>
     public override string ToString() => EventText.Append(new StringBuilder(), Id, TimeUnixNs, Type, Payload).ToString();
 }

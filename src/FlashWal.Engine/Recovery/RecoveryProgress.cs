@@ -13,4 +13,10 @@ public readonly record struct RecoveryProgress(long EventId, long EventsReplayed
 
     /// <summary><see cref="Fraction"/> in whole percent, from 0 to 100.</summary>
     public int Percent => (int)(Fraction * 100);
+
+    /// <summary>
+    /// The time left if the rest goes at the pace so far (<see cref="Elapsed"/> over
+    /// <see cref="Fraction"/>); null before the first event.
+    /// </summary>
+    public TimeSpan? Remaining => EventsReplayed > 0 && Fraction > 0 ? Elapsed * ((1 - Fraction) / Fraction) : null;
 }

@@ -88,6 +88,20 @@ public sealed class WalCatalog
     }
 
     /// <summary>
+    /// Reads <paramref name="path"/> as what it is: a WAL directory (<see cref="Open"/>), or else one
+    /// segment file (<see cref="OpenSegment"/>).
+    /// </summary>
+    /// <exception cref="WalPathNotFoundException">Nothing exists at <paramref name="path"/>.</exception>
+    /// <exception cref="WalFormatException">The file is not a FlashWal segment.</exception>
+    /// <exception cref="WalVersionException">The segment uses a newer format version.</exception>
+    public static WalCatalog OpenPath(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        string full = Path.GetFullPath(path);
+        return System.IO.Directory.Exists(full) ? Open(full) : OpenSegment(full);
+    }
+
+    /// <summary>
     /// Describes one segment file (plain or compressed) as a log of its own, for replaying just that
     /// file: its own findings only, without the checks that need the rest of the directory or the
     /// checkpoint. <see cref="Directory"/> is the directory that holds it.

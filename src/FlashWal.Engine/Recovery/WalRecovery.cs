@@ -95,18 +95,14 @@ public sealed class WalRecovery : IDisposable
         new(WalCatalog.OpenSegment(path), options ?? new RecoveryOptions());
 
     /// <summary>
-    /// Opens <paramref name="path"/> as what it is: a WAL directory (<see cref="Open"/>), or else one
-    /// segment file (<see cref="OpenSegment"/>).
+    /// Opens <paramref name="path"/> as what it is (<see cref="WalCatalog.OpenPath"/>): a WAL directory
+    /// (<see cref="Open"/>), or else one segment file (<see cref="OpenSegment"/>).
     /// </summary>
     /// <exception cref="WalPathNotFoundException">Nothing exists at <paramref name="path"/>.</exception>
     /// <exception cref="WalFormatException">The file is not a FlashWal segment.</exception>
     /// <exception cref="WalVersionException">The segment uses a newer format version.</exception>
-    public static WalRecovery OpenPath(string path, RecoveryOptions? options = null)
-    {
-        ArgumentNullException.ThrowIfNull(path);
-        string full = System.IO.Path.GetFullPath(path);
-        return System.IO.Directory.Exists(full) ? Open(full, options) : OpenSegment(full, options);
-    }
+    public static WalRecovery OpenPath(string path, RecoveryOptions? options = null) =>
+        new(WalCatalog.OpenPath(path), options ?? new RecoveryOptions());
 
     /// <summary>How often <see cref="Run"/> tells its progress callback where it stands, unless told otherwise: every 250 ms.</summary>
     public static TimeSpan DefaultProgressInterval { get; } = TimeSpan.FromMilliseconds(250);

@@ -265,8 +265,13 @@ public class WalEventReaderTests
         Assert.Equal("id=4 time=2023-11-14T22:13:20.000000004Z type=14 length=25 hex=7461620968657265202271756f74656422205ac3bc72696368 text=\"tab\\there \\\"quoted\\\" Zürich\"", record.ToString());
         Assert.Null(record.Segment);
 
+        Assert.Equal("\"tab\\there \\\"quoted\\\" Zürich\"", record.Preview());
+
         byte[] large = [.. Enumerable.Range(0, 200).Select(i => (byte)i)];
         Assert.EndsWith("3c3d3e3f...(+136 bytes)", new WalEventRecord(3, 0, 13, large).ToString(), StringComparison.Ordinal);
+        Assert.Equal(string.Concat(Enumerable.Range(0, 64).Select(i => i.ToString("x2", System.Globalization.CultureInfo.InvariantCulture))) + "...(+136 bytes)", new WalEventRecord(3, 0, 13, large).Preview());
+        Assert.Equal("\"" + new string('a', 64) + "\"...(+36 bytes)", new WalEventRecord(5, 0, 0, Encoding.UTF8.GetBytes(new string('a', 100))).Preview());
+        Assert.Equal("\"\"", new WalEventRecord(6, 0, 0, []).Preview());
         Assert.Throws<ArgumentOutOfRangeException>(() => new WalEventRecord(0, 0, 0, []));
         Assert.Throws<ArgumentNullException>(() => new WalEventRecord(1, 0, 0, null!));
     }

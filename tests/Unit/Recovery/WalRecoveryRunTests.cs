@@ -113,6 +113,14 @@ public class WalRecoveryRunTests
     }
 
     [Fact]
+    public void The_time_left_is_the_pace_so_far_applied_to_the_rest()
+    {
+        Assert.Null(new RecoveryProgress(0, 0, 1, 600, TimeSpan.Zero).Remaining);
+        Assert.Equal(TimeSpan.FromSeconds(3), new RecoveryProgress(150, 150, 1, 600, TimeSpan.FromSeconds(1)).Remaining);
+        Assert.Equal(TimeSpan.Zero, new RecoveryProgress(600, 600, 1, 600, TimeSpan.FromSeconds(4)).Remaining);
+    }
+
+    [Fact]
     public void Strict_damage_is_in_the_report_not_thrown_and_salvage_replays_around_it()
     {
         using TempDirectory dir = SixSegments();
@@ -193,6 +201,15 @@ public class WalRecoveryRunTests
     public void OpenPath_opens_a_directory_or_one_segment_file()
     {
         using TempDirectory dir = SixSegments();
+        Assert.Equal(6, WalCatalog.OpenPath(dir.Path).Segments.Count);
+        SegmentScan file4 = Assert.Single(WalCatalog.OpenPath(Wal.SegmentPath(dir.Path, 4)).Segments);
+        Assert.Equal((4L, 401L, 500L), (file4.SegmentIndex, file4.FirstEventId, file4.LastEventId));
+
+        // A closed segment read from its summary (what Get-WalSegment shows) describes itself as a full scan does.
+        Assert.True(file4.IsQuick);
+        Assert.Equal(SegmentVerifier.Verify(file4.Path).Segments.Single(), file4.ToInfo());
+        Assert.Equal(10, file4.ToInfo().Blocks);
+
         using (var directory = WalRecovery.OpenPath(dir.Path))
         {
             Assert.Equal(6, directory.Catalog.Segments.Count);

@@ -262,9 +262,11 @@ public sealed class WalRecovery : IDisposable
         LastEventId = _lastId,
         PayloadBytes = _bytes,
         Elapsed = Stopwatch.GetElapsedTime(_started, _active || _ended == 0 ? Stopwatch.GetTimestamp() : _ended),
-        Gaps = [.. _gaps],
-        Damage = [.. _damage],
-        DamagedSegments = [.. _damagedSegments],
+        // Arrays, not collection expressions: those build a compiler-made type that PowerShell cannot
+        // index ($report.Gaps[0] would be the whole list).
+        Gaps = _gaps.ToArray(),
+        Damage = _damage.ToArray(),
+        DamagedSegments = _damagedSegments.ToArray(),
         Tail = _tail,
         TailFinding = _tailFinding,
         Failure = _failure,

@@ -148,6 +148,8 @@ public class WalRecoveryRunTests
         Assert.Equal([.. Range(1, 230), .. Range(241, 600)], salvaged);
         LostRange gap = Assert.Single(damaged.Gaps);
         Assert.Equal((231L, (long?)240L, (long?)10L), (gap.FirstEventId, gap.LastEventId, gap.Count));
+        // Public collection types: PowerShell indexes them ($report.Gaps[0]); it cannot index the compiler's own.
+        Assert.All(new object[] { damaged.Gaps, damaged.Damage, damaged.DamagedSegments }, list => Assert.True(list.GetType().IsArray, list.GetType().FullName));
         Assert.Equal($"gap: events 231..240 (10) lost: {gap.Cause}", RecoveryText.Gap(gap));
         Assert.Equal("DAMAGED (salvaged): 1 gap(s), 10 event(s) lost, 1 damaged file(s)", RecoveryText.Verdict(damaged));
     }

@@ -11,7 +11,7 @@
     CompatiblePSEditions = @('Core')
     PowerShellVersion    = '7.4'
     FormatsToProcess     = @('FlashWal.Format.ps1xml')
-    CmdletsToExport      = @('Test-WalSegment')
+    CmdletsToExport      = @('Test-WalSegment', 'Get-WalSegment', 'Get-WalEvent', 'Invoke-WalRecovery')
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()

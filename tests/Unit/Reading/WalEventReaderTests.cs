@@ -1,7 +1,5 @@
 using System.Text;
 using FlashWal.Errors;
-using FlashWal.Format;
-using FlashWal.Inspection;
 using FlashWal.Reading;
 using FlashWal.Recording;
 using FlashWal.Recovery;
@@ -200,16 +198,7 @@ public class WalEventReaderTests
     public void Strict_damage_ends_the_reading_after_every_event_before_it_and_salvage_reads_on()
     {
         using TempDirectory dir = SixSegments();
-        string segment = Wal.SegmentPath(dir.Path, 2);
-        long block3;
-        using (SegmentReader segmentReader = SegmentReader.Open(segment))
-        {
-            block3 = segmentReader.Scan.BlockOffsets[3]; // ids 231..240
-        }
-
-        byte[] bytes = File.ReadAllBytes(segment);
-        bytes[block3 + SegmentFormat.BlockHeaderSize + 30] ^= 0xFF;
-        File.WriteAllBytes(segment, bytes);
+        (string segment, _) = Wal.DamageBlock(dir.Path, 2, 3); // ids 231..240
 
         using (WalEventReader strict = WalEventReader.Open(dir.Path, new EventFilter { FromEventId = 200 }))
         {

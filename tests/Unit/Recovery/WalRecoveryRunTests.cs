@@ -24,22 +24,6 @@ public class WalRecoveryRunTests
 
     private static List<long> Range(long first, long last) => [.. Enumerable.Range((int)first, (int)(last - first + 1)).Select(i => (long)i)];
 
-    /// <summary>Flips a byte inside block 3 of segment 2 (ids 231..240) and returns the segment's path.</summary>
-    private static string DamageBlock3OfSegment2(string directory)
-    {
-        string segment = Wal.SegmentPath(directory, 2);
-        long block3;
-        using (SegmentReader reader = SegmentReader.Open(segment))
-        {
-            block3 = reader.Scan.BlockOffsets[3];
-        }
-
-        byte[] bytes = File.ReadAllBytes(segment);
-        bytes[block3 + SegmentFormat.BlockHeaderSize + 30] ^= 0xFF;
-        File.WriteAllBytes(segment, bytes);
-        return segment;
-    }
-
     [Fact]
     public void The_handler_sees_every_event_once_in_order_from_a_middle_id_with_its_segment()
     {
@@ -124,7 +108,7 @@ public class WalRecoveryRunTests
     public void Strict_damage_is_in_the_report_not_thrown_and_salvage_replays_around_it()
     {
         using TempDirectory dir = SixSegments();
-        string segment = DamageBlock3OfSegment2(dir.Path);
+        (string segment, _) = Wal.DamageBlock(dir.Path, 2, 3); // ids 231..240
         using (var strict = WalRecovery.OpenPath(dir.Path))
         {
             var ids = new List<long>();

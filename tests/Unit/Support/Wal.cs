@@ -77,6 +77,28 @@ public static class Wal
         return SegmentPath(directory, 0);
     }
 
+    /// <summary>
+    /// Flips a byte 30 bytes into the records of block <paramref name="block"/> of segment
+    /// <paramref name="index"/>, so that the block's data CRC fails. Returns the segment's path and the
+    /// block's offset.
+    /// </summary>
+    public static (string Path, long BlockOffset) DamageBlock(string directory, long index, int block)
+    {
+        string segment = SegmentPath(directory, index);
+        long offset;
+        using (SegmentReader reader = SegmentReader.Open(segment))
+        {
+            offset = reader.Scan.BlockOffsets[block];
+        }
+
+        using var file = new FileStream(segment, FileMode.Open, FileAccess.ReadWrite);
+        file.Position = offset + SegmentFormat.BlockHeaderSize + 30;
+        int b = file.ReadByte();
+        file.Position = offset + SegmentFormat.BlockHeaderSize + 30;
+        file.WriteByte((byte)(b ^ 0x5A));
+        return (segment, offset);
+    }
+
     /// <summary>Every event of a segment, copied out.</summary>
     public static List<(long Id, long Timestamp, ushort Type, byte[] Payload)> ReadAll(string path)
     {

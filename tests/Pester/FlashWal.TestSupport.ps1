@@ -13,10 +13,10 @@ foreach ($required in $modulePath, $cliPath) {
 Import-Module -Name $modulePath -Force
 
 # Records $Events synthetic events (64-byte binary payloads, type 1) with the CLI into a new WAL directory,
-# in segments of 256 KiB: 2928 events fill the first segment.
+# in segments of 256 KiB: 2928 events fill the first segment. $Arguments go to flashwal record as well.
 function New-TestWal {
-    param([Parameter(Mandatory)][string]$Directory, [int]$Events = 5000)
-    $output = & dotnet $cliPath record $Directory --events $Events --segment-size 256KiB 2>&1
+    param([Parameter(Mandatory)][string]$Directory, [int]$Events = 5000, [string[]]$Arguments = @())
+    $output = & dotnet $cliPath record $Directory --events $Events --segment-size 256KiB @Arguments 2>&1
     if ($LASTEXITCODE -ne 0) {
         throw "flashwal record '$Directory' failed with exit code ${LASTEXITCODE}: $output"
     }

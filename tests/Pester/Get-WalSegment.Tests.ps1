@@ -77,6 +77,29 @@ Describe 'Get-WalSegment' -Tag 'CI' {
         }
     }
 
+    Context 'a log with compressed segments' {
+        BeforeAll {
+            $dir = Join-Path $TestDrive 'compressed'
+            New-TestWal -Directory $dir -Events 12000 -Arguments '--compress-after', '1'
+            $packed = @(Get-ChildItem -LiteralPath $dir -Filter '*.walz' | Sort-Object -Property Name)
+        }
+
+        It 'describes .walz files like plain ones, and their events read the same' {
+            $packed.Count | Should -BeGreaterThan 0
+            $segments = @(Get-ChildItem -Path (Join-Path $dir '*.wal*') | Get-WalSegment)
+            $segments.Path | Should -Contain $packed[0].FullName
+            $segments.State | Select-Object -Unique | Should -Be 'Closed'
+            $segments[0].FirstEventId | Should -Be 1
+            $segments[-1].LastEventId | Should -Be 12000
+            ($segments.Events | Measure-Object -Sum).Sum | Should -Be 12000
+            for ($i = 1; $i -lt $segments.Count; $i++) {
+                $segments[$i].FirstEventId | Should -Be ($segments[$i - 1].LastEventId + 1)
+            }
+            $first = Get-WalSegment -LiteralPath $packed[0].FullName
+            @(Get-WalEvent -LiteralPath $packed[0].FullName -FromEventId $first.LastEventId).Id | Should -Be @($first.LastEventId)
+        }
+    }
+
     Context 'a log with a missing segment' {
         BeforeAll {
             $dir = Join-Path $TestDrive 'gap'

@@ -53,5 +53,15 @@ public abstract class WalPathCmdlet : PSCmdlet, IDisposable
     protected void WriteItemError(Exception exception, string path) => WriteError(ItemErrors.Record(exception, path));
 
     /// <inheritdoc />
-    protected override void StopProcessing() => _stop.Cancel();
+    protected override void StopProcessing()
+    {
+        try
+        {
+            _stop.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // the command has just ended on its own
+        }
+    }
 }

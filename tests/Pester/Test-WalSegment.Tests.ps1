@@ -1,11 +1,27 @@
 #Requires -Version 7.4
 # Pester 5 tests for Test-WalSegment, run against the staged module (./build.ps1 -Task Pester).
-# FLASHWAL_MODULE: the module manifest to import; FLASHWAL_CLI: flashwal.dll, used to record test WALs
-# (both read by FlashWal.TestSupport.ps1).
+# FLASHWAL_MODULE: the module manifest to import; FLASHWAL_CLI: flashwal.dll, used to record test WALs.
 
 BeforeAll {
-    # Imports the staged module; New-TestWal records 5000 events of 64 bytes by default, in 256 KiB segments (two).
-    . (Join-Path $PSScriptRoot 'FlashWal.TestSupport.ps1')
+    $repositoryOut = Join-Path $PSScriptRoot '../../out'
+    $modulePath = if ($env:FLASHWAL_MODULE) { $env:FLASHWAL_MODULE } else { Join-Path $repositoryOut 'FlashWal/FlashWal.psd1' }
+    $cliPath = if ($env:FLASHWAL_CLI) { $env:FLASHWAL_CLI } else { Join-Path $repositoryOut 'cli/flashwal.dll' }
+    foreach ($required in $modulePath, $cliPath) {
+        if (-not (Test-Path -LiteralPath $required -PathType Leaf)) {
+            throw "'$required' does not exist: run ./build.ps1 -Task Build first, or set FLASHWAL_MODULE and FLASHWAL_CLI."
+        }
+    }
+    Import-Module -Name $modulePath -Force
+
+    # Records $Events synthetic events into a new WAL directory, in segments of 256 KiB (5000 events of
+    # 64 bytes fill two segments).
+    function New-TestWal {
+        param([Parameter(Mandatory)][string]$Directory, [int]$Events = 5000)
+        $output = & dotnet $cliPath record $Directory --events $Events --segment-size 256KiB 2>&1
+        if ($LASTEXITCODE -ne 0) {
+            throw "flashwal record '$Directory' failed with exit code ${LASTEXITCODE}: $output"
+        }
+    }
 }
 
 AfterAll {

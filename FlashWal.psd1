@@ -11,7 +11,13 @@
     CompatiblePSEditions = @('Core')
     PowerShellVersion    = '7.4'
     FormatsToProcess     = @('FlashWal.Format.ps1xml')
-    CmdletsToExport      = @('Test-WalSegment')
+    CmdletsToExport      = @(
+        'Test-WalSegment'
+        # Reading and recovery: segments, events, recovery drills.
+        'Get-WalSegment'
+        'Get-WalEvent'
+        'Invoke-WalRecovery'
+    )
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()

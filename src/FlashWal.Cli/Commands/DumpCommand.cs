@@ -43,6 +43,8 @@ internal static class DumpCommand
             }
 
             string full = Path.GetFullPath(parse.GetRequiredValue(path));
+            // From 1, not the catalog's first id, when --from is not given: damage at the head of the log is then reported.
+            var filter = new EventFilter { FromEventId = start ?? 1, First = limit };
             using var printer = new EventPrinter(output, parse.GetValue(json));
             if (parse.GetValue(follow))
             {
@@ -56,45 +58,34 @@ internal static class DumpCommand
                     return CommandErrors.Usage(error, "--follow reads a live log, which ends at damage; --mode salvage is for a log at rest.");
                 }
 
-                return Follow(full, start, limit ?? long.MaxValue, printer, error, stop);
+                return Follow(full, filter, printer, error, stop);
             }
 
-            var options = new RecoveryOptions { Mode = salvage ? RecoveryMode.Salvage : RecoveryMode.Strict };
-            using WalRecovery recovery = Directory.Exists(full) ? WalRecovery.Open(full, options) : WalRecovery.OpenSegment(full, options);
-            if (recovery.Catalog.Segments.Count == 0)
-            {
-                return CommandErrors.Usage(error, $"'{full}' holds no segment; a WAL directory or a segment file was expected.");
-            }
-
-            return Replay(recovery, start, limit ?? long.MaxValue, printer, error);
+            using WalEventReader reader = WalEventReader.Open(full, filter, salvage ? RecoveryMode.Salvage : RecoveryMode.Strict);
+            return Replay(reader, start is not null, printer, error);
         }));
         return command;
     }
 
-    /// <summary>Prints the log at rest from <paramref name="from"/>; what was met on the way goes to <paramref name="error"/> at the end.</summary>
-    private static int Replay(WalRecovery recovery, long? from, long limit, EventPrinter printer, TextWriter error)
+    /// <summary>Prints the log at rest; what was met on the way goes to <paramref name="error"/> at the end.</summary>
+    private static int Replay(WalEventReader reader, bool fromGiven, EventPrinter printer, TextWriter error)
     {
-        long shown = 0;
-        if (recovery.ResumeFrom(from ?? 1)) // 1, not the catalog's first id: damage at the head of the log is then reported
+        try
         {
-            try
+            while (reader.TryReadNext(out WalEvent e))
             {
-                while (shown < limit && recovery.TryReadNext(out WalEvent e))
-                {
-                    printer.Print(e);
-                    shown++;
-                }
+                printer.Print(e);
             }
-            catch (WalCorruptionException)
-            {
-                // strict mode stopped: the report holds the finding
-            }
+        }
+        catch (WalCorruptionException)
+        {
+            // strict mode stopped: the report holds the finding
         }
 
         printer.Flush();
-        recovery.Dispose(); // stops a replay that --count cut short: the report is final
-        RecoveryReport report = recovery.Report;
-        if (report.StartNote is { } note && (from is not null || shown == 0))
+        reader.Dispose(); // stops a replay that --count cut short: the report is final
+        RecoveryReport report = reader.Report!;
+        if (report.StartNote is { } note && (fromGiven || reader.EventsRead == 0))
         {
             error.WriteLine(RecoveryText.Start(note)); // without --from, "event 1 precedes the log" is no news
         }
@@ -125,11 +116,11 @@ internal static class DumpCommand
 
     /// <summary>
     /// Prints each event of a live log as it is committed, flushed at once, until the recorder closes
-    /// the log or goes away, <paramref name="limit"/> events, or Ctrl+C / <paramref name="stop"/>.
+    /// the log or goes away, the filter's count is reached, or Ctrl+C / <paramref name="stop"/>.
     /// </summary>
-    private static int Follow(string directory, long? from, long limit, EventPrinter printer, TextWriter error, CancellationToken stop)
+    private static int Follow(string directory, EventFilter filter, EventPrinter printer, TextWriter error, CancellationToken stop)
     {
-        using WalTailer tailer = WalTailer.Open(directory, Math.Max(from ?? 1, 1));
+        using WalEventReader reader = WalEventReader.Follow(directory, filter);
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stop);
         ConsoleCancelEventHandler onCtrlC = (_, e) =>
         {
@@ -144,14 +135,12 @@ internal static class DumpCommand
             }
         };
         Console.CancelKeyPress += onCtrlC;
-        long shown = 0;
         try
         {
-            while (shown < limit && tailer.ReadNext(out WalEvent e, cancel.Token))
+            while (reader.TryReadNext(out WalEvent e, cancel.Token))
             {
                 printer.Print(e);
                 printer.Flush(); // a pipe sees each event as it comes
-                shown++;
             }
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
@@ -170,11 +159,11 @@ internal static class DumpCommand
             Console.CancelKeyPress -= onCtrlC;
         }
 
-        if (tailer.State == TailerState.WriterGone)
+        if (reader.TailerState == TailerState.WriterGone)
         {
             error.WriteLine("note: the recorder went away without closing the log (its process ended); every committed event was printed");
         }
-        else if (tailer.State == TailerState.Closed)
+        else if (reader.TailerState == TailerState.Closed)
         {
             error.WriteLine("note: the recorder closed the log");
         }

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using FlashWal.Inspection;
@@ -9,8 +8,8 @@ using FlashWal.Recording;
 namespace FlashWal.Cli.Commands;
 
 /// <summary>
-/// Writes one event a line, as text or as JSON Lines; how a payload is shown is
-/// <see cref="PayloadText"/>'s decision, how a time is written <see cref="WalClock.ToIso8601"/>'s.
+/// Writes one event a line, as text (<see cref="EventText"/>'s line) or as JSON Lines; how a payload
+/// is shown is <see cref="PayloadText"/>'s decision, how a time is written <see cref="WalClock.ToIso8601"/>'s.
 /// </summary>
 /// <remarks>
 /// Text: <c>id=7 time=2023-11-14T22:13:20.000000007Z type=0 length=5 hex=68656c6c6f text="hello"</c>,
@@ -99,14 +98,7 @@ internal sealed class EventPrinter : IDisposable
 
     private void PrintText(in WalEvent e)
     {
-        ReadOnlySpan<byte> payload = e.Payload;
-        _pending.Append(CultureInfo.InvariantCulture, $"id={e.EventId} time={WalClock.ToIso8601(e.TimestampUnixNs)} type={e.Type} length={payload.Length} hex=");
-        _pending.Append(PayloadText.ToHex(payload, PayloadText.DefaultPrefixBytes));
-        if (PayloadText.ToDisplayText(payload, PayloadText.DefaultPrefixBytes) is { } text)
-        {
-            _pending.Append(" text=").Append(text);
-        }
-
+        EventText.Append(_pending, e.EventId, e.TimestampUnixNs, e.Type, e.Payload);
         EndLine();
     }
 

@@ -1,9 +1,6 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using FlashWal.Errors;
-using FlashWal.Reading;
 using FlashWal.Recovery;
 using FlashWal.Telemetry;
 
@@ -57,40 +54,22 @@ internal static class RecoverCommand
     /// <summary>Replays everything; strict mode's stop is in the report. A progress bar on long replays.</summary>
     private static void Replay(WalRecovery recovery, long from, TextWriter? progress)
     {
-        if (!recovery.ResumeFrom(from))
-        {
-            return;
-        }
-
-        long last = Math.Max(recovery.Catalog.LastEventId, 1);
-        long first = Math.Max(from, recovery.Catalog.FirstEventId);
-        long next = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 4;
-        long count = 0;
         bool drawn = false;
-        try
+        Action<RecoveryProgress>? draw = progress is null ? null : p =>
         {
-            while (recovery.TryReadNext(out WalEvent e))
+            if (p.EventsReplayed == 0)
             {
-                if (progress is not null && (++count & 4095) == 0 && Stopwatch.GetTimestamp() >= next)
-                {
-                    next = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 4;
-                    double done = Math.Clamp((e.EventId - first + 1) / (double)Math.Max(last - first + 1, 1), 0, 1);
-                    int bar = (int)(done * 30);
-                    progress.Write(string.Create(CultureInfo.InvariantCulture, $"\r[{new string('#', bar)}{new string('.', 30 - bar)}] {done:P0} event {e.EventId:N0}   "));
-                    drawn = true;
-                }
+                return; // the start: a short replay draws nothing
             }
-        }
-        catch (WalCorruptionException)
+
+            int bar = (int)(p.Fraction * 30);
+            progress.Write(string.Create(CultureInfo.InvariantCulture, $"\r[{new string('#', bar)}{new string('.', 30 - bar)}] {p.Fraction:P0} event {p.EventId:N0}   "));
+            drawn = true;
+        };
+        recovery.Run(from, handler: null, draw);
+        if (drawn)
         {
-            // strict mode stopped: the report holds the finding
-        }
-        finally
-        {
-            if (drawn)
-            {
-                progress!.WriteLine();
-            }
+            progress!.WriteLine();
         }
     }
 

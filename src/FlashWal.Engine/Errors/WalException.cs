@@ -25,6 +25,22 @@ public sealed class WalPathNotFoundException(string path)
     public override string ErrorId => "WalPathNotFound";
 }
 
+/// <summary>A file where a WAL directory was expected.</summary>
+public sealed class WalNotADirectoryException(string path)
+    : WalException($"'{path}' is a file; a WAL directory was expected.", path)
+{
+    /// <inheritdoc />
+    public override string ErrorId => "WalPathNotADirectory";
+}
+
+/// <summary>A directory that holds no segment where events were to be read.</summary>
+public sealed class WalNoSegmentException(string path)
+    : WalException($"'{path}' holds no segment; a WAL directory or a segment file was expected.", path)
+{
+    /// <inheritdoc />
+    public override string ErrorId => "WalNoSegment";
+}
+
 /// <summary>A file that is not a FlashWal segment, or whose header is damaged.</summary>
 public sealed class WalFormatException(string message, string path)
     : WalException(message, path)

@@ -26,14 +26,14 @@ public static class WalDirectory
 
     /// <summary>Lists <paramref name="directory"/>.</summary>
     /// <exception cref="Errors.WalPathNotFoundException">It does not exist.</exception>
-    /// <exception cref="Errors.WalException">It is a file, not a directory.</exception>
+    /// <exception cref="Errors.WalNotADirectoryException">It is a file, not a directory.</exception>
     public static WalDirectoryListing List(string directory)
     {
         ArgumentNullException.ThrowIfNull(directory);
         directory = Path.GetFullPath(directory);
         if (File.Exists(directory))
         {
-            throw new Errors.WalException($"'{directory}' is a file; a WAL directory was expected.", directory);
+            throw new Errors.WalNotADirectoryException(directory);
         }
 
         if (!System.IO.Directory.Exists(directory))

@@ -111,7 +111,7 @@ public sealed class SegmentScan
         RecordCount,
         FirstEventId,
         LastEventId,
-        BlockOffsets.Count,
+        IsQuick && Summary is { } summary ? summary.BlockCount : BlockOffsets.Count, // a quick scan lists no block: its summary counts them
         ValidEnd - SegmentFormat.DataOffset,
         Header?.Capacity ?? 0,
         FileLength,

@@ -85,12 +85,16 @@ public sealed unsafe class WalTailer : IDisposable
     /// <summary>Index of the segment being read, or last read once the log has ended (-1 before the first one appears).</summary>
     public long SegmentIndex { get; private set; } = -1;
 
+    /// <summary>Full path of the segment file being read; null before the first one appears and once the log has ended.</summary>
+    public string? SegmentPath => _current?.Path;
+
     /// <summary>
     /// Starts following the log in <paramref name="directory"/> from the first event whose id is ≥
     /// <paramref name="fromEventId"/> (from the oldest segment present when it is older than them).
     /// Reads nothing yet; a directory without segments is waited on.
     /// </summary>
     /// <exception cref="WalPathNotFoundException">The directory does not exist.</exception>
+    /// <exception cref="WalNotADirectoryException">The path is a file.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="fromEventId"/> is below 1, or an option is out of range (named).</exception>
     public static WalTailer Open(string directory, long fromEventId = 1, TailerOptions? options = null)
     {
@@ -101,7 +105,7 @@ public sealed unsafe class WalTailer : IDisposable
         directory = Path.GetFullPath(directory);
         if (File.Exists(directory))
         {
-            throw new WalException($"'{directory}' is a file; a WAL directory was expected.", directory);
+            throw new WalNotADirectoryException(directory);
         }
 
         if (!System.IO.Directory.Exists(directory))

@@ -60,6 +60,7 @@ public sealed class WalCatalog
 
     /// <summary>Reads the directory.</summary>
     /// <exception cref="WalPathNotFoundException">The directory does not exist.</exception>
+    /// <exception cref="WalNotADirectoryException">The path is a file.</exception>
     public static WalCatalog Open(string directory)
     {
         ArgumentNullException.ThrowIfNull(directory);
@@ -67,7 +68,7 @@ public sealed class WalCatalog
         if (!System.IO.Directory.Exists(directory))
         {
             throw File.Exists(directory)
-                ? new WalException($"'{directory}' is a file; a WAL directory was expected.", directory)
+                ? new WalNotADirectoryException(directory)
                 : new WalPathNotFoundException(directory);
         }
 
@@ -84,6 +85,20 @@ public sealed class WalCatalog
         var catalog = new WalCatalog(directory, scans, log, findings, checkpoint); // Findings is this list: the checkpoint check below lands in it
         findings.AddRange(CheckpointCheck.Check(directory, log, catalog.LastEventId, checkpoint, problem, "the segments are used instead"));
         return catalog;
+    }
+
+    /// <summary>
+    /// Reads <paramref name="path"/> as what it is: a WAL directory (<see cref="Open"/>), or else one
+    /// segment file (<see cref="OpenSegment"/>).
+    /// </summary>
+    /// <exception cref="WalPathNotFoundException">Nothing exists at <paramref name="path"/>.</exception>
+    /// <exception cref="WalFormatException">The file is not a FlashWal segment.</exception>
+    /// <exception cref="WalVersionException">The segment uses a newer format version.</exception>
+    public static WalCatalog OpenPath(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        string full = Path.GetFullPath(path);
+        return System.IO.Directory.Exists(full) ? Open(full) : OpenSegment(full);
     }
 
     /// <summary>

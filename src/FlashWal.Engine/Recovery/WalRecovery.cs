@@ -95,6 +95,22 @@ public sealed class WalRecovery : IDisposable
         new(WalCatalog.OpenSegment(path), options ?? new RecoveryOptions());
 
     /// <summary>
+    /// Opens <paramref name="path"/> as what it is (<see cref="WalCatalog.OpenPath"/>): a WAL directory
+    /// (<see cref="Open"/>), or else one segment file (<see cref="OpenSegment"/>).
+    /// </summary>
+    /// <exception cref="WalPathNotFoundException">Nothing exists at <paramref name="path"/>.</exception>
+    /// <exception cref="WalFormatException">The file is not a FlashWal segment.</exception>
+    /// <exception cref="WalVersionException">The segment uses a newer format version.</exception>
+    public static WalRecovery OpenPath(string path, RecoveryOptions? options = null) =>
+        new(WalCatalog.OpenPath(path), options ?? new RecoveryOptions());
+
+    /// <summary>How often <see cref="Run"/> tells its progress callback where it stands, unless told otherwise: every 250 ms.</summary>
+    public static TimeSpan DefaultProgressInterval { get; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The segment file the last event read came from; null before the first and after the end.</summary>
+    public string? CurrentSegment => _reader?.Path;
+
+    /// <summary>
     /// Positions the replay at <paramref name="eventId"/> (see the remarks for ids the log does not
     /// hold). False when there is nothing to replay. A replay under way is stopped first; a recovery can
     /// replay as many times as wanted.
@@ -173,16 +189,59 @@ public sealed class WalRecovery : IDisposable
     public RecoveryReport Replay(long eventId, ReplayHandler handler, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(handler);
-        if (ResumeFrom(eventId))
+        RecoveryReport report = Run(eventId, handler, progress: null, cancellation: cancellation);
+        return report.Outcome == RecoveryOutcome.StoppedAtDamage ? throw new WalCorruptionException(report.Failure!) : report;
+    }
+
+    /// <summary>
+    /// Replays from <paramref name="eventId"/> to the end of the log and returns the report: each event
+    /// goes to <paramref name="handler"/> when there is one (without, the events are only counted and
+    /// verified), and <paramref name="progress"/> hears where the replay stands at the start and then
+    /// about every <paramref name="progressInterval"/> (<see cref="DefaultProgressInterval"/>).
+    /// </summary>
+    /// <remarks>
+    /// Strict mode's stop at damage or a gap is not thrown: the report says it
+    /// (<see cref="RecoveryOutcome.StoppedAtDamage"/>, <see cref="RecoveryReport.Failure"/>). A cancelled
+    /// <paramref name="cancellation"/> ends the replay after the event in hand
+    /// (<see cref="RecoveryOutcome.Stopped"/>). What the handler or the progress callback throws ends the
+    /// replay too, releases every file and is thrown on. Without a handler the clock is read every 4,096
+    /// events, so a replay that only verifies pays nothing per event for its progress; with one, at
+    /// every event, since a handler's work may take longer than the interval.
+    /// </remarks>
+    public RecoveryReport Run(long eventId, ReplayHandler? handler = null, Action<RecoveryProgress>? progress = null, TimeSpan? progressInterval = null, CancellationToken cancellation = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        long interval = (long)((progressInterval ?? DefaultProgressInterval).TotalSeconds * Stopwatch.Frequency);
+        try
         {
-            while (TryReadNext(out WalEvent e))
+            if (!ResumeFrom(eventId))
             {
-                handler(e);
-                if (cancellation.IsCancellationRequested)
+                return Report;
+            }
+
+            long first = Math.Max(eventId, Catalog.FirstEventId);
+            long last = Catalog.LastEventId;
+            progress?.Invoke(new RecoveryProgress(0, 0, first, last, TimeSpan.Zero));
+            long next = Stopwatch.GetTimestamp() + interval;
+            while (!cancellation.IsCancellationRequested && TryReadNext(out WalEvent e))
+            {
+                handler?.Invoke(e);
+                if (progress is not null && (handler is not null || (_events & 4095) == 0) && Stopwatch.GetTimestamp() is long now && now >= next)
                 {
-                    Stop(RecoveryOutcome.Stopped);
-                    break;
+                    next = now + interval;
+                    progress(new RecoveryProgress(_lastId, _events, first, last, Stopwatch.GetElapsedTime(_started, now)));
                 }
+            }
+        }
+        catch (WalCorruptionException) when (_outcome == RecoveryOutcome.StoppedAtDamage)
+        {
+            // strict mode stopped: the report holds the finding
+        }
+        finally
+        {
+            if (_active)
+            {
+                Stop(RecoveryOutcome.Stopped); // cancelled, or the handler threw
             }
         }
 
@@ -203,9 +262,11 @@ public sealed class WalRecovery : IDisposable
         LastEventId = _lastId,
         PayloadBytes = _bytes,
         Elapsed = Stopwatch.GetElapsedTime(_started, _active || _ended == 0 ? Stopwatch.GetTimestamp() : _ended),
-        Gaps = [.. _gaps],
-        Damage = [.. _damage],
-        DamagedSegments = [.. _damagedSegments],
+        // Arrays, not collection expressions: those build a compiler-made type that PowerShell cannot
+        // index ($report.Gaps[0] would be the whole list).
+        Gaps = _gaps.ToArray(),
+        Damage = _damage.ToArray(),
+        DamagedSegments = _damagedSegments.ToArray(),
         Tail = _tail,
         TailFinding = _tailFinding,
         Failure = _failure,

@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using FlashWal.Errors;
 using FlashWal.Inspection;
 using FlashWal.PowerShell.Internal;
 
@@ -54,24 +53,9 @@ public sealed class TestWalSegmentCommand : PSCmdlet
             {
                 report = SegmentVerifier.Verify(path);
             }
-            catch (WalPathNotFoundException e)
+            catch (Exception e) when (ItemErrors.IsItemError(e))
             {
-                PathResolver.WriteWalError(this, e, ErrorCategory.ObjectNotFound, path);
-                continue;
-            }
-            catch (WalException e)
-            {
-                PathResolver.WriteWalError(this, e, ErrorCategory.InvalidData, path);
-                continue;
-            }
-            catch (UnauthorizedAccessException e)
-            {
-                WriteError(new ErrorRecord(e, "WalPathAccessDenied", ErrorCategory.PermissionDenied, path));
-                continue;
-            }
-            catch (IOException e)
-            {
-                WriteError(new ErrorRecord(e, "WalPathReadError", ErrorCategory.ReadError, path));
+                WriteError(ItemErrors.Record(e, path));
                 continue;
             }
 

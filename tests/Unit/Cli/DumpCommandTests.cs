@@ -25,20 +25,7 @@ public class DumpCommandTests
 
     private static List<long> Range(long first, long last) => [.. Enumerable.Range((int)first, (int)(last - first + 1)).Select(i => (long)i)];
 
-    /// <summary>One closed segment whose event i (from 1) has payload i-1, type 10 + i and time 1,700,000,000 s + i ns.</summary>
-    private static string WriteKnown(TempDirectory dir, params byte[][] payloads)
-    {
-        LogId log = LogId.NewId();
-        using var writer = SegmentWriter.Create(dir.Path, 0, log, Wal.Small);
-        writer.Start(SegmentFormat.GenesisChainSeed(log), 0);
-        for (int i = 0; i < payloads.Length; i++)
-        {
-            Assert.True(writer.TryAppend(i + 1, 1_700_000_000_000_000_000 + i + 1, (ushort)(11 + i), payloads[i]));
-        }
-
-        writer.Close();
-        return Wal.SegmentPath(dir.Path, 0);
-    }
+    private static string WriteKnown(TempDirectory dir, params byte[][] payloads) => Wal.WriteKnown(dir.Path, payloads);
 
     /// <summary>A recorder (8 KiB segments, no flushes) that has appended and committed <paramref name="events"/> events.</summary>
     private static WalRecorder Committed(string directory, int events, ReadOnlySpan<byte> payload)

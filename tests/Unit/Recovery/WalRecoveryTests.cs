@@ -154,15 +154,7 @@ public class WalRecoveryTests
     public void A_corrupted_middle_segment_stops_strict_there_and_salvage_reports_exactly_the_lost_block()
     {
         using TempDirectory dir = SixSegments();
-        string segment = Wal.SegmentPath(dir.Path, 2);
-        long block3;
-        using (SegmentReader reader = SegmentReader.Open(segment))
-        {
-            block3 = reader.Scan.BlockOffsets[3]; // ids 231..240
-        }
-
-        long offset = block3 + SegmentFormat.BlockHeaderSize + 30;
-        FlipByte(segment, offset);
+        (string segment, long block3) = Wal.DamageBlock(dir.Path, 2, 3); // ids 231..240
 
         using (var strict = WalRecovery.Open(dir.Path, Strict))
         {
@@ -318,13 +310,7 @@ public class WalRecoveryTests
             Assert.True(compressed.Report.IsComplete);
         }
 
-        long block3;
-        using (SegmentReader reader = SegmentReader.Open(segment))
-        {
-            block3 = reader.Scan.BlockOffsets[3]; // ids 231..240
-        }
-
-        FlipByte(segment, block3 + SegmentFormat.BlockHeaderSize + 30);
+        long block3 = Wal.DamageBlock(dir.Path, 2, 3).BlockOffset; // ids 231..240
         using (var strict = WalRecovery.OpenSegment(segment, Strict))
         {
             var ids = new List<long>();

@@ -59,6 +59,46 @@ public static class Wal
         return log;
     }
 
+    /// <summary>
+    /// One closed segment (index 0) whose event i (from 1) has payload i-1, type 10 + i and time
+    /// 1,700,000,000 s + i ns. Returns its path.
+    /// </summary>
+    public static string WriteKnown(string directory, params byte[][] payloads)
+    {
+        LogId log = LogId.NewId();
+        using var writer = SegmentWriter.Create(directory, 0, log, Small);
+        writer.Start(SegmentFormat.GenesisChainSeed(log), 0);
+        for (int i = 0; i < payloads.Length; i++)
+        {
+            Assert.True(writer.TryAppend(i + 1, 1_700_000_000_000_000_000 + i + 1, (ushort)(11 + i), payloads[i]));
+        }
+
+        writer.Close();
+        return SegmentPath(directory, 0);
+    }
+
+    /// <summary>
+    /// Flips a byte 30 bytes into the records of block <paramref name="block"/> of segment
+    /// <paramref name="index"/>, so that the block's data CRC fails. Returns the segment's path and the
+    /// block's offset.
+    /// </summary>
+    public static (string Path, long BlockOffset) DamageBlock(string directory, long index, int block)
+    {
+        string segment = SegmentPath(directory, index);
+        long offset;
+        using (SegmentReader reader = SegmentReader.Open(segment))
+        {
+            offset = reader.Scan.BlockOffsets[block];
+        }
+
+        using var file = new FileStream(segment, FileMode.Open, FileAccess.ReadWrite);
+        file.Position = offset + SegmentFormat.BlockHeaderSize + 30;
+        int b = file.ReadByte();
+        file.Position = offset + SegmentFormat.BlockHeaderSize + 30;
+        file.WriteByte((byte)(b ^ 0x5A));
+        return (segment, offset);
+    }
+
     /// <summary>Every event of a segment, copied out.</summary>
     public static List<(long Id, long Timestamp, ushort Type, byte[] Payload)> ReadAll(string path)
     {

@@ -1,0 +1,135 @@
+#Requires -Version 7.4
+# What the Pester tests share; dot-source it in a BeforeAll block. Not a test file (Pester runs *.Tests.ps1).
+# Imports the staged module (FLASHWAL_MODULE) and finds the CLI (FLASHWAL_CLI), as ./build.ps1 -Task Pester sets them.
+
+$repositoryOut = Join-Path $PSScriptRoot '../../out'
+$modulePath = if ($env:FLASHWAL_MODULE) { $env:FLASHWAL_MODULE } else { Join-Path $repositoryOut 'FlashWal/FlashWal.psd1' }
+$cliPath = if ($env:FLASHWAL_CLI) { $env:FLASHWAL_CLI } else { Join-Path $repositoryOut 'cli/flashwal.dll' }
+foreach ($required in $modulePath, $cliPath) {
+    if (-not (Test-Path -LiteralPath $required -PathType Leaf)) {
+        throw "'$required' does not exist: run ./build.ps1 -Task Build first, or set FLASHWAL_MODULE and FLASHWAL_CLI."
+    }
+}
+Import-Module -Name $modulePath -Force
+
+# Records $Events synthetic events (64-byte binary payloads, type 1) with the CLI into a new WAL directory,
+# in segments of 256 KiB: 2928 events fill the first segment. $Arguments go to flashwal record as well.
+function New-TestWal {
+    param([Parameter(Mandatory)][string]$Directory, [int]$Events = 5000, [string[]]$Arguments = @())
+    $output = & dotnet $cliPath record $Directory --events $Events --segment-size 256KiB @Arguments 2>&1
+    if ($LASTEXITCODE -ne 0) {
+        throw "flashwal record '$Directory' failed with exit code ${LASTEXITCODE}: $output"
+    }
+}
+
+# Writes one event per item of $Events (hashtables with Type and either Text, UTF-8 encoded, or Bytes) into a
+# new WAL directory through the engine's recorder, with ids from 1: the CLI writes only synthetic binary
+# payloads. PowerShell cannot pass a byte array where the recorder takes a span, so a few lines of C# do it.
+function New-EventWal {
+    param([Parameter(Mandatory)][string]$Directory, [Parameter(Mandatory)][hashtable[]]$Events)
+    if (-not ('FlashWalPester.EventWriter' -as [type])) {
+        $engine = Join-Path (Split-Path -Parent $modulePath) 'FlashWal.Engine.dll'
+        $null = [System.Reflection.Assembly]::LoadFrom($engine)
+        # IgnoreWarnings: the engine targets net8.0, and the compiler notes that this PowerShell's runtime is newer.
+        Add-Type -ReferencedAssemblies $engine -IgnoreWarnings -WarningAction SilentlyContinue -TypeDefinition @'
+namespace FlashWalPester
+{
+    public static class EventWriter
+    {
+        public static long Write(string directory, ushort[] types, byte[][] payloads)
+        {
+            var options = new FlashWal.Recording.WalRecorderOptions { SegmentSize = 256 * 1024 };
+            using (var recorder = FlashWal.Recording.WalRecorder.Open(directory, options))
+            {
+                for (int i = 0; i < payloads.Length; i++)
+                {
+                    recorder.Append(payloads[i], types[i]);
+                }
+
+                return recorder.Commit();
+            }
+        }
+    }
+}
+'@
+    }
+    $types = [uint16[]]@($Events | ForEach-Object { $_.Type })
+    $payloads = [byte[][]]@($Events | ForEach-Object {
+            if ($_.ContainsKey('Text')) { , [System.Text.Encoding]::UTF8.GetBytes($_.Text) } else { , [byte[]]$_.Bytes }
+        })
+    $null = [FlashWalPester.EventWriter]::Write($Directory, $types, $payloads)
+}
+
+# Flips every bit of the byte at $Offset of $Path, with PowerShell's own file calls.
+function Set-FlippedByte {
+    param([Parameter(Mandatory)][string]$Path, [Parameter(Mandatory)][long]$Offset)
+    $bytes = [System.IO.File]::ReadAllBytes($Path)
+    $bytes[$Offset] = $bytes[$Offset] -bxor 0xFF
+    [System.IO.File]::WriteAllBytes($Path, $bytes)
+}
+
+# Starts `flashwal record` in a background process (its output in files next to the directory) and returns it.
+function Start-TestRecorder {
+    param([Parameter(Mandatory)][string]$Directory, [Parameter(Mandatory)][string[]]$Arguments)
+    Start-Process -FilePath dotnet -ArgumentList (@($cliPath, 'record', $Directory) + $Arguments) -PassThru `
+        -RedirectStandardOutput "$Directory.out.txt" -RedirectStandardError "$Directory.err.txt"
+}
+
+# Runs $ScriptBlock with $ArgumentList in a new runspace that has the module imported, as a user's session
+# would, and waits at most $TimeoutSeconds for it; then stops it (what Ctrl+C does) if it has not ended.
+# Returns the PowerShell instance (Streams, InvocationStateInfo), the output, and how it ended: by itself, or
+# stopped (Stopped is $true once the stop completed, within 30 s).
+function Invoke-Bounded {
+    param(
+        [Parameter(Mandatory)][scriptblock]$ScriptBlock,
+        [object[]]$ArgumentList = @(),
+        [Parameter(Mandatory)][double]$TimeoutSeconds,
+        # Called every 50 ms while it runs; stops it early when it returns $true.
+        [scriptblock]$StopWhen
+    )
+    $shell = [powershell]::Create()
+    $null = $shell.AddCommand('Import-Module').AddParameter('Name', $modulePath).AddStatement()
+    $null = $shell.AddScript($ScriptBlock.ToString())
+    foreach ($argument in $ArgumentList) {
+        $null = $shell.AddArgument($argument)
+    }
+    $output = [System.Management.Automation.PSDataCollection[psobject]]::new()
+    $watch = [System.Diagnostics.Stopwatch]::StartNew()
+    $noInput = [System.Management.Automation.PSDataCollection[psobject]]::new()
+    $noInput.Complete() # else the pipeline waits for input
+    $async = $shell.BeginInvoke($noInput, $output)
+    $stopped = $false
+    while (-not $async.IsCompleted -and $watch.Elapsed.TotalSeconds -lt $TimeoutSeconds) {
+        if ($StopWhen -and (& $StopWhen)) {
+            break
+        }
+        $null = $async.AsyncWaitHandle.WaitOne(50)
+    }
+    $endedByItself = $async.IsCompleted
+    $stopSeconds = 0
+    if (-not $endedByItself) {
+        # BeginStop, not Stop: a command that ignored the stop would otherwise hang the test run.
+        $stopWatch = [System.Diagnostics.Stopwatch]::StartNew()
+        $stopping = $shell.BeginStop($null, $null)
+        $stopped = $stopping.AsyncWaitHandle.WaitOne([timespan]::FromSeconds(30)) -and $async.AsyncWaitHandle.WaitOne([timespan]::FromSeconds(30))
+        $stopSeconds = $stopWatch.Elapsed.TotalSeconds
+    }
+    [pscustomobject]@{
+        Shell         = $shell
+        Output        = @($output)
+        EndedByItself = $endedByItself
+        Stopped       = $stopped
+        StopSeconds   = $stopSeconds
+        Seconds       = $watch.Elapsed.TotalSeconds
+        State         = $shell.InvocationStateInfo.State
+        Errors        = @($shell.Streams.Error)
+    }
+}
+
+# How many of this process's open file descriptors point into $Directory (Linux only: /proc/self/fd).
+function Get-OpenHandleCount {
+    param([Parameter(Mandatory)][string]$Directory)
+    @(Get-ChildItem -LiteralPath '/proc/self/fd' -ErrorAction SilentlyContinue | Where-Object {
+            try { "$($_.LinkTarget)".StartsWith($Directory) } catch { $false }
+        }).Count
+}

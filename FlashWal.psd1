@@ -11,7 +11,16 @@
     CompatiblePSEditions = @('Core')
     PowerShellVersion    = '7.4'
     FormatsToProcess     = @('FlashWal.Format.ps1xml')
-    CmdletsToExport      = @('Test-WalSegment')
+    CmdletsToExport      = @(
+        'Test-WalSegment'
+        # Recorders: start, feed, list, watch, wait for and stop named recorders.
+        'Start-WalRecorder'
+        'Write-WalEvent'
+        'Get-WalRecorder'
+        'Stop-WalRecorder'
+        'Get-WalTelemetry'
+        'Wait-WalRecorder'
+    )
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()

@@ -417,7 +417,7 @@ Test-WalSegment ./wal
             $snapshot.Append.Count | Should -Be 5000
             $snapshot.Append.P99 | Should -BeGreaterThan 0
             ($r | Get-WalTelemetry).Name | Should -Be 'tel'
-            Get-WalTelemetry tel | Out-String -Width 250 | Should -Match 'AppendP99\(us\)'
+            Get-WalTelemetry tel | Out-String -Width 250 | Should -Match 'AppendP99us'
         }
 
         It 'writes WalRecorderNotFound for an unknown name and WalRecorderStopped for a stopped recorder' {

@@ -5,15 +5,7 @@
 # dump command reads back what the cmdlets wrote. Every wait is bounded.
 
 BeforeAll {
-    $repositoryOut = Join-Path $PSScriptRoot '../../out'
-    $modulePath = if ($env:FLASHWAL_MODULE) { $env:FLASHWAL_MODULE } else { Join-Path $repositoryOut 'FlashWal/FlashWal.psd1' }
-    $cliPath = if ($env:FLASHWAL_CLI) { $env:FLASHWAL_CLI } else { Join-Path $repositoryOut 'cli/flashwal.dll' }
-    foreach ($required in $modulePath, $cliPath) {
-        if (-not (Test-Path -LiteralPath $required -PathType Leaf)) {
-            throw "'$required' does not exist: run ./build.ps1 -Task Build first, or set FLASHWAL_MODULE and FLASHWAL_CLI."
-        }
-    }
-    Import-Module -Name $modulePath -Force
+    . (Join-Path $PSScriptRoot 'TestSetup.ps1') # $modulePath, $cliPath; imports the module
     $pwshPath = (Get-Process -Id $PID).Path
 
     # 1MB segments unless a test says otherwise: 64MB ones, four of them prepared ahead, only cost disk here.

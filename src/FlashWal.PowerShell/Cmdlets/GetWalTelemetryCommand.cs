@@ -13,31 +13,12 @@ namespace FlashWal.PowerShell.Cmdlets;
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "WalTelemetry", DefaultParameterSetName = NameSet)]
 [OutputType(typeof(RecorderTelemetrySnapshot))]
-public sealed class GetWalTelemetryCommand : PSCmdlet
+public sealed class GetWalTelemetryCommand : RecorderSelectionCmdlet
 {
-    private const string NameSet = "Name";
-    private const string RecorderSet = "Recorder";
-
-    /// <summary>Names or wildcard patterns; all running recorders when not given.</summary>
-    [Parameter(ParameterSetName = NameSet, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    public string[] Name { get; set; } = ["*"];
-
-    /// <summary>Recorder objects (from Start-WalRecorder or Get-WalRecorder).</summary>
-    [Parameter(ParameterSetName = RecorderSet, Mandatory = true, ValueFromPipeline = true)]
-    [Alias("InputObject")]
-    [ValidateNotNull]
-    public NamedRecorder[] Recorder { get; set; } = [];
-
-    /// <inheritdoc />
-    protected override void BeginProcessing() => RecorderCmdlets.StopRecordersOnModuleRemoval(this);
-
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
-        IEnumerable<NamedRecorder> recorders = ParameterSetName == RecorderSet ? Recorder : RecorderCmdlets.Find(this, Name);
-        foreach (NamedRecorder recorder in recorders)
+        foreach (NamedRecorder recorder in Selected())
         {
             RecorderTelemetrySnapshot snapshot;
             try

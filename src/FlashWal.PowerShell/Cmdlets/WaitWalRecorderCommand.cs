@@ -12,24 +12,10 @@ namespace FlashWal.PowerShell.Cmdlets;
 /// <remarks>A thin adapter over <see cref="NamedRecorder.WaitForDurable(TimeSpan, CancellationToken)"/> and its id overload.</remarks>
 [Cmdlet(VerbsLifecycle.Wait, "WalRecorder", DefaultParameterSetName = NameSet)]
 [OutputType(typeof(NamedRecorder))]
-public sealed class WaitWalRecorderCommand : PSCmdlet, IDisposable
+public sealed class WaitWalRecorderCommand : RecorderSelectionCmdlet, IDisposable
 {
-    private const string NameSet = "Name";
-    private const string RecorderSet = "Recorder";
     private readonly CancellationTokenSource _cancel = new();
     private readonly Stopwatch _clock = new();
-
-    /// <summary>Names or wildcard patterns; all running recorders when not given.</summary>
-    [Parameter(ParameterSetName = NameSet, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    public string[] Name { get; set; } = ["*"];
-
-    /// <summary>Recorder objects (from Start-WalRecorder or Get-WalRecorder).</summary>
-    [Parameter(ParameterSetName = RecorderSet, Mandatory = true, ValueFromPipeline = true)]
-    [Alias("InputObject")]
-    [ValidateNotNull]
-    public NamedRecorder[] Recorder { get; set; } = [];
 
     /// <summary>Wait until this event is durable (it may not have been written yet); by default, everything written before the call.</summary>
     [Parameter]
@@ -51,15 +37,14 @@ public sealed class WaitWalRecorderCommand : PSCmdlet, IDisposable
     /// <inheritdoc />
     protected override void BeginProcessing()
     {
-        RecorderCmdlets.StopRecordersOnModuleRemoval(this);
+        base.BeginProcessing();
         _clock.Start();
     }
 
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
-        IEnumerable<NamedRecorder> recorders = ParameterSetName == RecorderSet ? Recorder : RecorderCmdlets.Find(this, Name);
-        foreach (NamedRecorder recorder in recorders)
+        foreach (NamedRecorder recorder in Selected())
         {
             TimeSpan left = RecorderCmdlets.Left(RecorderCmdlets.Seconds(Timeout), _clock);
             bool durable;

@@ -2,33 +2,22 @@ using FlashWal.Errors;
 using FlashWal.Hosting;
 using FlashWal.Inspection;
 using FlashWal.Recording;
-using FlashWal.Tests.Support;
 
 namespace FlashWal.Tests.Hosting;
 
 public class RecorderRegistryTests
 {
-    internal static readonly WalRecorderHostOptions Small = new() { Recorder = new WalRecorderOptions { SegmentSize = 64 * 1024, BlockSize = 4096 } };
-
     [Fact]
     public void Start_registers_a_running_recorder_under_its_name()
     {
-        using var dir = new TempDirectory();
-        var registry = new RecorderRegistry();
-        NamedRecorder recorder = registry.Start("demo", dir.Sub("wal"), Small);
-        try
-        {
-            Assert.Equal("demo", recorder.Name);
-            Assert.Equal(Path.Combine(dir.Path, "wal"), recorder.Path);
-            Assert.Equal(RecorderState.Running, recorder.State);
-            Assert.Equal(1, recorder.FirstEventId);
-            Assert.Same(recorder, registry.Get("DEMO"));
-            Assert.Equal(1, registry.Count);
-        }
-        finally
-        {
-            registry.StopAll();
-        }
+        using var recorders = new TestRecorders();
+        NamedRecorder recorder = recorders.Start("demo");
+        Assert.Equal("demo", recorder.Name);
+        Assert.Equal(recorders.Below("demo"), recorder.Path);
+        Assert.Equal(RecorderState.Running, recorder.State);
+        Assert.Equal(1, recorder.FirstEventId);
+        Assert.Same(recorder, recorders.Registry.Get("DEMO"));
+        Assert.Equal(1, recorders.Registry.Count);
     }
 
     [Fact]
@@ -36,126 +25,90 @@ public class RecorderRegistryTests
     {
         Assert.Equal("wal", RecorderRegistry.DefaultName("/data/wal"));
         Assert.Equal("wal", RecorderRegistry.DefaultName("/data/wal/"));
-        using var dir = new TempDirectory();
-        var registry = new RecorderRegistry();
-        NamedRecorder recorder = registry.Start(null, Path.Combine(dir.Path, "orders") + Path.DirectorySeparatorChar, Small);
-        registry.StopAll();
+        using var recorders = new TestRecorders();
+        NamedRecorder recorder = recorders.Registry.Start(null, recorders.Below("orders") + Path.DirectorySeparatorChar, TestRecorders.Small);
         Assert.Equal("orders", recorder.Name);
-        Assert.Equal(Path.Combine(dir.Path, "orders"), recorder.Path);
+        Assert.Equal(recorders.Below("orders"), recorder.Path);
     }
 
     [Fact]
     public void A_name_in_use_is_refused_whatever_its_case_and_opens_nothing()
     {
-        using var dir = new TempDirectory();
-        var registry = new RecorderRegistry();
-        registry.Start("demo", dir.Sub("a"), Small);
-        try
-        {
-            var e = Assert.Throws<WalRecorderNameInUseException>(() => registry.Start("Demo", Path.Combine(dir.Path, "b"), Small));
-            Assert.Equal("WalRecorderNameInUse", e.ErrorId);
-            Assert.False(Directory.Exists(Path.Combine(dir.Path, "b")));
-            Assert.Equal(1, registry.Count);
-        }
-        finally
-        {
-            registry.StopAll();
-        }
+        using var recorders = new TestRecorders();
+        recorders.Start("demo", directory: recorders.Below("a"));
+        var e = Assert.Throws<WalRecorderNameInUseException>(() => recorders.Start("Demo", directory: recorders.Below("b")));
+        Assert.Equal("WalRecorderNameInUse", e.ErrorId);
+        Assert.False(Directory.Exists(recorders.Below("b")));
+        Assert.Equal(1, recorders.Registry.Count);
     }
 
     [Fact]
     public void A_second_recorder_of_a_directory_is_refused_naming_the_first()
     {
-        using var dir = new TempDirectory();
-        var registry = new RecorderRegistry();
-        registry.Start("first", dir.Sub("wal"), Small);
-        try
-        {
-            var e = Assert.Throws<WalDirectoryLockedException>(() => registry.Start("second", Path.Combine(dir.Path, "wal") + "/", Small));
-            Assert.Equal("WalDirectoryLocked", e.ErrorId);
-            Assert.Equal("first", e.RecorderName);
-            Assert.Contains("'first'", e.Message, StringComparison.Ordinal);
-            Assert.False(registry.TryGet("second", out _));
-        }
-        finally
-        {
-            registry.StopAll();
-        }
+        using var recorders = new TestRecorders();
+        recorders.Start("first", directory: recorders.Below("wal"));
+        var e = Assert.Throws<WalDirectoryLockedException>(() => recorders.Start("second", directory: recorders.Below("wal") + "/"));
+        Assert.Equal("WalDirectoryLocked", e.ErrorId);
+        Assert.Equal("first", e.RecorderName);
+        Assert.Contains("'first'", e.Message, StringComparison.Ordinal);
+        Assert.False(recorders.Registry.TryGet("second", out _));
     }
 
     [Fact]
     public void A_directory_another_registry_writes_is_refused_by_its_lock()
     {
-        using var dir = new TempDirectory();
-        var one = new RecorderRegistry();
-        var other = new RecorderRegistry();
-        one.Start("a", dir.Path, Small);
-        try
-        {
-            Assert.Throws<WalDirectoryLockedException>(() => other.Start("b", dir.Path, Small));
-            Assert.Equal(0, other.Count);
-        }
-        finally
-        {
-            one.StopAll();
-        }
+        using var one = new TestRecorders();
+        using var other = new TestRecorders();
+        one.Start("a", directory: one.Path);
+        Assert.Throws<WalDirectoryLockedException>(() => other.Start("b", directory: one.Path));
+        Assert.Equal(0, other.Registry.Count);
     }
 
     [Fact]
     public void Invalid_names_and_options_are_refused_before_anything_is_created()
     {
-        using var dir = new TempDirectory();
-        var registry = new RecorderRegistry();
-        string wal = Path.Combine(dir.Path, "wal");
-        Assert.Throws<WalRecorderNameInvalidException>(() => registry.Start("de*mo", wal, Small));
-        Assert.Throws<WalRecorderNameInvalidException>(() => registry.Start(null, Path.Combine(dir.Path, "wal[1]"), Small));
-        Assert.Throws<ArgumentOutOfRangeException>(() => registry.Start("demo", wal, Small with { Recorder = Small.Recorder with { BlockSize = 1000 } }));
+        using var recorders = new TestRecorders();
+        string wal = recorders.Below("wal");
+        Assert.Throws<WalRecorderNameInvalidException>(() => recorders.Start("de*mo", directory: wal));
+        Assert.Throws<WalRecorderNameInvalidException>(() => recorders.Registry.Start(null, recorders.Below("wal[1]"), TestRecorders.Small));
+        Assert.Throws<ArgumentOutOfRangeException>(() => recorders.Start("demo", o => o with { BlockSize = 1000 }, wal));
         Assert.False(Directory.Exists(wal));
-        Assert.Equal(0, registry.Count);
+        Assert.Equal(0, recorders.Registry.Count);
 
         // The name is free again after a failed start.
-        registry.Start("demo", wal, Small);
-        registry.StopAll();
+        recorders.Start("demo", directory: wal);
     }
 
     [Fact]
     public void Find_matches_wildcards_and_reports_plain_names_that_match_nothing()
     {
-        using var dir = new TempDirectory();
-        var registry = new RecorderRegistry();
+        using var recorders = new TestRecorders();
         foreach (string name in new[] { "orders-eu", "orders-us", "quotes" })
         {
-            registry.Start(name, dir.Sub(name), Small);
+            recorders.Start(name);
         }
 
-        try
-        {
-            var unmatched = new List<string>();
-            Assert.Equal(["orders-eu", "orders-us"], registry.Find(["orders-*"], unmatched).Select(r => r.Name));
-            Assert.Equal(["quotes", "orders-eu", "orders-us"], registry.Find(["QUOTES", "*"], unmatched).Select(r => r.Name));
-            Assert.Empty(unmatched);
+        RecorderRegistry registry = recorders.Registry;
+        var unmatched = new List<string>();
+        Assert.Equal(["orders-eu", "orders-us"], registry.Find(["orders-*"], unmatched).Select(r => r.Name));
+        Assert.Equal(["quotes", "orders-eu", "orders-us"], registry.Find(["QUOTES", "*"], unmatched).Select(r => r.Name));
+        Assert.Empty(unmatched);
 
-            Assert.Empty(registry.Find(["nothing-*"], unmatched));
-            Assert.Empty(unmatched);
+        Assert.Empty(registry.Find(["nothing-*"], unmatched));
+        Assert.Empty(unmatched);
 
-            Assert.Equal(["quotes"], registry.Find(["missing", "quotes", "gone"], unmatched).Select(r => r.Name));
-            Assert.Equal(["missing", "gone"], unmatched);
+        Assert.Equal(["quotes"], registry.Find(["missing", "quotes", "gone"], unmatched).Select(r => r.Name));
+        Assert.Equal(["missing", "gone"], unmatched);
 
-            Assert.Equal(["orders-eu", "orders-us", "quotes"], registry.List().Select(r => r.Name));
-            Assert.Throws<WalRecorderNotFoundException>(() => registry.Get("missing"));
-        }
-        finally
-        {
-            registry.StopAll();
-        }
+        Assert.Equal(["orders-eu", "orders-us", "quotes"], registry.List().Select(r => r.Name));
+        Assert.Throws<WalRecorderNotFoundException>(() => registry.Get("missing"));
     }
 
     [Fact]
     public void Stop_closes_the_log_intact_frees_the_name_and_the_directory_and_keeps_final_values()
     {
-        using var dir = new TempDirectory();
-        var registry = new RecorderRegistry();
-        NamedRecorder recorder = registry.Start("demo", dir.Path, Small);
+        using var recorders = new TestRecorders();
+        NamedRecorder recorder = recorders.Start("demo");
         for (int i = 0; i < 10_000; i++)
         {
             recorder.Submit(EventPayload.From(i), 3);
@@ -171,13 +124,14 @@ public class RecorderRegistryTests
         Assert.Equal(0, recorder.QueueLength);
         int segments = recorder.Segments;
         Assert.True(segments > 1, $"{segments} segment(s)");
-        Assert.Equal(0, registry.Count);
+        Assert.Equal(0, recorders.Registry.Count);
 
-        VerificationReport report = SegmentVerifier.Verify(dir.Path);
+        VerificationReport report = SegmentVerifier.Verify(recorder.Path);
         Assert.True(report.IsIntact);
         Assert.False(report.HasTornTail);
         Assert.Equal(10_000, report.Events);
         Assert.Equal(segments, report.Segments.Count);
+        Assert.All(report.Segments, s => Assert.Equal(SegmentState.Closed, s.State));
 
         // Stopping again does nothing; events are refused with their own error.
         recorder.Stop();
@@ -186,18 +140,15 @@ public class RecorderRegistryTests
         Assert.Throws<WalRecorderStoppedException>(() => recorder.GetTelemetry());
 
         // The name and the directory are free: a new recorder continues the log.
-        NamedRecorder next = registry.Start("demo", dir.Path, Small);
-        Assert.Equal(10_001, next.FirstEventId);
-        registry.StopAll();
+        Assert.Equal(10_001, recorders.Start("demo").FirstEventId);
     }
 
     [Fact]
     public void StopAll_stops_every_recorder_and_leaves_each_log_closed()
     {
-        using var dir = new TempDirectory();
-        var registry = new RecorderRegistry();
-        var recorders = Enumerable.Range(0, 3).Select(i => registry.Start($"r{i}", dir.Sub($"r{i}"), Small)).ToList();
-        foreach (NamedRecorder recorder in recorders)
+        using var recorders = new TestRecorders();
+        var started = Enumerable.Range(0, 3).Select(i => recorders.Start($"r{i}")).ToList();
+        foreach (NamedRecorder recorder in started)
         {
             for (int i = 0; i < 1000; i++)
             {
@@ -205,42 +156,34 @@ public class RecorderRegistryTests
             }
         }
 
-        Assert.Empty(registry.StopAll());
-        Assert.Equal(0, registry.Count);
-        Assert.All(recorders, r => Assert.Equal(RecorderState.Stopped, r.State));
-        Assert.All(recorders, r =>
+        Assert.Empty(recorders.Registry.StopAll());
+        Assert.Equal(0, recorders.Registry.Count);
+        Assert.All(started, r => Assert.Equal(RecorderState.Stopped, r.State));
+        Assert.All(started, r =>
         {
             VerificationReport report = SegmentVerifier.Verify(r.Path);
             Assert.True(report.IsIntact && !report.HasTornTail && report.Events == 1000);
         });
-        Assert.Empty(registry.StopAll());
+        Assert.Empty(recorders.Registry.StopAll());
     }
 
     [Fact]
     public void Live_properties_follow_the_recorder()
     {
-        using var dir = new TempDirectory();
-        var registry = new RecorderRegistry();
-        NamedRecorder recorder = registry.Start("demo", dir.Path, Small);
-        try
-        {
-            Assert.Equal(0, recorder.Events);
-            Assert.True(recorder.WaitForDurable(TimeSpan.FromSeconds(10)));
-            recorder.Submit("a"u8);
-            recorder.Submit("b"u8);
-            Assert.True(recorder.WaitForDurable(TimeSpan.FromSeconds(10)));
-            Assert.Equal(2, recorder.Events);
-            Assert.Equal(2, recorder.LastEventId);
-            Assert.True(recorder.CommittedEventId >= 2);
-            Assert.True(recorder.DurableEventId >= 2);
-            Assert.Equal(1, recorder.Segments);
-            Assert.Equal(DurabilityPolicy.Interval, recorder.Durability);
-            Assert.Equal(2, recorder.GetTelemetry().LastEventId);
-        }
-        finally
-        {
-            registry.StopAll();
-        }
+        using var recorders = new TestRecorders();
+        NamedRecorder recorder = recorders.Start("demo");
+        Assert.Equal(0, recorder.Events);
+        Assert.True(recorder.WaitForDurable(TimeSpan.FromSeconds(10)));
+        recorder.Submit("a"u8);
+        recorder.Submit("b"u8);
+        Assert.True(recorder.WaitForDurable(TimeSpan.FromSeconds(10)));
+        Assert.Equal(2, recorder.Events);
+        Assert.Equal(2, recorder.LastEventId);
+        Assert.True(recorder.CommittedEventId >= 2);
+        Assert.True(recorder.DurableEventId >= 2);
+        Assert.Equal(1, recorder.Segments); // the segments prepared ahead are not counted
+        Assert.Equal(DurabilityPolicy.Interval, recorder.Durability);
+        Assert.Equal(2, recorder.GetTelemetry().LastEventId);
     }
 
     [Fact]

@@ -20,7 +20,7 @@ namespace FlashWal.PowerShell.Cmdlets;
 /// <c>-PassThru</c> track the events (<see cref="EventSubmissions"/>) and wait once, at the end of
 /// the pipeline, for those not yet there.
 /// </remarks>
-[Cmdlet(VerbsCommunications.Write, "WalEvent", DefaultParameterSetName = NameSet, SupportsShouldProcess = true)]
+[Cmdlet(VerbsCommunications.Write, "WalEvent", DefaultParameterSetName = NameSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(long))]
 public sealed class WriteWalEventCommand : PSCmdlet, IDisposable
 {

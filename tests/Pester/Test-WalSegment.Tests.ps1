@@ -3,7 +3,7 @@
 # FLASHWAL_MODULE: the module manifest to import; FLASHWAL_CLI: flashwal.dll, used to record test WALs.
 
 BeforeAll {
-    . (Join-Path $PSScriptRoot 'TestSetup.ps1') # $modulePath, $cliPath; imports the module
+    . (Join-Path $PSScriptRoot 'FlashWal.TestSupport.ps1') # $modulePath, $cliPath; imports the module
 
     # Records $Events synthetic events into a new WAL directory, in segments of 256 KiB (5000 events of
     # 64 bytes fill two segments).

@@ -1,6 +1,7 @@
-# Dot-sourced by the *.Tests.ps1 files in their BeforeAll: finds the staged module and CLI and imports
-# the module. FLASHWAL_MODULE: the module manifest; FLASHWAL_CLI: flashwal.dll (./build.ps1 -Task
-# Pester sets both); without them, ./out as ./build.ps1 -Task Build leaves it.
+#Requires -Version 7.4
+# What the Pester tests share; dot-source it in a BeforeAll block. Not a test file (Pester runs *.Tests.ps1).
+# Imports the staged module (FLASHWAL_MODULE) and finds the CLI (FLASHWAL_CLI), as ./build.ps1 -Task Pester sets them.
+
 $repositoryOut = Join-Path $PSScriptRoot '../../out'
 $modulePath = if ($env:FLASHWAL_MODULE) { $env:FLASHWAL_MODULE } else { Join-Path $repositoryOut 'FlashWal/FlashWal.psd1' }
 $cliPath = if ($env:FLASHWAL_CLI) { $env:FLASHWAL_CLI } else { Join-Path $repositoryOut 'cli/flashwal.dll' }

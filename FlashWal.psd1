@@ -13,6 +13,13 @@
     FormatsToProcess     = @('FlashWal.Format.ps1xml')
     CmdletsToExport      = @(
         'Test-WalSegment'
+        # Recorders: start, feed, list, watch, wait for and stop named recorders.
+        'Start-WalRecorder'
+        'Write-WalEvent'
+        'Get-WalRecorder'
+        'Stop-WalRecorder'
+        'Get-WalTelemetry'
+        'Wait-WalRecorder'
         # Reading and recovery: segments, events, recovery drills.
         'Get-WalSegment'
         'Get-WalEvent'

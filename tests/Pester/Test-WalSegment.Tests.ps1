@@ -3,15 +3,7 @@
 # FLASHWAL_MODULE: the module manifest to import; FLASHWAL_CLI: flashwal.dll, used to record test WALs.
 
 BeforeAll {
-    $repositoryOut = Join-Path $PSScriptRoot '../../out'
-    $modulePath = if ($env:FLASHWAL_MODULE) { $env:FLASHWAL_MODULE } else { Join-Path $repositoryOut 'FlashWal/FlashWal.psd1' }
-    $cliPath = if ($env:FLASHWAL_CLI) { $env:FLASHWAL_CLI } else { Join-Path $repositoryOut 'cli/flashwal.dll' }
-    foreach ($required in $modulePath, $cliPath) {
-        if (-not (Test-Path -LiteralPath $required -PathType Leaf)) {
-            throw "'$required' does not exist: run ./build.ps1 -Task Build first, or set FLASHWAL_MODULE and FLASHWAL_CLI."
-        }
-    }
-    Import-Module -Name $modulePath -Force
+    . (Join-Path $PSScriptRoot 'FlashWal.TestSupport.ps1') # $modulePath, $cliPath; imports the module
 
     # Records $Events synthetic events into a new WAL directory, in segments of 256 KiB (5000 events of
     # 64 bytes fill two segments).

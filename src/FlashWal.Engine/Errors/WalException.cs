@@ -102,13 +102,30 @@ public sealed class WalCorruptionException(Inspection.Finding finding)
 }
 
 /// <summary>A WAL directory that another recorder (in this or another process) is writing.</summary>
-public sealed class WalDirectoryLockedException(string directory, int? ownerProcessId, Exception? inner = null)
-    : WalException(ownerProcessId is int pid
-        ? $"'{directory}' is being written by another recorder (process {pid}); only one recorder may write a WAL directory."
-        : $"'{directory}' is being written by another recorder; only one recorder may write a WAL directory.", directory, inner)
+public sealed class WalDirectoryLockedException : WalException
 {
+    /// <summary>Another process, or another lock holder, has the directory.</summary>
+    public WalDirectoryLockedException(string directory, int? ownerProcessId, Exception? inner = null)
+        : base(ownerProcessId is int pid
+            ? $"'{directory}' is being written by another recorder (process {pid}); only one recorder may write a WAL directory."
+            : $"'{directory}' is being written by another recorder; only one recorder may write a WAL directory.", directory, inner)
+    {
+        OwnerProcessId = ownerProcessId;
+    }
+
+    /// <summary>A named recorder of this process has the directory.</summary>
+    public WalDirectoryLockedException(string directory, string recorderName)
+        : base($"'{directory}' is being written by the recorder '{recorderName}' of this process; only one recorder may write a WAL directory. Stop it first (Stop-WalRecorder {recorderName}).", directory)
+    {
+        OwnerProcessId = Environment.ProcessId;
+        RecorderName = recorderName;
+    }
+
     /// <summary>The holder's process id, when it could be read.</summary>
-    public int? OwnerProcessId { get; } = ownerProcessId;
+    public int? OwnerProcessId { get; }
+
+    /// <summary>The name of the holder when it is a named recorder of this process.</summary>
+    public string? RecorderName { get; }
 
     /// <inheritdoc />
     public override string ErrorId => "WalDirectoryLocked";

@@ -73,6 +73,9 @@ public sealed class WalRecorderHost : IDisposable
     /// <summary>Events the writer could not append (their submitters got the error).</summary>
     public long Failed => Volatile.Read(ref _failed);
 
+    /// <summary>Index of the segment being written. Any thread.</summary>
+    public long ActiveSegmentIndex => _recorder.ActiveSegmentIndex;
+
     /// <summary>Events waiting in the queue.</summary>
     public int QueueLength => _queue.Count;
 

@@ -24,6 +24,8 @@
         'Get-WalSegment'
         'Get-WalEvent'
         'Invoke-WalRecovery'
+        # Repair: make a damaged log continuable, deleting no event.
+        'Repair-WalLog'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

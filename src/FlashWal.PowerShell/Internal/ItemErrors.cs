@@ -25,6 +25,7 @@ internal static class ItemErrors
     {
         WalPathNotFoundException or WalNoSegmentException => Wal((WalException)exception, ErrorCategory.ObjectNotFound, target),
         WalNotADirectoryException wal => Wal(wal, ErrorCategory.InvalidArgument, target),
+        WalDirectoryLockedException wal => Wal(wal, ErrorCategory.ResourceBusy, target),
         WalException wal => Wal(wal, ErrorCategory.InvalidData, target),
         UnauthorizedAccessException => new ErrorRecord(exception, AccessDeniedErrorId, ErrorCategory.PermissionDenied, target),
         _ => new ErrorRecord(exception, ReadErrorId, ErrorCategory.ReadError, target),

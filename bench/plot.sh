@@ -32,16 +32,18 @@ latency="$dir/$scenario-latency.dat"
 if [[ -f "$latency" ]]; then
     series=$(grep -c '^"' "$latency")
     gnuplot <<GP
-set terminal svg size 900,540 dynamic enhanced font 'sans,11' background '#ffffff'
+set terminal svg size 900,640 dynamic enhanced font 'sans,11' background '#ffffff'
 set output '$dir/$scenario-latency.svg'
 set title "$latency_title"
 set logscale xy
-set xlabel 'percentile'
-set ylabel 'latency (ns)'
+set xlabel 'percentile (log scale of 1/(1-p))'
+set ylabel 'latency (ns, log scale)'
+set format y '%.0f'
 set xtics ('p50' 2, 'p90' 10, 'p99' 100, 'p99.9' 1000, 'p99.99' 10000, 'max' 100000)
 set xrange [1.5:200000]
 set grid xtics ytics mytics
-set key outside right top
+set key below maxrows 4
+set size ratio 0.55
 plot for [i=0:$((series - 1))] '$latency' index i using (\$1 >= 20000 ? 100000 : \$1):2 with linespoints lw 2 pt 7 title columnheader(1)
 GP
 fi
@@ -55,8 +57,10 @@ set title "$scenario: $bar_unit"
 set style fill solid 0.7 border -1
 set boxwidth 0.6
 set yrange [0:*]
+set offsets 0, 0, graph 0.12, 0
 set grid ytics
-set xtics rotate by -20
+set xtics nomirror scale 0
+set bmargin 4
 unset key
 plot '$bars' using 0:2:xtic(1) with boxes, '' using 0:2:(sprintf("%.2f", \$2)) with labels offset 0,0.7
 GP

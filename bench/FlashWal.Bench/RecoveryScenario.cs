@@ -22,9 +22,9 @@ internal static class RecoveryScenario
 
     public static ScenarioResult Run(bool quick)
     {
-        int events = quick ? 300_000 : 4_000_000;
+        int events = quick ? 300_000 : 24_000_000;
         long segmentSize = quick ? 1L << 20 : 8L << 20;
-        int repetitions = quick ? 1 : 3;
+        int repetitions = quick ? 1 : 2;
         string dir = Stats.TempDir();
         try
         {

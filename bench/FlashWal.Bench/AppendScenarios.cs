@@ -6,8 +6,20 @@ namespace FlashWal.Bench;
 /// <summary>The four systems every append scenario compares, in the order they run in each repetition.</summary>
 internal static class Systems
 {
-    public static SystemSpec[] Compared() =>
-        [SystemSpec.FlashWal(), SystemSpec.FlashWal(preparer: false), SystemSpec.Faster(), SystemSpec.FileStream()];
+    /// <summary>The compared systems; FLASHWAL_BENCH_SYSTEMS (names, comma-separated) keeps only some, for profiling one.</summary>
+    public static SystemSpec[] Compared() => Only([SystemSpec.FlashWal(), SystemSpec.FlashWal(preparer: false), SystemSpec.Faster(), SystemSpec.FileStream()]);
+
+    public static SystemSpec[] Only(SystemSpec[] specs)
+    {
+        string? only = Environment.GetEnvironmentVariable("FLASHWAL_BENCH_SYSTEMS");
+        if (string.IsNullOrWhiteSpace(only))
+        {
+            return specs;
+        }
+
+        var names = only.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        return specs.Where(s => names.Contains(s.Name, StringComparer.OrdinalIgnoreCase)).ToArray();
+    }
 
     public static string Describe(IEnumerable<SystemSpec> specs) => string.Join("; ", specs.Select(s => $"{s.Name}: {s.Settings}"));
 }
@@ -77,7 +89,7 @@ internal static class AppendLatencyScenario
 
             result.Tables.Add(table);
             result.Tables.Add(rotTable);
-            if (rate == variants[0].Rate)
+            if (rate == variants[0].Rate && specs.Length == 4)
             {
                 Goals(result, all, rot, alloc, specs);
             }
@@ -205,6 +217,11 @@ internal static class AppendThroughputScenario
             }
 
             result.Tables.Add(table);
+            if (specs.Length < 4)
+            {
+                continue;
+            }
+
             double faster = Stats.Median(rate["FasterLog"]);
             result.Goals.Add($"{size} B: FlashWal / FasterLog throughput = {fw / faster:F2}× (goal ≥ 1.5×: {(fw / faster >= 1.5 ? "met" : "missed")})");
         }

@@ -88,7 +88,7 @@ internal sealed class ScenarioResult
             text.AppendLine("Settings:").AppendLine();
             foreach ((string k, string v) in Settings)
             {
-                text.AppendLine($"- {k}: {v}");
+                text.Append("- ").Append(k).Append(": ").AppendLine(v);
             }
         }
 
@@ -159,17 +159,17 @@ internal static class ResultWriter
             {
                 if (result.Latencies.Count > 0)
                 {
-                    plots.AppendLine($"![latency percentiles]({result.Scenario}-latency.svg)");
+                    plots.Append("![latency percentiles](").Append(result.Scenario).AppendLine("-latency.svg)");
                 }
 
                 if (result.Bars.Count > 0)
                 {
-                    plots.AppendLine($"![throughput]({result.Scenario}-throughput.svg)");
+                    plots.Append("![throughput](").Append(result.Scenario).AppendLine("-throughput.svg)");
                 }
             }
             else
             {
-                plots.AppendLine($"(No plot: {why}.)");
+                plots.Append("(No plot: ").Append(why).AppendLine(".)");
                 Console.WriteLine($"plots skipped: {why}");
             }
         }

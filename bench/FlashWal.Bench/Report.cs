@@ -99,7 +99,15 @@ internal sealed class ScenarioResult
 /// <summary>Writes a result as JSON, Markdown and plot data, and asks plot.sh for the SVGs.</summary>
 internal static class ResultWriter
 {
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never };
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // a file for people and scripts, never HTML
+    };
+
+    private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
 
     public static string ToJson(ScenarioResult result, MachineInfo machine, bool quick, double timerOverheadNs) =>
         JsonSerializer.Serialize(new
@@ -174,8 +182,8 @@ internal static class ResultWriter
             }
         }
 
-        File.WriteAllText(md, header + result.Markdown() + (plots.Length > 0 ? "\n" + plots : ""), Encoding.UTF8);
-        File.WriteAllText(Path.Combine(dir, result.Scenario + ".json"), ToJson(result, machine, quick, timerOverheadNs), Encoding.UTF8);
+        File.WriteAllText(md, header + result.Markdown() + (plots.Length > 0 ? "\n" + plots : ""), Utf8);
+        File.WriteAllText(Path.Combine(dir, result.Scenario + ".json"), ToJson(result, machine, quick, timerOverheadNs), Utf8);
     }
 
     /// <summary>Writes the plot data and runs plot.sh; null when the SVGs were made, else why not.</summary>

@@ -55,12 +55,12 @@ public sealed class HarnessTests
 
         Assert.Equal("demo", root.GetProperty("scenario").GetString());
         Assert.True(root.GetProperty("quick").GetBoolean());
-        Assert.Equal(2, root.GetProperty("machine").GetProperty("Cores").GetInt32());
-        Assert.Equal("ext4", root.GetProperty("machine").GetProperty("TempFileSystem").GetString());
+        Assert.Equal(2, root.GetProperty("machine").GetProperty("cores").GetInt32());
+        Assert.Equal("ext4", root.GetProperty("machine").GetProperty("tempFileSystem").GetString());
         Assert.Equal(21.0, root.GetProperty("timerOverheadNs").GetDouble());
-        Assert.Equal(5, root.GetProperty("latenciesNs")[0].GetProperty("P9999").GetInt64());
+        Assert.Equal(5, root.GetProperty("latenciesNs")[0].GetProperty("p9999").GetInt64());
         Assert.Equal("2", root.GetProperty("tables")[0].GetProperty("rows")[0][1].GetString());
-        Assert.Equal(2.5, root.GetProperty("bars").GetProperty("values")[0].GetProperty("Value").GetDouble());
+        Assert.Equal(2.5, root.GetProperty("bars").GetProperty("values")[0].GetProperty("value").GetDouble());
     }
 
     [Fact]

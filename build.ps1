@@ -11,7 +11,8 @@
     Pester   Build, then the Pester 5 suite under tests/Pester in a fresh `pwsh -NoProfile` process,
              against the staged module (FLASHWAL_MODULE) and CLI (FLASHWAL_CLI).
     Package  Build, then zips out/FlashWal into out/FlashWal-<version>.zip.
-    Bench    Runs the benchmark harness (bench/FlashWal.Bench) with every scenario.
+    Bench    Runs the benchmark harness (bench/FlashWal.Bench): every scenario, or -Scenario NAME;
+             -Quick for the seconds-long smoke run. Results, tables and plots go to bench/results/.
     Clean    Removes out/ and every project's bin/ and obj/.
 
     Every native command's exit code is checked; the script stops at the first failure and exits
@@ -28,7 +29,14 @@ param(
     [ValidateSet('Build', 'Test', 'Pester', 'Package', 'Bench', 'Clean')]
     [string]$Task = 'Build',
 
-    [string]$Configuration = 'Release'
+    [string]$Configuration = 'Release',
+
+    # Bench only: one scenario (append-latency, append-throughput, durability, recovery, host, prefault,
+    # block-size, compression, checksum) or all of them.
+    [string]$Scenario = 'all',
+
+    # Bench only: the quick smoke run (proves the harness works; the numbers mean little).
+    [switch]$Quick
 )
 
 Set-StrictMode -Version 3.0
@@ -212,8 +220,12 @@ function Invoke-BenchTask {
         [Console]::Error.WriteLine("No benchmark harness yet: '$BenchProject' does not exist. Benchmarks arrive with a later issue.")
         exit 1
     }
-    Write-Step 'Benchmarks (Release, all scenarios)'
-    Invoke-Native dotnet 'run', '-c', 'Release', '--project', $BenchProject, '--', 'all'
+    $arguments = @('run', '-c', 'Release', '--project', $BenchProject, '--', $Scenario)
+    if ($Quick) {
+        $arguments += '--quick'
+    }
+    Write-Step "Benchmarks (Release, $Scenario$(if ($Quick) { ', quick' }))"
+    Invoke-Native dotnet $arguments
 }
 
 function Invoke-CleanTask {

@@ -18,13 +18,17 @@ for (int i = 0; i < args.Length - 1; i++)
 }
 
 Directory.CreateDirectory(results);
-var scenarios = new Dictionary<string, Func<bool, string>>
+var scenarios = new Dictionary<string, Func<bool, ScenarioResult>>
 {
-    ["prefault"] = PrefaultScenario.Run,
-    ["block-size"] = BlockSizeScenario.Run,
-    ["compression"] = CompressionScenario.Run,
+    ["append-latency"] = AppendLatencyScenario.Run,
+    ["append-throughput"] = AppendThroughputScenario.Run,
+    ["durability"] = DurabilityScenario.Run,
     ["recovery"] = RecoveryScenario.Run,
-    ["checksum"] = ChecksumScenario.Run,
+    ["host"] = HostScenario.Run,
+    ["prefault"] = q => Legacy("prefault", PrefaultScenario.Run(q)),
+    ["block-size"] = q => Legacy("block-size", BlockSizeScenario.Run(q)),
+    ["compression"] = q => Legacy("compression", CompressionScenario.Run(q)),
+    ["checksum"] = q => Legacy("checksum", ChecksumScenario.Run(q)),
 };
 
 if (!scenarios.ContainsKey(scenario) && scenario != "all")
@@ -33,75 +37,32 @@ if (!scenarios.ContainsKey(scenario) && scenario != "all")
     return 2;
 }
 
-var machine = Machine.Describe();
-foreach ((string name, Func<bool, string> run) in scenarios.Where(s => scenario == "all" || s.Key == scenario))
+var machine = MachineInfo.Current();
+double timerOverhead = Timing.TimerOverheadNs();
+string plotScript = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "plot.sh"));
+Console.WriteLine(machine.Describe());
+Console.WriteLine($"Timer overhead: {Stats.F(timerOverhead)} ns for two Stopwatch.GetTimestamp reads (included in every latency, nothing subtracted).");
+if (Environment.ProcessorCount < 4)
 {
-    Console.WriteLine($"== {name}{(quick ? " (quick)" : "")} ==");
-    string table = run(quick);
-    string report = $"# {name}\n\n{machine}\n\n{table}\n";
-    string file = Path.Combine(results, name + ".md");
-    File.WriteAllText(file, report, Encoding.UTF8);
-    Console.WriteLine(table);
-    Console.WriteLine($"written: {Path.GetFullPath(file)}");
+    Console.WriteLine($"Note: {Environment.ProcessorCount} cores: background threads (preparer, maintainer, FASTER's flushes) share them with the writer.");
 }
 
+var total = Stopwatch.StartNew();
+foreach ((string name, Func<bool, ScenarioResult> run) in scenarios.Where(s => scenario == "all" || s.Key == scenario))
+{
+    Console.WriteLine($"== {name}{(quick ? " (quick)" : "")} ==");
+    var watch = Stopwatch.StartNew();
+    ScenarioResult result = run(quick);
+    ResultWriter.Write(results, result, machine, quick, timerOverhead, plotScript);
+    Console.WriteLine(result.Markdown());
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"written: {Path.GetFullPath(Path.Combine(results, name + ".md"))} and .json ({watch.Elapsed.TotalSeconds:F1} s)"));
+}
+
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"total: {total.Elapsed.TotalSeconds:F1} s"));
 return 0;
 
-namespace FlashWal.Bench
+static ScenarioResult Legacy(string name, string markdown)
 {
-    internal static class Machine
-    {
-        public static string Describe()
-        {
-            string kernel = File.Exists("/proc/sys/kernel/osrelease") ? File.ReadAllText("/proc/sys/kernel/osrelease").Trim() : Environment.OSVersion.VersionString;
-            string cpu = File.Exists("/proc/cpuinfo")
-                ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "?"
-                : "?";
-            return string.Create(CultureInfo.InvariantCulture,
-                $"Machine: {Environment.ProcessorCount} cores ({cpu}), kernel {kernel}, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; temp dir {Path.GetTempPath()}");
-        }
-    }
-
-    internal static class Stats
-    {
-        public static double Median(List<double> values)
-        {
-            var sorted = values.Order().ToList();
-            return sorted.Count == 0 ? double.NaN : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
-        }
-
-        public static string F(double value, int digits = 1) => value.ToString("F" + digits, CultureInfo.InvariantCulture);
-
-        public static string Table(string[] headers, IEnumerable<string[]> rows)
-        {
-            var text = new StringBuilder();
-            text.AppendLine("| " + string.Join(" | ", headers) + " |");
-            text.AppendLine("|" + string.Concat(headers.Select(_ => "---|")));
-            foreach (string[] row in rows)
-            {
-                text.AppendLine("| " + string.Join(" | ", row) + " |");
-            }
-
-            return text.ToString();
-        }
-
-        public static string TempDir()
-        {
-            string dir = Path.Combine(Path.GetTempPath(), "flashwal-bench", Guid.NewGuid().ToString("n"));
-            Directory.CreateDirectory(dir);
-            return dir;
-        }
-
-        public static double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
-
-        /// <summary>Keeps a measurement unless it comes from the warm-up repetition (-1).</summary>
-        public static void Record<T>(Dictionary<T, List<double>> into, T key, int repetition, double value)
-            where T : notnull
-        {
-            if (repetition >= 0)
-            {
-                into[key].Add(value);
-            }
-        }
-    }
+    var result = new ScenarioResult { Scenario = name, Method = markdown };
+    return result;
 }

@@ -1,0 +1,259 @@
+using System.Diagnostics;
+using FlashWal.Telemetry;
+
+namespace FlashWal.Bench;
+
+/// <summary>The four systems every append scenario compares, in the order they run in each repetition.</summary>
+internal static class Systems
+{
+    /// <summary>The compared systems; FLASHWAL_BENCH_SYSTEMS (names, comma-separated) keeps only some, for profiling one.</summary>
+    public static SystemSpec[] Compared() => Only([SystemSpec.FlashWal(), SystemSpec.FlashWal(preparer: false), SystemSpec.Faster(), SystemSpec.FileStream()]);
+
+    public static SystemSpec[] Only(SystemSpec[] specs)
+    {
+        string? only = Environment.GetEnvironmentVariable("FLASHWAL_BENCH_SYSTEMS");
+        if (string.IsNullOrWhiteSpace(only))
+        {
+            return specs;
+        }
+
+        var names = only.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        return specs.Where(s => names.Contains(s.Name, StringComparer.OrdinalIgnoreCase)).ToArray();
+    }
+
+    public static string Describe(IEnumerable<SystemSpec> specs) => string.Join("; ", specs.Select(s => $"{s.Name}: {s.Settings}"));
+}
+
+/// <summary>
+/// <c>append-latency</c>: 64-byte events paced at 1,000,000 and 100,000 per second, every append timed
+/// (two Stopwatch reads) into log-linear histograms, the appends that moved to a new segment apart.
+/// </summary>
+internal static class AppendLatencyScenario
+{
+    public const int CommitEvery = 1000;
+
+    public static ScenarioResult Run(bool quick)
+    {
+        var result = new ScenarioResult { Scenario = "append-latency", LatencyPlotTitle = "append latency, 64 B at 1M events/s" };
+        int repetitions = quick ? 1 : 5;
+        SystemSpec[] specs = Systems.Compared();
+        // (rate, segment size, events): at least 20 rotations for every system (FlashWal stores 88 B a
+        // 64-byte event, FasterLog 80 B with its per-entry checksum, FileStream 68 B: FileStream rotates least).
+        (int Rate, long Segment, int Events)[] variants = quick
+            ? [(1_000_000, 256 << 10, 100_000), (100_000, 128 << 10, 50_000)]
+            : [(1_000_000, 4L << 20, 2_000_000), (100_000, 1L << 20, 400_000)];
+        result.Method =
+            $"64-byte payloads paced at each rate (a spin until each event is due; latency is the append's own service time, not time since it was due). Commit (seal / Commit(false) / Flush()) every {CommitEvery} events, outside the timed append. " +
+            $"{repetitions} measured repetitions after one discarded warm-up, systems interleaved in each; each histogram holds every append of every measured repetition. " +
+            "Rotation appends: the appends after which the system's segment number changed (FlashWal ActiveSegmentIndex, FasterLog TailAddress >> SegmentSizeBits, FileStream its own file counter). " +
+            "Allocated: GC.GetAllocatedBytesForCurrentThread around the measured loop (the histograms are preallocated) / events. All latencies in ns.";
+        result.Settings["systems"] = Systems.Describe(specs);
+        result.Settings["FlashWal durability"] = "None (commits seal blocks; the OS writes back; segments are fsynced at close), the same 'no fsync on the hot path' as the baselines' commits";
+        byte[] payload = new byte[64];
+        Random.Shared.NextBytes(payload);
+        foreach ((int rate, long segment, int events) in variants)
+        {
+            var all = specs.ToDictionary(s => s.Name, _ => new LatencyHistogram());
+            var rot = specs.ToDictionary(s => s.Name, _ => new LatencyHistogram());
+            var alloc = specs.ToDictionary(s => s.Name, _ => new List<double>());
+            var rotations = specs.ToDictionary(s => s.Name, _ => new List<double>());
+            var late = specs.ToDictionary(s => s.Name, _ => new List<double>());
+            for (int rep = -1; rep < repetitions; rep++)
+            {
+                foreach (SystemSpec spec in specs)
+                {
+                    bool measured = rep >= 0;
+                    RunResult r = RunPaced(spec, segment, events, rate, payload, measured ? all[spec.Name] : new LatencyHistogram(), measured ? rot[spec.Name] : new LatencyHistogram());
+                    Stats.Record(alloc, spec.Name, rep, r.AllocatedPerEvent);
+                    Stats.Record(rotations, spec.Name, rep, r.Rotations);
+                    Stats.Record(late, spec.Name, rep, r.MaxLateUs);
+                }
+            }
+
+            string rateText = rate >= 1_000_000 ? $"{rate / 1_000_000}M" : $"{rate / 1000}k";
+            var table = new ResultTable($"{rateText} events/s, {events:N0} events a run, segments of {segment >> 10} KiB: every append (ns)",
+                ["system", .. LatencySeries.Headers, "rotations/run", "bytes allocated/append", "max behind schedule (µs)"], []);
+            var rotTable = new ResultTable($"{rateText} events/s: rotation appends only (ns)", ["system", .. LatencySeries.Headers], []);
+            foreach (SystemSpec spec in specs)
+            {
+                LatencySeries s = LatencySeries.From(spec.Name, all[spec.Name].Snapshot());
+                LatencySeries rs = LatencySeries.From(spec.Name + " rotation", rot[spec.Name].Snapshot());
+                table.Rows.Add([spec.Name, .. s.Cells(), Stats.F(Stats.Median(rotations[spec.Name]), 0), Stats.F(Stats.Median(alloc[spec.Name]), 3), Stats.F(Stats.Median(late[spec.Name]), 0)]);
+                rotTable.Rows.Add([spec.Name, .. rs.Cells()]);
+                if (rate == variants[0].Rate)
+                {
+                    result.Latencies.Add(s with { Label = spec.Name });
+                    result.Latencies.Add(rs with { Label = spec.Name + ", rotation appends" });
+                }
+            }
+
+            result.Tables.Add(table);
+            result.Tables.Add(rotTable);
+            if (rate == variants[0].Rate && specs.Length == 4)
+            {
+                Goals(result, all, rot, alloc, specs);
+            }
+
+            if (rotations.Values.SelectMany(v => v).Any(v => v < 20))
+            {
+                result.Notes.Add($"{rateText}: a run had fewer than 20 rotations (see rotations/run).");
+            }
+        }
+
+        return result;
+    }
+
+    private static void Goals(ScenarioResult result, Dictionary<string, LatencyHistogram> all, Dictionary<string, LatencyHistogram> rot, Dictionary<string, List<double>> alloc, SystemSpec[] specs)
+    {
+        LatencySnapshot fw = all[specs[0].Name].Snapshot();
+        LatencySnapshot fwRot = rot[specs[0].Name].Snapshot();
+        result.Goals.Add($"FlashWal p99.99 ≤ 1 µs: {fw.P9999:N0} ns ({(fw.P9999 <= 1000 ? "met" : "missed")}, {fw.P9999 / 1000.0:F2}× the goal)");
+        result.Goals.Add($"FlashWal rotation appends p99 ≤ 5 µs: {fwRot.P99:N0} ns ({(fwRot.P99 <= 5000 ? "met" : "missed")}, {fwRot.P99 / 5000.0:F2}× the goal)");
+        foreach (SystemSpec other in specs.Skip(1).Take(2))
+        {
+            LatencySnapshot o = all[other.Name].Snapshot();
+            double ratio = (double)o.P9999 / Math.Max(1, fw.P9999);
+            result.Goals.Add($"p99.99 {other.Name} / FlashWal = {ratio:F1}× (goal ≥ 10×: {(ratio >= 10 ? "met" : "missed")})");
+        }
+
+        double a = Stats.Median(alloc[specs[0].Name]);
+        result.Goals.Add($"FlashWal bytes allocated per append: {a:F3} (goal 0: {(a == 0 ? "met" : "missed")})");
+    }
+
+    internal readonly record struct RunResult(double AllocatedPerEvent, long Rotations, double MaxLateUs);
+
+    /// <summary>One paced run of one system in a fresh directory.</summary>
+    private static RunResult RunPaced(SystemSpec spec, long segmentSize, int events, int rate, byte[] payload, LatencyHistogram all, LatencyHistogram rotation)
+    {
+        string dir = Stats.TempDir();
+        try
+        {
+            using ILogSystem log = spec.Open(dir, segmentSize);
+            double ticksPerEvent = Timing.TicksPerEvent(rate);
+            long segment = log.Segment;
+            long rotations = 0;
+            long maxLate = 0;
+            double nsPerTick = Timing.NsPerTick;
+            long allocated = GC.GetAllocatedBytesForCurrentThread();
+            long start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < events; i++)
+            {
+                long due = Timing.Due(start, i, ticksPerEvent);
+                long now;
+                while ((now = Stopwatch.GetTimestamp()) < due)
+                {
+                }
+
+                maxLate = Math.Max(maxLate, now - due);
+                long a = Stopwatch.GetTimestamp();
+                log.Append(payload);
+                long b = Stopwatch.GetTimestamp();
+                long ns = (long)((b - a) * nsPerTick);
+                all.Record(ns);
+                long seg = log.Segment;
+                if (seg != segment)
+                {
+                    segment = seg;
+                    rotations++;
+                    rotation.Record(ns);
+                }
+
+                if (i % CommitEvery == CommitEvery - 1)
+                {
+                    log.Commit();
+                }
+            }
+
+            allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+            log.Commit();
+            return new RunResult((double)allocated / events, rotations, maxLate * nsPerTick / 1000);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
+
+/// <summary><c>append-throughput</c>: unpaced appends of 64 B and 4 KiB, commit every 1000 events.</summary>
+internal static class AppendThroughputScenario
+{
+    public static ScenarioResult Run(bool quick)
+    {
+        var result = new ScenarioResult { Scenario = "append-throughput", BarUnit = "million events/s (64 B)" };
+        int repetitions = quick ? 1 : 5;
+        SystemSpec[] specs = Systems.Compared();
+        long segment = quick ? 1L << 20 : 8L << 20;
+        (int Size, int Events)[] sizes = quick ? [(64, 200_000), (4096, 5_000)] : [(64, 4_000_000), (4096, 100_000)];
+        result.Method = $"Unpaced: each system appends as fast as one thread can, committing every {AppendLatencyScenario.CommitEvery} events, then commits; segments of {segment >> 20} MiB. " +
+            $"{repetitions} measured repetitions after one discarded warm-up, systems interleaved, medians. CPU per event: Process.TotalProcessorTime delta (all threads: the writer and every background thread) / events. GB/s counts payload bytes (10^9).";
+        result.Settings["systems"] = Systems.Describe(specs);
+        foreach ((int size, int events) in sizes)
+        {
+            byte[] payload = new byte[size];
+            Random.Shared.NextBytes(payload);
+            var rate = specs.ToDictionary(s => s.Name, _ => new List<double>());
+            var cpu = specs.ToDictionary(s => s.Name, _ => new List<double>());
+            for (int rep = -1; rep < repetitions; rep++)
+            {
+                foreach (SystemSpec spec in specs)
+                {
+                    (double r, double c) = RunOnce(spec, segment, events, payload);
+                    Stats.Record(rate, spec.Name, rep, r);
+                    Stats.Record(cpu, spec.Name, rep, c);
+                }
+            }
+
+            double fw = Stats.Median(rate[specs[0].Name]);
+            var table = new ResultTable($"{size} B payloads, {events:N0} events a run", ["system", "M events/s", "GB/s", "CPU ns/event", "vs FlashWal"], []);
+            foreach (SystemSpec spec in specs)
+            {
+                double r = Stats.Median(rate[spec.Name]);
+                table.Rows.Add([spec.Name, Stats.F(r / 1e6, 2), Stats.F(r * size / 1e9, 3), Stats.F(Stats.Median(cpu[spec.Name]), 0), Stats.F(r / fw, 2) + "×"]);
+                if (size == 64)
+                {
+                    result.Bars.Add(new Bar(spec.Name, Math.Round(r / 1e6, 3)));
+                }
+            }
+
+            result.Tables.Add(table);
+            if (specs.Length < 4)
+            {
+                continue;
+            }
+
+            double faster = Stats.Median(rate["FasterLog"]);
+            result.Goals.Add($"{size} B: FlashWal / FasterLog throughput = {fw / faster:F2}× (goal ≥ 1.5×: {(fw / faster >= 1.5 ? "met" : "missed")})");
+        }
+
+        return result;
+    }
+
+    private static (double EventsPerSecond, double CpuNsPerEvent) RunOnce(SystemSpec spec, long segment, int events, byte[] payload)
+    {
+        string dir = Stats.TempDir();
+        try
+        {
+            using ILogSystem log = spec.Open(dir, segment);
+            TimeSpan cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+            long start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < events; i++)
+            {
+                log.Append(payload);
+                if (i % AppendLatencyScenario.CommitEvery == AppendLatencyScenario.CommitEvery - 1)
+                {
+                    log.Commit();
+                }
+            }
+
+            log.Commit();
+            long elapsed = Stopwatch.GetTimestamp() - start;
+            TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
+            return (events / (elapsed / (double)Stopwatch.Frequency), cpu.TotalNanoseconds / events);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}

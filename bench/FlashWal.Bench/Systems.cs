@@ -1,0 +1,181 @@
+using FASTER.core;
+using FlashWal.Recording;
+
+namespace FlashWal.Bench;
+
+/// <summary>One log under test, driven the same way whatever it is: append, commit, durable flush.</summary>
+/// <remarks>
+/// Every system is called through this interface (one interface call per operation, the same for all).
+/// <see cref="Segment"/> is read after each timed append to find the appends that rotated segments.
+/// </remarks>
+internal interface ILogSystem : IDisposable
+{
+    string Name { get; }
+
+    /// <summary>A number that changes when the log moves to a new segment (file).</summary>
+    long Segment { get; }
+
+    void Append(ReadOnlySpan<byte> payload);
+
+    /// <summary>Makes appended events survive a killed process (FlashWal: seal; FasterLog: Commit(false); FileStream: Flush()).</summary>
+    void Commit();
+
+    /// <summary>Makes appended events durable and returns when they are.</summary>
+    void Flush();
+
+    /// <summary>Events committed but not yet durable (0 where every commit is durable or unknown).</summary>
+    long DurableLag { get; }
+}
+
+/// <summary>Which system, and how it is configured; <see cref="Open"/> makes one in a fresh directory.</summary>
+internal sealed record SystemSpec(string Name, string Settings, Func<string, long, ILogSystem> Factory)
+{
+    public ILogSystem Open(string dir, long segmentSize) => Factory(dir, segmentSize);
+
+    public static SystemSpec FlashWal(DurabilityPolicy durability = DurabilityPolicy.None, bool preparer = true, string? name = null, TimeSpan? syncInterval = null) =>
+        new(name ?? (preparer ? "FlashWal" : "FlashWal (no preparer)"),
+            $"WalRecorder, UsePreparer={preparer}, Durability={durability}{(syncInterval is { } s ? $", SyncInterval={s.TotalMilliseconds} ms" : "")}, block 64 KiB, prefault Auto, CRC-32C per record and block",
+            (dir, size) => new FlashWalSystem(dir, new WalRecorderOptions
+            {
+                SegmentSize = size,
+                UsePreparer = preparer,
+                Durability = durability,
+                SyncInterval = syncInterval ?? TimeSpan.FromMilliseconds(10),
+            }, name ?? (preparer ? "FlashWal" : "FlashWal (no preparer)")));
+
+    public static SystemSpec Faster(string name = "FasterLog") =>
+        new(name, "FasterLog 2.6.5, Devices.CreateLogDevice(preallocateFile: false) defaults, SegmentSizeBits = log2(segment size), PageSizeBits = segment/4 (max 4 MiB), MemorySizeBits = 4 pages min, LogChecksum = PerEntry, AutoRefreshSafeTailAddress off; Commit = Commit(spinWait: false), durable = Commit(spinWait: true)",
+            (dir, size) => new FasterLogSystem(dir, size, name));
+
+    public static SystemSpec FileStream(string name = "FileStream") =>
+        new(name, "FileStream append, 4-byte length + payload, 64 KiB buffer, a new file at the same segment size; Commit = Flush(), durable = Flush(flushToDisk: true)",
+            (dir, size) => new FileStreamSystem(dir, size, name));
+}
+
+internal sealed class FlashWalSystem(string dir, WalRecorderOptions options, string name) : ILogSystem
+{
+    private readonly WalRecorder _recorder = WalRecorder.Open(dir, options);
+    private readonly bool _everyCommit = options.Durability == DurabilityPolicy.EveryCommit;
+    private readonly bool _interval = options.Durability == DurabilityPolicy.Interval;
+
+    public string Name => name;
+
+    public WalRecorder Recorder => _recorder;
+
+    public long Segment => _recorder.ActiveSegmentIndex;
+
+    public long DurableLag => _recorder.CommittedEventId - _recorder.DurableEventId;
+
+    public void Append(ReadOnlySpan<byte> payload) => _recorder.Append(payload, 1);
+
+    public void Commit() => _recorder.Commit();
+
+    /// <summary>The durable flush each policy implies: EveryCommit commits; Interval commits and waits for the background flush; None flushes.</summary>
+    public void Flush()
+    {
+        if (_everyCommit)
+        {
+            _recorder.Commit();
+        }
+        else if (_interval)
+        {
+            long id = _recorder.Commit();
+            _recorder.WaitForDurable(id, TimeSpan.FromSeconds(30));
+        }
+        else
+        {
+            _recorder.Flush();
+        }
+    }
+
+    public void Dispose() => _recorder.Dispose();
+}
+
+internal sealed class FasterLogSystem : ILogSystem
+{
+    private readonly IDevice _device;
+    private readonly FasterLog _log;
+    private readonly int _segmentBits;
+
+    public FasterLogSystem(string dir, long segmentSize, string name)
+    {
+        Name = name;
+        _segmentBits = System.Numerics.BitOperations.Log2((ulong)segmentSize);
+        if (1L << _segmentBits != segmentSize)
+        {
+            throw new ArgumentException($"FasterLog segments are powers of two; {segmentSize} is not.", nameof(segmentSize));
+        }
+
+        int pageBits = Math.Min(_segmentBits - 2, 22);
+        _device = Devices.CreateLogDevice(Path.Combine(dir, "faster.log"), preallocateFile: false, deleteOnClose: true);
+        _log = new FasterLog(new FasterLogSettings
+        {
+            LogDevice = _device,
+            SegmentSizeBits = _segmentBits,
+            PageSizeBits = pageBits,
+            MemorySizeBits = Math.Max(pageBits + 2, Math.Min(_segmentBits + 1, 26)),
+            LogChecksum = LogChecksumType.PerEntry,
+            LogCommitDir = Path.Combine(dir, "commits"),
+        });
+    }
+
+    public string Name { get; }
+
+    public FasterLog Log => _log;
+
+    public long Segment => _log.TailAddress >> _segmentBits;
+
+    public long DurableLag => 0;
+
+    public void Append(ReadOnlySpan<byte> payload) => _log.Enqueue(payload);
+
+    public void Commit() => _log.Commit(spinWait: false);
+
+    public void Flush() => _log.Commit(spinWait: true);
+
+    public void Dispose()
+    {
+        _log.Dispose();
+        _device.Dispose();
+    }
+}
+
+internal sealed class FileStreamSystem(string dir, long segmentSize, string name) : ILogSystem
+{
+    private System.IO.FileStream _file = Create(dir, 0);
+    private long _segment;
+    private long _position;
+
+    public string Name => name;
+
+    public long Segment => _segment;
+
+    public long DurableLag => 0;
+
+    public void Append(ReadOnlySpan<byte> payload)
+    {
+        int length = payload.Length + 4;
+        if (_position + length > segmentSize)
+        {
+            _file.Flush(flushToDisk: true);
+            _file.Dispose();
+            _file = Create(dir, ++_segment);
+            _position = 0;
+        }
+
+        Span<byte> header = stackalloc byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(header, payload.Length);
+        _file.Write(header);
+        _file.Write(payload);
+        _position += length;
+    }
+
+    public void Commit() => _file.Flush();
+
+    public void Flush() => _file.Flush(flushToDisk: true);
+
+    public void Dispose() => _file.Dispose();
+
+    private static System.IO.FileStream Create(string dir, long index) =>
+        new(Path.Combine(dir, $"{index:D8}.log"), FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1 << 16);
+}

@@ -139,7 +139,7 @@ internal sealed unsafe class MappedFile : IDisposable
 
     /// <summary>
     /// Removes the mapping and keeps the file open. Dirty pages stay in the page cache, dirty, for a
-    /// later fsync of <see cref="Stream"/> to write.
+    /// later fsync of <see cref="Stream"/> to write: unmapping writes nothing back.
     /// </summary>
     public void Unmap()
     {
@@ -150,6 +150,13 @@ internal sealed unsafe class MappedFile : IDisposable
 
         _pointer = null;
         _view.SafeMemoryMappedViewHandle.ReleasePointer();
+
+        // munmap first: a writable MemoryMappedViewAccessor's Dispose flushes the view (msync MS_SYNC)
+        // while it is still mapped, and writing back mapped pages write-protects each one, a
+        // TLB-shootdown interrupt per page on every core running this process (the writer's too:
+        // p99.9 of ordinary appends 6.5 us instead of 0.2 us, docs/PERFORMANCE.md). With the view
+        // closed the accessor skips its flush; callers that need the data durable fsync the file.
+        _view.SafeMemoryMappedViewHandle.Dispose();
         _view.Dispose();
         _map.Dispose();
     }

@@ -372,9 +372,10 @@ public sealed unsafe class SegmentWriter : IDisposable
     /// The mapping goes first. Writing back a page that is still mapped writable makes the kernel
     /// write-protect it in every page table that maps it, and on Linux that is a TLB-shootdown
     /// interrupt, per page, to every core running this process: the writer's core included, which
-    /// by now appends to another segment (measured: ordinary appends' p99.9 went from 6.5 us to
-    /// 0.3 us when closes stopped doing it). Unmapped, the dirty pages are plain page cache that one
-    /// fsync writes without interrupting anybody.
+    /// by now appends to another segment (bench append-latency at 1M events/s: ordinary appends'
+    /// p99.9 went from 6.4 us to 0.14 us once <see cref="MappedFile.Unmap"/> really unmapped first;
+    /// before, the view accessor's Dispose still msynced the mapped view). Unmapped, the dirty pages
+    /// are plain page cache that one fsync writes without interrupting anybody.
     /// </remarks>
     public SegmentSummary Close()
     {

@@ -455,6 +455,12 @@ public sealed class WalRecovery : IDisposable
                         "the blocks after the last block that verifies (at this offset) do not verify: their events are lost");
                 MeetDamage(cause, scan.Path, summaryLast);
             }
+            else if (scan.Findings.FirstOrDefault(f => f.Severity >= FindingSeverity.Damage && !_damage.Contains(f)) is { } outside)
+            {
+                // Every event of the segment was replayed, but damage outside its blocks (reserved bytes,
+                // the zero tail, the file's length) is damage all the same: strict stops, salvage reports it.
+                MeetDamage(outside, scan.Path, lostTo: null, losesEvents: false);
+            }
         }
 
         if (scan.RecordCount > 0 || scan.Summary is not null)

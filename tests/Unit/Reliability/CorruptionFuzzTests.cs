@@ -207,7 +207,7 @@ public sealed class CorruptionFuzzTests : IDisposable
         File.WriteAllBytes(Path.Combine(dir, MetaCheckpoint.FileName), _meta);
         Expectation expect = kind <= Kind.AppendGarbage ? MutateBytes(dir, kind, random, ref what) : MutateSet(dir, kind, random, ref what);
         _lastDamaged = expect.Damage;
-        return Verify(dir, expect);
+        return Verify(dir, expect, preload: random.Next(4) == 0);
     }
 
     private sealed class Expectation
@@ -487,7 +487,8 @@ public sealed class CorruptionFuzzTests : IDisposable
         return expect;
     }
 
-    private static string? Verify(string dir, Expectation expect)
+    // A quarter of the cases replay through the preloader's thread (preload), the rest on the caller's.
+    private static string? Verify(string dir, Expectation expect, bool preload)
     {
         // The verifier: damage exactly when the mutation changed something the format covers, in the right file and place.
         VerificationReport report = SegmentVerifier.VerifyDirectory(dir);
@@ -512,7 +513,7 @@ public sealed class CorruptionFuzzTests : IDisposable
         // Strict: fails closed naming the file, after exactly the events before the damage.
         var ids = new List<long>();
         WalCorruptionException? error = null;
-        using (var strict = WalRecovery.Open(dir, Strict))
+        using (var strict = WalRecovery.Open(dir, new RecoveryOptions { Mode = RecoveryMode.Strict, UsePreloader = preload }))
         {
             if (!expect.Damage && expect.Code is { } info && !strict.Catalog.Findings.Any(f => f.Code == info && f.File == expect.File))
             {
@@ -567,7 +568,7 @@ public sealed class CorruptionFuzzTests : IDisposable
         }
 
         // Salvage: exactly the undamaged events, and the lost ones as exact ranges.
-        using var salvage = WalRecovery.Open(dir, Salvage);
+        using var salvage = WalRecovery.Open(dir, new RecoveryOptions { Mode = RecoveryMode.Salvage, UsePreloader = preload });
         var salvaged = new List<long>();
         if (salvage.ResumeFrom(1))
         {

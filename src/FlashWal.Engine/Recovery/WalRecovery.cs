@@ -121,6 +121,13 @@ public sealed class WalRecovery : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegative(eventId);
         Reset(eventId);
         int start = FindStart(eventId);
+        if (start < 0 && Catalog.Checkpoint is { } meta && meta.DurableEventId >= eventId && Catalog.Findings.Any(f => f.Code == FindingCode.DurableEventsMissing))
+        {
+            // Past the segments' last event but not past the checkpoint's durable one: those events were
+            // lost, which the end of the log reports (strict stops), not "nothing to replay".
+            start = Catalog.Segments.Count;
+        }
+
         if (start < 0)
         {
             _startNote = Catalog.LastEventId == 0
@@ -410,7 +417,9 @@ public sealed class WalRecovery : IDisposable
 
         if (_seekPending)
         {
-            _seekPending = false;
+            // A segment whose every event precedes the start (one out of place, e.g. misnamed) leaves the
+            // seek pending for the next one, which must not be replayed from its start.
+            _seekPending = scan.Summary is { } summary ? summary.LastEventId < _from : scan.State != SegmentState.Damaged && scan.LastEventId < _from;
             reader.SeekTo(_from);
             if (reader.SkippedDamage is { } skipped)
             {

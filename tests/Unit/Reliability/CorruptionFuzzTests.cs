@@ -167,6 +167,66 @@ public sealed class CorruptionFuzzTests : IDisposable
         Assert.Equal((FindingCode.SummaryMismatch, second.Start, 1L), (damage.Code, damage.Offset, damage.BlockIndex));
     }
 
+    /// <summary>
+    /// Defect found by the fuzzing (seed 7 case 64): with segments 0 and 1 swapped, salvage resumed
+    /// from 57 replayed 31..56 too: the seek was spent on the file met first, whose events all precede
+    /// the start, and the next one was replayed from its beginning.
+    /// </summary>
+    [Fact]
+    public void A_resume_after_swapped_segments_never_replays_events_before_the_start()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllBytes(Wal.SegmentPath(dir.Path, 0), _files[1]);
+        File.WriteAllBytes(Wal.SegmentPath(dir.Path, 1), _files[0]);
+        for (int s = 2; s < Segments; s++)
+        {
+            File.WriteAllBytes(Wal.SegmentPath(dir.Path, s), _files[s]);
+        }
+
+        using var salvage = WalRecovery.Open(dir.Path, Salvage);
+        var ids = new List<long>();
+        Assert.True(salvage.ResumeFrom(57));
+        while (salvage.TryReadNext(out WalEvent e))
+        {
+            ids.Add(e.EventId);
+        }
+
+        Assert.Equal(Enumerable.Range(57, (int)LastId - 56).Select(i => (long)i), ids);
+        Assert.Empty(salvage.Report.Gaps);
+    }
+
+    /// <summary>
+    /// Defect found by the fuzzing (seed 7 case 202): the last segment removed, the checkpoint saying
+    /// events up to 120 were durable; a resume from 116 (past the segments' last event, 90) answered
+    /// "nothing to replay" in both modes, hiding the loss that a resume from 1 reports.
+    /// </summary>
+    [Fact]
+    public void A_resume_inside_durable_events_that_are_gone_reports_them_lost()
+    {
+        using var dir = new TempDirectory();
+        for (int s = 0; s < Segments - 1; s++)
+        {
+            File.WriteAllBytes(Wal.SegmentPath(dir.Path, s), _files[s]);
+        }
+
+        File.WriteAllBytes(Path.Combine(dir.Path, MetaCheckpoint.FileName), _meta);
+        using (var strict = WalRecovery.Open(dir.Path, Strict))
+        {
+            Assert.True(strict.ResumeFrom(116));
+            var error = Assert.Throws<WalCorruptionException>(() => strict.TryReadNext(out _));
+            Assert.Equal(FindingCode.DurableEventsMissing, error.Finding.Code);
+            Assert.Equal(RecoveryOutcome.StoppedAtDamage, strict.Report.Outcome);
+        }
+
+        using var salvage = WalRecovery.Open(dir.Path, Salvage);
+        Assert.True(salvage.ResumeFrom(116));
+        Assert.False(salvage.TryReadNext(out _));
+        LostRange gap = Assert.Single(salvage.Report.Gaps);
+        Assert.Equal((116L, (long?)LastId, FindingCode.DurableEventsMissing), (gap.FirstEventId, gap.LastEventId, gap.Cause.Code));
+        Assert.False(salvage.ResumeFrom(121)); // past the durable id as well: nothing to replay, nothing lost
+        Assert.Empty(salvage.Report.Gaps);
+    }
+
     private string? RunCase(int seed, int index, Dictionary<string, int> kinds)
     {
         int caseSeed = HashCode.Combine(seed, index) & 0x7FFFFFFF;
@@ -207,7 +267,7 @@ public sealed class CorruptionFuzzTests : IDisposable
         File.WriteAllBytes(Path.Combine(dir, MetaCheckpoint.FileName), _meta);
         Expectation expect = kind <= Kind.AppendGarbage ? MutateBytes(dir, kind, random, ref what) : MutateSet(dir, kind, random, ref what);
         _lastDamaged = expect.Damage;
-        return Verify(dir, expect, preload: random.Next(4) == 0);
+        return Verify(dir, expect, preload: random.Next(4) == 0, resumeFrom: random.NextInt64(1, LastId + 2));
     }
 
     private sealed class Expectation
@@ -488,7 +548,7 @@ public sealed class CorruptionFuzzTests : IDisposable
     }
 
     // A quarter of the cases replay through the preloader's thread (preload), the rest on the caller's.
-    private static string? Verify(string dir, Expectation expect, bool preload)
+    private static string? Verify(string dir, Expectation expect, bool preload, long resumeFrom)
     {
         // The verifier: damage exactly when the mutation changed something the format covers, in the right file and place.
         VerificationReport report = SegmentVerifier.VerifyDirectory(dir);
@@ -601,6 +661,28 @@ public sealed class CorruptionFuzzTests : IDisposable
         if (!reported.SetEquals(expect.Lost) || salvage.Report.Gaps.Sum(g => (g.LastEventId ?? LastId) - g.FirstEventId + 1) != expect.Lost.Count)
         {
             return $"salvage: gaps [{string.Join(" | ", salvage.Report.Gaps)}], expected lost [{Ranges([.. expect.Lost.Order()])}]";
+        }
+
+        // Salvage again from an id drawn per case: what follows it, and the lost ranges cut at it.
+        var later = new List<long>();
+        if (salvage.ResumeFrom(resumeFrom))
+        {
+            while (salvage.TryReadNext(out WalEvent e))
+            {
+                later.Add(e.EventId);
+            }
+        }
+
+        if (!later.SequenceEqual(kept.Where(id => id >= resumeFrom)))
+        {
+            return $"salvage from {resumeFrom}: replayed [{Ranges(later)}], expected [{Ranges([.. kept.Where(id => id >= resumeFrom)])}]";
+        }
+
+        var lostLater = new HashSet<long>(expect.Lost.Where(id => id >= resumeFrom));
+        var reportedLater = new HashSet<long>(salvage.Report.Gaps.SelectMany(g => Enumerable.Range((int)g.FirstEventId, (int)((g.LastEventId ?? LastId) - g.FirstEventId + 1)).Select(i => (long)i)));
+        if (!reportedLater.SetEquals(lostLater))
+        {
+            return $"salvage from {resumeFrom}: gaps [{string.Join(" | ", salvage.Report.Gaps)}], expected lost [{Ranges([.. lostLater.Order()])}]";
         }
 
         return null;

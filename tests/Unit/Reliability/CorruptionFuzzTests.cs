@@ -4,6 +4,7 @@ using FlashWal.Format;
 using FlashWal.Inspection;
 using FlashWal.Reading;
 using FlashWal.Recovery;
+using FlashWal.Tests.Recovery;
 using FlashWal.Tests.Support;
 using Xunit.Abstractions;
 
@@ -123,13 +124,7 @@ public sealed class CorruptionFuzzTests : IDisposable
         {
             var ids = new List<long>();
             Assert.True(strict.ResumeFrom(1));
-            var error = Assert.Throws<WalCorruptionException>(() =>
-            {
-                while (strict.TryReadNext(out WalEvent e))
-                {
-                    ids.Add(e.EventId);
-                }
-            });
+            var error = Assert.Throws<WalCorruptionException>(() => WalRecoveryTests.Drain(strict, ids));
             Assert.Equal(Enumerable.Range(1, 2 * PerSegment).Select(i => (long)i), ids);
             Assert.Equal((path, (long)offset), (error.Finding.File, error.Finding.Offset));
             Assert.Equal(RecoveryOutcome.StoppedAtDamage, strict.Report.Outcome);
@@ -137,13 +132,9 @@ public sealed class CorruptionFuzzTests : IDisposable
 
         using var salvage = WalRecovery.Open(dir.Path, Salvage);
         Assert.True(salvage.ResumeFrom(1));
-        long count = 0;
-        while (salvage.TryReadNext(out _))
-        {
-            count++;
-        }
-
-        Assert.Equal(LastId, count);
+        var all = new List<long>();
+        WalRecoveryTests.Drain(salvage, all);
+        Assert.Equal(LastId, all.Count);
         Assert.Empty(salvage.Report.Gaps);
         Assert.Equal([path], salvage.Report.DamagedSegments);
         Assert.False(salvage.Report.IsComplete);
@@ -186,10 +177,7 @@ public sealed class CorruptionFuzzTests : IDisposable
         using var salvage = WalRecovery.Open(dir.Path, Salvage);
         var ids = new List<long>();
         Assert.True(salvage.ResumeFrom(57));
-        while (salvage.TryReadNext(out WalEvent e))
-        {
-            ids.Add(e.EventId);
-        }
+        WalRecoveryTests.Drain(salvage, ids);
 
         Assert.Equal(Enumerable.Range(57, (int)LastId - 56).Select(i => (long)i), ids);
         Assert.Empty(salvage.Report.Gaps);
@@ -477,10 +465,7 @@ public sealed class CorruptionFuzzTests : IDisposable
                 string copy = Wal.SegmentPath(dir, Segments);
                 File.Copy(path, copy);
                 what += $" segment {s} as {Segments}";
-                expect.Damage = true;
-                expect.File = copy;
-                expect.Code = FindingCode.SegmentNameMismatch;
-                expect.SkipStrictPrefix = true;
+                Misnamed(expect, copy);
                 break;
             }
 
@@ -505,10 +490,7 @@ public sealed class CorruptionFuzzTests : IDisposable
                 string to = Wal.SegmentPath(dir, Segments);
                 File.Move(path, to);
                 what += $" segment {s} to {Segments}";
-                expect.Damage = true;
-                expect.File = to;
-                expect.Code = FindingCode.SegmentNameMismatch;
-                expect.SkipStrictPrefix = true;
+                Misnamed(expect, to);
                 break;
             }
 
@@ -545,6 +527,15 @@ public sealed class CorruptionFuzzTests : IDisposable
         }
 
         return expect;
+    }
+
+    /// <summary>A file named after an index its header does not hold: all its events are replayed in their place.</summary>
+    private static void Misnamed(Expectation expect, string file)
+    {
+        expect.Damage = true;
+        expect.File = file;
+        expect.Code = FindingCode.SegmentNameMismatch;
+        expect.SkipStrictPrefix = true;
     }
 
     // A quarter of the cases replay through the preloader's thread (preload), the rest on the caller's.
@@ -584,10 +575,7 @@ public sealed class CorruptionFuzzTests : IDisposable
             {
                 if (strict.ResumeFrom(1))
                 {
-                    while (strict.TryReadNext(out WalEvent e))
-                    {
-                        ids.Add(e.EventId);
-                    }
+                    WalRecoveryTests.Drain(strict, ids);
                 }
             }
             catch (WalCorruptionException e)
@@ -632,10 +620,7 @@ public sealed class CorruptionFuzzTests : IDisposable
         var salvaged = new List<long>();
         if (salvage.ResumeFrom(1))
         {
-            while (salvage.TryReadNext(out WalEvent e))
-            {
-                salvaged.Add(e.EventId);
-            }
+            WalRecoveryTests.Drain(salvage, salvaged);
         }
 
         List<long> kept = [.. Enumerable.Range(1, (int)LastId).Select(i => (long)i).Where(i => !expect.Lost.Contains(i) && !expect.Absent.Contains(i))];
@@ -667,10 +652,7 @@ public sealed class CorruptionFuzzTests : IDisposable
         var later = new List<long>();
         if (salvage.ResumeFrom(resumeFrom))
         {
-            while (salvage.TryReadNext(out WalEvent e))
-            {
-                later.Add(e.EventId);
-            }
+            WalRecoveryTests.Drain(salvage, later);
         }
 
         if (!later.SequenceEqual(kept.Where(id => id >= resumeFrom)))

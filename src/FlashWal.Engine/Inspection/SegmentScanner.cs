@@ -693,7 +693,10 @@ public static unsafe class SegmentScanner
 
         if (mismatch is not null && failure is null)
         {
-            scan.Add(FindingSeverity.Damage, FindingCode.SummaryMismatch, SegmentFormat.SummaryOffset + field, -1,
+            // The summary verifies (its CRC): when the walk ended before its data end (zeroed blocks), the
+            // damage is where the data stops, not in the summary.
+            bool dataMissing = field == SegmentSummary.OffDataEnd && scan.ValidEnd < summary.DataEnd;
+            scan.Add(FindingSeverity.Damage, FindingCode.SummaryMismatch, dataMissing ? scan.ValidEnd : SegmentFormat.SummaryOffset + field, dataMissing ? blocks : -1,
                 $"the summary's {mismatch} disagrees with the blocks (blocks lost or summary damaged)", expected, found);
         }
 

@@ -121,6 +121,13 @@ public sealed class WalRecovery : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegative(eventId);
         Reset(eventId);
         int start = FindStart(eventId);
+        if (start < 0 && Catalog.Checkpoint is { } meta && meta.DurableEventId >= eventId && Catalog.Findings.Any(f => f.Code == FindingCode.DurableEventsMissing))
+        {
+            // Past the segments' last event but not past the checkpoint's durable one: those events were
+            // lost, which the end of the log reports (strict stops), not "nothing to replay".
+            start = Catalog.Segments.Count;
+        }
+
         if (start < 0)
         {
             _startNote = Catalog.LastEventId == 0
@@ -410,7 +417,9 @@ public sealed class WalRecovery : IDisposable
 
         if (_seekPending)
         {
-            _seekPending = false;
+            // A segment whose every event precedes the start (one out of place, e.g. misnamed) leaves the
+            // seek pending for the next one, which must not be replayed from its start.
+            _seekPending = scan.Summary is { } summary ? summary.LastEventId < _from : scan.State != SegmentState.Damaged && scan.LastEventId < _from;
             reader.SeekTo(_from);
             if (reader.SkippedDamage is { } skipped)
             {
@@ -454,6 +463,12 @@ public sealed class WalRecovery : IDisposable
                     : new Finding(FindingSeverity.Damage, FindingCode.BlocksLost, scan.Path, scan.SalvagedRuns[^1].BlockOffsets[^1], -1,
                         "the blocks after the last block that verifies (at this offset) do not verify: their events are lost");
                 MeetDamage(cause, scan.Path, summaryLast);
+            }
+            else if (scan.Findings.FirstOrDefault(f => f.Severity >= FindingSeverity.Damage && !_damage.Contains(f)) is { } outside)
+            {
+                // Every event of the segment was replayed, but damage outside its blocks (reserved bytes,
+                // the zero tail, the file's length) is damage all the same: strict stops, salvage reports it.
+                MeetDamage(outside, scan.Path, lostTo: null, losesEvents: false);
             }
         }
 

@@ -1,0 +1,743 @@
+using System.Buffers.Binary;
+using FlashWal.Errors;
+using FlashWal.Format;
+using FlashWal.Inspection;
+using FlashWal.Reading;
+using FlashWal.Recovery;
+using FlashWal.Tests.Recovery;
+using FlashWal.Tests.Support;
+using Xunit.Abstractions;
+
+namespace FlashWal.Tests.Reliability;
+
+/// <summary>
+/// Seeded corruption fuzzing on a real log: four closed segments of 30 events (ids 1..120), three
+/// blocks of ten events each, and a metadata checkpoint. Every case copies the pristine log, applies
+/// one mutation drawn from a per-case seed, and checks the verifier, strict recovery and salvage
+/// recovery against an oracle computed from the pristine layout and the bytes actually changed.
+/// A failure names the seed and case so that <see cref="Replay_one_case"/> can run it again.
+/// </summary>
+public sealed class CorruptionFuzzTests : IDisposable
+{
+    private const int Segments = 4;
+    private const int PerSegment = 30;
+    private const long LastId = Segments * PerSegment;
+    private static readonly TimeSpan CaseTimeout = TimeSpan.FromSeconds(20);
+    private static readonly RecoveryOptions Strict = new() { Mode = RecoveryMode.Strict, UsePreloader = false };
+    private static readonly RecoveryOptions Salvage = new() { Mode = RecoveryMode.Salvage, UsePreloader = false };
+
+    private readonly TempDirectory _pristine = new();
+    private readonly byte[][] _files = new byte[Segments][];
+    private readonly SegmentLayout[] _layout = new SegmentLayout[Segments];
+    private readonly byte[] _meta = new byte[MetaCheckpoint.Size];
+    private readonly byte[] _foreign;
+
+    private readonly ITestOutputHelper _output;
+    private bool _lastDamaged;
+
+    public CorruptionFuzzTests(ITestOutputHelper output)
+    {
+        _output = output;
+        LogId log = Wal.WriteLog(_pristine.Path, Segments, PerSegment, Wal.Small, sealEvery: 10);
+        for (int s = 0; s < Segments; s++)
+        {
+            _files[s] = File.ReadAllBytes(Wal.SegmentPath(_pristine.Path, s));
+            _layout[s] = SegmentLayout.Parse(_files[s]);
+        }
+
+        new MetaCheckpoint(log, Segments - 1, _layout[^1].DataEnd, LastId, LastId, 1_700_000_000_000_000_000).WriteTo(_meta);
+        using var other = new TempDirectory();
+        Wal.WriteLog(other.Path, segments: Segments + 1, perSegment: 10, Wal.Small);
+        _foreign = File.ReadAllBytes(Wal.SegmentPath(other.Path, Segments));
+    }
+
+    public enum Kind
+    {
+        BitFlip,
+        ByteRun,
+        ZeroPage,
+        Truncate,
+        AppendGarbage,
+        RemoveSegment,
+        DuplicateSegment,
+        SwapSegments,
+        RenameSegment,
+        ForeignSegment,
+        MetaDamaged,
+        MetaMissing,
+    }
+
+    public void Dispose() => _pristine.Dispose();
+
+    /// <summary>The CI run: four fixed seeds of 500 cases each (2000), about two in three byte-level.</summary>
+    [Theory]
+    [InlineData(20261121, 500)]
+    [InlineData(7, 500)]
+    [InlineData(424242, 500)]
+    [InlineData(1, 500)]
+    public void Seeded_damage_is_found_located_and_salvaged_exactly(int seed, int cases)
+    {
+        // FLASHWAL_FUZZ_SCALE=N runs N times as many cases per seed (a longer hunt outside CI).
+        cases *= int.TryParse(Environment.GetEnvironmentVariable("FLASHWAL_FUZZ_SCALE"), out int scale) && scale > 1 ? scale : 1;
+        var failures = new List<string>();
+        var kinds = new Dictionary<string, int>();
+        for (int i = 0; i < cases; i++)
+        {
+            string? failure = RunCase(seed, i, kinds);
+            if (failure is not null)
+            {
+                failures.Add(failure);
+            }
+        }
+
+        _output.WriteLine($"seed {seed}: {cases} cases: {string.Join(", ", kinds.OrderBy(k => k.Key).Select(k => $"{k.Key} {k.Value}"))}");
+        Assert.True(failures.Count == 0, $"{failures.Count} of {cases} cases failed (seed {seed}):\n{string.Join("\n", failures.Take(60))}");
+    }
+
+    /// <summary>Runs one case again: put a failing seed and case index here.</summary>
+    [Theory]
+    [InlineData(20261121, 0)]
+    public void Replay_one_case(int seed, int index) => Assert.Null(RunCase(seed, index, []));
+
+    /// <summary>
+    /// Defect found by the fuzzing (seed 20261121): a segment whose every block verifies but which has
+    /// damage outside them (here a non-zero byte in its zero tail, and a reserved byte) was replayed by
+    /// strict recovery without a failure, and salvage did not report it.
+    /// </summary>
+    [Theory]
+    [InlineData(40_000)] // the zero tail after the data end
+    [InlineData(1_000)]  // reserved bytes [576, 4096)
+    public void Damage_outside_the_blocks_of_a_fully_replayed_segment_stops_strict_and_is_reported(int offset)
+    {
+        using var dir = new TempDirectory();
+        for (int s = 0; s < Segments; s++)
+        {
+            File.WriteAllBytes(Wal.SegmentPath(dir.Path, s), _files[s]);
+        }
+
+        string path = Wal.SegmentPath(dir.Path, 1);
+        byte[] bytes = (byte[])_files[1].Clone();
+        bytes[offset] = 0x40;
+        File.WriteAllBytes(path, bytes);
+
+        using (var strict = WalRecovery.Open(dir.Path, Strict))
+        {
+            var ids = new List<long>();
+            Assert.True(strict.ResumeFrom(1));
+            var error = Assert.Throws<WalCorruptionException>(() => WalRecoveryTests.Drain(strict, ids));
+            Assert.Equal(Enumerable.Range(1, 2 * PerSegment).Select(i => (long)i), ids);
+            Assert.Equal((path, (long)offset), (error.Finding.File, error.Finding.Offset));
+            Assert.Equal(RecoveryOutcome.StoppedAtDamage, strict.Report.Outcome);
+        }
+
+        using var salvage = WalRecovery.Open(dir.Path, Salvage);
+        Assert.True(salvage.ResumeFrom(1));
+        var all = new List<long>();
+        WalRecoveryTests.Drain(salvage, all);
+        Assert.Equal(LastId, all.Count);
+        Assert.Empty(salvage.Report.Gaps);
+        Assert.Equal([path], salvage.Report.DamagedSegments);
+        Assert.False(salvage.Report.IsComplete);
+    }
+
+    /// <summary>
+    /// Defect found by the fuzzing (seed 20261121, ZeroPage cases): zeroed blocks of a closed segment
+    /// were reported at the summary's data end field (offset 520), whose CRC verifies, instead of where
+    /// the data stops.
+    /// </summary>
+    [Fact]
+    public void Zeroed_blocks_of_a_closed_segment_are_located_where_the_data_stops()
+    {
+        using var dir = new TempDirectory();
+        string path = Wal.SegmentPath(dir.Path, 0);
+        byte[] bytes = (byte[])_files[0].Clone();
+        BlockLayout second = _layout[0].Blocks[1];
+        bytes.AsSpan((int)second.Start, (int)(_layout[0].DataEnd - second.Start)).Clear();
+        File.WriteAllBytes(path, bytes);
+        Finding damage = Assert.Single(SegmentVerifier.Verify(path).Findings, f => f.Severity >= FindingSeverity.Damage);
+        Assert.Equal((FindingCode.SummaryMismatch, second.Start, 1L), (damage.Code, damage.Offset, damage.BlockIndex));
+    }
+
+    /// <summary>
+    /// Defect found by the fuzzing (seed 7 case 64): with segments 0 and 1 swapped, salvage resumed
+    /// from 57 replayed 31..56 too: the seek was spent on the file met first, whose events all precede
+    /// the start, and the next one was replayed from its beginning.
+    /// </summary>
+    [Fact]
+    public void A_resume_after_swapped_segments_never_replays_events_before_the_start()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllBytes(Wal.SegmentPath(dir.Path, 0), _files[1]);
+        File.WriteAllBytes(Wal.SegmentPath(dir.Path, 1), _files[0]);
+        for (int s = 2; s < Segments; s++)
+        {
+            File.WriteAllBytes(Wal.SegmentPath(dir.Path, s), _files[s]);
+        }
+
+        using var salvage = WalRecovery.Open(dir.Path, Salvage);
+        var ids = new List<long>();
+        Assert.True(salvage.ResumeFrom(57));
+        WalRecoveryTests.Drain(salvage, ids);
+
+        Assert.Equal(Enumerable.Range(57, (int)LastId - 56).Select(i => (long)i), ids);
+        Assert.Empty(salvage.Report.Gaps);
+    }
+
+    /// <summary>
+    /// Defect found by the fuzzing (seed 7 case 202): the last segment removed, the checkpoint saying
+    /// events up to 120 were durable; a resume from 116 (past the segments' last event, 90) answered
+    /// "nothing to replay" in both modes, hiding the loss that a resume from 1 reports.
+    /// </summary>
+    [Fact]
+    public void A_resume_inside_durable_events_that_are_gone_reports_them_lost()
+    {
+        using var dir = new TempDirectory();
+        for (int s = 0; s < Segments - 1; s++)
+        {
+            File.WriteAllBytes(Wal.SegmentPath(dir.Path, s), _files[s]);
+        }
+
+        File.WriteAllBytes(Path.Combine(dir.Path, MetaCheckpoint.FileName), _meta);
+        using (var strict = WalRecovery.Open(dir.Path, Strict))
+        {
+            Assert.True(strict.ResumeFrom(116));
+            var error = Assert.Throws<WalCorruptionException>(() => strict.TryReadNext(out _));
+            Assert.Equal(FindingCode.DurableEventsMissing, error.Finding.Code);
+            Assert.Equal(RecoveryOutcome.StoppedAtDamage, strict.Report.Outcome);
+        }
+
+        using var salvage = WalRecovery.Open(dir.Path, Salvage);
+        Assert.True(salvage.ResumeFrom(116));
+        Assert.False(salvage.TryReadNext(out _));
+        LostRange gap = Assert.Single(salvage.Report.Gaps);
+        Assert.Equal((116L, (long?)LastId, FindingCode.DurableEventsMissing), (gap.FirstEventId, gap.LastEventId, gap.Cause.Code));
+        Assert.False(salvage.ResumeFrom(121)); // past the durable id as well: nothing to replay, nothing lost
+        Assert.Empty(salvage.Report.Gaps);
+    }
+
+    private string? RunCase(int seed, int index, Dictionary<string, int> kinds)
+    {
+        int caseSeed = HashCode.Combine(seed, index) & 0x7FFFFFFF;
+        var random = new Random(caseSeed);
+        Kind kind = (Kind)random.Next(0, Enum.GetValues<Kind>().Length);
+        if (random.Next(3) > 0 && kind > Kind.AppendGarbage)
+        {
+            kind = (Kind)random.Next(0, (int)Kind.AppendGarbage + 1); // mostly byte-level damage
+        }
+
+        string what = $"seed {seed} case {index} ({kind}, case seed {caseSeed})";
+        using var dir = new TempDirectory();
+        try
+        {
+            var task = Task.Run(() => Check(dir.Path, kind, random, ref what));
+            if (!task.Wait(CaseTimeout))
+            {
+                return $"{what}: did not finish within {CaseTimeout}";
+            }
+
+            string tally = $"{kind}{(task.Result is null && kind <= Kind.AppendGarbage ? (_lastDamaged ? " (damage)" : " (no change)") : "")}";
+            kinds[tally] = kinds.GetValueOrDefault(tally) + 1;
+            return task.Result is { } problem ? $"{what}: {problem}" : null;
+        }
+        catch (AggregateException e)
+        {
+            return $"{what}: unhandled {e.InnerException}";
+        }
+    }
+
+    private string? Check(string dir, Kind kind, Random random, ref string what)
+    {
+        for (int s = 0; s < Segments; s++)
+        {
+            File.WriteAllBytes(Wal.SegmentPath(dir, s), _files[s]);
+        }
+
+        File.WriteAllBytes(Path.Combine(dir, MetaCheckpoint.FileName), _meta);
+        Expectation expect = kind <= Kind.AppendGarbage ? MutateBytes(dir, kind, random, ref what) : MutateSet(dir, kind, random, ref what);
+        _lastDamaged = expect.Damage;
+        return Verify(dir, expect, preload: random.Next(4) == 0, resumeFrom: random.NextInt64(1, LastId + 2));
+    }
+
+    private sealed class Expectation
+    {
+        public HashSet<long> Lost { get; } = [];
+        public HashSet<long> Absent { get; } = [];
+        public bool VerifierBlind { get; set; }
+        public bool Damage { get; set; }
+        public string? File { get; set; }
+        public List<(long From, long To)> Ranges { get; } = [];
+        public FindingCode? Code { get; set; }
+        public long StrictStopsBefore { get; set; } = long.MaxValue;
+        public bool SkipStrictPrefix { get; set; }
+    }
+
+    private Expectation MutateBytes(string dir, Kind kind, Random random, ref string what)
+    {
+        int s = random.Next(Segments);
+        string path = Wal.SegmentPath(dir, s);
+        byte[] bytes = (byte[])_files[s].Clone();
+        SegmentLayout layout = _layout[s];
+        long capacity = bytes.Length;
+        var expect = new Expectation { File = path };
+
+        // A third of the offsets fall in a structure picked uniformly (header, reserved bytes, summary,
+        // a block header, a block's records, the zero tail), a third where the data is, a third anywhere.
+        int Offset()
+        {
+            switch (random.Next(3))
+            {
+                case 0:
+                    (long From, long To) range = layout.Targets[random.Next(layout.Targets.Count)];
+                    return (int)random.NextInt64(range.From, Math.Min(range.To, capacity));
+                case 1:
+                    return random.Next(0, (int)layout.DataEnd + 128);
+                default:
+                    return random.Next(0, (int)capacity);
+            }
+        }
+
+        switch (kind)
+        {
+            case Kind.BitFlip:
+            {
+                int at = Offset();
+                int bit = random.Next(8);
+                bytes[at] ^= (byte)(1 << bit);
+                what += $" segment {s} offset {at} bit {bit}";
+                break;
+            }
+
+            case Kind.ByteRun:
+            {
+                int at = Offset();
+                int length = Math.Min(random.Next(1, 65), (int)capacity - at);
+                random.NextBytes(bytes.AsSpan(at, length));
+                what += $" segment {s} offset {at} length {length}";
+                break;
+            }
+
+            case Kind.ZeroPage:
+            {
+                int page = random.Next(2) == 0 ? random.Next(0, (int)(layout.DataEnd / 4096) + 1) : random.Next(0, (int)(capacity / 4096));
+                bytes.AsSpan(page * 4096, 4096).Clear();
+                what += $" segment {s} page {page}";
+                break;
+            }
+
+            case Kind.Truncate:
+            {
+                int length = random.Next(2) == 0 ? random.Next(0, (int)layout.DataEnd + 64) : random.Next(0, (int)capacity);
+                what += $" segment {s} to {length} bytes";
+                File.WriteAllBytes(path, bytes.AsSpan(0, length).ToArray());
+                expect.Damage = true;
+                expect.Ranges.Add((Math.Min(length, capacity - 1), capacity));
+                if (length < SegmentLayout.HeaderSize)
+                {
+                    LoseSegment(expect, s);
+                    expect.Ranges.Add((0, SegmentLayout.HeaderSize));
+                }
+                else
+                {
+                    foreach (BlockLayout block in layout.Blocks.Where(b => b.End > length))
+                    {
+                        Lose(expect, block);
+                    }
+                }
+
+                SetStrict(expect, s);
+                return expect;
+            }
+
+            case Kind.AppendGarbage:
+            {
+                int length = random.Next(1, 5000);
+                byte[] garbage = new byte[length];
+                random.NextBytes(garbage);
+                if (random.Next(4) == 0)
+                {
+                    Array.Clear(garbage); // zeros appended: still too long
+                }
+
+                what += $" segment {s} {length} bytes";
+                File.WriteAllBytes(path, [.. bytes, .. garbage]);
+                expect.Damage = true;
+                expect.Ranges.Add((capacity, capacity + length));
+                SetStrict(expect, s);
+                return expect;
+            }
+        }
+
+        File.WriteAllBytes(path, bytes);
+        var changed = new List<long>();
+        for (int i = 0; i < bytes.Length; i++)
+        {
+            if (bytes[i] != _files[s][i])
+            {
+                changed.Add(i);
+            }
+        }
+
+        if (changed.Count == 0)
+        {
+            return new Expectation(); // zeros over zeros: nothing changed, nothing to find
+        }
+
+        expect.Damage = true;
+        foreach (long at in changed)
+        {
+            (long from, long to, BlockLayout? block) = layout.Structure(at);
+            if (!expect.Ranges.Contains((from, to)))
+            {
+                expect.Ranges.Add((from, to));
+            }
+
+            if (from == 0)
+            {
+                LoseSegment(expect, s);
+            }
+            else if (block is not null)
+            {
+                Lose(expect, block);
+            }
+        }
+
+        SetStrict(expect, s);
+        return expect;
+    }
+
+    private static void SetStrict(Expectation expect, int s)
+    {
+        // Strict replays every event before the first lost one; when the damage loses no event (reserved
+        // bytes, summary, zero tail, length) it replays the whole damaged segment and stops at its end.
+        expect.StrictStopsBefore = expect.Lost.Count > 0 ? expect.Lost.Min() : (long)(s + 1) * PerSegment + 1;
+    }
+
+    private void LoseSegment(Expectation expect, int s)
+    {
+        foreach (BlockLayout block in _layout[s].Blocks)
+        {
+            Lose(expect, block);
+        }
+    }
+
+    private static void Lose(Expectation expect, BlockLayout block)
+    {
+        for (long id = block.First; id <= block.Last; id++)
+        {
+            expect.Lost.Add(id);
+        }
+    }
+
+    private Expectation MutateSet(string dir, Kind kind, Random random, ref string what)
+    {
+        int s = random.Next(Segments);
+        string path = Wal.SegmentPath(dir, s);
+        var expect = new Expectation();
+        switch (kind)
+        {
+            case Kind.RemoveSegment:
+                File.Delete(path);
+                what += $" segment {s}";
+                LoseSegment(expect, s);
+                if (s == 0)
+                {
+                    expect.Absent.UnionWith(expect.Lost); // below the lowest present index: retention, not damage
+                    expect.Lost.Clear();
+                    break;
+                }
+
+                if (s == Segments - 1)
+                {
+                    // Only the checkpoint knows the log went further: the verifier does not read it
+                    // (FORMAT.md §10, §13), recovery's catalog does.
+                    expect.VerifierBlind = true;
+                    expect.StrictStopsBefore = LastId + 1;
+                    expect.SkipStrictPrefix = false;
+                }
+
+                expect.Damage = true;
+                expect.File = s == Segments - 1 ? Path.Combine(dir, MetaCheckpoint.FileName) : path;
+                expect.Code = s == Segments - 1 ? FindingCode.DurableEventsMissing : FindingCode.SegmentMissing;
+                expect.StrictStopsBefore = Math.Min(expect.StrictStopsBefore, s * PerSegment + 1);
+                break;
+            case Kind.DuplicateSegment:
+            {
+                string copy = Wal.SegmentPath(dir, Segments);
+                File.Copy(path, copy);
+                what += $" segment {s} as {Segments}";
+                Misnamed(expect, copy);
+                break;
+            }
+
+            case Kind.SwapSegments:
+            {
+                s = random.Next(Segments - 1);
+                string a = Wal.SegmentPath(dir, s);
+                string b = Wal.SegmentPath(dir, s + 1);
+                what += $" segments {s} and {s + 1}";
+                File.Move(a, a + ".x");
+                File.Move(b, a);
+                File.Move(a + ".x", b);
+                expect.Damage = true;
+                expect.File = b; // the file holding segment s, met first
+                expect.Code = FindingCode.SegmentNameMismatch;
+                expect.StrictStopsBefore = s * PerSegment + 1;
+                break;
+            }
+
+            case Kind.RenameSegment:
+            {
+                string to = Wal.SegmentPath(dir, Segments);
+                File.Move(path, to);
+                what += $" segment {s} to {Segments}";
+                Misnamed(expect, to);
+                break;
+            }
+
+            case Kind.ForeignSegment:
+            {
+                string foreign = Wal.SegmentPath(dir, Segments);
+                File.WriteAllBytes(foreign, _foreign);
+                what += $" at {Segments}";
+                expect.Damage = true;
+                expect.File = foreign;
+                expect.Code = FindingCode.ForeignSegment;
+                expect.StrictStopsBefore = LastId + 1;
+                break;
+            }
+
+            case Kind.MetaDamaged:
+            {
+                string meta = Path.Combine(dir, MetaCheckpoint.FileName);
+                byte[] bytes = (byte[])_meta.Clone();
+                int at = random.Next(bytes.Length);
+                bytes[at] ^= (byte)(1 << random.Next(8));
+                File.WriteAllBytes(meta, random.Next(4) == 0 ? bytes.AsSpan(0, at).ToArray() : bytes);
+                what += $" byte {at}";
+                expect.File = meta;
+                expect.Code = FindingCode.CheckpointCorrupt;
+                break;
+            }
+
+            case Kind.MetaMissing:
+                File.Delete(Path.Combine(dir, MetaCheckpoint.FileName));
+                expect.File = Path.Combine(dir, MetaCheckpoint.FileName);
+                expect.Code = FindingCode.CheckpointMissing;
+                break;
+        }
+
+        return expect;
+    }
+
+    /// <summary>A file named after an index its header does not hold: all its events are replayed in their place.</summary>
+    private static void Misnamed(Expectation expect, string file)
+    {
+        expect.Damage = true;
+        expect.File = file;
+        expect.Code = FindingCode.SegmentNameMismatch;
+        expect.SkipStrictPrefix = true;
+    }
+
+    // A quarter of the cases replay through the preloader's thread (preload), the rest on the caller's.
+    private static string? Verify(string dir, Expectation expect, bool preload, long resumeFrom)
+    {
+        // The verifier: damage exactly when the mutation changed something the format covers, in the right file and place.
+        VerificationReport report = SegmentVerifier.VerifyDirectory(dir);
+        List<Finding> damage = [.. report.Findings.Where(f => f.Severity >= FindingSeverity.Damage)];
+        string findings = string.Join(" | ", report.Findings);
+        if ((expect.Damage && !expect.VerifierBlind) != (damage.Count > 0))
+        {
+            return $"verifier: expected {(expect.Damage ? "damage" : "no damage")}, found: {findings}";
+        }
+
+        if (expect.File is not null && expect.Damage && !expect.VerifierBlind)
+        {
+            bool located = damage.Any(f => f.File == expect.File
+                && (expect.Ranges.Count == 0 || expect.Ranges.Any(r => f.Offset >= r.From && f.Offset < r.To))
+                && (expect.Code is null || f.Code == expect.Code));
+            if (!located)
+            {
+                return $"verifier: no {expect.Code?.ToString() ?? "damage"} finding in {expect.File} within [{string.Join(", ", expect.Ranges.Select(r => $"{r.From}..{r.To}"))}): {findings}";
+            }
+        }
+
+        // Strict: fails closed naming the file, after exactly the events before the damage.
+        var ids = new List<long>();
+        WalCorruptionException? error = null;
+        using (var strict = WalRecovery.Open(dir, new RecoveryOptions { Mode = RecoveryMode.Strict, UsePreloader = preload }))
+        {
+            if (!expect.Damage && expect.Code is { } info && !strict.Catalog.Findings.Any(f => f.Code == info && f.File == expect.File))
+            {
+                return $"catalog: no {info} finding for {expect.File}: {string.Join(" | ", strict.Catalog.Findings)}";
+            }
+
+            try
+            {
+                if (strict.ResumeFrom(1))
+                {
+                    WalRecoveryTests.Drain(strict, ids);
+                }
+            }
+            catch (WalCorruptionException e)
+            {
+                error = e;
+            }
+
+            if (expect.Damage != (error is not null))
+            {
+                return $"strict: expected {(expect.Damage ? "a failure" : "no failure")}, got {error?.Finding.ToString() ?? "none"} after {ids.Count} events";
+            }
+
+            if (error is not null)
+            {
+                if (strict.Report.Outcome != RecoveryOutcome.StoppedAtDamage)
+                {
+                    return $"strict: outcome {strict.Report.Outcome}";
+                }
+
+                if (expect.File is not null && error.Finding.File != expect.File && expect.Code is not FindingCode.DurableEventsMissing)
+                {
+                    return $"strict: failure names {error.Finding}, expected file {expect.File}";
+                }
+
+                long stop = Math.Min(expect.StrictStopsBefore, LastId + 1);
+                long first = expect.Absent.Count > 0 ? expect.Absent.Max() + 1 : 1;
+                bool prefix = ids.SequenceEqual(ids.Select((_, i) => first + i));
+                long last = ids.Count > 0 ? ids[^1] : first - 1;
+                if (!prefix || last > stop - 1 || (!expect.SkipStrictPrefix && last != stop - 1))
+                {
+                    return $"strict: replayed {ids.Count} events ({(ids.Count > 0 ? ids[^1] : 0)} last), expected {(expect.SkipStrictPrefix ? "at most " : "")}1..{stop - 1}; failure {error.Finding}";
+                }
+            }
+            else if (!ids.SequenceEqual(Enumerable.Range(1, (int)LastId).Select(i => (long)i).Where(i => !expect.Lost.Contains(i) && !expect.Absent.Contains(i))))
+            {
+                return $"strict: replayed {ids.Count} events without failing";
+            }
+        }
+
+        // Salvage: exactly the undamaged events, and the lost ones as exact ranges.
+        using var salvage = WalRecovery.Open(dir, new RecoveryOptions { Mode = RecoveryMode.Salvage, UsePreloader = preload });
+        var salvaged = new List<long>();
+        if (salvage.ResumeFrom(1))
+        {
+            WalRecoveryTests.Drain(salvage, salvaged);
+        }
+
+        List<long> kept = [.. Enumerable.Range(1, (int)LastId).Select(i => (long)i).Where(i => !expect.Lost.Contains(i) && !expect.Absent.Contains(i))];
+        if (!salvaged.SequenceEqual(kept))
+        {
+            return $"salvage: replayed [{Ranges(salvaged)}], expected [{Ranges(kept)}]; gaps {string.Join(" | ", salvage.Report.Gaps)}";
+        }
+
+        if (expect.Damage && expect.File is { } file && !salvage.Report.DamagedSegments.Contains(file) && !salvage.Report.Damage.Any(f => f.File == file))
+        {
+            return $"salvage: the damage in {file} is not reported: {string.Join(" | ", salvage.Report.Damage)}";
+        }
+
+        var reported = new HashSet<long>();
+        foreach (LostRange gap in salvage.Report.Gaps)
+        {
+            for (long id = gap.FirstEventId; id <= (gap.LastEventId ?? LastId); id++)
+            {
+                reported.Add(id);
+            }
+        }
+
+        if (!reported.SetEquals(expect.Lost) || salvage.Report.Gaps.Sum(g => (g.LastEventId ?? LastId) - g.FirstEventId + 1) != expect.Lost.Count)
+        {
+            return $"salvage: gaps [{string.Join(" | ", salvage.Report.Gaps)}], expected lost [{Ranges([.. expect.Lost.Order()])}]";
+        }
+
+        // Salvage again from an id drawn per case: what follows it, and the lost ranges cut at it.
+        var later = new List<long>();
+        if (salvage.ResumeFrom(resumeFrom))
+        {
+            WalRecoveryTests.Drain(salvage, later);
+        }
+
+        if (!later.SequenceEqual(kept.Where(id => id >= resumeFrom)))
+        {
+            return $"salvage from {resumeFrom}: replayed [{Ranges(later)}], expected [{Ranges([.. kept.Where(id => id >= resumeFrom)])}]";
+        }
+
+        var lostLater = new HashSet<long>(expect.Lost.Where(id => id >= resumeFrom));
+        var reportedLater = new HashSet<long>(salvage.Report.Gaps.SelectMany(g => Enumerable.Range((int)g.FirstEventId, (int)((g.LastEventId ?? LastId) - g.FirstEventId + 1)).Select(i => (long)i)));
+        if (!reportedLater.SetEquals(lostLater))
+        {
+            return $"salvage from {resumeFrom}: gaps [{string.Join(" | ", salvage.Report.Gaps)}], expected lost [{Ranges([.. lostLater.Order()])}]";
+        }
+
+        return null;
+    }
+
+    private static string Ranges(List<long> ids)
+    {
+        var parts = new List<string>();
+        for (int i = 0; i < ids.Count;)
+        {
+            int j = i;
+            while (j + 1 < ids.Count && ids[j + 1] == ids[j] + 1)
+            {
+                j++;
+            }
+
+            parts.Add($"{ids[i]}..{ids[j]}");
+            i = j + 1;
+        }
+
+        return string.Join(", ", parts);
+    }
+
+    private sealed record BlockLayout(long Start, long End, long First, long Last);
+
+    private sealed record SegmentLayout(long DataEnd, IReadOnlyList<BlockLayout> Blocks)
+    {
+        public const int HeaderSize = 128;
+
+        public static SegmentLayout Parse(byte[] file)
+        {
+            var blocks = new List<BlockLayout>();
+            long dataEnd = (long)BinaryPrimitives.ReadUInt64LittleEndian(file.AsSpan(512 + 8));
+            for (long at = 4096; at < dataEnd;)
+            {
+                ReadOnlySpan<byte> h = file.AsSpan((int)at, 64);
+                uint length = BinaryPrimitives.ReadUInt32LittleEndian(h[4..]);
+                blocks.Add(new BlockLayout(at, at + length, (long)BinaryPrimitives.ReadUInt64LittleEndian(h[16..]), (long)BinaryPrimitives.ReadUInt64LittleEndian(h[24..])));
+                at += length;
+            }
+
+            return new SegmentLayout(dataEnd, blocks);
+        }
+
+        /// <summary>Ranges to aim damage at: each structure of FORMAT.md §4, each block's header and records apart.</summary>
+        public IReadOnlyList<(long From, long To)> Targets =>
+            [(0, HeaderSize), (HeaderSize, 512), (512, 576), (576, 4096), .. Blocks.SelectMany(b => new[] { (b.Start, b.Start + 64), (b.Start + 64, b.End) }), (DataEnd, long.MaxValue)];
+
+        /// <summary>The structure a byte belongs to (FORMAT.md §4): its range, and its block if it is in one.</summary>
+        public (long From, long To, BlockLayout? Block) Structure(long at)
+        {
+            if (at < HeaderSize)
+            {
+                return (0, HeaderSize, null);
+            }
+
+            if (at < 512)
+            {
+                return (HeaderSize, 512, null);
+            }
+
+            if (at < 576)
+            {
+                return (512, 576, null);
+            }
+
+            if (at < 4096)
+            {
+                return (576, 4096, null);
+            }
+
+            BlockLayout? block = Blocks.FirstOrDefault(b => at >= b.Start && at < b.End);
+            return block is not null ? (block.Start, block.End, block) : (DataEnd, long.MaxValue, null);
+        }
+    }
+}

@@ -46,6 +46,8 @@ public sealed class DrillTally
 
     public int Reopens { get; set; }
 
+    public int CheckpointsChecked { get; set; }
+
     public int ClosedSegmentsHashed { get; set; }
 
     public SortedDictionary<string, int> KillsByDurability { get; } = new(StringComparer.Ordinal);
@@ -62,7 +64,7 @@ public sealed class DrillTally
         text.AppendLine(CultureInfo.InvariantCulture, $"events at or below the reported durable watermark checked: {DurableEventsChecked}");
         text.AppendLine(CultureInfo.InvariantCulture, $"losses found (a reported-durable id missing or wrong, a gap, damage, a rewritten closed segment, an id not continued): {Losses}");
         text.AppendLine(CultureInfo.InvariantCulture, $"kills that left a torn tail: {TornTails}; before the first durable report: {KilledBeforeFirstReport}; with a segment both compressed and not: {KilledMidCompression}; with prepared segments left: {PreparedSegmentsLeft}");
-        text.AppendLine(CultureInfo.InvariantCulture, $"in-process recorder reopens (ids continue at last + 1): {Reopens}; closed segments hashed and found unchanged after a restart: {ClosedSegmentsHashed}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"in-process recorder reopens (ids continue at last + 1): {Reopens}; closed segments hashed and found unchanged after a restart: {ClosedSegmentsHashed}; checkpoints (wal.meta) checked against the segments: {CheckpointsChecked}");
         return text.ToString();
     }
 }
@@ -81,6 +83,7 @@ public sealed class CrashDrill
     private readonly Random _random;
     private readonly Action<string> _log;
     private readonly string _cli;
+    private readonly Stopwatch _clock = new();
 
     public CrashDrill(string root, int seed, Action<string> log)
     {
@@ -92,6 +95,9 @@ public sealed class CrashDrill
     }
 
     public DrillTally Tally { get; }
+
+    /// <summary>Called after each directory with the tally so far (the long set writes it to its results file).</summary>
+    public Action<DrillTally>? Progress { get; init; }
 
     /// <summary>Kills per directory before a fresh one; the recorder is restarted on the same directory between kills.</summary>
     public int KillsPerDirectory { get; init; } = 3;
@@ -119,7 +125,7 @@ public sealed class CrashDrill
             throw new InvalidOperationException($"{_cli} is missing");
         }
 
-        var clock = Stopwatch.StartNew();
+        _clock.Restart();
         int directory = 0;
         try
         {
@@ -127,7 +133,7 @@ public sealed class CrashDrill
         }
         finally
         {
-            Tally.Elapsed = clock.Elapsed;
+            Tally.Elapsed = _clock.Elapsed;
         }
     }
 
@@ -142,6 +148,8 @@ public sealed class CrashDrill
             RunDirectory(wal, config, here);
             Tally.Directories++;
             directory++;
+            Tally.Elapsed = _clock.Elapsed;
+            Progress?.Invoke(Tally);
             Directory.Delete(wal, recursive: true);
         }
     }
@@ -239,6 +247,11 @@ public sealed class CrashDrill
             {
                 while (child.StandardOutput.ReadLine() is { } text)
                 {
+                    if (text.StartsWith("note: ", StringComparison.Ordinal) && (text.Contains(": damage ", StringComparison.Ordinal) || text.Contains(": error ", StringComparison.Ordinal)))
+                    {
+                        errors.Enqueue($"the recorder's open found: {text}");
+                    }
+
                     if (text.StartsWith("durable ", StringComparison.Ordinal)
                         && long.TryParse(text.AsSpan(8), NumberStyles.None, CultureInfo.InvariantCulture, out long id))
                     {
@@ -348,6 +361,20 @@ public sealed class CrashDrill
                 $"recovery is not complete: {report.Outcome}, gaps {string.Join(", ", report.Gaps)}, damage {string.Join("\n", report.Damage)}, failure {report.Failure}");
             Expect(report.Tail is TailState.TornTail == verification.HasTornTail, where, $"recovery's tail is {report.Tail}, the verifier's torn tail {verification.HasTornTail}");
             Expect(report.LastEventId == last, where, $"recovery ended at {report.LastEventId}, the verifier's last is {last}");
+            Expect(recovery.Catalog.Findings.All(f => f.Severity < FindingSeverity.Damage), where,
+                $"the catalog (segments and checkpoint) found damage: {string.Join("\n", recovery.Catalog.Findings)}");
+        }
+
+        // The checkpoint (wal.meta), written by the killed recorder's background thread, never claims more than the segments hold.
+        if (MetaCheckpoint.Load(wal, out string? problem) is { } checkpoint)
+        {
+            Expect(checkpoint.CommittedEventId <= expected - 1 && checkpoint.DurableEventId <= checkpoint.CommittedEventId, where,
+                $"the checkpoint says committed {checkpoint.CommittedEventId}, durable {checkpoint.DurableEventId}; the segments end at {expected - 1}");
+            Tally.CheckpointsChecked++;
+        }
+        else
+        {
+            Expect(problem is null || problem.Contains("missing", StringComparison.OrdinalIgnoreCase) || !File.Exists(Path.Combine(wal, MetaCheckpoint.FileName)), where, $"the checkpoint cannot be read: {problem}");
         }
 
         long recoveredLast = expected - 1;

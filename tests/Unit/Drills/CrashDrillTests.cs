@@ -19,7 +19,16 @@ public sealed class CrashDrillTests(ITestOutputHelper output)
         int seed = int.TryParse(Environment.GetEnvironmentVariable("FLASHWAL_DRILL_SEED"), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int s) ? s : Environment.TickCount & int.MaxValue;
         string? results = Environment.GetEnvironmentVariable("FLASHWAL_DRILL_RESULTS");
         using var dir = new TempDirectory();
-        var drill = new CrashDrill(dir.Path, seed, output.WriteLine);
+        void Write(DrillTally tally, string state)
+        {
+            if (!string.IsNullOrEmpty(results))
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(results))!);
+                File.WriteAllText(results, $"FlashWal crash drill ({state}; {kills} kills asked), {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores\n{tally}");
+            }
+        }
+
+        var drill = new CrashDrill(dir.Path, seed, output.WriteLine) { Progress = t => Write(t, "in progress") };
         output.WriteLine($"crash drill: {kills} kills, seed {seed}");
         try
         {
@@ -27,13 +36,8 @@ public sealed class CrashDrillTests(ITestOutputHelper output)
         }
         finally
         {
-            string tally = drill.Tally.ToString();
-            output.WriteLine(tally);
-            if (!string.IsNullOrEmpty(results))
-            {
-                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(results))!);
-                File.WriteAllText(results, $"FlashWal crash drill, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores\n{tally}");
-            }
+            output.WriteLine(drill.Tally.ToString());
+            Write(drill.Tally, drill.Tally.Losses == 0 && drill.Tally.Kills == kills ? "finished" : "FAILED");
         }
 
         Assert.Equal(kills, drill.Tally.Kills);

@@ -119,6 +119,13 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
             {
                 unused.Add(scan); // prepared, never used
             }
+            else if (scan is { State: SegmentState.TornTail, BlockOffsets.Count: 0, HasDamage: false })
+            {
+                // Killed before its first seal: unsealed bytes and no committed event. Left in place it
+                // would end torn behind the segments the log continues in (damage), so it goes like a
+                // prepared one; its torn-tail finding is still reported.
+                unused.Add(scan);
+            }
         }
 
         // Only empty segments: the log has no event yet (and if none stays, no id either).

@@ -28,12 +28,14 @@ if ! command -v gnuplot >/dev/null 2>&1; then
     fi
 fi
 
-latency="$dir/$scenario-latency.dat"
+# Plot from inside the results folder, so that the SVGs name their data files without this machine's paths.
+cd "$dir"
+latency="$scenario-latency.dat"
 if [[ -f "$latency" ]]; then
     series=$(grep -c '^"' "$latency")
     gnuplot <<GP
 set terminal svg size 900,640 dynamic enhanced font 'sans,11' background '#ffffff'
-set output '$dir/$scenario-latency.svg'
+set output '$scenario-latency.svg'
 set title "$latency_title"
 set logscale xy
 set xlabel 'percentile (log scale of 1/(1-p))'
@@ -48,11 +50,11 @@ plot for [i=0:$((series - 1))] '$latency' index i using (\$1 >= 20000 ? 100000 :
 GP
 fi
 
-bars="$dir/$scenario-throughput.dat"
+bars="$scenario-throughput.dat"
 if [[ -f "$bars" ]]; then
     gnuplot <<GP
 set terminal svg size 900,480 dynamic enhanced font 'sans,11' background '#ffffff'
-set output '$dir/$scenario-throughput.svg'
+set output '$scenario-throughput.svg'
 set title "$scenario: $bar_unit"
 set style fill solid 0.7 border -1
 set boxwidth 0.6

@@ -92,6 +92,10 @@ public sealed class RepairPlan
         }
     }
 
+    /// <summary>Why <see cref="Apply"/> will not run (the first blocker), as the error it throws; null when nothing blocks it.</summary>
+    public WalException? BlockedError() =>
+        Blockers.Count > 0 ? new WalException($"'{Directory}' cannot be repaired until this is fixed: {Blockers[0]}", Directory) : null;
+
     /// <summary>
     /// Carries out the plan under the directory lock, one action at a time. Before the first action
     /// it plans again under the lock and stops if the directory changed since this plan was made.
@@ -102,9 +106,9 @@ public sealed class RepairPlan
     /// <exception cref="WalException">The plan has blockers, or the directory changed since it was made.</exception>
     public RepairReport Apply(Func<RepairAction, bool>? shouldApply = null)
     {
-        if (Blockers.Count > 0)
+        if (BlockedError() is { } blocked)
         {
-            throw new WalException($"'{Directory}' cannot be repaired until this is fixed: {Blockers[0]}", Directory);
+            throw blocked;
         }
 
         using DirectoryLock held = DirectoryLock.Acquire(Directory);

@@ -50,14 +50,15 @@ public sealed class LatencyHistogram
     }
 
     /// <summary>Records, from the single writer thread, the nanoseconds since <paramref name="startTimestamp"/> (a <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/> value).</summary>
-    public void RecordSince(long startTimestamp) =>
-        Record((long)((System.Diagnostics.Stopwatch.GetTimestamp() - startTimestamp) * NanosecondsPerTick));
+    public void RecordSince(long startTimestamp) => Record(NanosecondsSince(startTimestamp));
 
     private static readonly double NanosecondsPerTick = 1e9 / System.Diagnostics.Stopwatch.Frequency;
 
+    private static long NanosecondsSince(long startTimestamp) =>
+        (long)((System.Diagnostics.Stopwatch.GetTimestamp() - startTimestamp) * NanosecondsPerTick);
+
     /// <summary>Records the nanoseconds since <paramref name="startTimestamp"/>; safe from several threads at once.</summary>
-    public void RecordConcurrentSince(long startTimestamp) =>
-        RecordConcurrent((long)((System.Diagnostics.Stopwatch.GetTimestamp() - startTimestamp) * NanosecondsPerTick));
+    public void RecordConcurrentSince(long startTimestamp) => RecordConcurrent(NanosecondsSince(startTimestamp));
 
     /// <summary>Records one value; safe from several threads at once.</summary>
     public void RecordConcurrent(long value)

@@ -57,9 +57,8 @@ public sealed class RepairWalLogCommand : WalPathCmdlet
     {
         RepairPlan plan = WalRepair.Plan(path);
         WriteVerbose($"{plan.Directory}: {plan.Summary}");
-        if (plan.Blockers.Count > 0)
+        if (plan.BlockedError() is { } blocked)
         {
-            var blocked = new WalException($"'{plan.Directory}' cannot be repaired until this is fixed: {plan.Blockers[0]}", plan.Directory);
             WriteError(new ErrorRecord(blocked, BlockedErrorId, ErrorCategory.InvalidOperation, plan));
             return;
         }

@@ -262,7 +262,6 @@ public sealed class CorruptionFuzzTests : IDisposable
     {
         public HashSet<long> Lost { get; } = [];
         public HashSet<long> Absent { get; } = [];
-        public bool VerifierBlind { get; set; }
         public bool Damage { get; set; }
         public string? File { get; set; }
         public List<(long From, long To)> Ranges { get; } = [];
@@ -448,9 +447,7 @@ public sealed class CorruptionFuzzTests : IDisposable
 
                 if (s == Segments - 1)
                 {
-                    // Only the checkpoint knows the log went further: the verifier does not read it
-                    // (FORMAT.md §10, §13), recovery's catalog does.
-                    expect.VerifierBlind = true;
+                    // Only the checkpoint knows the log went further (FORMAT.md §10, §13).
                     expect.StrictStopsBefore = LastId + 1;
                     expect.SkipStrictPrefix = false;
                 }
@@ -545,12 +542,12 @@ public sealed class CorruptionFuzzTests : IDisposable
         VerificationReport report = SegmentVerifier.VerifyDirectory(dir);
         List<Finding> damage = [.. report.Findings.Where(f => f.Severity >= FindingSeverity.Damage)];
         string findings = string.Join(" | ", report.Findings);
-        if ((expect.Damage && !expect.VerifierBlind) != (damage.Count > 0))
+        if (expect.Damage != (damage.Count > 0))
         {
             return $"verifier: expected {(expect.Damage ? "damage" : "no damage")}, found: {findings}";
         }
 
-        if (expect.File is not null && expect.Damage && !expect.VerifierBlind)
+        if (expect.File is not null && expect.Damage)
         {
             bool located = damage.Any(f => f.File == expect.File
                 && (expect.Ranges.Count == 0 || expect.Ranges.Any(r => f.Offset >= r.From && f.Offset < r.To))

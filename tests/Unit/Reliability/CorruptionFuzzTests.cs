@@ -31,6 +31,7 @@ public sealed class CorruptionFuzzTests : IDisposable
     private readonly SegmentLayout[] _layout = new SegmentLayout[Segments];
     private readonly byte[] _meta = new byte[MetaCheckpoint.Size];
     private readonly byte[] _foreign;
+    private readonly byte[][] _compressed = new byte[Segments][]; // each segment's .walz container
 
     private readonly ITestOutputHelper _output;
     private bool _lastDamaged;
@@ -49,6 +50,12 @@ public sealed class CorruptionFuzzTests : IDisposable
         using var other = new TempDirectory();
         Wal.WriteLog(other.Path, segments: Segments + 1, perSegment: 10, Wal.Small);
         _foreign = File.ReadAllBytes(Wal.SegmentPath(other.Path, Segments));
+        for (int s = 0; s < Segments; s++)
+        {
+            using var packing = new TempDirectory();
+            File.WriteAllBytes(Wal.SegmentPath(packing.Path, s), _files[s]);
+            _compressed[s] = File.ReadAllBytes(CompressedSegment.Compress(Wal.SegmentPath(packing.Path, s)));
+        }
     }
 
     public enum Kind
@@ -65,6 +72,7 @@ public sealed class CorruptionFuzzTests : IDisposable
         ForeignSegment,
         MetaDamaged,
         MetaMissing,
+        CompressedDamage,
     }
 
     public void Dispose() => _pristine.Dispose();
@@ -521,6 +529,49 @@ public sealed class CorruptionFuzzTests : IDisposable
                 expect.File = Path.Combine(dir, MetaCheckpoint.FileName);
                 expect.Code = FindingCode.CheckpointMissing;
                 break;
+            case Kind.CompressedDamage:
+            {
+                // The segment replaced by its container (retention's compression), then one byte-level
+                // mutation of the container: every byte of it is covered (FORMAT.md §15), and a damaged
+                // container loses its whole segment, since nothing of it can be decompressed.
+                File.Delete(path);
+                string packed = Path.Combine(dir, CompressedSegment.FileName(s));
+                byte[] bytes = (byte[])_compressed[s].Clone();
+                int at = random.Next(2) == 0 ? random.Next(0, 128) : random.Next(0, bytes.Length);
+                switch (random.Next(4))
+                {
+                    case 0:
+                        bytes[at] ^= (byte)(1 << random.Next(8));
+                        what += $" segment {s} container offset {at} bit flip";
+                        break;
+                    case 1:
+                        Span<byte> run = bytes.AsSpan(at, Math.Min(random.Next(1, 33), bytes.Length - at));
+                        byte[] before = run.ToArray();
+                        random.NextBytes(run);
+                        if (run.SequenceEqual(before))
+                        {
+                            run[0] ^= 0xFF;
+                        }
+
+                        what += $" segment {s} container offset {at} run of {run.Length}";
+                        break;
+                    case 2:
+                        bytes = bytes.AsSpan(0, at).ToArray();
+                        what += $" segment {s} container cut to {at} bytes";
+                        break;
+                    default:
+                        bytes = [.. bytes, .. new byte[random.Next(1, 200)]];
+                        what += $" segment {s} container with {bytes.Length - _compressed[s].Length} zero bytes appended";
+                        break;
+                }
+
+                File.WriteAllBytes(packed, bytes);
+                LoseSegment(expect, s);
+                expect.Damage = true;
+                expect.File = packed;
+                expect.StrictStopsBefore = s * PerSegment + 1;
+                break;
+            }
         }
 
         return expect;

@@ -23,6 +23,9 @@ public sealed class CorruptionFuzzTests : IDisposable
     private const int PerSegment = 30;
     private const long LastId = Segments * PerSegment;
     private static readonly TimeSpan CaseTimeout = TimeSpan.FromSeconds(20);
+
+    /// <summary>One case in this many is then repaired, and a recorder continues it (<see cref="RepairCheck"/>).</summary>
+    private const int RepairOneIn = 8;
     private static readonly RecoveryOptions Strict = new() { Mode = RecoveryMode.Strict, UsePreloader = false };
     private static readonly RecoveryOptions Salvage = new() { Mode = RecoveryMode.Salvage, UsePreloader = false };
 
@@ -263,7 +266,7 @@ public sealed class CorruptionFuzzTests : IDisposable
         File.WriteAllBytes(Path.Combine(dir, MetaCheckpoint.FileName), _meta);
         Expectation expect = kind <= Kind.AppendGarbage ? MutateBytes(dir, kind, random, ref what) : MutateSet(dir, kind, random, ref what);
         _lastDamaged = expect.Damage;
-        return Verify(dir, expect, preload: random.Next(4) == 0, resumeFrom: random.NextInt64(1, LastId + 2));
+        return Verify(dir, expect, preload: random.Next(4) == 0, resumeFrom: random.NextInt64(1, LastId + 2), repair: random.Next(RepairOneIn) == 0);
     }
 
     private sealed class Expectation
@@ -587,7 +590,7 @@ public sealed class CorruptionFuzzTests : IDisposable
     }
 
     // A quarter of the cases replay through the preloader's thread (preload), the rest on the caller's.
-    private static string? Verify(string dir, Expectation expect, bool preload, long resumeFrom)
+    private static string? Verify(string dir, Expectation expect, bool preload, long resumeFrom, bool repair)
     {
         // The verifier: damage exactly when the mutation changed something the format covers, in the right file and place.
         VerificationReport report = SegmentVerifier.VerifyDirectory(dir);
@@ -713,6 +716,15 @@ public sealed class CorruptionFuzzTests : IDisposable
         if (!reportedLater.SetEquals(lostLater))
         {
             return $"salvage from {resumeFrom}: gaps [{string.Join(" | ", salvage.Report.Gaps)}], expected lost [{Ranges([.. lostLater.Order()])}]";
+        }
+
+        if (repair)
+        {
+            salvage.ResumeFrom(1);
+            WalRecoveryTests.Drain(salvage, []);
+            IReadOnlyList<LostRange> gaps = [.. salvage.Report.Gaps];
+            salvage.Dispose();
+            return RepairCheck.Run(dir, kept, gaps);
         }
 
         return null;

@@ -11,7 +11,8 @@ namespace FlashWal.Inspection;
 /// <remarks>
 /// Each segment is judged by <see cref="SegmentScanner"/>; this class adds what only the set can
 /// tell: one log id, no missing index, each segment's block 0 continuing its predecessor's chain,
-/// event ids increasing across segments, and only the last segment allowed a torn tail.
+/// event ids increasing across segments, only the last segment allowed a torn tail, and (for a
+/// directory) no event the checkpoint called durable missing from the segments.
 /// </remarks>
 public static class SegmentVerifier
 {
@@ -39,10 +40,19 @@ public static class SegmentVerifier
     /// <exception cref="WalPathNotFoundException"><paramref name="directory"/> does not exist.</exception>
     public static VerificationReport VerifyDirectory(string directory)
     {
+        ArgumentNullException.ThrowIfNull(directory);
+
+        // The checkpoint is read before the segments are listed: a recorder writes it only after the
+        // events it names are in the segments, so one read first never names events that the look at
+        // the segments below misses, even while the log is being written.
+        MetaCheckpoint? checkpoint = MetaCheckpoint.Load(Path.GetFullPath(directory), out string? problem);
         WalDirectoryListing listing = WalDirectory.List(directory);
         var scans = listing.Segments.Select(s => SegmentScanner.ScanFile(s.Path)).ToList();
         var findings = FileFindings(scans).ToList();
         findings.AddRange(CheckSet(listing, scans));
+        LogId? log = LogOf(scans);
+        long lastEventId = scans.Where(s => s.RecordCount > 0 && s.Header?.LogId == log).Select(s => s.LastEventId).DefaultIfEmpty().Max();
+        findings.AddRange(CheckpointCheck.Check(listing.Directory, log, lastEventId, checkpoint, problem, "recovery and the recorder use the segments instead"));
         return new VerificationReport(listing.Directory, isDirectory: true, scans.ConvertAll(s => s.ToInfo()), findings);
     }
 
@@ -103,8 +113,7 @@ public static class SegmentVerifier
             yield break;
         }
 
-        var readable = scans.Where(s => s.Header is not null).ToList();
-        LogId? log = readable.GroupBy(s => s.Header!.Value.LogId).OrderByDescending(g => g.Count()).ThenByDescending(g => g.Max(s => s.SegmentIndex)).Select(g => (LogId?)g.Key).FirstOrDefault();
+        LogId? log = LogOf(scans);
         int lastWithData = -1;
         for (int i = 0; i < scans.Count; i++)
         {
@@ -172,6 +181,15 @@ public static class SegmentVerifier
             }
         }
     }
+
+    /// <summary>
+    /// The log a directory's segments belong to: the id most of the readable headers carry (ties: the
+    /// one with the newest segment); null when no header is readable.
+    /// </summary>
+    internal static LogId? LogOf(IEnumerable<SegmentScan> scans) =>
+        scans.Where(s => s.Header is not null).GroupBy(s => s.Header!.Value.LogId)
+            .OrderByDescending(g => g.Count()).ThenByDescending(g => g.Max(s => s.SegmentIndex))
+            .Select(g => (LogId?)g.Key).FirstOrDefault();
 
     private static string Hex(long index) => SegmentScanner.Hex(index);
 

@@ -72,16 +72,15 @@ public sealed class WalCatalog
                 : new WalPathNotFoundException(directory);
         }
 
+        // Read before the segments, as the verifier does (a checkpoint only names events already in them).
+        MetaCheckpoint? checkpoint = MetaCheckpoint.Load(directory, out string? problem);
         WalDirectoryListing listing = WalDirectory.List(directory);
         // In the order of the index each header states (the file name's for unreadable ones), so that
         // renamed or swapped files replay where they belong; the verifier reports the names.
         var scans = listing.Segments.Select(s => SegmentScanner.ScanQuick(s.Path)).OrderBy(s => s.SegmentIndex).ToList();
-        LogId? log = scans.Where(s => s.Header is not null).GroupBy(s => s.Header!.Value.LogId)
-            .OrderByDescending(g => g.Count()).ThenByDescending(g => g.Max(s => s.SegmentIndex))
-            .Select(g => (LogId?)g.Key).FirstOrDefault();
+        LogId? log = SegmentVerifier.LogOf(scans);
         var findings = SegmentVerifier.FileFindings(scans).ToList();
         findings.AddRange(SegmentVerifier.CheckSet(listing, scans));
-        MetaCheckpoint? checkpoint = MetaCheckpoint.Load(directory, out string? problem);
         var catalog = new WalCatalog(directory, scans, log, findings, checkpoint); // Findings is this list: the checkpoint check below lands in it
         findings.AddRange(CheckpointCheck.Check(directory, log, catalog.LastEventId, checkpoint, problem, "the segments are used instead"));
         return catalog;

@@ -570,7 +570,10 @@ public sealed class WalRecovery : IDisposable
             Finding? durableLost = Catalog.Findings.FirstOrDefault(f => f.Code == FindingCode.DurableEventsMissing);
             if (durableLost is not null && Catalog.Checkpoint is { } meta && meta.DurableEventId > _lastId && meta.DurableEventId >= _from)
             {
-                MeetDamage(durableLost, durableLost.File, meta.DurableEventId);
+                // After damage that nothing verified follows (an unreadable or cut last segment), where
+                // the lost events end is unknown: the durable id is only a lower bound, so the range stays open.
+                bool openEnded = _pendingLoss is not null && _pendingLossTo is null;
+                MeetDamage(durableLost, durableLost.File, openEnded ? null : meta.DurableEventId);
             }
 
             if (_pendingLoss is not null)

@@ -65,7 +65,7 @@ public static class WalRepair
         }
 
         LogId? log = catalog.LogId ?? (catalog.Checkpoint?.LogId);
-        var quarantined = Quarantined(catalog).ToList();
+        var quarantined = Quarantined(catalog, log).ToList();
         if (log is null && quarantined.Count > 0)
         {
             blockers.Add(new Finding(FindingSeverity.Error, FindingCode.NoSegments, directory, -1, -1,
@@ -123,17 +123,21 @@ public static class WalRepair
     /// The files to quarantine, by the catalog's judgement: segments of another log than the
     /// directory's, and files named as segments whose header cannot be read, which hold nothing a
     /// reader can replay. Never-written files after the last data are not among them (they hold nothing:
-    /// the tail plan deletes them), nor files that could not be read at all (they block the repair).
+    /// the tail plan deletes them), nor files that could not be read at all (they block the repair),
+    /// nor unreadable files older than every readable segment of the log: moved, they would leave no
+    /// missing index behind, and the loss would look like retention's deletions.
     /// </summary>
-    private static IEnumerable<(SegmentScan Scan, Finding Why, bool Foreign)> Quarantined(WalCatalog catalog)
+    private static IEnumerable<(SegmentScan Scan, Finding Why, bool Foreign)> Quarantined(WalCatalog catalog, LogId? log)
     {
+        long firstReadable = catalog.Segments.Where(s => s.Header is { } h && h.LogId == log).Select(s => s.SegmentIndex).DefaultIfEmpty(-1).Min();
         foreach (SegmentScan scan in catalog.Segments)
         {
             if (catalog.Findings.FirstOrDefault(f => f.Code == FindingCode.ForeignSegment && f.File == scan.Path) is { } foreign)
             {
                 yield return (scan, foreign, true);
             }
-            else if (scan.Header is null && catalog.Findings.FirstOrDefault(f => f.File == scan.Path && f.Severity == FindingSeverity.Damage) is { } damage)
+            else if (scan.Header is null && scan.SegmentIndex > firstReadable
+                && catalog.Findings.FirstOrDefault(f => f.File == scan.Path && f.Severity == FindingSeverity.Damage) is { } damage)
             {
                 yield return (scan, damage, false);
             }

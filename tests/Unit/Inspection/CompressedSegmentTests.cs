@@ -15,6 +15,7 @@ public class CompressedSegmentTests
     {
         using var dir = new TempDirectory();
         Wal.WriteLog(dir.Path, 3, 200, Wal.Small);
+        Wal.Checkpoint(dir.Path);
         string plain = Wal.SegmentPath(dir.Path, 1);
         var before = Wal.ReadAll(plain);
         string packed = CompressedSegment.Compress(plain);

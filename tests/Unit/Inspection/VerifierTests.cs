@@ -14,6 +14,7 @@ public class VerifierTests
     {
         using var dir = new TempDirectory();
         Wal.WriteLog(dir.Path, 4, 100, Wal.Small);
+        Wal.Checkpoint(dir.Path);
         VerificationReport report = SegmentVerifier.Verify(dir.Path);
         Assert.True(report.IsIntact);
         Assert.Empty(report.Findings);
@@ -22,6 +23,45 @@ public class VerifierTests
         Assert.Equal(400, report.LastEventId);
         Assert.Equal([0L, 1, 2, 3], report.Segments.Select(s => s.Index));
         Assert.All(report.Segments, s => Assert.Equal(SegmentState.Closed, s.State));
+    }
+
+    [Fact]
+    public void A_missing_checkpoint_is_information_and_a_damaged_one_too()
+    {
+        using var dir = new TempDirectory();
+        Wal.WriteLog(dir.Path, 2, 100, Wal.Small);
+        string meta = Path.Combine(dir.Path, MetaCheckpoint.FileName);
+        VerificationReport report = SegmentVerifier.Verify(dir.Path);
+        Assert.True(report.IsIntact);
+        Finding missing = Assert.Single(report.Findings);
+        Assert.Equal((FindingCode.CheckpointMissing, FindingSeverity.Info, meta), (missing.Code, missing.Severity, missing.File));
+
+        Wal.Checkpoint(dir.Path);
+        byte[] bytes = File.ReadAllBytes(meta);
+        bytes[MetaCheckpoint.OffDurableId] ^= 1;
+        File.WriteAllBytes(meta, bytes);
+        report = SegmentVerifier.Verify(dir.Path);
+        Assert.True(report.IsIntact);
+        Assert.Equal((FindingCode.CheckpointCorrupt, meta), (Assert.Single(report.Findings).Code, report.Findings[0].File));
+    }
+
+    /// <summary>
+    /// The verifier used not to read the checkpoint, so a directory whose last segment was removed
+    /// verified intact while recovery reported events reported durable as lost.
+    /// </summary>
+    [Fact]
+    public void Durable_events_missing_from_the_segments_are_damage_at_the_checkpoint()
+    {
+        using var dir = new TempDirectory();
+        Wal.WriteLog(dir.Path, 3, 100, Wal.Small);
+        Wal.Checkpoint(dir.Path);
+        File.Delete(Wal.SegmentPath(dir.Path, 2));
+        VerificationReport report = SegmentVerifier.Verify(dir.Path);
+        Assert.False(report.IsIntact);
+        Finding lost = Assert.Single(report.Findings);
+        Assert.Equal((FindingCode.DurableEventsMissing, FindingSeverity.Damage, Path.Combine(dir.Path, MetaCheckpoint.FileName), (long)MetaCheckpoint.OffDurableId),
+            (lost.Code, lost.Severity, lost.File, lost.Offset));
+        Assert.Contains("events 201..300 were reported durable but the log ends at 200", lost.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -78,7 +118,7 @@ public class VerifierTests
         Wal.WriteLog(other.Path, 3, 100, Wal.Small);
         File.Copy(Wal.SegmentPath(other.Path, 1), Wal.SegmentPath(dir.Path, 1), overwrite: true);
         VerificationReport report = SegmentVerifier.Verify(dir.Path);
-        Assert.Equal(2, report.Findings.Count);
+        Assert.Equal(2, report.Findings.Count(f => f.Code != FindingCode.CheckpointMissing));
         Finding foreign = Assert.Single(report.Findings, f => f.Code == FindingCode.ForeignSegment);
         Assert.Equal(Wal.SegmentPath(dir.Path, 1), foreign.File);
         Assert.Equal(SegmentHeader.OffLogId, foreign.Offset);
@@ -120,7 +160,7 @@ public class VerifierTests
         SegmentWriter.Create(dir.Path, 2, log, Wal.Small).Abandon(); // prepared, never used, left by a crash
         VerificationReport report = SegmentVerifier.Verify(dir.Path);
         Assert.True(report.IsIntact, string.Join('\n', report.Findings));
-        Assert.Equal(2, report.Findings.Count);
+        Assert.Equal(2, report.Findings.Count(f => f.Code != FindingCode.CheckpointMissing));
         Assert.Contains(report.Findings, f => f.Code == FindingCode.SegmentNotClosed && f.File == first.Path);
         Assert.Contains(report.Findings, f => f.Code == FindingCode.SegmentEmpty && f.File == Wal.SegmentPath(dir.Path, 2));
     }
@@ -135,7 +175,7 @@ public class VerifierTests
         Wal.Write(dir.Path, 1, log, first.ChainValue, 1000, 10, Wal.Small).Close();
         VerificationReport report = SegmentVerifier.Verify(dir.Path);
         Assert.True(report.IsIntact);
-        Finding jump = Assert.Single(report.Findings);
+        Finding jump = Assert.Single(report.Findings, f => f.Code != FindingCode.CheckpointMissing);
         Assert.Equal(FindingCode.EventIdJump, jump.Code);
         Assert.Equal("11", jump.Expected);
         Assert.Equal("1000", jump.Found);

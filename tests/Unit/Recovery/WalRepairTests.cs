@@ -270,6 +270,31 @@ public class WalRepairTests
         Assert.Equal((201L, (long?)300L, FindingCode.SegmentMissing), (gap.FirstEventId, gap.LastEventId, gap.Cause.Code));
     }
 
+    /// <summary>
+    /// Defect found by the repair fuzzing (seed 424242 case 323): an unreadable first segment was
+    /// quarantined like a middle one, but it left no missing index behind, so its loss then looked like
+    /// retention's deletions: verification and salvage no longer reported any damage or gap.
+    /// </summary>
+    [Fact]
+    public void An_unreadable_first_segment_stays_in_place_so_its_loss_stays_reported()
+    {
+        using TempDirectory dir = SixSegments();
+        string segment = Wal.SegmentPath(dir.Path, 0);
+        FlipByte(segment, SegmentHeader.OffLogId + 3);
+
+        RepairPlan plan = DryRun(dir.Path);
+        Assert.DoesNotContain(plan.Actions, a => a.Target == segment);
+        Assert.Equal((1L, (long?)100L), (plan.Losses.Single().FirstEventId, plan.Losses.Single().LastEventId));
+        Assert.True(plan.Apply().IsComplete);
+        Assert.True(File.Exists(segment));
+        Continue(dir.Path, 601);
+
+        Assert.Contains(SegmentVerifier.Verify(dir.Path).Findings, f => f.Severity >= FindingSeverity.Damage && f.File == segment);
+        Assert.Equal(Range(101, 610), SalvageIds(dir.Path, out RecoveryReport salvage));
+        LostRange gap = Assert.Single(salvage.Gaps);
+        Assert.Equal((1L, (long?)100L, segment), (gap.FirstEventId, gap.LastEventId, gap.Cause.File));
+    }
+
     [Fact]
     public void A_damaged_last_segment_is_fenced_so_a_recorder_continues_after_it_and_the_damage_stays_reported()
     {

@@ -23,6 +23,9 @@ public sealed class CorruptionFuzzTests : IDisposable
     private const int PerSegment = 30;
     private const long LastId = Segments * PerSegment;
     private static readonly TimeSpan CaseTimeout = TimeSpan.FromSeconds(20);
+
+    /// <summary>One case in this many is then repaired, and a recorder continues it (<see cref="RepairCheck"/>).</summary>
+    private const int RepairOneIn = 8;
     private static readonly RecoveryOptions Strict = new() { Mode = RecoveryMode.Strict, UsePreloader = false };
     private static readonly RecoveryOptions Salvage = new() { Mode = RecoveryMode.Salvage, UsePreloader = false };
 
@@ -31,6 +34,7 @@ public sealed class CorruptionFuzzTests : IDisposable
     private readonly SegmentLayout[] _layout = new SegmentLayout[Segments];
     private readonly byte[] _meta = new byte[MetaCheckpoint.Size];
     private readonly byte[] _foreign;
+    private readonly byte[][] _compressed = new byte[Segments][]; // each segment's .walz container
 
     private readonly ITestOutputHelper _output;
     private bool _lastDamaged;
@@ -49,6 +53,12 @@ public sealed class CorruptionFuzzTests : IDisposable
         using var other = new TempDirectory();
         Wal.WriteLog(other.Path, segments: Segments + 1, perSegment: 10, Wal.Small);
         _foreign = File.ReadAllBytes(Wal.SegmentPath(other.Path, Segments));
+        for (int s = 0; s < Segments; s++)
+        {
+            using var packing = new TempDirectory();
+            File.WriteAllBytes(Wal.SegmentPath(packing.Path, s), _files[s]);
+            _compressed[s] = File.ReadAllBytes(CompressedSegment.Compress(Wal.SegmentPath(packing.Path, s)));
+        }
     }
 
     public enum Kind
@@ -65,6 +75,7 @@ public sealed class CorruptionFuzzTests : IDisposable
         ForeignSegment,
         MetaDamaged,
         MetaMissing,
+        CompressedDamage,
     }
 
     public void Dispose() => _pristine.Dispose();
@@ -255,14 +266,13 @@ public sealed class CorruptionFuzzTests : IDisposable
         File.WriteAllBytes(Path.Combine(dir, MetaCheckpoint.FileName), _meta);
         Expectation expect = kind <= Kind.AppendGarbage ? MutateBytes(dir, kind, random, ref what) : MutateSet(dir, kind, random, ref what);
         _lastDamaged = expect.Damage;
-        return Verify(dir, expect, preload: random.Next(4) == 0, resumeFrom: random.NextInt64(1, LastId + 2));
+        return Verify(dir, expect, preload: random.Next(4) == 0, resumeFrom: random.NextInt64(1, LastId + 2), repair: random.Next(RepairOneIn) == 0);
     }
 
     private sealed class Expectation
     {
         public HashSet<long> Lost { get; } = [];
         public HashSet<long> Absent { get; } = [];
-        public bool VerifierBlind { get; set; }
         public bool Damage { get; set; }
         public string? File { get; set; }
         public List<(long From, long To)> Ranges { get; } = [];
@@ -448,9 +458,7 @@ public sealed class CorruptionFuzzTests : IDisposable
 
                 if (s == Segments - 1)
                 {
-                    // Only the checkpoint knows the log went further: the verifier does not read it
-                    // (FORMAT.md §10, §13), recovery's catalog does.
-                    expect.VerifierBlind = true;
+                    // Only the checkpoint knows the log went further (FORMAT.md §10, §13).
                     expect.StrictStopsBefore = LastId + 1;
                     expect.SkipStrictPrefix = false;
                 }
@@ -524,6 +532,49 @@ public sealed class CorruptionFuzzTests : IDisposable
                 expect.File = Path.Combine(dir, MetaCheckpoint.FileName);
                 expect.Code = FindingCode.CheckpointMissing;
                 break;
+            case Kind.CompressedDamage:
+            {
+                // The segment replaced by its container (retention's compression), then one byte-level
+                // mutation of the container: every byte of it is covered (FORMAT.md §15), and a damaged
+                // container loses its whole segment, since nothing of it can be decompressed.
+                File.Delete(path);
+                string packed = Path.Combine(dir, CompressedSegment.FileName(s));
+                byte[] bytes = (byte[])_compressed[s].Clone();
+                int at = random.Next(2) == 0 ? random.Next(0, 128) : random.Next(0, bytes.Length);
+                switch (random.Next(4))
+                {
+                    case 0:
+                        bytes[at] ^= (byte)(1 << random.Next(8));
+                        what += $" segment {s} container offset {at} bit flip";
+                        break;
+                    case 1:
+                        Span<byte> run = bytes.AsSpan(at, Math.Min(random.Next(1, 33), bytes.Length - at));
+                        byte[] before = run.ToArray();
+                        random.NextBytes(run);
+                        if (run.SequenceEqual(before))
+                        {
+                            run[0] ^= 0xFF;
+                        }
+
+                        what += $" segment {s} container offset {at} run of {run.Length}";
+                        break;
+                    case 2:
+                        bytes = bytes.AsSpan(0, at).ToArray();
+                        what += $" segment {s} container cut to {at} bytes";
+                        break;
+                    default:
+                        bytes = [.. bytes, .. new byte[random.Next(1, 200)]];
+                        what += $" segment {s} container with {bytes.Length - _compressed[s].Length} zero bytes appended";
+                        break;
+                }
+
+                File.WriteAllBytes(packed, bytes);
+                LoseSegment(expect, s);
+                expect.Damage = true;
+                expect.File = packed;
+                expect.StrictStopsBefore = s * PerSegment + 1;
+                break;
+            }
         }
 
         return expect;
@@ -539,18 +590,18 @@ public sealed class CorruptionFuzzTests : IDisposable
     }
 
     // A quarter of the cases replay through the preloader's thread (preload), the rest on the caller's.
-    private static string? Verify(string dir, Expectation expect, bool preload, long resumeFrom)
+    private static string? Verify(string dir, Expectation expect, bool preload, long resumeFrom, bool repair)
     {
         // The verifier: damage exactly when the mutation changed something the format covers, in the right file and place.
         VerificationReport report = SegmentVerifier.VerifyDirectory(dir);
         List<Finding> damage = [.. report.Findings.Where(f => f.Severity >= FindingSeverity.Damage)];
         string findings = string.Join(" | ", report.Findings);
-        if ((expect.Damage && !expect.VerifierBlind) != (damage.Count > 0))
+        if (expect.Damage != (damage.Count > 0))
         {
             return $"verifier: expected {(expect.Damage ? "damage" : "no damage")}, found: {findings}";
         }
 
-        if (expect.File is not null && expect.Damage && !expect.VerifierBlind)
+        if (expect.File is not null && expect.Damage)
         {
             bool located = damage.Any(f => f.File == expect.File
                 && (expect.Ranges.Count == 0 || expect.Ranges.Any(r => f.Offset >= r.From && f.Offset < r.To))
@@ -665,6 +716,15 @@ public sealed class CorruptionFuzzTests : IDisposable
         if (!reportedLater.SetEquals(lostLater))
         {
             return $"salvage from {resumeFrom}: gaps [{string.Join(" | ", salvage.Report.Gaps)}], expected lost [{Ranges([.. lostLater.Order()])}]";
+        }
+
+        if (repair)
+        {
+            salvage.ResumeFrom(1);
+            WalRecoveryTests.Drain(salvage, []);
+            IReadOnlyList<LostRange> gaps = [.. salvage.Report.Gaps];
+            salvage.Dispose();
+            return RepairCheck.Run(dir, kept, gaps);
         }
 
         return null;

@@ -1,6 +1,8 @@
 using FlashWal.Format;
+using FlashWal.Inspection;
 using FlashWal.Reading;
 using FlashWal.Recording;
+using FlashWal.Recovery;
 
 namespace FlashWal.Tests.Support;
 
@@ -57,6 +59,17 @@ public static class Wal
         }
 
         return log;
+    }
+
+    /// <summary>
+    /// Writes the metadata checkpoint a recorder would leave after closing the log in
+    /// <paramref name="directory"/>: its last segment, data end and event, all committed and durable.
+    /// </summary>
+    public static void Checkpoint(string directory)
+    {
+        WalCatalog catalog = WalCatalog.Open(directory);
+        SegmentScan last = catalog.SegmentsWithEvents.Last();
+        new MetaCheckpoint(catalog.LogId!.Value, last.SegmentIndex, last.ValidEnd, catalog.LastEventId, catalog.LastEventId, 1_700_000_000_000_000_000).Save(directory);
     }
 
     /// <summary>

@@ -41,5 +41,11 @@ internal static class CheckpointCheck
                 $"events {lastEventId + 1}..{meta.DurableEventId} were reported durable but the log ends at {lastEventId}: durable data was lost (storage that did not honour a flush, or files removed)",
                 meta.DurableEventId.ToString(CultureInfo.InvariantCulture), lastEventId.ToString(CultureInfo.InvariantCulture));
         }
+        else if (meta.CommittedEventId > lastEventId)
+        {
+            yield return new Finding(FindingSeverity.Info, FindingCode.NonDurableEventsLost, path, MetaCheckpoint.OffCommittedId, -1,
+                $"events {lastEventId + 1}..{meta.CommittedEventId} were committed but not yet flushed when the recorder stopped, and the log ends at {lastEventId} (a machine crash loses such events; the durability policy allows it); a recorder continues after {meta.CommittedEventId}, so that none of their ids is handed out again",
+                meta.CommittedEventId.ToString(CultureInfo.InvariantCulture), lastEventId.ToString(CultureInfo.InvariantCulture));
+        }
     }
 }

@@ -135,6 +135,12 @@ public enum FindingCode
 
     /// <summary>A segment exists both plain and compressed (a compression was interrupted).</summary>
     CompressedDuplicate,
+
+    /// <summary>
+    /// The checkpoint's committed watermark lies beyond the end of the log, its durable one does not:
+    /// events committed but never flushed were lost in a machine crash, as the durability policy allows.
+    /// </summary>
+    NonDurableEventsLost,
 }
 
 /// <summary>

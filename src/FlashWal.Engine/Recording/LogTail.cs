@@ -21,6 +21,16 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
     public bool IsNewLog => NextSegmentIndex == 0;
 
     /// <summary>
+    /// The checkpoint's committed event id when it names this log and lies beyond <see cref="LastEventId"/>:
+    /// events that were committed (readers may have seen them) but not yet flushed when the machine
+    /// stopped, and are gone. 0 otherwise.
+    /// </summary>
+    public long CommittedBeyond { get; init; }
+
+    /// <summary>The id the next event gets: after every id the log is known to have handed out, so none is handed out twice.</summary>
+    public long NextEventId => Math.Max(LastEventId, CommittedBeyond) + 1;
+
+    /// <summary>
     /// Reads the end of the log in <paramref name="directory"/> and repairs what a crash leaves so a
     /// writer can continue in a new segment: closes every segment left open after the last closed one
     /// (see <see cref="AbandonedSegment"/>; each is flushed) and deletes the prepared segments after
@@ -102,7 +112,8 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
                 }
 
                 (List<SegmentScan> toClose, Finding? blocked, SegmentScan? blocking) = OpenSegments(scan, segments, i);
-                return new TailPlan(new LogTail(directory, log.Value, next, scan.LastEventId, chain, torn), unused, toClose, blocked, blocking);
+                var tail = new LogTail(directory, log.Value, next, scan.LastEventId, chain, torn) { CommittedBeyond = CheckpointCommittedBeyond(directory, log.Value, scan.LastEventId) };
+                return new TailPlan(tail, unused, toClose, blocked, blocking);
             }
 
             if (scan is { State: SegmentState.Closed, BlockOffsets.Count: 0 } && scan.FinalChain is uint fenceChain)
@@ -136,8 +147,20 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
         }
 
         LogId id = log ?? LogId.NewId();
-        return new TailPlan(new LogTail(directory, id, first, 0, SegmentFormat.GenesisChainSeed(id), torn), unused, [], null, null);
+        var empty = new LogTail(directory, id, first, 0, SegmentFormat.GenesisChainSeed(id), torn) { CommittedBeyond = CheckpointCommittedBeyond(directory, id, 0) };
+        return new TailPlan(empty, unused, [], null, null);
     }
+
+    /// <summary>
+    /// The checkpoint's committed event id when it names <paramref name="log"/> and lies beyond
+    /// <paramref name="lastEventId"/>, else 0. Such events were committed but not flushed when the
+    /// machine stopped (the durability policy allows losing them); their ids may have reached readers,
+    /// so the log continues after them (FORMAT.md §14 step 6).
+    /// </summary>
+    private static long CheckpointCommittedBeyond(string directory, LogId log, long lastEventId) =>
+        MetaCheckpoint.Load(directory, out _) is { } checkpoint && checkpoint.LogId == log && checkpoint.CommittedEventId > lastEventId
+            ? checkpoint.CommittedEventId
+            : 0;
 
     /// <summary>
     /// Where the log stood before a segment that ends it without events (a fence), read from

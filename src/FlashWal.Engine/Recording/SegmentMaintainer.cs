@@ -224,7 +224,9 @@ internal sealed class SegmentMaintainer
             return;
         }
 
-        var checkpoint = new MetaCheckpoint(_recorder.LogId, writer.SegmentIndex, end, eventId, _recorder.DurableEventId, 0);
+        // The committed id carries on ids a machine crash lost before this recorder started, so that the
+        // next open does not hand them out either (the durable id never claims them).
+        var checkpoint = new MetaCheckpoint(_recorder.LogId, writer.SegmentIndex, end, Math.Max(eventId, _recorder.CommittedBeyond), _recorder.DurableEventId, 0);
         if (_lastCheckpoint == checkpoint)
         {
             return;

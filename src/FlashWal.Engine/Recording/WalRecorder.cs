@@ -57,11 +57,15 @@ public sealed class WalRecorder : IDisposable
         _measure = options.MeasureAppendLatency;
         LogId = tail.LogId;
         OpenFindings = openFindings;
-        _lastId = tail.LastEventId;
+        // Ids the checkpoint says were committed but a crash lost (never durable) are not handed out
+        // again (FORMAT.md §14 step 6). The watermarks stay what the segments hold; the checkpoints
+        // this recorder writes carry the lost ids on until an event past them is in a segment.
+        _lastId = tail.NextEventId - 1;
         _committedId = tail.LastEventId;
         _durableId = tail.LastEventId; // recovery flushed every segment it closed
+        CommittedBeyond = tail.CommittedBeyond;
         _writer = SegmentWriter.Create(directory, tail.NextSegmentIndex, tail.LogId, _segmentOptions);
-        _writer.Start(tail.ChainValue, tail.LastEventId);
+        _writer.Start(tail.ChainValue, tail.NextEventId - 1);
         Mark.Publish(_writer, _writer.SealedEnd, _committedId);
         _publishedSealedEnd = _writer.SealedEnd;
         if (options.UsePreparer)
@@ -90,6 +94,9 @@ public sealed class WalRecorder : IDisposable
     /// advances at each <see cref="Commit"/> and whenever an append fills a block (which seals it).
     /// </summary>
     public long CommittedEventId => Volatile.Read(ref _committedId);
+
+    /// <summary>Ids committed before a machine crash that lost them (see <see cref="LogTail.CommittedBeyond"/>); 0 when none.</summary>
+    internal long CommittedBeyond { get; }
 
     /// <summary>Every event up to this id is flushed to stable storage: it survives a power loss. Any thread.</summary>
     public long DurableEventId => Volatile.Read(ref _durableId);

@@ -156,7 +156,7 @@ public sealed class RepairPlan
         RecoveryReport salvage = WalRepair.Salvage(Directory);
         TailPlan tail = LogTail.Plan(WalDirectory.List(Directory));
         return new RepairReport(Directory, results, quarantine?.Folder, salvage, after, tail.Refusal,
-            tail.Refusal is null ? tail.Tail.LastEventId + 1 : null);
+            tail.Refusal is null ? tail.Tail.NextEventId : null);
     }
 
     /// <summary>Does one action (its scan and fence come from the plan made under the lock); returns what was done.</summary>

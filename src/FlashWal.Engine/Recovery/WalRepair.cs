@@ -92,7 +92,7 @@ public static class WalRepair
         long lastStaying = stays.Where(s => !tail.Unused.Any(u => u.Path == s.Path)).Select(s => s.Index).DefaultIfEmpty(-1).Max();
         var trailing = quarantined.Where(q => !q.Foreign && q.Scan.SegmentIndex > lastStaying).ToList();
         RepairAction? fence = null;
-        long nextEventId = tail.Tail.LastEventId + 1;
+        long nextEventId = tail.Tail.NextEventId;
         if (tail.Refusal is not null || trailing.Count > 0)
         {
             long index = used.Select(s => s.Index).DefaultIfEmpty(-1).Max() + 1;

@@ -103,8 +103,9 @@ public static unsafe class SegmentScanner
             using var mapped = Storage.MappedFile.Map(stream, length, writable: false);
             return Scan(path, mapped.Pointer, length);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Errors.WalException)
         {
+            // WalException: what a compressed container's read reports (WalFileErrors), never damage.
             var scan = new SegmentScan(path, -1) { State = SegmentState.Unreadable };
             scan.Add(FindingSeverity.Error, FindingCode.IoError, -1, -1, $"cannot read the file: {e.Message}");
             return scan;

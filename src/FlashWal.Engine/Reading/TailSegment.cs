@@ -78,6 +78,10 @@ internal sealed unsafe class TailSegment : IDisposable
         {
             return TryOpenCompressed(directory, index);
         }
+        catch (Exception e) when (WalFileErrors.IsIo(e))
+        {
+            throw WalFileErrors.Reading(path, e);
+        }
 
         long length = stream.Length;
         if (length == 0)
@@ -126,7 +130,7 @@ internal sealed unsafe class TailSegment : IDisposable
                 throw new WalCorruptionException(problem!);
             }
         }
-        catch (FileNotFoundException)
+        catch (WalPathNotFoundException)
         {
             return null; // removed by retention between the two looks
         }

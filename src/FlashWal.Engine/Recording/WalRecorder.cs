@@ -114,6 +114,8 @@ public sealed class WalRecorder : IDisposable
     /// in a new segment after the last committed event.
     /// </summary>
     /// <exception cref="WalDirectoryLockedException">Another recorder writes the directory.</exception>
+    /// <exception cref="WalNotADirectoryException">The path is a file.</exception>
+    /// <exception cref="WalDirectoryNotWritableException">The directory cannot be created or written (read-only file system, permissions, a file in its path).</exception>
     /// <exception cref="WalCorruptionException">The end of the log is damaged: verify and repair it first.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range (named).</exception>
     public static WalRecorder Open(string directory, WalRecorderOptions? options = null)
@@ -124,10 +126,17 @@ public sealed class WalRecorder : IDisposable
         directory = Path.GetFullPath(directory);
         if (File.Exists(directory))
         {
-            throw new WalException($"'{directory}' is a file; a WAL directory was expected.", directory);
+            throw new WalNotADirectoryException(directory);
         }
 
-        System.IO.Directory.CreateDirectory(directory);
+        try
+        {
+            System.IO.Directory.CreateDirectory(directory); // a missing directory, and its missing parents, are created
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new WalDirectoryNotWritableException(directory, e);
+        }
         DirectoryLock directoryLock = DirectoryLock.Acquire(directory);
         WalRecorder? recorder = null;
         try

@@ -188,9 +188,17 @@ public sealed class WalRecorderHost : IDisposable
         }
     }
 
+    private void ThrowIfClosed()
+    {
+        if (_stopping)
+        {
+            throw new ObjectDisposedException(nameof(WalRecorderHost), $"The recorder host of '{Directory}' has been closed; it takes no more events.");
+        }
+    }
+
     private EventEnvelope Prepare(ReadOnlySpan<byte> payload, ushort type, SubmitWait wait, bool blocking, bool flushMarker = false)
     {
-        ObjectDisposedException.ThrowIf(_stopping, this);
+        ThrowIfClosed();
         if (payload.Length > _maxPayload)
         {
             throw new WalEventTooLargeException(Directory, payload.Length, _maxPayload);
@@ -214,7 +222,7 @@ public sealed class WalRecorderHost : IDisposable
                 }
 
                 envelope.Release();
-                ObjectDisposedException.ThrowIf(_stopping, this);
+                ThrowIfClosed();
                 throw new WalQueueFullException(Directory, _options.QueueCapacity);
             }
 

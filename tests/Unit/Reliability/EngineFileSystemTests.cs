@@ -79,10 +79,7 @@ public class EngineFileSystemTests
         string wal = Path.Combine(disk.Path, "wal");
         BadInput.Write(wal, 20, BadInput.Tiny with { UsePreparer = false });
         Fill(disk.Path);
-        Exception e = Record.Exception(() => WalRecorder.Open(wal, BadInput.Tiny).Dispose())!;
-        Assert.NotNull(e);
-        Assert.True(e is WalDirectoryNotWritableException or IOException, e.ToString());
-        Assert.Contains(wal, e.Message, StringComparison.Ordinal);
+        var e = BadInput.Fails<WalDirectoryNotWritableException>(() => WalRecorder.Open(wal, BadInput.Tiny).Dispose(), wal, "WalDirectoryNotWritable", "Cannot record into");
         AssertDiskFull(e.Message);
         RemoveFill(disk.Path);
         BadInput.AssertHolds(wal, 20);

@@ -107,6 +107,11 @@ public static unsafe class SegmentScanner
         {
             // WalException: what a compressed container's read reports (WalFileErrors), never damage.
             var scan = new SegmentScan(path, -1) { State = SegmentState.Unreadable };
+            if (SegmentFileName.TryParseAny(System.IO.Path.GetFileName(path), out long index, out _))
+            {
+                scan.SegmentIndex = index; // where it belongs in the log: unreadable, not missing
+            }
+
             scan.Add(FindingSeverity.Error, FindingCode.IoError, -1, -1, $"cannot read the file: {e.Message}");
             return scan;
         }

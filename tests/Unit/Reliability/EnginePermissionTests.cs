@@ -151,4 +151,44 @@ public class EnginePermissionTests
         Assert.Null(e);
         BadInput.AssertHolds(temp.Path, 20);
     }
+
+    [PermissionDeniedFact]
+    public void An_unreadable_segment_inside_a_log_is_named_by_recovery_and_the_recorder_and_blocks_repair()
+    {
+        using var temp = new TempDirectory();
+        BadInput.Write(temp.Path, 60);
+        var segments = WalDirectory.List(temp.Path).Segments;
+        string middle = segments[1].Path;
+        string last = segments[^1].Path;
+        File.SetUnixFileMode(temp.Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute);
+        File.SetUnixFileMode(middle, Closed);
+        Exception? replay = BadInput.AsNobody(() =>
+        {
+            using WalRecovery recovery = WalRecovery.Open(temp.Path, new RecoveryOptions { UsePreloader = false });
+            RecoveryReport report = recovery.Run(1);
+            Assert.Equal(RecoveryOutcome.StoppedAtDamage, report.Outcome);
+            Assert.Equal(middle, report.Failure!.File);
+            Assert.Contains("denied", report.Failure.Message, StringComparison.OrdinalIgnoreCase);
+            RepairPlan plan = WalRepair.Plan(temp.Path);
+            Assert.Contains(plan.Blockers, b => b.File == middle);
+        });
+        Assert.Null(replay);
+
+        foreach (string file in Directory.EnumerateFiles(temp.Path))
+        {
+            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite); // nobody may record here...
+        }
+
+        File.SetUnixFileMode(last, Closed); // ...but not read the last segment
+        Exception? open = BadInput.AsNobody(() =>
+        {
+            Exception? e = Record.Exception(() => WalRecorder.Open(temp.Path, BadInput.Tiny with { UsePreparer = false }).Dispose());
+            WalException refused = Assert.IsAssignableFrom<WalException>(e);
+            Assert.True(refused.Message.Contains(last, StringComparison.Ordinal), refused.ToString());
+            Assert.Contains("denied", refused.Message, StringComparison.OrdinalIgnoreCase);
+        });
+        Assert.Null(open);
+        File.SetUnixFileMode(last, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);
+        BadInput.AssertHolds(temp.Path, 60);
+    }
 }

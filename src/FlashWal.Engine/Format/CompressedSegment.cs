@@ -200,7 +200,7 @@ public static class CompressedSegment
     internal static SegmentSummary? ReadSummary(string path)
     {
         Span<byte> header = stackalloc byte[HeaderSize];
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using FileStream stream = Errors.WalFileErrors.OpenRead(path);
         if (RandomAccess.Read(stream.SafeFileHandle, header, 0) != HeaderSize || !header[..8].SequenceEqual(Magic)
             || BinaryPrimitives.ReadUInt32LittleEndian(header[OffCrc..]) != Crc32C.Compute(header[..OffCrc]))
         {

@@ -231,6 +231,38 @@ public class EngineNonWalFileTests
         BadInput.AssertHolds(temp.Path, 20);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(4)]
+    [InlineData(MetaCheckpoint.Size - 1)]
+    [InlineData(MetaCheckpoint.Size + 1)]
+    [InlineData(4096)]
+    public void MetaCheckpoint_TryRead_of_the_wrong_length_or_garbage_is_null_with_why(int length)
+    {
+        Assert.Null(MetaCheckpoint.TryRead(RandomBytes(Math.Max(length, 1)).AsSpan(0, length), out string? problem));
+        Assert.Equal(length == MetaCheckpoint.Size ? "the file does not start with the checkpoint magic \"FWMT\"" : $"the file has {length} bytes, not {MetaCheckpoint.Size}", problem);
+        Assert.Null(MetaCheckpoint.TryRead(RandomBytes(MetaCheckpoint.Size), out problem));
+        Assert.Equal("the file does not start with the checkpoint magic \"FWMT\"", problem);
+    }
+
+    [Fact]
+    public void Files_that_are_not_FlashWals_in_a_log_are_neither_read_nor_touched()
+    {
+        using var temp = new TempDirectory();
+        BadInput.Write(temp.Path, 30);
+        string notes = temp.File("notes.txt");
+        string near = temp.File("0000000000000001.wal.bak");
+        File.WriteAllText(notes, "operator notes");
+        File.WriteAllBytes(near, RandomBytes(3000));
+        VerificationReport report = SegmentVerifier.VerifyDirectory(temp.Path);
+        Assert.True(report.IsIntact, string.Join('\n', report.Findings));
+        Assert.True(WalRepair.Plan(temp.Path).IsEmpty);
+        BadInput.Write(temp.Path, 10);
+        BadInput.AssertHolds(temp.Path, 40);
+        Assert.Equal("operator notes", File.ReadAllText(notes));
+        Assert.Equal(RandomBytes(3000), File.ReadAllBytes(near));
+    }
+
     private static byte[] RandomBytes(int length)
     {
         var bytes = new byte[length];

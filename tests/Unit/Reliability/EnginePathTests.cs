@@ -152,4 +152,19 @@ public class EnginePathTests
         string relative = Path.GetRelativePath(Environment.CurrentDirectory, temp.File("absent2"));
         BadInput.Fails<WalPathNotFoundException>(() => SegmentReader.Open(relative), Path.GetFullPath(relative), "WalPathNotFound");
     }
+
+    [Fact]
+    public void SegmentFile_ReadSummary_names_a_missing_path_or_a_directory_and_returns_null_for_anything_else()
+    {
+        using var temp = new TempDirectory();
+        string missing = temp.File(SegmentFileName.Format(3));
+        BadInput.Fails<WalPathNotFoundException>(() => SegmentFile.ReadSummary(missing), missing, "WalPathNotFound");
+        BadInput.Fails<WalPathNotFoundException>(() => SegmentFile.ReadSummary(temp.File(CompressedSegment.FileName(3))), temp.File(CompressedSegment.FileName(3)), "WalPathNotFound");
+        string directory = temp.Sub(SegmentFileName.Format(4));
+        BadInput.Fails<WalNotAFileException>(() => SegmentFile.ReadSummary(directory), directory, "WalPathNotAFile");
+        File.WriteAllText(temp.File("text.wal"), "not a segment");
+        Assert.Null(SegmentFile.ReadSummary(temp.File("text.wal")));
+        File.WriteAllBytes(temp.File("empty.walz"), []);
+        Assert.Null(SegmentFile.ReadSummary(temp.File("empty.walz")));
+    }
 }

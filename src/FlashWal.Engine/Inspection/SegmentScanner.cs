@@ -106,7 +106,7 @@ public static unsafe class SegmentScanner
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or Errors.WalException)
         {
             // WalException: what a compressed container's read reports (WalFileErrors), never damage.
-            var scan = new SegmentScan(path, -1) { State = SegmentState.Unreadable };
+            var scan = new SegmentScan(path, -1) { State = SegmentState.Unreadable, ReadError = e };
             if (SegmentFileName.TryParseAny(System.IO.Path.GetFileName(path), out long index, out _))
             {
                 scan.SegmentIndex = index; // where it belongs in the log: unreadable, not missing

@@ -117,6 +117,8 @@ public sealed class WalRecorder : IDisposable
     /// <exception cref="WalNotADirectoryException">The path is a file.</exception>
     /// <exception cref="WalDirectoryNotWritableException">The directory cannot be created or written (read-only file system, permissions, a file in its path, a full disk or quota).</exception>
     /// <exception cref="WalCorruptionException">The end of the log is damaged: verify and repair it first.</exception>
+    /// <exception cref="WalVersionException">The end of the log was written by a newer format version.</exception>
+    /// <exception cref="WalAccessDeniedException">A segment it must continue from may not be read.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range (named).</exception>
     public static WalRecorder Open(string directory, WalRecorderOptions? options = null)
     {
@@ -162,7 +164,8 @@ public sealed class WalRecorder : IDisposable
             recorder?._writer.Discard();
             recorder?._meterRegistration.Dispose();
             directoryLock.Dispose();
-            if (WalFileErrors.IsNotWritable(e) || (e is IOException && WalFileErrors.HasLessFreeSpaceThan(directory, options.SegmentSize)))
+            if (e is IOException or UnauthorizedAccessException
+                && (WalFileErrors.IsNotWritable(e) || WalFileErrors.HasLessFreeSpaceThan(directory, options.SegmentSize)))
             {
                 // Its first segment (or closing a crashed one) could not be written: a full disk, a
                 // quota, a file system remounted read-only since the lock was taken.

@@ -204,7 +204,7 @@ public sealed unsafe class SegmentReader : IDisposable
     }
 
     /// <summary>The exception for a file (plain or compressed) whose header <paramref name="finding"/> says cannot be read.</summary>
-    private static WalException Unreadable(Finding finding, string path, Func<ushort> version) => finding.Code switch
+    internal static WalException Unreadable(Finding finding, string path, Func<ushort> version) => finding.Code switch
     {
         FindingCode.FileEmpty or FindingCode.NotASegment => new WalFormatException($"'{path}' is not a FlashWal segment: {finding.Message}.", path),
         FindingCode.UnsupportedVersion => new WalVersionException(path, version()),

@@ -127,7 +127,7 @@ internal sealed unsafe class TailSegment : IDisposable
         {
             if (!CompressedSegment.TryDecompress(path, out bytes, out problem))
             {
-                throw new WalCorruptionException(problem!);
+                throw SegmentReader.Unreadable(problem!, path, () => System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(WalFileErrors.ReadAllBytes(path).AsSpan(CompressedSegment.OffVersion, 2)));
             }
         }
         catch (WalPathNotFoundException)

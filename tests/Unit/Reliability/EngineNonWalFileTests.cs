@@ -105,6 +105,11 @@ public class EngineNonWalFileTests
 
         Assert.False(CompressedSegment.TryDecompress(path, out _, out Finding? problem));
         Assert.Equal(kind == "empty" ? FindingCode.FileEmpty : FindingCode.NotASegment, problem!.Code);
+        using (WalTailer tailer = WalTailer.Open(temp.Path))
+        {
+            BadInput.Fails<WalFormatException>(() => tailer.TryReadNext(out _), path, "WalNotASegment", "is not a FlashWal segment");
+        }
+
         Assert.False(SegmentVerifier.Verify(path).IsIntact);
     }
 
@@ -214,6 +219,8 @@ public class EngineNonWalFileTests
 
         Assert.False(CompressedSegment.TryDecompress(packed, out _, out Finding? problem));
         Assert.Equal(FindingCode.UnsupportedVersion, problem!.Code);
+        using WalTailer tailer = WalTailer.Open(temp.Path);
+        BadInput.Fails<WalVersionException>(() => tailer.TryReadNext(out _), packed, "WalFormatVersionUnsupported", "version 2");
     }
 
     [Fact]

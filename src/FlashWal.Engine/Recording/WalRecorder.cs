@@ -139,6 +139,7 @@ public sealed class WalRecorder : IDisposable
         {
             throw new WalDirectoryNotWritableException(directory, e);
         }
+
         DirectoryLock directoryLock = DirectoryLock.Acquire(directory);
         WalRecorder? recorder = null;
         try

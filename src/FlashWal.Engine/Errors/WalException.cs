@@ -33,6 +33,22 @@ public sealed class WalNotADirectoryException(string path)
     public override string ErrorId => "WalPathNotADirectory";
 }
 
+/// <summary>A directory where a segment file was expected.</summary>
+public sealed class WalNotAFileException(string path)
+    : WalException($"'{path}' is a directory; a segment file was expected.", path)
+{
+    /// <inheritdoc />
+    public override string ErrorId => "WalPathNotAFile";
+}
+
+/// <summary>A file or directory the process may not read (permissions, an access control list, a security module).</summary>
+public sealed class WalAccessDeniedException(string path, Exception inner)
+    : WalException($"'{path}' cannot be read: permission denied ({inner.Message})", path, inner)
+{
+    /// <inheritdoc />
+    public override string ErrorId => "WalAccessDenied";
+}
+
 /// <summary>A directory that holds no segment where events were to be read.</summary>
 public sealed class WalNoSegmentException(string path)
     : WalException($"'{path}' holds no segment; a WAL directory or a segment file was expected.", path)

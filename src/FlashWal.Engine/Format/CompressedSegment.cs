@@ -110,17 +110,36 @@ public static class CompressedSegment
     /// Reads a container and returns the original segment bytes, or false with a finding that says
     /// what is wrong (header, lengths, CRCs, codec). Never throws for damaged content.
     /// </summary>
+    /// <exception cref="Errors.WalPathNotFoundException">The file does not exist.</exception>
+    /// <exception cref="Errors.WalNotAFileException">The path is a directory.</exception>
+    /// <exception cref="Errors.WalAccessDeniedException">The file may not be read.</exception>
     public static bool TryDecompress(string path, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out byte[]? segment, out Finding? problem)
     {
         segment = null;
         problem = null;
-        byte[] file = File.ReadAllBytes(path);
+        byte[] file = Errors.WalFileErrors.ReadAllBytes(path);
         Finding Bad(long offset, string message, string? expected = null, string? found = null) =>
             new(FindingSeverity.Damage, FindingCode.CompressedSegmentCorrupt, path, offset, -1, message, expected, found);
 
-        if (file.Length < HeaderSize || !file.AsSpan(0, 8).SequenceEqual(Magic))
+        int magicLength = Math.Min(file.Length, Magic.Length);
+        if (file.Length == 0)
         {
-            problem = Bad(0, "not a FlashWal compressed segment: the file does not start with \"FLASHWLZ\" and a 128-byte header");
+            problem = new Finding(FindingSeverity.Damage, FindingCode.FileEmpty, path, 0, -1, "the file is empty; a FlashWal compressed segment starts with a 128-byte header");
+            return false;
+        }
+
+        if (!file.AsSpan(0, magicLength).SequenceEqual(Magic[..magicLength]))
+        {
+            // Like a plain file without "FLASHWAL": not a FlashWal file at all, rather than a damaged one.
+            problem = new Finding(FindingSeverity.Damage, FindingCode.NotASegment, path, 0, -1,
+                "not a FlashWal compressed segment: the file does not start with \"FLASHWLZ\"", Convert.ToHexString(Magic), Convert.ToHexString(file.AsSpan(0, magicLength)));
+            return false;
+        }
+
+        if (file.Length < HeaderSize)
+        {
+            problem = Bad(file.Length, "the file ends inside the 128-byte container header",
+                HeaderSize.ToString(System.Globalization.CultureInfo.InvariantCulture) + " bytes at least", file.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) + " bytes");
             return false;
         }
 
@@ -181,7 +200,7 @@ public static class CompressedSegment
     internal static SegmentSummary? ReadSummary(string path)
     {
         Span<byte> header = stackalloc byte[HeaderSize];
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using FileStream stream = Errors.WalFileErrors.OpenRead(path);
         if (RandomAccess.Read(stream.SafeFileHandle, header, 0) != HeaderSize || !header[..8].SequenceEqual(Magic)
             || BinaryPrimitives.ReadUInt32LittleEndian(header[OffCrc..]) != Crc32C.Compute(header[..OffCrc]))
         {

@@ -111,17 +111,33 @@ public readonly record struct MetaCheckpoint(
         Storage.DirectorySync.Flush(directory);
     }
 
-    /// <summary>Reads <c>wal.meta</c>: the checkpoint, or null with why (missing, damaged).</summary>
+    /// <summary>Reads <c>wal.meta</c>: the checkpoint, or null with why (missing, damaged, unreadable). Never throws for the file: it is a hint.</summary>
     public static MetaCheckpoint? Load(string directory, out string? problem)
     {
         string path = Path.Combine(directory, FileName);
+        if (Directory.Exists(path))
+        {
+            problem = "the file cannot be read: it is a directory";
+            return null;
+        }
+
         if (!File.Exists(path))
         {
             problem = "missing";
             return null;
         }
 
-        byte[] bytes = File.ReadAllBytes(path);
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            problem = $"the file cannot be read: {e.Message}";
+            return null;
+        }
+
         return TryRead(bytes, out problem);
     }
 }

@@ -27,6 +27,7 @@ public static class WalDirectory
     /// <summary>Lists <paramref name="directory"/>.</summary>
     /// <exception cref="Errors.WalPathNotFoundException">It does not exist.</exception>
     /// <exception cref="Errors.WalNotADirectoryException">It is a file, not a directory.</exception>
+    /// <exception cref="Errors.WalAccessDeniedException">It may not be listed.</exception>
     public static WalDirectoryListing List(string directory)
     {
         ArgumentNullException.ThrowIfNull(directory);
@@ -46,7 +47,17 @@ public static class WalDirectory
         var other = new List<string>();
         var metadata = new List<string>();
         var compressed = new List<(long Index, string Path)>();
-        foreach (string path in System.IO.Directory.EnumerateFiles(directory))
+        string[] files;
+        try
+        {
+            files = System.IO.Directory.GetFiles(directory);
+        }
+        catch (Exception e) when (Errors.WalFileErrors.IsIo(e))
+        {
+            throw Errors.WalFileErrors.Reading(directory, e, isDirectory: true);
+        }
+
+        foreach (string path in files)
         {
             string name = Path.GetFileName(path);
             if (SegmentFileName.TryParse(name, out long index))

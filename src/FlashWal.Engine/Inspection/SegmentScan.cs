@@ -90,6 +90,9 @@ public sealed class SegmentScan
     /// </summary>
     public bool IsQuick { get; internal set; }
 
+    /// <summary>Why the file could not be read at all (its <see cref="FindingCode.IoError"/>), for callers that must throw it as what it is.</summary>
+    internal Exception? ReadError { get; set; }
+
     internal void Add(Finding finding) => _findings.Add(finding);
 
     internal void AddBlock(long offset) => _blockOffsets.Add(offset);

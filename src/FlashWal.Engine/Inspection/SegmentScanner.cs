@@ -103,9 +103,15 @@ public static unsafe class SegmentScanner
             using var mapped = Storage.MappedFile.Map(stream, length, writable: false);
             return Scan(path, mapped.Pointer, length);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Errors.WalException)
         {
-            var scan = new SegmentScan(path, -1) { State = SegmentState.Unreadable };
+            // WalException: what a compressed container's read reports (WalFileErrors), never damage.
+            var scan = new SegmentScan(path, -1) { State = SegmentState.Unreadable, ReadError = e };
+            if (SegmentFileName.TryParseAny(System.IO.Path.GetFileName(path), out long index, out _))
+            {
+                scan.SegmentIndex = index; // where it belongs in the log: unreadable, not missing
+            }
+
             scan.Add(FindingSeverity.Error, FindingCode.IoError, -1, -1, $"cannot read the file: {e.Message}");
             return scan;
         }

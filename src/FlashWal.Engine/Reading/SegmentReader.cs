@@ -26,6 +26,7 @@ public sealed unsafe class SegmentReader : IDisposable
     private int _block = -1;
     private long _recordOffset;
     private int _recordsLeft;
+    private bool _disposed;
 
     private SegmentReader(MappedFile? file, SegmentScan scan)
     {
@@ -125,7 +126,7 @@ public sealed unsafe class SegmentReader : IDisposable
         path = System.IO.Path.GetFullPath(path);
         if (Directory.Exists(path))
         {
-            throw new WalException($"'{path}' is a directory; a segment file was expected.", path);
+            throw new WalNotAFileException(path);
         }
 
         if (!File.Exists(path))
@@ -138,7 +139,7 @@ public sealed unsafe class SegmentReader : IDisposable
             return OpenCompressed(path);
         }
 
-        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        FileStream stream = WalFileErrors.OpenRead(path);
         long length = stream.Length;
         MappedFile? mapped = null;
         if (length == 0)
@@ -147,7 +148,14 @@ public sealed unsafe class SegmentReader : IDisposable
         }
         else
         {
-            mapped = MappedFile.Map(stream, length, writable: false);
+            try
+            {
+                mapped = MappedFile.Map(stream, length, writable: false);
+            }
+            catch (Exception e) when (WalFileErrors.IsIo(e))
+            {
+                throw WalFileErrors.Reading(path, e);
+            }
         }
 
         try
@@ -167,9 +175,7 @@ public sealed unsafe class SegmentReader : IDisposable
     {
         if (!CompressedSegment.TryDecompress(path, out byte[]? segment, out Finding? problem))
         {
-            throw problem!.Code == FindingCode.UnsupportedVersion
-                ? new WalVersionException(path, BinaryPrimitives.ReadUInt16LittleEndian(File.ReadAllBytes(path).AsSpan(8, 2)))
-                : new WalCorruptionException(problem);
+            throw Unreadable(problem!, path, () => BinaryPrimitives.ReadUInt16LittleEndian(WalFileErrors.ReadAllBytes(path).AsSpan(CompressedSegment.OffVersion, 2)));
         }
 
         var reader = new SegmentReader(segment, path);
@@ -193,20 +199,25 @@ public sealed unsafe class SegmentReader : IDisposable
             return;
         }
 
-        Finding finding = scan.Findings[0];
-        throw finding.Code switch
-        {
-            FindingCode.FileEmpty or FindingCode.NotASegment => new WalFormatException($"'{scan.Path}' is not a FlashWal segment: {finding.Message}.", scan.Path),
-            FindingCode.UnsupportedVersion => new WalVersionException(scan.Path, BinaryPrimitives.ReadUInt16LittleEndian(new ReadOnlySpan<byte>(data + 8, 2))),
-            _ => new WalCorruptionException(finding),
-        };
+        ushort version = scan.Findings[0].Code == FindingCode.UnsupportedVersion ? BinaryPrimitives.ReadUInt16LittleEndian(new ReadOnlySpan<byte>(data + SegmentHeader.OffVersion, 2)) : (ushort)0;
+        throw Unreadable(scan.Findings[0], scan.Path, () => version);
     }
 
+    /// <summary>The exception for a file (plain or compressed) whose header <paramref name="finding"/> says cannot be read.</summary>
+    internal static WalException Unreadable(Finding finding, string path, Func<ushort> version) => finding.Code switch
+    {
+        FindingCode.FileEmpty or FindingCode.NotASegment => new WalFormatException($"'{path}' is not a FlashWal segment: {finding.Message}.", path),
+        FindingCode.UnsupportedVersion => new WalVersionException(path, version()),
+        _ => new WalCorruptionException(finding),
+    };
+
     /// <summary>Reads the next event. False at the end of the valid prefix.</summary>
+    /// <exception cref="ObjectDisposedException">The reader was disposed (its mapping is gone).</exception>
     public bool TryReadNext(out WalEvent next)
     {
         while (_recordsLeft == 0)
         {
+            ThrowIfDisposed(); // here, not per event: Dispose empties the block, so a disposed reader always comes this way
             if (_block + 1 >= _blocks.Count || (_nextRun < _runStarts.Length && _block + 1 == _runStarts[_nextRun]))
             {
                 Damage = _block + 1 < _blocks.Count ? Scan.SalvagedRuns[_nextRun].Damage : null;
@@ -229,6 +240,7 @@ public sealed unsafe class SegmentReader : IDisposable
     /// </summary>
     public bool SeekTo(long eventId)
     {
+        ThrowIfDisposed();
         // Binary search for the first block whose last id is >= eventId.
         int low = 0;
         int high = _blocks.Count;
@@ -287,6 +299,7 @@ public sealed unsafe class SegmentReader : IDisposable
     /// <summary>Goes back to the first event.</summary>
     public void Rewind()
     {
+        ThrowIfDisposed();
         _block = -1;
         _recordsLeft = 0;
         _nextRun = 0;
@@ -297,6 +310,7 @@ public sealed unsafe class SegmentReader : IDisposable
     /// <exception cref="InvalidOperationException">No damage is pending.</exception>
     public void SkipDamage()
     {
+        ThrowIfDisposed();
         if (Damage is null)
         {
             throw new InvalidOperationException("No damage is pending; SkipDamage follows a TryReadNext that stopped at damage.");
@@ -311,10 +325,20 @@ public sealed unsafe class SegmentReader : IDisposable
     /// <summary>Unmaps the file. Payload spans handed out before are invalid afterwards.</summary>
     public void Dispose()
     {
+        _disposed = true;
+        _recordsLeft = 0; // the next TryReadNext goes by the disposed check instead of reading unmapped memory
         _file?.Dispose();
         if (_pinned.IsAllocated)
         {
             _pinned.Free();
+        }
+    }
+
+    private void ThrowIfDisposed()
+    {
+        if (_disposed)
+        {
+            throw new ObjectDisposedException(nameof(SegmentReader), $"The reader of '{Path}' has been disposed; its file is no longer mapped.");
         }
     }
 

@@ -78,6 +78,10 @@ internal sealed unsafe class TailSegment : IDisposable
         {
             return TryOpenCompressed(directory, index);
         }
+        catch (Exception e) when (WalFileErrors.IsIo(e))
+        {
+            throw WalFileErrors.Reading(path, e);
+        }
 
         long length = stream.Length;
         if (length == 0)
@@ -123,10 +127,10 @@ internal sealed unsafe class TailSegment : IDisposable
         {
             if (!CompressedSegment.TryDecompress(path, out bytes, out problem))
             {
-                throw new WalCorruptionException(problem!);
+                throw SegmentReader.Unreadable(problem!, path, () => System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(WalFileErrors.ReadAllBytes(path).AsSpan(CompressedSegment.OffVersion, 2)));
             }
         }
-        catch (FileNotFoundException)
+        catch (WalPathNotFoundException)
         {
             return null; // removed by retention between the two looks
         }

@@ -109,7 +109,11 @@ public sealed class WalEventReader : IDisposable
     /// <exception cref="WalCorruptionException">Strict mode, or following, met damage or a gap (at rest, <see cref="Report"/> says where).</exception>
     public bool TryReadNext(out WalEvent walEvent, CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_disposed)
+        {
+            throw new ObjectDisposedException(nameof(WalEventReader), $"The event reader of '{Path}' has been disposed.");
+        }
+
         while (!_done)
         {
             cancellationToken.ThrowIfCancellationRequested();

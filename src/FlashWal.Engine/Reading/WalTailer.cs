@@ -124,7 +124,7 @@ public sealed unsafe class WalTailer : IDisposable
     /// <exception cref="WalCorruptionException">A sealed block, a summary or the chain between segments is damaged.</exception>
     public bool TryReadNext(out WalEvent next)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfDisposed();
         if (!Prime())
         {
             next = default;
@@ -174,7 +174,7 @@ public sealed unsafe class WalTailer : IDisposable
     /// <exception cref="WalCorruptionException">A sealed block, a summary or the chain between segments is damaged.</exception>
     public bool WaitForNext(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfDisposed();
         long start = Stopwatch.GetTimestamp();
         var idle = default(IdleWait);
         while (true)
@@ -192,6 +192,14 @@ public sealed unsafe class WalTailer : IDisposable
             }
 
             idle.Wait(_maxSleepMs, (int)Math.Ceiling(left.TotalMilliseconds), cancellationToken);
+        }
+    }
+
+    private void ThrowIfDisposed()
+    {
+        if (_disposed)
+        {
+            throw new ObjectDisposedException(nameof(WalTailer), $"The tailer of '{Directory}' has been disposed.");
         }
     }
 

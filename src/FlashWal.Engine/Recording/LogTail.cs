@@ -39,12 +39,14 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
     /// </summary>
     /// <exception cref="WalPathNotFoundException">The directory does not exist.</exception>
     /// <exception cref="WalCorruptionException">The newest segment with data is damaged.</exception>
+    /// <exception cref="WalVersionException">It was written by a newer format version.</exception>
+    /// <exception cref="WalAccessDeniedException">It may not be read.</exception>
     public static LogTail Recover(string directory)
     {
         TailPlan plan = Plan(WalDirectory.List(directory));
-        if (plan.Refusal is { } refusal)
+        if (plan.Refusal is not null)
         {
-            throw new WalCorruptionException(refusal);
+            throw RefusalError(plan);
         }
 
         foreach (SegmentScan unused in plan.Unused)
@@ -69,7 +71,24 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
     public static LogTail Read(string directory)
     {
         TailPlan plan = Plan(WalDirectory.List(directory));
-        return plan.Refusal is { } refusal ? throw new WalCorruptionException(refusal) : plan.Tail;
+        return plan.Refusal is not null ? throw RefusalError(plan) : plan.Tail;
+    }
+
+    /// <summary>
+    /// The exception for a refused end of the log, as what it is: a file that cannot be read
+    /// (permissions: <see cref="WalAccessDeniedException"/>), one of a newer format
+    /// (<see cref="WalVersionException"/>), or damage (<see cref="WalCorruptionException"/>).
+    /// </summary>
+    private static WalException RefusalError(TailPlan plan)
+    {
+        Finding refusal = plan.Refusal!;
+        return refusal.Code switch
+        {
+            FindingCode.IoError when plan.Refused?.ReadError is { } error => WalFileErrors.Reading(refusal.File, error),
+            FindingCode.UnsupportedVersion when int.TryParse(refusal.Found, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int version)
+                => new WalVersionException(refusal.File, version),
+            _ => new WalCorruptionException(refusal),
+        };
     }
 
     /// <summary>What opening <paramref name="listing"/>'s directory for writing would do, decided without changing anything.</summary>

@@ -121,7 +121,11 @@ public sealed class WalRecorder : IDisposable
     /// in a new segment after the last committed event.
     /// </summary>
     /// <exception cref="WalDirectoryLockedException">Another recorder writes the directory.</exception>
+    /// <exception cref="WalNotADirectoryException">The path is a file.</exception>
+    /// <exception cref="WalDirectoryNotWritableException">The directory cannot be created or written (read-only file system, permissions, a file in its path, a full disk or quota).</exception>
     /// <exception cref="WalCorruptionException">The end of the log is damaged: verify and repair it first.</exception>
+    /// <exception cref="WalVersionException">The end of the log was written by a newer format version.</exception>
+    /// <exception cref="WalAccessDeniedException">A segment it must continue from may not be read.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range (named).</exception>
     public static WalRecorder Open(string directory, WalRecorderOptions? options = null)
     {
@@ -131,10 +135,18 @@ public sealed class WalRecorder : IDisposable
         directory = Path.GetFullPath(directory);
         if (File.Exists(directory))
         {
-            throw new WalException($"'{directory}' is a file; a WAL directory was expected.", directory);
+            throw new WalNotADirectoryException(directory);
         }
 
-        System.IO.Directory.CreateDirectory(directory);
+        try
+        {
+            System.IO.Directory.CreateDirectory(directory); // a missing directory, and its missing parents, are created
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new WalDirectoryNotWritableException(directory, e);
+        }
+
         DirectoryLock directoryLock = DirectoryLock.Acquire(directory);
         WalRecorder? recorder = null;
         try
@@ -154,18 +166,29 @@ public sealed class WalRecorder : IDisposable
             recorder._maintainer.Start();
             return recorder;
         }
-        catch
+        catch (Exception e)
         {
             recorder?._preparer?.Stop();
             recorder?._writer.Discard();
             recorder?._meterRegistration.Dispose();
             directoryLock.Dispose();
+            if (e is IOException or UnauthorizedAccessException
+                && (WalFileErrors.IsNotWritable(e) || WalFileErrors.HasLessFreeSpaceThan(directory, options.SegmentSize)))
+            {
+                // Its first segment (or closing a crashed one) could not be written: a full disk, a
+                // quota, a file system remounted read-only since the lock was taken.
+                throw new WalDirectoryNotWritableException(directory, e);
+            }
+
             throw;
         }
     }
 
     /// <summary>Appends an event with the next id; returns the id. The payload is copied.</summary>
     /// <exception cref="WalEventTooLargeException">The payload exceeds the block size's limit.</exception>
+    /// <exception cref="WalEventIdException">The last id was <see cref="long.MaxValue"/>: no id follows it.</exception>
+    /// <exception cref="IOException">The active segment is full and the next one could not be created (a full disk: the message names the segment and the reason). The event is not appended; everything appended before is kept and the recorder can still be disposed.</exception>
+    /// <exception cref="ObjectDisposedException">The recorder was disposed.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public long Append(ReadOnlySpan<byte> payload, ushort type = 0)
     {

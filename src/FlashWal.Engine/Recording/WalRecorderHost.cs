@@ -115,8 +115,10 @@ public sealed class WalRecorderHost : IDisposable
     /// <summary>Queues an event and blocks until it reached <paramref name="wait"/>; returns its id (0 for <see cref="SubmitWait.None"/>).</summary>
     /// <exception cref="WalQueueFullException">The queue is full and the host fails fast.</exception>
     /// <exception cref="TimeoutException">It did not get there within <paramref name="timeout"/> (default: no limit).</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="wait"/> is not a <see cref="SubmitWait"/>, or <paramref name="timeout"/> is negative (but infinite) or too long; nothing was submitted.</exception>
     public long Submit(ReadOnlySpan<byte> payload, ushort type = 0, SubmitWait wait = SubmitWait.Appended, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
+        CheckWait(wait, timeout);
         if (wait == SubmitWait.None)
         {
             EventEnvelope fire = Prepare(payload, type, wait, blocking: false);
@@ -131,8 +133,10 @@ public sealed class WalRecorderHost : IDisposable
 
     /// <summary>Queues an event; the task completes with its id when it reached <paramref name="wait"/>.</summary>
     /// <exception cref="WalQueueFullException">The queue is full and the host fails fast.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="wait"/> is not a <see cref="SubmitWait"/>; nothing was submitted.</exception>
     public ValueTask<long> SubmitAsync(ReadOnlySpan<byte> payload, ushort type = 0, SubmitWait wait = SubmitWait.Committed)
     {
+        CheckWait(wait, null);
         if (wait == SubmitWait.None)
         {
             Submit(payload, type, wait);
@@ -147,6 +151,7 @@ public sealed class WalRecorderHost : IDisposable
     /// <summary>Blocks until every event submitted before the call is durable; returns the durable watermark.</summary>
     public long Flush(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
+        CheckWait(SubmitWait.Durable, timeout);
         EventEnvelope marker = Prepare([], 0, SubmitWait.Durable, blocking: true, flushMarker: true);
         Enqueue(marker, throwWhenFull: true);
         marker.WaitAndRelease(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken);
@@ -188,9 +193,35 @@ public sealed class WalRecorderHost : IDisposable
         }
     }
 
+    /// <summary>
+    /// Refuses a wait or a timeout the writer could not honour, before anything is queued: once queued,
+    /// an event is appended, so failing afterwards would tell the caller it was not, and a retry would
+    /// record it twice.
+    /// </summary>
+    private static void CheckWait(SubmitWait wait, TimeSpan? timeout)
+    {
+        if (!Enum.IsDefined(wait))
+        {
+            throw new ArgumentOutOfRangeException(nameof(wait), wait, "Unknown wait: None, Appended, Committed or Durable.");
+        }
+
+        if (timeout is { } t && t != Timeout.InfiniteTimeSpan && (t < TimeSpan.Zero || t.TotalMilliseconds > int.MaxValue))
+        {
+            throw new ArgumentOutOfRangeException(nameof(timeout), t, $"The timeout must be from 0 to {TimeSpan.FromMilliseconds(int.MaxValue)}, or infinite.");
+        }
+    }
+
+    private void ThrowIfClosed()
+    {
+        if (_stopping)
+        {
+            throw new ObjectDisposedException(nameof(WalRecorderHost), $"The recorder host of '{Directory}' has been closed; it takes no more events.");
+        }
+    }
+
     private EventEnvelope Prepare(ReadOnlySpan<byte> payload, ushort type, SubmitWait wait, bool blocking, bool flushMarker = false)
     {
-        ObjectDisposedException.ThrowIf(_stopping, this);
+        ThrowIfClosed();
         if (payload.Length > _maxPayload)
         {
             throw new WalEventTooLargeException(Directory, payload.Length, _maxPayload);
@@ -214,7 +245,7 @@ public sealed class WalRecorderHost : IDisposable
                 }
 
                 envelope.Release();
-                ObjectDisposedException.ThrowIf(_stopping, this);
+                ThrowIfClosed();
                 throw new WalQueueFullException(Directory, _options.QueueCapacity);
             }
 

@@ -11,4 +11,13 @@ public sealed class RecoveryOptions
     /// it itself at each switch: for comparisons, and where a thread cannot be spared.
     /// </summary>
     public bool UsePreloader { get; init; } = true;
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first option out of range.</summary>
+    public void Validate()
+    {
+        if (!Enum.IsDefined(Mode))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Mode), Mode, "Unknown recovery mode: it must be Strict or Salvage.");
+        }
+    }
 }

@@ -120,7 +120,7 @@ public sealed class WalCatalog
         path = Path.GetFullPath(path);
         if (System.IO.Directory.Exists(path))
         {
-            throw new WalException($"'{path}' is a directory; a segment file was expected.", path);
+            throw new WalNotAFileException(path);
         }
 
         if (!File.Exists(path))

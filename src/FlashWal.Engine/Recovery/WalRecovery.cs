@@ -80,8 +80,11 @@ public sealed class WalRecovery : IDisposable
 
     /// <summary>Reads the catalog of <paramref name="directory"/>.</summary>
     /// <exception cref="WalPathNotFoundException">The directory does not exist.</exception>
-    public static WalRecovery Open(string directory, RecoveryOptions? options = null) =>
-        new(WalCatalog.Open(directory), options ?? new RecoveryOptions());
+    public static WalRecovery Open(string directory, RecoveryOptions? options = null)
+    {
+        options = Checked(options);
+        return new(WalCatalog.Open(directory), options);
+    }
 
     /// <summary>
     /// Replays one segment file (plain or compressed) on its own, with the same rules as a directory:
@@ -91,8 +94,11 @@ public sealed class WalRecovery : IDisposable
     /// <exception cref="WalPathNotFoundException">The file does not exist.</exception>
     /// <exception cref="WalFormatException">The file is not a FlashWal segment.</exception>
     /// <exception cref="WalVersionException">The segment uses a newer format version.</exception>
-    public static WalRecovery OpenSegment(string path, RecoveryOptions? options = null) =>
-        new(WalCatalog.OpenSegment(path), options ?? new RecoveryOptions());
+    public static WalRecovery OpenSegment(string path, RecoveryOptions? options = null)
+    {
+        options = Checked(options);
+        return new(WalCatalog.OpenSegment(path), options);
+    }
 
     /// <summary>
     /// Opens <paramref name="path"/> as what it is (<see cref="WalCatalog.OpenPath"/>): a WAL directory
@@ -101,8 +107,19 @@ public sealed class WalRecovery : IDisposable
     /// <exception cref="WalPathNotFoundException">Nothing exists at <paramref name="path"/>.</exception>
     /// <exception cref="WalFormatException">The file is not a FlashWal segment.</exception>
     /// <exception cref="WalVersionException">The segment uses a newer format version.</exception>
-    public static WalRecovery OpenPath(string path, RecoveryOptions? options = null) =>
-        new(WalCatalog.OpenPath(path), options ?? new RecoveryOptions());
+    public static WalRecovery OpenPath(string path, RecoveryOptions? options = null)
+    {
+        options = Checked(options);
+        return new(WalCatalog.OpenPath(path), options);
+    }
+
+    /// <summary>The options, validated before anything is read (the defaults when none are given).</summary>
+    private static RecoveryOptions Checked(RecoveryOptions? options)
+    {
+        options ??= new RecoveryOptions();
+        options.Validate();
+        return options;
+    }
 
     /// <summary>How often <see cref="Run"/> tells its progress callback where it stands, unless told otherwise: every 250 ms.</summary>
     public static TimeSpan DefaultProgressInterval { get; } = TimeSpan.FromMilliseconds(250);
@@ -117,7 +134,7 @@ public sealed class WalRecovery : IDisposable
     /// </summary>
     public bool ResumeFrom(long eventId)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfDisposed();
         ArgumentOutOfRangeException.ThrowIfNegative(eventId);
         Reset(eventId);
         int start = FindStart(eventId);
@@ -187,8 +204,17 @@ public sealed class WalRecovery : IDisposable
             FinishSegment();
         }
 
+        ThrowIfDisposed(); // off the hot path: a disposed recovery is never active
         walEvent = default;
         return false;
+    }
+
+    private void ThrowIfDisposed()
+    {
+        if (_disposed)
+        {
+            throw new ObjectDisposedException(nameof(WalRecovery), $"The recovery of '{Catalog.Directory}' has been disposed; its report stays readable.");
+        }
     }
 
     /// <summary>Replays from <paramref name="eventId"/> to the end, handing each event to <paramref name="handler"/>.</summary>
@@ -217,7 +243,7 @@ public sealed class WalRecovery : IDisposable
     /// </remarks>
     public RecoveryReport Run(long eventId, ReplayHandler? handler = null, Action<RecoveryProgress>? progress = null, TimeSpan? progressInterval = null, CancellationToken cancellation = default)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfDisposed();
         long interval = (long)((progressInterval ?? DefaultProgressInterval).TotalSeconds * Stopwatch.Frequency);
         try
         {

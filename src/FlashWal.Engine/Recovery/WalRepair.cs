@@ -44,7 +44,17 @@ public static class WalRepair
     {
         ArgumentNullException.ThrowIfNull(directory);
         string full = Path.GetFullPath(directory);
-        if (Directory.Exists(full) && DirectoryLock.IsHeld(full))
+        bool held;
+        try
+        {
+            held = Directory.Exists(full) && DirectoryLock.IsHeld(full);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw WalFileErrors.Reading(full, e, isDirectory: true);
+        }
+
+        if (held)
         {
             throw new WalDirectoryLockedException(full, DirectoryLock.ReadOwner(full));
         }

@@ -88,7 +88,7 @@ public class SegmentReaderTests
     {
         using var dir = new TempDirectory();
         Assert.Throws<WalPathNotFoundException>(() => SegmentReader.Open(dir.File("none.wal")));
-        var e = Assert.Throws<WalException>(() => SegmentReader.Open(dir.Path));
+        var e = Assert.Throws<WalNotAFileException>(() => SegmentReader.Open(dir.Path));
         Assert.Contains("is a directory", e.Message, StringComparison.Ordinal);
     }
 

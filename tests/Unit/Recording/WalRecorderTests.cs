@@ -513,7 +513,7 @@ public class WalRecorderTests
     {
         using var dir = new TempDirectory();
         File.WriteAllText(dir.File("file"), "x");
-        Assert.Throws<WalException>(() => WalRecorder.Open(dir.File("file")));
+        Assert.Throws<WalNotADirectoryException>(() => WalRecorder.Open(dir.File("file")));
 
         using (WalRecorder recorder = WalRecorder.Open(dir.Path, Tiny))
         {

@@ -335,7 +335,7 @@ public class WalRecoveryTests
         File.WriteAllBytes(dir.File("empty.wal"), []);
         Assert.Throws<WalFormatException>(() => WalRecovery.OpenSegment(dir.File("empty.wal")));
         Assert.Throws<WalPathNotFoundException>(() => WalRecovery.OpenSegment(dir.File("missing.wal")));
-        Assert.Throws<WalException>(() => WalRecovery.OpenSegment(dir.Path));
+        Assert.Throws<WalNotAFileException>(() => WalRecovery.OpenSegment(dir.Path));
 
         string segment = Wal.SegmentPath(dir.Path, 1);
         FlipByte(segment, 40); // inside the header

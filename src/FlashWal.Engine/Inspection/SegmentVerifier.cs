@@ -1,6 +1,7 @@
 using System.Globalization;
 using FlashWal.Errors;
 using FlashWal.Format;
+using FlashWal.Recording;
 
 namespace FlashWal.Inspection;
 
@@ -40,10 +41,68 @@ public static class SegmentVerifier
     public static VerificationReport VerifyDirectory(string directory)
     {
         WalDirectoryListing listing = WalDirectory.List(directory);
-        var scans = listing.Segments.Select(s => SegmentScanner.ScanFile(s.Path)).ToList();
+        var scans = new List<SegmentScan>(listing.Segments.Count);
+        long deletedUpTo = -1;
+        foreach ((long index, string path) in listing.Segments)
+        {
+            SegmentScan scan = SegmentScanner.ScanCurrent(path, quick: false);
+            if (SegmentScanner.IsVanished(scan))
+            {
+                deletedUpTo = index;
+            }
+
+            scans.Add(scan);
+        }
+
+        deletedUpTo = Math.Max(deletedUpTo, RescanGrown(scans));
+        if (deletedUpTo >= 0 && IsLive(listing.Directory))
+        {
+            // A live log: retention deleted segments since the listing, oldest first, so the log now
+            // starts after the newest one that went; what was scanned before it is gone or going.
+            scans.RemoveAll(s => s.SegmentIndex <= deletedUpTo);
+        }
+
         var findings = FileFindings(scans).ToList();
         findings.AddRange(CheckSet(listing, scans));
         return new VerificationReport(listing.Directory, isDirectory: true, scans.ConvertAll(s => s.ToInfo()), findings);
+    }
+
+    private static bool IsLive(string directory)
+    {
+        try
+        {
+            return DirectoryLock.IsHeld(directory);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// A live log: a segment that was still being written when it was scanned (no summary, open or
+    /// with unsealed bytes) while a later segment scanned after it holds data, is scanned again. The
+    /// recorder sealed its last blocks before it wrote the later one, so the second scan sees them, and
+    /// the chain between the two is judged on what the files hold, not on when each was read.
+    /// </summary>
+    private static long RescanGrown(List<SegmentScan> scans)
+    {
+        long deletedUpTo = -1;
+        for (int i = 0; i < scans.Count - 1; i++)
+        {
+            SegmentScan scan = scans[i];
+            if (scan.Summary is null && scan.State is SegmentState.Open or SegmentState.TornTail or SegmentState.Empty
+                && scans.Skip(i + 1).Any(later => later.RecordCount > 0 && later.Header?.LogId == scan.Header?.LogId))
+            {
+                scans[i] = SegmentScanner.ScanCurrent(scan.Path, quick: false);
+                if (SegmentScanner.IsVanished(scans[i]))
+                {
+                    deletedUpTo = scan.SegmentIndex;
+                }
+            }
+        }
+
+        return deletedUpTo;
     }
 
     /// <summary>

@@ -75,7 +75,7 @@ public sealed class WalCatalog
         WalDirectoryListing listing = WalDirectory.List(directory);
         // In the order of the index each header states (the file name's for unreadable ones), so that
         // renamed or swapped files replay where they belong; the verifier reports the names.
-        var scans = listing.Segments.Select(s => SegmentScanner.ScanQuick(s.Path)).OrderBy(s => s.SegmentIndex).ToList();
+        var scans = listing.Segments.Select(s => SegmentScanner.ScanCurrent(s.Path, quick: true)).OrderBy(s => s.SegmentIndex).ToList();
         LogId? log = scans.Where(s => s.Header is not null).GroupBy(s => s.Header!.Value.LogId)
             .OrderByDescending(g => g.Count()).ThenByDescending(g => g.Max(s => s.SegmentIndex))
             .Select(g => (LogId?)g.Key).FirstOrDefault();

@@ -43,6 +43,9 @@ public sealed class WalRecovery : IDisposable
     private List<SegmentScan> _plan = [];
     private int _nextInPlan;
     private SegmentReader? _reader;
+    private readonly List<SegmentScan> _skippedEmpty = []; // segments met empty (prepared) since _previous: a live recorder may have written them since
+    private readonly Queue<SegmentScan> _reread = [];       // segments to read again (they grew), before _deferred
+    private PreloadedSegment? _deferred;                     // the next segment, held while those are read again
     private SegmentScan? _previous;      // the last segment of the log with data delivered: its chain must continue
     private long _previousIndex = -1;    // the last segment index met, whatever it held
     private bool _seekPending;
@@ -338,8 +341,26 @@ public sealed class WalRecovery : IDisposable
     private bool EnterNextSegment()
     {
         long switchStart = Stopwatch.GetTimestamp();
+        while (_reread.TryDequeue(out SegmentScan? entry))
+        {
+            if (Regrown(entry) is { } grown)
+            {
+                _reader = grown;
+                _segmentsOpened++;
+                grown.SeekTo(Math.Max(_lastId + 1, _from));
+                _seekPending = _seekPending && grown.LastEventId < _from;
+                return true;
+            }
+        }
+
         PreloadedSegment? next;
-        if (_preloader is not null)
+        bool deferred = _deferred is not null;
+        if (_deferred is not null)
+        {
+            next = _deferred;
+            _deferred = null;
+        }
+        else if (_preloader is not null)
         {
             next = _preloader.Take();
         }
@@ -367,6 +388,21 @@ public sealed class WalRecovery : IDisposable
         }
 
         _previousIndex = Math.Max(_previousIndex, index);
+        if (next.Vanished && next.Entry.RecordCount == 0 && next.Entry.Summary is null)
+        {
+            // Empty when the catalog was read (a segment prepared ahead), and deleted since: a recorder
+            // discards its unused prepared segments when it closes. It held no event.
+            return true;
+        }
+
+        if (next.Vanished && _events == 0 && _pendingLoss is null && _failure is null && _previous is null)
+        {
+            // Retention deleted it after the catalog was read, before the replay reached it: the log
+            // now starts later, which is no loss (the replay starts at the first event still held).
+            _startNote ??= string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(next.Entry.Path)} was deleted (retention) after the replay was planned; the replay starts after it");
+            return true;
+        }
+
         if (next.Failure is { } failure)
         {
             // _previous stays: the next segment's chain must still continue the last one replayed.
@@ -382,6 +418,23 @@ public sealed class WalRecovery : IDisposable
                 "the segment belongs to another log", Catalog.LogId?.ToString(), scan.Header?.LogId.ToString());
             HandBack(reader);
             MeetDamage(foreign, scan.Path, lostTo: null, losesEvents: false); // none of this log's events are in it
+            return true;
+        }
+
+        bool previousGrew = _previous is { Summary: null, HasDamage: false } && SegmentLink.CheckChain(_previous, scan) is not null;
+        if (!deferred && scan.RecordCount > 0 && (previousGrew || _skippedEmpty.Count > 0))
+        {
+            // A live log: the previous segment was read while the recorder still wrote it, or segments
+            // after it were read while still empty, and this one began after the recorder sealed their
+            // last blocks. They are read again first (the new events only); this one waits.
+            if (previousGrew)
+            {
+                _reread.Enqueue(_previous!);
+            }
+
+            _skippedEmpty.ForEach(_reread.Enqueue);
+            _skippedEmpty.Clear();
+            _deferred = next;
             return true;
         }
 
@@ -434,6 +487,34 @@ public sealed class WalRecovery : IDisposable
         return true;
     }
 
+    /// <summary>
+    /// The open segment <paramref name="open"/> read again, when it now holds more events than when it
+    /// was read (a live recorder went on writing it) and no damage; otherwise null.
+    /// </summary>
+    private SegmentReader? Regrown(SegmentScan open)
+    {
+        SegmentReader again;
+        try
+        {
+            again = SegmentReader.Open(SegmentScanner.CompressedTwin(open.Path) is { } compressed && !File.Exists(open.Path) ? compressed : open.Path, _salvage);
+        }
+        catch (Exception e) when (e is WalException or IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        bool continues = open.RecordCount > 0
+            ? again.Scan.ChainSeed == open.ChainSeed
+            : _previous is null || SegmentLink.CheckChain(_previous, again.Scan) is not { Severity: >= FindingSeverity.Damage };
+        if (again.Scan.LastEventId > open.LastEventId && !again.Scan.HasDamage && continues)
+        {
+            return again;
+        }
+
+        again.Dispose();
+        return null;
+    }
+
     private void FinishSegment()
     {
         SegmentReader reader = _reader!;
@@ -475,6 +556,11 @@ public sealed class WalRecovery : IDisposable
         if (scan.RecordCount > 0 || scan.Summary is not null)
         {
             _previous = scan;
+            _skippedEmpty.Clear();
+        }
+        else if (scan.State == SegmentState.Empty)
+        {
+            _skippedEmpty.Add(scan);
         }
     }
 
@@ -501,7 +587,7 @@ public sealed class WalRecovery : IDisposable
         if (_events == 0)
         {
             _firstId = id;
-            if (id > _from && _from > 0 && _gaps.Count == 0)
+            if (id > _from && _from > 0 && _gaps.Count == 0 && _startNote is null)
             {
                 _startNote = _from < Catalog.FirstEventId
                     ? string.Create(CultureInfo.InvariantCulture, $"event {_from} precedes the log's first event; the replay starts at {id}")
@@ -594,6 +680,13 @@ public sealed class WalRecovery : IDisposable
             HandBack(reader);
         }
 
+        if (_deferred?.Reader is { } held)
+        {
+            HandBack(held);
+        }
+
+        _deferred = null;
+        _reread.Clear();
         _preloader?.Dispose();
         _preloader = null;
     }
@@ -612,6 +705,8 @@ public sealed class WalRecovery : IDisposable
         _plan = [];
         _nextInPlan = 0;
         _previous = null;
+        _skippedEmpty.Clear();
+        _reread.Clear();
         _previousIndex = -1;
         _from = from;
         _events = 0;

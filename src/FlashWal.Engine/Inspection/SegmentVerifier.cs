@@ -55,11 +55,42 @@ public static class SegmentVerifier
         }
 
         deletedUpTo = Math.Max(deletedUpTo, RescanGrown(scans));
-        if (deletedUpTo >= 0 && IsLive(listing.Directory))
+        int lastWithData = scans.FindLastIndex(s => s.RecordCount > 0 || s.Summary is not null);
+        if (lastWithData >= 0)
+        {
+            // Gone since the listing after every segment with data: prepared segments, which a closing
+            // recorder discards (they hold no event).
+            for (int i = scans.Count - 1; i > lastWithData; i--)
+            {
+                if (SegmentScanner.IsVanished(scans[i]))
+                {
+                    scans.RemoveAt(i);
+                }
+            }
+        }
+
+        bool live = IsLive(listing.Directory);
+        if (deletedUpTo >= 0 && live)
         {
             // A live log: retention deleted segments since the listing, oldest first, so the log now
             // starts after the newest one that went; what was scanned before it is gone or going.
             scans.RemoveAll(s => s.SegmentIndex <= deletedUpTo);
+        }
+
+        lastWithData = scans.FindLastIndex(s => s.RecordCount > 0 || s.Summary is not null);
+        if (live && lastWithData >= 0)
+        {
+            // A live log: the recorder may be creating a segment itself while the preparer already has
+            // the next one ready, so an index can be missing before empty prepared segments: they hold
+            // no event, and the missing one is not missing, only not named yet.
+            for (int i = lastWithData + 1; i < scans.Count; i++)
+            {
+                if (scans[i].SegmentIndex != scans[i - 1].SegmentIndex + 1 && scans.Skip(i).All(s => s.State == SegmentState.Empty))
+                {
+                    scans.RemoveRange(i, scans.Count - i);
+                    break;
+                }
+            }
         }
 
         var findings = FileFindings(scans).ToList();

@@ -43,7 +43,8 @@ public sealed class WalRecovery : IDisposable
     private List<SegmentScan> _plan = [];
     private int _nextInPlan;
     private SegmentReader? _reader;
-    private readonly List<SegmentScan> _skippedEmpty = []; // segments met empty (prepared) since _previous: a live recorder may have written them since
+    private readonly List<SegmentScan> _skippedEmpty = [];
+    private bool _live; // a recorder held the directory when the replay was positioned: it may change under it // segments met empty (prepared) since _previous: a live recorder may have written them since
     private readonly Queue<SegmentScan> _reread = [];       // segments to read again (they grew), before _deferred
     private PreloadedSegment? _deferred;                     // the next segment, held while those are read again
     private SegmentScan? _previous;      // the last segment of the log with data delivered: its chain must continue
@@ -138,6 +139,14 @@ public sealed class WalRecovery : IDisposable
                 : string.Create(CultureInfo.InvariantCulture, $"the log ends at event {Catalog.LastEventId}: nothing from {eventId} on");
             EndOfLog(outcome: RecoveryOutcome.NothingToReplay);
             return false;
+        }
+
+        _live = IsLive(Catalog.Directory);
+        while (_live && start > 0 && Catalog.Segments[start - 1] is { RecordCount: 0, Summary: null, State: SegmentState.Empty, NeverWritten: false })
+        {
+            // A live log: a segment the catalog found empty may hold the first events by now (the
+            // recorder wrote it after it was read, before the one where the start was found).
+            start--;
         }
 
         _plan = Catalog.Segments.Skip(start).Where(s => !s.NeverWritten).ToList();
@@ -384,7 +393,24 @@ public sealed class WalRecovery : IDisposable
         long index = next.Entry.SegmentIndex;
         if (_previousIndex >= 0 && index >= 0 && SegmentLink.CheckIndices(Catalog.Directory, _previousIndex, index) is { } missing)
         {
-            MeetDamage(missing, missing.File, lostTo: null);
+            if (_live && next.Failure is null && next.Reader!.Scan is { RecordCount: 0, Summary: null })
+            {
+                // A live log: the recorder creates a segment while the preparer has the next one ready,
+                // so an index can be missing before a segment that holds nothing; nothing is lost there.
+                // A segment with data after it judges the gap (below).
+            }
+            else if (_live && next.Failure is null && !deferred && _previous is not null && Between(_previous.SegmentIndex, index) is { } appeared)
+            {
+                // A live log: the missing ones exist now (created since the catalog was read).
+                appeared.ForEach(_reread.Enqueue);
+                _skippedEmpty.Clear();
+                _deferred = next;
+                return true;
+            }
+            else
+            {
+                MeetDamage(missing, missing.File, lostTo: null);
+            }
         }
 
         _previousIndex = Math.Max(_previousIndex, index);
@@ -422,20 +448,25 @@ public sealed class WalRecovery : IDisposable
         }
 
         bool previousGrew = _previous is { Summary: null, HasDamage: false } && SegmentLink.CheckChain(_previous, scan) is not null;
-        if (!deferred && scan.RecordCount > 0 && (previousGrew || _skippedEmpty.Count > 0))
+        if (!deferred && scan.RecordCount > 0 && (previousGrew || _skippedEmpty.Count > 0 || (_live && _previous is not null && index > _previous.SegmentIndex + 1)))
         {
             // A live log: the previous segment was read while the recorder still wrote it, or segments
-            // after it were read while still empty, and this one began after the recorder sealed their
-            // last blocks. They are read again first (the new events only); this one waits.
-            if (previousGrew)
+            // after it were read while still empty (or created since the catalog was read), and this
+            // one began after the recorder sealed their last blocks. They are read again first (the new
+            // events only); this one waits.
+            List<SegmentScan>? between = _live && _previous is not null ? Between(_previous.SegmentIndex, index) : [.. _skippedEmpty];
+            if (between is not null)
             {
-                _reread.Enqueue(_previous!);
-            }
+                if (previousGrew)
+                {
+                    _reread.Enqueue(_previous!);
+                }
 
-            _skippedEmpty.ForEach(_reread.Enqueue);
-            _skippedEmpty.Clear();
-            _deferred = next;
-            return true;
+                between.ForEach(_reread.Enqueue);
+                _skippedEmpty.Clear();
+                _deferred = next;
+                return true;
+            }
         }
 
         _segmentsOpened++;
@@ -488,6 +519,36 @@ public sealed class WalRecovery : IDisposable
     }
 
     /// <summary>
+    /// A live log: the segments strictly between indices <paramref name="after"/> and
+    /// <paramref name="before"/>, as they are now (those met empty, and those created since the catalog
+    /// was read, to be read as if empty); null when one of them does not exist (it is missing).
+    /// </summary>
+    private List<SegmentScan>? Between(long after, long before)
+    {
+        var between = new List<SegmentScan>();
+        for (long i = after + 1; i < before; i++)
+        {
+            if (_skippedEmpty.Find(s => s.SegmentIndex == i) is { } met)
+            {
+                between.Add(met);
+                continue;
+            }
+
+            string plain = Path.Combine(Catalog.Directory, Format.SegmentFileName.Format(i));
+            string packed = Path.Combine(Catalog.Directory, Format.CompressedSegment.FileName(i));
+            string? path = File.Exists(plain) ? plain : File.Exists(packed) ? packed : null;
+            if (path is null)
+            {
+                return null;
+            }
+
+            between.Add(new SegmentScan(path, 0) { SegmentIndex = i, State = SegmentState.Empty });
+        }
+
+        return between;
+    }
+
+    /// <summary>
     /// The open segment <paramref name="open"/> read again, when it now holds more events than when it
     /// was read (a live recorder went on writing it) and no damage; otherwise null.
     /// </summary>
@@ -513,6 +574,18 @@ public sealed class WalRecovery : IDisposable
 
         again.Dispose();
         return null;
+    }
+
+    private static bool IsLive(string directory)
+    {
+        try
+        {
+            return Recording.DirectoryLock.IsHeld(directory);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     private void FinishSegment()

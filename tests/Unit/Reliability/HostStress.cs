@@ -154,6 +154,9 @@ public sealed class HostStress
 
     public const int HostMaxBatch = 4096;
 
+    /// <summary>How far back from the committed watermark a live replay of the log's end starts.</summary>
+    private const long RecentEvents = 20_000;
+
     /// <summary>The mappings of segment files the recorder holds at most: the active one, the preparer's, and the maintainer's ring of rotated segments not closed yet.</summary>
     public const int RecorderMappings = 1 + SegmentPreparer.PrepareQueueCapacity + 64;
 
@@ -584,15 +587,21 @@ public sealed class HostStress
     {
         for (int k = 0; _recording && !cancel.IsCancellationRequested; k++)
         {
+            Thread.Sleep(1); // leave the recorder the processor now and then: this loop reads flat out
             long before = _committed();
-            var checker = new StressChecker(_work, $"live recovery #{k}", fromStart: !_config.HasRetention);
+
+            // Every eighth replay reads the whole log; the others the live end, where the races are
+            // (a whole replay each time would make the loop quadratic in the log's length).
+            bool whole = k % 8 == 0;
+            long recent = whole ? 1 : Math.Max(1, before - RecentEvents);
+            var checker = new StressChecker(_work, $"live recovery #{k}", fromStart: whole && !_config.HasRetention);
             RecoveryReport? report = null;
-            string how = (k % 3) switch { 0 => "WalEventReader.Open", 1 => "WalRecovery with preloader", _ => "WalRecovery without preloader" };
+            string how = (k % 3) switch { 0 => "WalEventReader.Open", 1 => "WalRecovery with preloader", _ => "WalRecovery without preloader" } + (whole ? ", whole log" : $", from {recent}");
             try
             {
                 if (k % 3 == 0)
                 {
-                    using WalEventReader reader = WalEventReader.Open(_directory);
+                    using WalEventReader reader = WalEventReader.Open(_directory, new EventFilter { FromEventId = recent });
                     while (reader.TryReadNext(out WalEvent e, cancel))
                     {
                         checker.Check(e);
@@ -603,7 +612,7 @@ public sealed class HostStress
                 else
                 {
                     using WalRecovery recovery = WalRecovery.Open(_directory, new RecoveryOptions { Mode = RecoveryMode.Strict, UsePreloader = k % 3 == 1 });
-                    long from = Math.Max(1, recovery.Catalog.FirstEventId);
+                    long from = Math.Max(recent, recovery.Catalog.FirstEventId);
                     report = recovery.Run(from, e => checker.Check(e), cancellation: cancel);
                 }
             }
@@ -693,7 +702,8 @@ public sealed class HostStress
     {
         for (int k = 0; _recording && !cancel.IsCancellationRequested; k++)
         {
-            if (k % 4 == 0)
+            Thread.Sleep(1);
+            if (k % 8 == 0)
             {
                 try
                 {
@@ -710,7 +720,10 @@ public sealed class HostStress
                 }
             }
 
-            foreach ((long index, string path) in WalDirectory.List(_directory).Segments)
+            // Every sixteenth pass scans every segment; the others the last few, where the recorder
+            // writes, rotates, closes and compresses.
+            IReadOnlyList<(long Index, string Path)> segments = WalDirectory.List(_directory).Segments;
+            foreach ((long index, string path) in k % 16 == 0 ? segments : segments.Skip(Math.Max(0, segments.Count - 4)))
             {
                 if (!_recording)
                 {

@@ -187,4 +187,44 @@ public sealed class StressRegressionTests(ITestOutputHelper output)
         output.WriteLine($"{verifications} verifications of a live log, {recorder.LastEventId} events, segment {recorder.ActiveSegmentIndex}");
         Assert.True(damage.Count == 0, string.Join("\n", damage));
     }
+
+    /// <summary>
+    /// Stress seed 20261121 (direct-interval, the first live replay): the catalog read segment 0 before
+    /// the recorder sealed a block in it, and segment 1 after the recorder moved on to it; the replay
+    /// from event 1 started in segment 1, and strict recovery called it complete while events 1..2738,
+    /// committed, were never handed out ("event 1 precedes the log's first event"). Now the empty
+    /// segments before the start are read again on a live log.
+    /// </summary>
+    [Fact]
+    public void A_replay_of_a_live_log_from_its_first_event_reads_segments_the_catalog_found_empty()
+    {
+        using var dir = new TempDirectory();
+        LogId log = LogId.NewId();
+        uint chain;
+        using (SegmentWriter first = Wal.Write(dir.Path, 0, log, SegmentFormat.GenesisChainSeed(log), 1, 30, Wal.Small, sealEvery: 10))
+        {
+            chain = first.ChainValue; // its summary is cleared below: the segment a recorder was writing
+        }
+
+        using (SegmentWriter second = Wal.Write(dir.Path, 1, log, chain, 31, 30, Wal.Small, sealEvery: 10))
+        {
+            second.Seal();
+        }
+
+        string path = Wal.SegmentPath(dir.Path, 0);
+        byte[] written = File.ReadAllBytes(path);
+        Array.Clear(written, SegmentFormat.SummaryOffset, SegmentFormat.SummarySize); // never closed
+        byte[] empty = (byte[])written.Clone();
+        Array.Clear(empty, SegmentFormat.DataOffset, empty.Length - SegmentFormat.DataOffset);
+        using var held = DirectoryLock.Acquire(dir.Path); // a live log: a recorder holds it
+        File.WriteAllBytes(path, empty); // as the catalog reads it: no block sealed yet
+        using var recovery = WalRecovery.Open(dir.Path, new RecoveryOptions { Mode = RecoveryMode.Strict, UsePreloader = false });
+        Assert.Equal(0, recovery.Catalog.Segments[0].RecordCount);
+        File.WriteAllBytes(path, written); // as the recorder went on: sealed, and segment 1 begun
+        long expected = 1;
+        RecoveryReport report = recovery.Run(1, e => Assert.Equal(expected++, e.EventId));
+        Assert.True(report.IsComplete, $"{report.Outcome}: {report.Failure}");
+        Assert.Equal(1, report.FirstEventId);
+        Assert.Equal(60, report.LastEventId);
+    }
 }

@@ -138,7 +138,16 @@ public sealed unsafe class SegmentReader : IDisposable
             return OpenCompressed(path);
         }
 
-        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (FileNotFoundException)
+        {
+            throw new WalPathNotFoundException(path); // deleted since the check above (retention, compression)
+        }
+
         long length = stream.Length;
         MappedFile? mapped = null;
         if (length == 0)

@@ -72,6 +72,9 @@ public sealed class WalCatalog
                 : new WalPathNotFoundException(directory);
         }
 
+        // The checkpoint first: on a live log it must not be newer than the segments read after it,
+        // or the durable ids it names would seem missing from segments read before they were written.
+        MetaCheckpoint? checkpoint = MetaCheckpoint.Load(directory, out string? problem);
         WalDirectoryListing listing = WalDirectory.List(directory);
         // In the order of the index each header states (the file name's for unreadable ones), so that
         // renamed or swapped files replay where they belong; the verifier reports the names.
@@ -81,7 +84,6 @@ public sealed class WalCatalog
             .Select(g => (LogId?)g.Key).FirstOrDefault();
         var findings = SegmentVerifier.FileFindings(scans).ToList();
         findings.AddRange(SegmentVerifier.CheckSet(listing, scans));
-        MetaCheckpoint? checkpoint = MetaCheckpoint.Load(directory, out string? problem);
         var catalog = new WalCatalog(directory, scans, log, findings, checkpoint); // Findings is this list: the checkpoint check below lands in it
         findings.AddRange(CheckpointCheck.Check(directory, log, catalog.LastEventId, checkpoint, problem, "the segments are used instead"));
         return catalog;

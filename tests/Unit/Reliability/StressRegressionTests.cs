@@ -227,4 +227,52 @@ public sealed class StressRegressionTests(ITestOutputHelper output)
         Assert.Equal(1, report.FirstEventId);
         Assert.Equal(60, report.LastEventId);
     }
+
+    /// <summary>
+    /// Stress long run (seed 20261121, direct-interval and direct-none-compress): a catalog of a live
+    /// log read the checkpoint after the segments, so a checkpoint written in between named durable
+    /// events the (earlier) segment scans did not hold yet: "DurableEventsMissing", and strict recovery
+    /// stopped on a healthy log. The catalog now reads the checkpoint first.
+    /// </summary>
+    [Fact]
+    public void A_catalog_of_a_live_log_never_finds_durable_events_missing()
+    {
+        using var dir = new TempDirectory();
+        var options = new WalRecorderOptions
+        {
+            SegmentSize = 64 * 1024,
+            BlockSize = 4096,
+            Durability = DurabilityPolicy.EveryCommit,
+            CheckpointInterval = TimeSpan.FromMilliseconds(10),
+        };
+        using var recorder = WalRecorder.Open(dir.Path, options);
+        using var stop = new CancellationTokenSource(Run);
+        var writer = new Thread(() =>
+        {
+            var payload = new byte[200];
+            while (!stop.IsCancellationRequested)
+            {
+                for (int i = 0; i < 20; i++)
+                {
+                    recorder.Append(payload);
+                }
+
+                recorder.Commit();
+            }
+        }) { IsBackground = true };
+        writer.Start();
+        int catalogs = 0;
+        var missing = new List<string>();
+        while (!stop.IsCancellationRequested && missing.Count < 5)
+        {
+            WalCatalog catalog = WalCatalog.Open(dir.Path);
+            catalogs++;
+            missing.AddRange(catalog.Findings.Where(f => f.Code == FindingCode.DurableEventsMissing).Select(f => $"catalog {catalogs}: {f}"));
+        }
+
+        stop.Cancel();
+        writer.Join();
+        output.WriteLine($"{catalogs} catalogs of a live log, {recorder.LastEventId} events, segment {recorder.ActiveSegmentIndex}");
+        Assert.True(missing.Count == 0, string.Join("\n", missing));
+    }
 }

@@ -401,9 +401,16 @@ public sealed class WalRecovery : IDisposable
             }
             else if (_live && next.Failure is null && !deferred && _previous is not null && Between(_previous.SegmentIndex, index) is { } appeared)
             {
-                // A live log: the missing ones exist now (created since the catalog was read).
+                // A live log: the missing ones exist now (created since the catalog was read). They are
+                // read first (after the previous segment's new events, if it was still being written).
+                if (_previous is { Summary: null, HasDamage: false })
+                {
+                    _reread.Enqueue(_previous);
+                }
+
                 appeared.ForEach(_reread.Enqueue);
                 _skippedEmpty.Clear();
+                _previousIndex = index - 1; // met now: the deferred segment finds no gap before it
                 _deferred = next;
                 return true;
             }

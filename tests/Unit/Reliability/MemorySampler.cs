@@ -8,6 +8,9 @@ public sealed record MemoryPeaks
 {
     public long ManagedBytes { get; init; }
 
+    /// <summary>The managed heap after a full collection (live objects only), sampled every 2 s.</summary>
+    public long LiveManagedBytes { get; init; }
+
     public long GcHeapBytes { get; init; }
 
     public long WorkingSetBytes { get; init; }
@@ -27,6 +30,7 @@ public sealed record MemoryPeaks
     public static MemoryPeaks Max(MemoryPeaks a, MemoryPeaks b) => new()
     {
         ManagedBytes = Math.Max(a.ManagedBytes, b.ManagedBytes),
+        LiveManagedBytes = Math.Max(a.LiveManagedBytes, b.LiveManagedBytes),
         GcHeapBytes = Math.Max(a.GcHeapBytes, b.GcHeapBytes),
         WorkingSetBytes = Math.Max(a.WorkingSetBytes, b.WorkingSetBytes),
         PrivateBytes = Math.Max(a.PrivateBytes, b.PrivateBytes),
@@ -38,7 +42,7 @@ public sealed record MemoryPeaks
     };
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"managed {Mb(ManagedBytes)}, GC heap {Mb(GcHeapBytes)}, working set {Mb(WorkingSetBytes)}, private {Mb(PrivateBytes)}, RssAnon {Mb(RssAnonBytes)}, RssFile {Mb(RssFileBytes)}, open files {FileHandles}, .wal mappings {WalMappings} ({Samples} samples)");
+        $"managed {Mb(ManagedBytes)} (live after a full collection {Mb(LiveManagedBytes)}), GC heap {Mb(GcHeapBytes)}, working set {Mb(WorkingSetBytes)}, private {Mb(PrivateBytes)}, RssAnon {Mb(RssAnonBytes)}, RssFile {Mb(RssFileBytes)}, open files {FileHandles}, .wal mappings {WalMappings} ({Samples} samples)");
 
     public static string Mb(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024):F1} MiB");
 }
@@ -78,8 +82,9 @@ public sealed class MemorySampler : IDisposable
         }
     }
 
-    public static MemoryPeaks Sample(string directory)
+    public static MemoryPeaks Sample(string directory, bool collect = false)
     {
+        long live = collect ? GC.GetTotalMemory(forceFullCollection: true) : 0;
         using var process = Process.GetCurrentProcess();
         long anon = 0;
         long file = 0;
@@ -112,6 +117,7 @@ public sealed class MemorySampler : IDisposable
         return new MemoryPeaks
         {
             ManagedBytes = GC.GetTotalMemory(false),
+            LiveManagedBytes = live,
             GcHeapBytes = GC.GetGCMemoryInfo().HeapSizeBytes,
             WorkingSetBytes = process.WorkingSet64,
             PrivateBytes = process.PrivateMemorySize64,
@@ -135,9 +141,10 @@ public sealed class MemorySampler : IDisposable
 
     private void Run()
     {
+        int n = 0;
         do
         {
-            MemoryPeaks sample = Sample(_directory);
+            MemoryPeaks sample = Sample(_directory, collect: n++ % 40 == 0);
             lock (_gate)
             {
                 _peaks = MemoryPeaks.Max(_peaks, sample);

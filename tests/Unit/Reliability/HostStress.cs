@@ -140,6 +140,7 @@ public sealed class HostStress
     private readonly List<(long Seq, long Id)>[] _samples;
     private volatile bool _recording = true;
     private Func<long> _committed = () => 0;
+    private Func<long> _activeSegment = () => 0;
 
     public HostStress(StressConfig config, int seed, int producers, long events, string directory, TimeSpan hangGuard, Action<string> log)
     {
@@ -188,11 +189,13 @@ public sealed class HostStress
         {
             recorder = WalRecorder.Open(_directory, options);
             _committed = () => recorder.CommittedEventId;
+            _activeSegment = () => recorder.ActiveSegmentIndex;
         }
         else
         {
             host = WalRecorderHost.Start(_directory, new WalRecorderHostOptions { Recorder = options, QueueCapacity = _config.QueueCapacity, WhenFull = _config.WhenFull, MaxBatch = HostMaxBatch });
             _committed = () => host.CommittedEventId;
+            _activeSegment = () => host.ActiveSegmentIndex;
         }
 
         if (_config.Tailer)
@@ -735,9 +738,9 @@ public sealed class HostStress
                 {
                     reader = SegmentReader.Open(path);
                 }
-                catch (WalPathNotFoundException) when (_config.HasRetention && !File.Exists(path))
+                catch (WalPathNotFoundException) when (!File.Exists(path) && (_config.HasRetention || index > _activeSegment()))
                 {
-                    continue; // retention deleted it, or compression replaced it, since the listing
+                    continue; // retention deleted it, or compression replaced it, or it was prepared and the closing recorder discarded it
                 }
                 catch (Exception e)
                 {

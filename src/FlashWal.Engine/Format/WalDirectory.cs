@@ -92,9 +92,43 @@ public static class WalDirectory
         var duplicates = compressed.Where(c => plain.Contains(c.Index)).Select(c => c.Path).Order(StringComparer.Ordinal).ToList();
         segments.AddRange(compressed.Where(c => !plain.Contains(c.Index)));
         segments.Sort((a, b) => a.Item1.CompareTo(b.Item1));
+        FillGaps(directory, segments);
         temporary.Sort(StringComparer.Ordinal);
         other.Sort(StringComparer.Ordinal);
         metadata.Sort(StringComparer.Ordinal);
         return new WalDirectoryListing(directory, segments, temporary, other, metadata, duplicates);
     }
+
+    /// <summary>
+    /// A directory enumeration can miss a file renamed while it runs: on a live log, a compression
+    /// that renames its container into place and deletes the original as the enumeration passes them
+    /// both. An index missing between two listed segments is looked up by name (plain, then
+    /// compressed) before the listing calls it missing. Only gaps are probed, so a listing with none
+    /// costs nothing more.
+    /// </summary>
+    private static void FillGaps(string directory, List<(long Index, string Path)> segments)
+    {
+        for (int i = 1; i < segments.Count; i++)
+        {
+            long previous = segments[i - 1].Index;
+            if (segments[i].Index - previous <= 1 || segments[i].Index - previous > MaxProbedGap)
+            {
+                continue;
+            }
+
+            for (long index = segments[i].Index - 1; index > previous; index--)
+            {
+                string plain = Path.Combine(directory, SegmentFileName.Format(index));
+                string packed = Path.Combine(directory, CompressedSegment.FileName(index));
+                string? found = File.Exists(plain) ? plain : File.Exists(packed) ? packed : null;
+                if (found is not null)
+                {
+                    segments.Insert(i, (index, found));
+                }
+            }
+        }
+    }
+
+    /// <summary>Gaps wider than this are not probed file by file (a log with many segments missing is reported as it is).</summary>
+    private const int MaxProbedGap = 64;
 }

@@ -64,14 +64,25 @@ public static unsafe class SegmentScanner
         // A closed segment's summary says where its data ends: the walk stops there, and any byte
         // after it is judged as "data after end" at its exact offset.
         long walkLimit = scan.Summary is { } closed ? Math.Min(Math.Max(closed.DataEnd, SegmentFormat.DataOffset), limit) : limit;
-        BlockFailure? failure = WalkBlocks(scan, data, length, walkLimit, header);
+        BlockFailure? failure = WalkBlocks(scan, data, length, walkLimit, header, resume: false);
         if (scan.Summary is { } summary)
         {
             ClassifyClosed(scan, data, limit, summary, failure);
         }
         else
         {
-            ClassifyOpen(scan, data, limit, failure, summaryCorrupt);
+            // A live segment: the recorder may seal the block at the end of the valid prefix (and later
+            // ones) while it is walked or classified, so that a later block seems to follow lost ones.
+            // The walk goes on from there, as long as it gets further, before they are called lost: the
+            // recorder sealed the block at the prefix's end before the later one, so a live segment
+            // always gets further, while blocks a crash really lost still fail.
+            bool mayWalkOn = true;
+            while (!ClassifyOpen(scan, data, limit, failure, summaryCorrupt, mayWalkOn))
+            {
+                long validEnd = scan.ValidEnd;
+                failure = WalkBlocks(scan, data, length, walkLimit, header, resume: true);
+                mayWalkOn = scan.ValidEnd > validEnd;
+            }
         }
 
         if (scan.HasDamage && scan.State != SegmentState.Unreadable)
@@ -115,6 +126,33 @@ public static unsafe class SegmentScanner
             scan.Add(FindingSeverity.Error, FindingCode.IoError, -1, -1, $"cannot read the file: {e.Message}");
             return scan;
         }
+    }
+
+    /// <summary>
+    /// Scans <paramref name="path"/> (quickly, like <see cref="ScanQuick"/>, or fully); when the file
+    /// is gone, its compressed container: on a live log, compression replaced the segment since it was
+    /// listed (the container is complete before the original is deleted).
+    /// </summary>
+    internal static SegmentScan ScanCurrent(string path, bool quick)
+    {
+        SegmentScan scan = quick ? ScanQuick(path) : ScanFile(path);
+        return IsVanished(scan) && CompressedTwin(path) is { } compressed ? ScanFile(compressed) : scan;
+    }
+
+    /// <summary>The file could not be read because it no longer exists (deleted since it was listed).</summary>
+    internal static bool IsVanished(SegmentScan scan) =>
+        scan.State == SegmentState.Unreadable && scan.FileLength < 0 && !File.Exists(scan.Path);
+
+    /// <summary>The path of the compressed container of a plain segment file, when one exists.</summary>
+    internal static string? CompressedTwin(string path)
+    {
+        if (!path.EndsWith(SegmentFileName.Extension, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        string compressed = System.IO.Path.ChangeExtension(path, CompressedSegment.Extension);
+        return File.Exists(compressed) ? compressed : null;
     }
 
     /// <summary>
@@ -423,12 +461,13 @@ public static unsafe class SegmentScanner
 
     private sealed record BlockFailure(Finding Finding, bool HeaderIncomplete);
 
-    private static BlockFailure? WalkBlocks(SegmentScan scan, byte* data, long length, long limit, SegmentHeader header)
+    private static BlockFailure? WalkBlocks(SegmentScan scan, byte* data, long length, long limit, SegmentHeader header, bool resume)
     {
-        long position = SegmentFormat.DataOffset;
-        int index = 0;
-        uint chain = 0;
-        long previousId = 0;
+        // Resuming goes on from the end of the valid prefix an earlier walk of this scan found.
+        long position = resume ? scan.ValidEnd : SegmentFormat.DataOffset;
+        int index = resume ? scan.BlockOffsets.Count : 0;
+        uint chain = resume ? scan.FinalChain ?? 0 : 0;
+        long previousId = resume ? scan.LastEventId : 0;
         while (position + SegmentFormat.BlockHeaderSize <= limit)
         {
             var bytes = new ReadOnlySpan<byte>(data + position, SegmentFormat.BlockHeaderSize);
@@ -461,7 +500,7 @@ public static unsafe class SegmentScanner
         }
 
         scan.ValidEnd = position;
-        if (header.SegmentIndex == 0 && scan.ChainSeed is uint seed && seed != SegmentFormat.GenesisChainSeed(header.LogId))
+        if (!resume && header.SegmentIndex == 0 && scan.ChainSeed is uint seed && seed != SegmentFormat.GenesisChainSeed(header.LogId))
         {
             scan.Add(SegmentLink.GenesisSeedWrong(scan.Path, SegmentFormat.GenesisChainSeed(header.LogId), seed));
         }
@@ -729,23 +768,33 @@ public static unsafe class SegmentScanner
         scan.State = SegmentState.Closed;
     }
 
-    private static void ClassifyOpen(SegmentScan scan, byte* data, long limit, BlockFailure? failure, bool summaryCorrupt)
+    /// <summary>
+    /// Judges the end of an open segment's valid prefix. False, with nothing recorded, when a later
+    /// block follows the prefix and <paramref name="mayWalkOn"/>: the caller walks on from the prefix's
+    /// end (a live recorder sealed blocks there since) and asks again.
+    /// </summary>
+    private static bool ClassifyOpen(SegmentScan scan, byte* data, long limit, BlockFailure? failure, bool summaryCorrupt, bool mayWalkOn)
     {
         if (failure is not null && !failure.HeaderIncomplete)
         {
             // A crash cannot produce a valid block header over invalid content: headers are written last.
             scan.Add(failure.Finding);
-            return;
+            return true;
         }
 
         long stray = FirstNonZero(data, scan.ValidEnd, limit);
         if (stray < 0)
         {
             scan.State = scan.BlockOffsets.Count == 0 ? SegmentState.Empty : SegmentState.Open;
-            return;
+            return true;
         }
 
         long later = FindLaterBlock(scan, data, limit);
+        if (later >= 0 && mayWalkOn)
+        {
+            return false;
+        }
+
         if (later >= 0)
         {
             if (failure is not null)
@@ -757,12 +806,13 @@ public static unsafe class SegmentScanner
             scan.Add(FindingSeverity.Damage, FindingCode.BlocksLost, scan.ValidEnd, scan.BlockOffsets.Count,
                 $"a valid block (index {found.BlockIndex}, events {found.FirstEventId}..{found.LastEventId}) starts at {later}, after damage at {scan.ValidEnd}: the blocks between are lost",
                 $"block {scan.BlockOffsets.Count} at {scan.ValidEnd}", $"block {found.BlockIndex} at {later}");
-            return;
+            return true;
         }
 
         scan.Add(FindingSeverity.TornTail, FindingCode.TornTail, scan.ValidEnd, scan.BlockOffsets.Count,
             $"unsealed bytes follow the last sealed block (first non-zero byte at {stray}): a write that a crash interrupted; its events were never committed");
         scan.State = summaryCorrupt ? SegmentState.Damaged : SegmentState.TornTail;
+        return true;
     }
 
     /// <summary>

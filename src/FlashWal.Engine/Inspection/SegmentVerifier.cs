@@ -1,6 +1,7 @@
 using System.Globalization;
 using FlashWal.Errors;
 using FlashWal.Format;
+using FlashWal.Recording;
 
 namespace FlashWal.Inspection;
 
@@ -47,13 +48,102 @@ public static class SegmentVerifier
         // the segments below misses, even while the log is being written.
         MetaCheckpoint? checkpoint = MetaCheckpoint.Load(Path.GetFullPath(directory), out string? problem);
         WalDirectoryListing listing = WalDirectory.List(directory);
-        var scans = listing.Segments.Select(s => SegmentScanner.ScanFile(s.Path)).ToList();
+        var scans = new List<SegmentScan>(listing.Segments.Count);
+        long deletedUpTo = -1;
+        foreach ((long index, string path) in listing.Segments)
+        {
+            SegmentScan scan = SegmentScanner.ScanCurrent(path, quick: false);
+            if (SegmentScanner.IsVanished(scan))
+            {
+                deletedUpTo = index;
+            }
+
+            scans.Add(scan);
+        }
+
+        deletedUpTo = Math.Max(deletedUpTo, RescanGrown(scans));
+        int lastWithData = scans.FindLastIndex(s => s.RecordCount > 0 || s.Summary is not null);
+        if (lastWithData >= 0)
+        {
+            // Gone since the listing after every segment with data: prepared segments, which a closing
+            // recorder discards (they hold no event).
+            for (int i = scans.Count - 1; i > lastWithData; i--)
+            {
+                if (SegmentScanner.IsVanished(scans[i]))
+                {
+                    scans.RemoveAt(i);
+                }
+            }
+        }
+
+        bool live = IsLive(listing.Directory);
+        if (deletedUpTo >= 0 && live)
+        {
+            // A live log: retention deleted segments since the listing, oldest first, so the log now
+            // starts after the newest one that went; what was scanned before it is gone or going.
+            scans.RemoveAll(s => s.SegmentIndex <= deletedUpTo);
+        }
+
+        lastWithData = scans.FindLastIndex(s => s.RecordCount > 0 || s.Summary is not null);
+        if (live && lastWithData >= 0)
+        {
+            // A live log: the recorder may be creating a segment itself while the preparer already has
+            // the next one ready, so an index can be missing before empty prepared segments: they hold
+            // no event, and the missing one is not missing, only not named yet.
+            for (int i = lastWithData + 1; i < scans.Count; i++)
+            {
+                if (scans[i].SegmentIndex != scans[i - 1].SegmentIndex + 1 && scans.Skip(i).All(s => s.State == SegmentState.Empty))
+                {
+                    scans.RemoveRange(i, scans.Count - i);
+                    break;
+                }
+            }
+        }
+
         var findings = FileFindings(scans).ToList();
         findings.AddRange(CheckSet(listing, scans));
         LogId? log = LogOf(scans);
         long lastEventId = scans.Where(s => s.RecordCount > 0 && s.Header?.LogId == log).Select(s => s.LastEventId).DefaultIfEmpty().Max();
         findings.AddRange(CheckpointCheck.Check(listing.Directory, log, lastEventId, checkpoint, problem, "recovery and the recorder use the segments instead"));
         return new VerificationReport(listing.Directory, isDirectory: true, scans.ConvertAll(s => s.ToInfo()), findings);
+    }
+
+    private static bool IsLive(string directory)
+    {
+        try
+        {
+            return DirectoryLock.IsHeld(directory);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// A live log: a segment that was still being written when it was scanned (no summary, open or
+    /// with unsealed bytes) while a later segment scanned after it holds data, is scanned again. The
+    /// recorder sealed its last blocks before it wrote the later one, so the second scan sees them, and
+    /// the chain between the two is judged on what the files hold, not on when each was read.
+    /// </summary>
+    private static long RescanGrown(List<SegmentScan> scans)
+    {
+        long deletedUpTo = -1;
+        for (int i = 0; i < scans.Count - 1; i++)
+        {
+            SegmentScan scan = scans[i];
+            if (scan.Summary is null && scan.State is SegmentState.Open or SegmentState.TornTail or SegmentState.Empty
+                && scans.Skip(i + 1).Any(later => later.RecordCount > 0 && later.Header?.LogId == scan.Header?.LogId))
+            {
+                scans[i] = SegmentScanner.ScanCurrent(scan.Path, quick: false);
+                if (SegmentScanner.IsVanished(scans[i]))
+                {
+                    deletedUpTo = scan.SegmentIndex;
+                }
+            }
+        }
+
+        return deletedUpTo;
     }
 
     /// <summary>

@@ -138,9 +138,17 @@ public sealed class SegmentPreparer : IDisposable
         _stopping = true;
         _thread?.Join();
         _thread = null;
-        while (_ready.TryDequeue(out SegmentWriter? unused))
+        // Newest first: at every moment the directory's segment indices stay contiguous, so that a
+        // reader listing it while the recorder closes never sees a gap before a prepared segment.
+        var unused = new List<SegmentWriter>();
+        while (_ready.TryDequeue(out SegmentWriter? writer))
         {
-            unused.Discard();
+            unused.Add(writer);
+        }
+
+        for (int i = unused.Count - 1; i >= 0; i--)
+        {
+            unused[i].Discard();
         }
     }
 

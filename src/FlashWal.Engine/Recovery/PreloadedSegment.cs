@@ -7,12 +7,19 @@ namespace FlashWal.Recovery;
 /// <summary>A segment made ready for the replay thread: an open, verified reader, or why there is none.</summary>
 public sealed class PreloadedSegment
 {
-    private PreloadedSegment(SegmentScan entry, SegmentReader? reader, Finding? failure)
+    private PreloadedSegment(SegmentScan entry, SegmentReader? reader, Finding? failure, bool vanished = false)
     {
         Entry = entry;
         Reader = reader;
         Failure = failure;
+        Vanished = vanished;
     }
+
+    /// <summary>
+    /// The file (and any compressed copy of it) no longer exists: deleted since the catalog listed it,
+    /// which on a live log is retention's doing. <see cref="Failure"/> says so too.
+    /// </summary>
+    public bool Vanished { get; }
 
     /// <summary>The catalog's entry for the file.</summary>
     public SegmentScan Entry { get; }
@@ -34,6 +41,16 @@ public sealed class PreloadedSegment
         {
             return new PreloadedSegment(entry, SegmentReader.Open(entry.Path, salvage), null);
         }
+        catch (Exception e) when (e is WalPathNotFoundException or FileNotFoundException && SegmentScanner.CompressedTwin(entry.Path) is { } compressed)
+        {
+            // A live log: the recorder compressed the segment since the catalog listed it (the
+            // container is complete before the original is deleted). Read the container instead.
+            return Load(compressed, entry, salvage);
+        }
+        catch (Exception e) when (e is WalPathNotFoundException or FileNotFoundException)
+        {
+            return new PreloadedSegment(entry, null, new Finding(FindingSeverity.Damage, FindingCode.IoError, entry.Path, -1, -1, $"the segment cannot be opened: {e.Message}"), vanished: true);
+        }
         catch (WalCorruptionException e)
         {
             return new PreloadedSegment(entry, null, e.Finding);
@@ -42,6 +59,22 @@ public sealed class PreloadedSegment
         {
             FindingCode code = e is WalFormatException ? FindingCode.NotASegment : e is WalVersionException ? FindingCode.UnsupportedVersion : FindingCode.IoError;
             return new PreloadedSegment(entry, null, new Finding(FindingSeverity.Damage, code, entry.Path, -1, -1, $"the segment cannot be opened: {e.Message}"));
+        }
+    }
+
+    private static PreloadedSegment Load(string compressed, SegmentScan entry, bool salvage)
+    {
+        try
+        {
+            return new PreloadedSegment(entry, SegmentReader.Open(compressed, salvage), null);
+        }
+        catch (WalCorruptionException e)
+        {
+            return new PreloadedSegment(entry, null, e.Finding);
+        }
+        catch (Exception e) when (e is WalException or IOException or UnauthorizedAccessException)
+        {
+            return new PreloadedSegment(entry, null, new Finding(FindingSeverity.Damage, FindingCode.IoError, compressed, -1, -1, $"the segment cannot be opened: {e.Message}"));
         }
     }
 }

@@ -72,12 +72,13 @@ public sealed class WalCatalog
                 : new WalPathNotFoundException(directory);
         }
 
-        // Read before the segments, as the verifier does (a checkpoint only names events already in them).
+        // The checkpoint first: on a live log it must not be newer than the segments read after it,
+        // or the durable ids it names would seem missing from segments read before they were written.
         MetaCheckpoint? checkpoint = MetaCheckpoint.Load(directory, out string? problem);
         WalDirectoryListing listing = WalDirectory.List(directory);
         // In the order of the index each header states (the file name's for unreadable ones), so that
         // renamed or swapped files replay where they belong; the verifier reports the names.
-        var scans = listing.Segments.Select(s => SegmentScanner.ScanQuick(s.Path)).OrderBy(s => s.SegmentIndex).ToList();
+        var scans = listing.Segments.Select(s => SegmentScanner.ScanCurrent(s.Path, quick: true)).OrderBy(s => s.SegmentIndex).ToList();
         LogId? log = SegmentVerifier.LogOf(scans);
         var findings = SegmentVerifier.FileFindings(scans).ToList();
         findings.AddRange(SegmentVerifier.CheckSet(listing, scans));

@@ -43,6 +43,10 @@ public sealed class WalRecovery : IDisposable
     private List<SegmentScan> _plan = [];
     private int _nextInPlan;
     private SegmentReader? _reader;
+    private readonly List<SegmentScan> _skippedEmpty = [];
+    private bool _live; // a recorder held the directory when the replay was positioned: it may change under it // segments met empty (prepared) since _previous: a live recorder may have written them since
+    private readonly Queue<SegmentScan> _reread = [];       // segments to read again (they grew), before _deferred
+    private PreloadedSegment? _deferred;                     // the next segment, held while those are read again
     private SegmentScan? _previous;      // the last segment of the log with data delivered: its chain must continue
     private long _previousIndex = -1;    // the last segment index met, whatever it held
     private bool _seekPending;
@@ -152,6 +156,14 @@ public sealed class WalRecovery : IDisposable
                 : string.Create(CultureInfo.InvariantCulture, $"the log ends at event {Catalog.LastEventId}: nothing from {eventId} on");
             EndOfLog(outcome: RecoveryOutcome.NothingToReplay);
             return false;
+        }
+
+        _live = IsLive(Catalog.Directory);
+        while (_live && start > 0 && Catalog.Segments[start - 1] is { RecordCount: 0, Summary: null, State: SegmentState.Empty, NeverWritten: false })
+        {
+            // A live log: a segment the catalog found empty may hold the first events by now (the
+            // recorder wrote it after it was read, before the one where the start was found).
+            start--;
         }
 
         _plan = Catalog.Segments.Skip(start).Where(s => !s.NeverWritten).ToList();
@@ -364,8 +376,26 @@ public sealed class WalRecovery : IDisposable
     private bool EnterNextSegment()
     {
         long switchStart = Stopwatch.GetTimestamp();
+        while (_reread.TryDequeue(out SegmentScan? entry))
+        {
+            if (Regrown(entry) is { } grown)
+            {
+                _reader = grown;
+                _segmentsOpened++;
+                grown.SeekTo(Math.Max(_lastId + 1, _from));
+                _seekPending = _seekPending && grown.LastEventId < _from;
+                return true;
+            }
+        }
+
         PreloadedSegment? next;
-        if (_preloader is not null)
+        bool deferred = _deferred is not null;
+        if (_deferred is not null)
+        {
+            next = _deferred;
+            _deferred = null;
+        }
+        else if (_preloader is not null)
         {
             next = _preloader.Take();
         }
@@ -389,10 +419,49 @@ public sealed class WalRecovery : IDisposable
         long index = next.Entry.SegmentIndex;
         if (_previousIndex >= 0 && index >= 0 && SegmentLink.CheckIndices(Catalog.Directory, _previousIndex, index) is { } missing)
         {
-            MeetDamage(missing, missing.File, lostTo: null);
+            if (_live && next.Failure is null && next.Reader!.Scan is { RecordCount: 0, Summary: null })
+            {
+                // A live log: the recorder creates a segment while the preparer has the next one ready,
+                // so an index can be missing before a segment that holds nothing; nothing is lost there.
+                // A segment with data after it judges the gap (below).
+            }
+            else if (_live && next.Failure is null && !deferred && _previous is not null && Between(_previous.SegmentIndex, index) is { } appeared)
+            {
+                // A live log: the missing ones exist now (created since the catalog was read). They are
+                // read first (after the previous segment's new events, if it was still being written).
+                if (_previous is { Summary: null, HasDamage: false })
+                {
+                    _reread.Enqueue(_previous);
+                }
+
+                appeared.ForEach(_reread.Enqueue);
+                _skippedEmpty.Clear();
+                _previousIndex = index - 1; // met now: the deferred segment finds no gap before it
+                _deferred = next;
+                return true;
+            }
+            else
+            {
+                MeetDamage(missing, missing.File, lostTo: null);
+            }
         }
 
         _previousIndex = Math.Max(_previousIndex, index);
+        if (next.Vanished && next.Entry.RecordCount == 0 && next.Entry.Summary is null)
+        {
+            // Empty when the catalog was read (a segment prepared ahead), and deleted since: a recorder
+            // discards its unused prepared segments when it closes. It held no event.
+            return true;
+        }
+
+        if (next.Vanished && _events == 0 && _pendingLoss is null && _failure is null && _previous is null)
+        {
+            // Retention deleted it after the catalog was read, before the replay reached it: the log
+            // now starts later, which is no loss (the replay starts at the first event still held).
+            _startNote ??= string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(next.Entry.Path)} was deleted (retention) after the replay was planned; the replay starts after it");
+            return true;
+        }
+
         if (next.Failure is { } failure)
         {
             // _previous stays: the next segment's chain must still continue the last one replayed.
@@ -409,6 +478,28 @@ public sealed class WalRecovery : IDisposable
             HandBack(reader);
             MeetDamage(foreign, scan.Path, lostTo: null, losesEvents: false); // none of this log's events are in it
             return true;
+        }
+
+        bool previousGrew = _previous is { Summary: null, HasDamage: false } && SegmentLink.CheckChain(_previous, scan) is not null;
+        if (!deferred && scan.RecordCount > 0 && (previousGrew || _skippedEmpty.Count > 0 || (_live && _previous is not null && index > _previous.SegmentIndex + 1)))
+        {
+            // A live log: the previous segment was read while the recorder still wrote it, or segments
+            // after it were read while still empty (or created since the catalog was read), and this
+            // one began after the recorder sealed their last blocks. They are read again first (the new
+            // events only); this one waits.
+            List<SegmentScan>? between = _live && _previous is not null ? Between(_previous.SegmentIndex, index) : [.. _skippedEmpty];
+            if (between is not null)
+            {
+                if (previousGrew)
+                {
+                    _reread.Enqueue(_previous!);
+                }
+
+                between.ForEach(_reread.Enqueue);
+                _skippedEmpty.Clear();
+                _deferred = next;
+                return true;
+            }
         }
 
         _segmentsOpened++;
@@ -460,6 +551,76 @@ public sealed class WalRecovery : IDisposable
         return true;
     }
 
+    /// <summary>
+    /// A live log: the segments strictly between indices <paramref name="after"/> and
+    /// <paramref name="before"/>, as they are now (those met empty, and those created since the catalog
+    /// was read, to be read as if empty); null when one of them does not exist (it is missing).
+    /// </summary>
+    private List<SegmentScan>? Between(long after, long before)
+    {
+        var between = new List<SegmentScan>();
+        for (long i = after + 1; i < before; i++)
+        {
+            if (_skippedEmpty.Find(s => s.SegmentIndex == i) is { } met)
+            {
+                between.Add(met);
+                continue;
+            }
+
+            string plain = Path.Combine(Catalog.Directory, Format.SegmentFileName.Format(i));
+            string packed = Path.Combine(Catalog.Directory, Format.CompressedSegment.FileName(i));
+            string? path = File.Exists(plain) ? plain : File.Exists(packed) ? packed : null;
+            if (path is null)
+            {
+                return null;
+            }
+
+            between.Add(new SegmentScan(path, 0) { SegmentIndex = i, State = SegmentState.Empty });
+        }
+
+        return between;
+    }
+
+    /// <summary>
+    /// The open segment <paramref name="open"/> read again, when it now holds more events than when it
+    /// was read (a live recorder went on writing it) and no damage; otherwise null.
+    /// </summary>
+    private SegmentReader? Regrown(SegmentScan open)
+    {
+        SegmentReader again;
+        try
+        {
+            again = SegmentReader.Open(SegmentScanner.CompressedTwin(open.Path) is { } compressed && !File.Exists(open.Path) ? compressed : open.Path, _salvage);
+        }
+        catch (Exception e) when (e is WalException or IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        bool continues = open.RecordCount > 0
+            ? again.Scan.ChainSeed == open.ChainSeed
+            : _previous is null || SegmentLink.CheckChain(_previous, again.Scan) is not { Severity: >= FindingSeverity.Damage };
+        if (again.Scan.LastEventId > open.LastEventId && !again.Scan.HasDamage && continues)
+        {
+            return again;
+        }
+
+        again.Dispose();
+        return null;
+    }
+
+    private static bool IsLive(string directory)
+    {
+        try
+        {
+            return Recording.DirectoryLock.IsHeld(directory);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     private void FinishSegment()
     {
         SegmentReader reader = _reader!;
@@ -501,6 +662,11 @@ public sealed class WalRecovery : IDisposable
         if (scan.RecordCount > 0 || scan.Summary is not null)
         {
             _previous = scan;
+            _skippedEmpty.Clear();
+        }
+        else if (scan.State == SegmentState.Empty)
+        {
+            _skippedEmpty.Add(scan);
         }
     }
 
@@ -527,7 +693,7 @@ public sealed class WalRecovery : IDisposable
         if (_events == 0)
         {
             _firstId = id;
-            if (id > _from && _from > 0 && _gaps.Count == 0)
+            if (id > _from && _from > 0 && _gaps.Count == 0 && _startNote is null)
             {
                 _startNote = _from < Catalog.FirstEventId
                     ? string.Create(CultureInfo.InvariantCulture, $"event {_from} precedes the log's first event; the replay starts at {id}")
@@ -623,6 +789,13 @@ public sealed class WalRecovery : IDisposable
             HandBack(reader);
         }
 
+        if (_deferred?.Reader is { } held)
+        {
+            HandBack(held);
+        }
+
+        _deferred = null;
+        _reread.Clear();
         _preloader?.Dispose();
         _preloader = null;
     }
@@ -641,6 +814,8 @@ public sealed class WalRecovery : IDisposable
         _plan = [];
         _nextInPlan = 0;
         _previous = null;
+        _skippedEmpty.Clear();
+        _reread.Clear();
         _previousIndex = -1;
         _from = from;
         _events = 0;

@@ -116,6 +116,8 @@ public sealed class WalRecorder : IDisposable
     /// <exception cref="WalDirectoryLockedException">Another recorder writes the directory.</exception>
     /// <exception cref="WalCorruptionException">The end of the log is damaged: verify and repair it first.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range (named).</exception>
+    /// <exception cref="WalNotADirectoryException">The path, or one of its parents, is a file.</exception>
+    /// <exception cref="WalDirectoryNotWritableException">The directory cannot be created or written (read-only file system, permissions).</exception>
     public static WalRecorder Open(string directory, WalRecorderOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
@@ -124,10 +126,10 @@ public sealed class WalRecorder : IDisposable
         directory = Path.GetFullPath(directory);
         if (File.Exists(directory))
         {
-            throw new WalException($"'{directory}' is a file; a WAL directory was expected.", directory);
+            throw new WalNotADirectoryException(directory);
         }
 
-        System.IO.Directory.CreateDirectory(directory);
+        CreateDirectory(directory);
         DirectoryLock directoryLock = DirectoryLock.Acquire(directory);
         WalRecorder? recorder = null;
         try
@@ -154,6 +156,24 @@ public sealed class WalRecorder : IDisposable
             recorder?._meterRegistration.Dispose();
             directoryLock.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Creates <paramref name="directory"/> and its parents; what the file system refuses is a <see cref="WalException"/> naming the path.</summary>
+    private static void CreateDirectory(string directory)
+    {
+        try
+        {
+            System.IO.Directory.CreateDirectory(directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            if (MissingPath.FileAmongParents(directory) is { } file)
+            {
+                throw new WalNotADirectoryException(file);
+            }
+
+            throw new WalDirectoryNotWritableException(directory, e);
         }
     }
 

@@ -69,7 +69,7 @@ public sealed class WalCatalog
         {
             throw File.Exists(directory)
                 ? new WalNotADirectoryException(directory)
-                : new WalPathNotFoundException(directory);
+                : MissingPath.Error(directory);
         }
 
         WalDirectoryListing listing = WalDirectory.List(directory);
@@ -126,7 +126,7 @@ public sealed class WalCatalog
 
         if (!File.Exists(path))
         {
-            throw new WalPathNotFoundException(path);
+            throw MissingPath.Error(path);
         }
 
         SegmentScan scan = SegmentScanner.ScanQuick(path);

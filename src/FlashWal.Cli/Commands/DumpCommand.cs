@@ -17,8 +17,8 @@ internal static class DumpCommand
     public static Command Build(TextWriter output, TextWriter error, CancellationToken stop)
     {
         var path = new Argument<string>("path") { Description = "A WAL directory, or one segment file (.wal or .walz)." };
-        var from = new Option<long?>("--from") { Description = "The event id to start at (the next one present if it is not; default: the first)." };
-        var count = new Option<long?>("--count") { Description = "Stop after this many events (at least 1)." };
+        var from = new Option<long?>("--from") { Description = "The event id to start at (the next one present if it is not; default: the first).", CustomParser = r => Numbers.Whole<long>(r) };
+        var count = new Option<long?>("--count") { Description = "Stop after this many events (at least 1).", CustomParser = r => Numbers.Whole<long>(r) };
         var json = new Option<bool>("--json") { Description = "One JSON object per line (JSON Lines): id, time, timeUnixNs, type, length, hex (the whole payload), text (null when not text)." };
         var follow = new Option<bool>("--follow") { Description = "Follow a live log (a directory): print each event as it is committed, until the recorder closes the log, --count is reached, or Ctrl+C." };
         var mode = new Option<string>("--mode") { Description = "strict: stop at the first damage or gap; salvage: print everything that verifies and report what was lost.", DefaultValueFactory = _ => "strict" };

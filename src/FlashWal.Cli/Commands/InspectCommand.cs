@@ -19,7 +19,7 @@ internal static class InspectCommand
             if (parse.GetValue(json))
             {
                 output.WriteLine(JsonSerializer.Serialize(report.Segments, Output.Json));
-                return ExitCodes.Ok;
+                return VerifyCommand.ExitCode(report);
             }
 
             string[] headers = ["INDEX", "STATE", "EVENTS", "FIRST ID", "LAST ID", "BLOCKS", "USED", "CAPACITY", "FILE"];
@@ -37,7 +37,7 @@ internal static class InspectCommand
             ]);
             Output.Table(output, headers, rows, new HashSet<int> { 2, 3, 4, 5, 6, 7 });
             output.WriteLine(VerifyCommand.Verdict(report));
-            return ExitCodes.Ok;
+            return VerifyCommand.ExitCode(report); // the verdict and the exit code of verify: inspect reads every byte too
         }));
         return command;
     }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using FlashWal.Errors;
 using FlashWal.Format;
 using FlashWal.Recording;
 using FlashWal.Telemetry;
@@ -16,23 +17,32 @@ internal static class RecordCommand
     public static Command Build(TextWriter output, TextWriter error)
     {
         var directory = new Argument<string>("dir") { Description = "The WAL directory (created when missing)." };
-        var events = new Option<long?>("--events") { Description = "How many events to write (default 1,000,000; unlimited with --duration)." };
-        var rate = new Option<long>("--rate") { Description = "Events per second, paced; 0 writes as fast as possible.", DefaultValueFactory = _ => 0 };
-        var duration = new Option<double?>("--duration") { Description = "Stop after this many seconds." };
+        var events = new Option<long?>("--events") { Description = "How many events to write (default 1,000,000; unlimited with --duration).", CustomParser = r => Numbers.Whole<long>(r) };
+        var rate = new Option<long>("--rate") { Description = "Events per second, paced; 0 writes as fast as possible.", DefaultValueFactory = _ => 0, CustomParser = Numbers.Whole<long> };
+        var duration = new Option<double?>("--duration") { Description = "Stop after this many seconds.", CustomParser = r => Numbers.Real(r) };
         var payloadSize = new Option<string>("--payload-size") { Description = "Payload bytes per event (e.g. 64, 1KiB).", DefaultValueFactory = _ => "64" };
         var segmentSize = new Option<string>("--segment-size") { Description = "Segment file size (e.g. 8MiB).", DefaultValueFactory = _ => ByteSize.Format(SegmentFormat.DefaultSegmentSize) };
         var blockSize = new Option<string>("--block-size") { Description = "Largest block (a power of two from 4KiB to 16MiB).", DefaultValueFactory = _ => ByteSize.Format(SegmentFormat.DefaultBlockSize) };
         var durability = new Option<string>("--durability") { Description = "none | interval | commit.", DefaultValueFactory = _ => "interval" };
         durability.AcceptOnlyFromAmong("none", "interval", "commit");
-        var syncInterval = new Option<double>("--sync-interval") { Description = "Milliseconds between background flushes (interval durability).", DefaultValueFactory = _ => 10 };
-        var commitEvery = new Option<int>("--commit-every") { Description = "Commit after this many events (and, when paced, whenever ahead of schedule, at most every 50 µs).", DefaultValueFactory = _ => 1000 };
+        var syncInterval = new Option<double>("--sync-interval") { Description = "Milliseconds between background flushes (interval durability).", DefaultValueFactory = _ => 10, CustomParser = Numbers.Real };
+        var commitEvery = new Option<int>("--commit-every") { Description = "Commit after this many events (and, when paced, whenever ahead of schedule, at most every 50 µs).", DefaultValueFactory = _ => 1000, CustomParser = Numbers.Whole<int> };
         var reportDurable = new Option<bool>("--report-durable") { Description = "Print 'durable <id>' on stdout each time the durable watermark advances." };
         var noPreparer = new Option<bool>("--no-preparer") { Description = "Create segments on the writer thread at each rotation (the baseline the preparer beats)." };
-        var compressAfter = new Option<int?>("--compress-after") { Description = "Compress closed segments once this many newer ones exist (.walz, read transparently)." };
-        var keepSegments = new Option<int?>("--keep-segments") { Description = "Retention: keep at most this many segments, deleting the oldest closed ones." };
+        var compressAfter = new Option<int?>("--compress-after") { Description = "Compress closed segments once this many newer ones exist (.walz, read transparently).", CustomParser = r => Numbers.Whole<int>(r) };
+        var keepSegments = new Option<int?>("--keep-segments") { Description = "Retention: keep at most this many segments, deleting the oldest closed ones.", CustomParser = r => Numbers.Whole<int>(r) };
         var command = new Command("record", "Write synthetic events into a WAL directory through the recorder, continuing its log.")
         {
             directory, events, rate, duration, payloadSize, segmentSize, blockSize, durability, syncInterval, commitEvery, reportDurable, noPreparer, compressAfter, keepSegments,
+        };
+        // The recorder option (an ArgumentOutOfRangeException's ParamName) that each option of this command sets.
+        var setting = new Dictionary<string, Option>(StringComparer.Ordinal)
+        {
+            [nameof(WalRecorderOptions.SegmentSize)] = segmentSize,
+            [nameof(WalRecorderOptions.BlockSize)] = blockSize,
+            [nameof(WalRecorderOptions.SyncInterval)] = syncInterval,
+            [nameof(RetentionPolicy.MaxSegments)] = keepSegments,
+            [nameof(RetentionPolicy.CompressAfter)] = compressAfter,
         };
         command.SetAction(parse => CommandErrors.Run(error, () =>
         {
@@ -53,9 +63,14 @@ internal static class RecordCommand
 
             double? seconds = parse.GetValue(duration);
             long count = parse.GetValue(events) ?? (seconds is null ? 1_000_000 : long.MaxValue);
-            if (count < 0 || parse.GetValue(rate) < 0 || seconds is <= 0 || parse.GetValue(commitEvery) < 1)
+            string? wrong = count < 0 ? $"--events {count} is negative; give 0 or more."
+                : parse.GetValue(rate) < 0 ? $"--rate {parse.GetValue(rate)} is negative; give 0 (flat out) or more events per second."
+                : seconds is <= 0 ? $"--duration {seconds.Value.ToString(CultureInfo.InvariantCulture)} is not a duration; give more than 0 seconds."
+                : parse.GetValue(commitEvery) < 1 ? $"--commit-every {parse.GetValue(commitEvery)} must be at least 1."
+                : null;
+            if (wrong is not null)
             {
-                return CommandErrors.Usage(error, "--events, --rate and --duration must not be negative, --commit-every must be at least 1.");
+                return CommandErrors.Usage(error, wrong);
             }
 
             var options = new WalRecorderOptions
@@ -68,7 +83,15 @@ internal static class RecordCommand
                 MeasureAppendLatency = true,
                 Retention = new RetentionPolicy { CompressAfter = parse.GetValue(compressAfter), MaxSegments = parse.GetValue(keepSegments) },
             };
-            options.Validate();
+            try
+            {
+                options.Validate();
+            }
+            catch (ArgumentOutOfRangeException e) when (e.ParamName is { } name && setting.TryGetValue(name, out Option? option))
+            {
+                return CommandErrors.Usage(error, $"{option.Name} {Given(parse, option)}: {CommandErrors.Reason(e)}");
+            }
+
             if (payload > options.Segments.MaxPayloadSize)
             {
                 return CommandErrors.Usage(error, $"--payload-size {payload} does not fit in a block of {block} bytes: the largest payload is {options.Segments.MaxPayloadSize} bytes.");
@@ -80,6 +103,10 @@ internal static class RecordCommand
         return command;
     }
 
+    /// <summary>The text given for <paramref name="option"/>, or "(default)".</summary>
+    private static string Given(ParseResult parse, Option option) =>
+        parse.GetResult(option) is { Tokens: [.., var last] } ? last.Value : "(default)";
+
     private sealed record Plan(long Events, long Rate, double? Seconds, int PayloadLength, int CommitEvery, bool ReportDurable);
 
     private static int Record(TextWriter output, TextWriter error, string directory, WalRecorderOptions options, Plan plan)
@@ -87,6 +114,34 @@ internal static class RecordCommand
         TextWriter stdout = TextWriter.Synchronized(output);
         bool progress = ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected;
         using WalRecorder recorder = WalRecorder.Open(directory, options);
+        long before = recorder.LastEventId;
+        try
+        {
+            return Record(stdout, error, progress, recorder, plan);
+        }
+        catch (Exception e) when (e is WalException or IOException or UnauthorizedAccessException)
+        {
+            // A full disk, a failed flush: say what the log holds, which is what an operator needs to know next.
+            error.WriteLine($"flashwal: {e.Message}");
+            try
+            {
+                recorder.Dispose(); // commits and closes what was appended, as far as the disk allows
+            }
+            catch (Exception close) when (close is WalException or IOException or UnauthorizedAccessException)
+            {
+                error.WriteLine($"flashwal: closing the log failed too: {close.Message}");
+            }
+
+            long committed = recorder.CommittedEventId;
+            error.WriteLine(committed > before
+                ? string.Create(CultureInfo.InvariantCulture, $"flashwal: recording stopped: events {before + 1}..{committed} of this run are committed in {recorder.Directory}, none after {committed}; 'flashwal verify' checks them")
+                : string.Create(CultureInfo.InvariantCulture, $"flashwal: recording stopped: no event of this run was committed; the log in {recorder.Directory} still ends at event {before}"));
+            return ExitCodes.UsageOrIo;
+        }
+    }
+
+    private static int Record(TextWriter stdout, TextWriter error, bool progress, WalRecorder recorder, Plan plan)
+    {
         foreach (var finding in recorder.OpenFindings)
         {
             stdout.WriteLine($"note: {finding}");
@@ -101,80 +156,91 @@ internal static class RecordCommand
             reporter.Start(); // a thread of its own: a busy thread pool must not delay the reports
         }
 
-        byte[] payload = new byte[plan.PayloadLength];
-        long start = Stopwatch.GetTimestamp();
-        long deadline = plan.Seconds is { } s ? start + (long)(s * Stopwatch.Frequency) : long.MaxValue;
-        double ticksPerEvent = plan.Rate > 0 ? (double)Stopwatch.Frequency / plan.Rate : 0;
-        long nextProgress = start + Stopwatch.Frequency / 4;
-        long written = 0;
-        int sinceCommit = 0;
-        long lastCommit = start;
-        long commitGap = Stopwatch.Frequency / 20_000; // at most one idle commit per 50 µs: blocks stay full enough
-        while (written < plan.Events)
+        try
         {
-            long now = Stopwatch.GetTimestamp();
-            if (now >= deadline)
+            byte[] payload = new byte[plan.PayloadLength];
+            long start = Stopwatch.GetTimestamp();
+            long deadline = plan.Seconds is { } s ? start + (long)(s * Stopwatch.Frequency) : long.MaxValue;
+            double ticksPerEvent = plan.Rate > 0 ? (double)Stopwatch.Frequency / plan.Rate : 0;
+            long nextProgress = start + Stopwatch.Frequency / 4;
+            long written = 0;
+            int sinceCommit = 0;
+            long lastCommit = start;
+            long commitGap = Stopwatch.Frequency / 20_000; // at most one idle commit per 50 µs: blocks stay full enough
+            while (written < plan.Events)
             {
-                break;
-            }
-
-            if (ticksPerEvent > 0)
-            {
-                long due = start + (long)(written * ticksPerEvent);
-                if (now < due)
+                long now = Stopwatch.GetTimestamp();
+                if (now >= deadline)
                 {
-                    if (sinceCommit > 0 && now - lastCommit >= commitGap)
-                    {
-                        recorder.Commit(); // ahead of schedule: committing now costs the producer nothing
-                        sinceCommit = 0;
-                        lastCommit = now;
-                    }
+                    break;
+                }
 
-                    while (Stopwatch.GetTimestamp() < due)
+                if (ticksPerEvent > 0)
+                {
+                    long due = start + (long)(written * ticksPerEvent);
+                    if (now < due)
                     {
-                        Thread.SpinWait(20);
+                        if (sinceCommit > 0 && now - lastCommit >= commitGap)
+                        {
+                            recorder.Commit(); // ahead of schedule: committing now costs the producer nothing
+                            sinceCommit = 0;
+                            lastCommit = now;
+                        }
+
+                        while (Stopwatch.GetTimestamp() < due)
+                        {
+                            Thread.SpinWait(20);
+                        }
                     }
+                }
+
+                SyntheticEvents.Fill(recorder.LastEventId + 1, payload);
+                recorder.Append(payload, SyntheticEvents.Type);
+                written++;
+                if (++sinceCommit >= plan.CommitEvery)
+                {
+                    recorder.Commit();
+                    sinceCommit = 0;
+                    lastCommit = now;
+                }
+
+                if (progress && (written & 1023) == 0 && now >= nextProgress)
+                {
+                    nextProgress = now + Stopwatch.Frequency / 4;
+                    double elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                    error.Write(string.Create(CultureInfo.InvariantCulture,
+                        $"\r{written:N0} events, {written / elapsed:N0}/s, committed {recorder.CommittedEventId}, durable {recorder.DurableEventId}, segment {recorder.ActiveSegmentIndex:x16}   "));
                 }
             }
 
-            SyntheticEvents.Fill(recorder.LastEventId + 1, payload);
-            recorder.Append(payload, SyntheticEvents.Type);
-            written++;
-            if (++sinceCommit >= plan.CommitEvery)
+            recorder.Commit();
+            double total = Math.Max(Stopwatch.GetElapsedTime(start).TotalSeconds, 1e-9);
+            if (progress)
             {
-                recorder.Commit();
-                sinceCommit = 0;
-                lastCommit = now;
+                error.WriteLine();
             }
 
-            if (progress && (written & 1023) == 0 && now >= nextProgress)
+            long lastId = recorder.LastEventId;
+            long segments = recorder.ActiveSegmentIndex - firstSegment + 1;
+            RecorderTelemetrySnapshot telemetry = recorder.GetTelemetry();
+            recorder.Dispose();
+            stop.Cancel();
+            if (plan.ReportDurable)
             {
-                nextProgress = now + Stopwatch.Frequency / 4;
-                double elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
-                error.Write(string.Create(CultureInfo.InvariantCulture,
-                    $"\r{written:N0} events, {written / elapsed:N0}/s, committed {recorder.CommittedEventId}, durable {recorder.DurableEventId}, segment {recorder.ActiveSegmentIndex:x16}   "));
+                reporter.Join(); // it reports the last advance (the close flushed everything) before it ends
+            }
+
+            Summarize(stdout, recorder, telemetry, written, firstId, lastId, segments, plan, total);
+            return ExitCodes.Ok;
+        }
+        finally
+        {
+            stop.Cancel(); // after a failure too: the reporter must not outlive the recorder
+            if (plan.ReportDurable)
+            {
+                reporter.Join();
             }
         }
-
-        recorder.Commit();
-        double total = Math.Max(Stopwatch.GetElapsedTime(start).TotalSeconds, 1e-9);
-        if (progress)
-        {
-            error.WriteLine();
-        }
-
-        long lastId = recorder.LastEventId;
-        long segments = recorder.ActiveSegmentIndex - firstSegment + 1;
-        RecorderTelemetrySnapshot telemetry = recorder.GetTelemetry();
-        recorder.Dispose();
-        stop.Cancel();
-        if (plan.ReportDurable)
-        {
-            reporter.Join(); // it reports the last advance (the close flushed everything) before it ends
-        }
-
-        Summarize(stdout, recorder, telemetry, written, firstId, lastId, segments, plan, total);
-        return ExitCodes.Ok;
     }
 
     /// <summary>Prints "durable N" each time the watermark advances, until stopped; the last line is the final watermark.</summary>

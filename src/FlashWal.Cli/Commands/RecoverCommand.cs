@@ -15,7 +15,7 @@ internal static class RecoverCommand
     public static Command Build(TextWriter output, TextWriter error)
     {
         var directory = new Argument<string>("directory") { Description = "The WAL directory." };
-        var from = new Option<long>("--from") { Description = "The event id to start at (the next one present if it is not).", DefaultValueFactory = _ => 1 };
+        var from = new Option<long>("--from") { Description = "The event id to start at (the next one present if it is not).", DefaultValueFactory = _ => 1, CustomParser = Numbers.Whole<long> };
         var mode = new Option<string>("--mode") { Description = "strict: stop at the first damage or gap; salvage: replay everything that verifies and report what was lost.", DefaultValueFactory = _ => "strict" };
         mode.AcceptOnlyFromAmong("strict", "salvage");
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };

@@ -41,10 +41,14 @@ internal static class VerifyCommand
                 output.WriteLine(Verdict(report));
             }
 
-            return report.HasErrors ? ExitCodes.UsageOrIo : report.IsIntact ? ExitCodes.Ok : ExitCodes.Damage;
+            return ExitCode(report);
         }));
         return command;
     }
+
+    /// <summary>The exit code of a verification (verify and inspect): 0 intact (a torn tail allowed), 1 damage, 2 a file that could not be read.</summary>
+    internal static int ExitCode(VerificationReport report) =>
+        report.HasErrors ? ExitCodes.UsageOrIo : report.IsIntact ? ExitCodes.Ok : ExitCodes.Damage;
 
     internal static string Verdict(VerificationReport report)
     {

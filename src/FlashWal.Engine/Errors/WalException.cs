@@ -147,9 +147,9 @@ public sealed class WalDirectoryLockedException : WalException
     public override string ErrorId => "WalDirectoryLocked";
 }
 
-/// <summary>A WAL directory that cannot be written (read-only file system, permissions).</summary>
+/// <summary>A WAL directory that cannot be created or written (read-only file system, permissions): by a recorder, or by a repair.</summary>
 public sealed class WalDirectoryNotWritableException(string directory, Exception inner)
-    : WalException($"Cannot record into '{directory}': {inner.Message}", directory, inner)
+    : WalException($"'{directory}' cannot be written: {inner.Message}", directory, inner)
 {
     /// <inheritdoc />
     public override string ErrorId => "WalDirectoryNotWritable";

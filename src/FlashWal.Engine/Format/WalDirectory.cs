@@ -39,7 +39,7 @@ public static class WalDirectory
 
         if (!System.IO.Directory.Exists(directory))
         {
-            throw new Errors.WalPathNotFoundException(directory);
+            throw Errors.MissingPath.Error(directory);
         }
 
         var segments = new List<(long, string)>();

@@ -30,7 +30,7 @@ public static class SegmentVerifier
 
         if (!File.Exists(full))
         {
-            throw new WalPathNotFoundException(full);
+            throw MissingPath.Error(full);
         }
 
         SegmentScan scan = SegmentScanner.ScanFile(full);

@@ -131,7 +131,7 @@ public sealed unsafe class SegmentReader : IDisposable
 
         if (!File.Exists(path))
         {
-            throw new WalPathNotFoundException(path);
+            throw MissingPath.Error(path);
         }
 
         if (path.EndsWith(CompressedSegment.Extension, StringComparison.Ordinal))

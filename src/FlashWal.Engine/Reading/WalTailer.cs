@@ -110,7 +110,7 @@ public sealed unsafe class WalTailer : IDisposable
 
         if (!System.IO.Directory.Exists(directory))
         {
-            throw new WalPathNotFoundException(directory);
+            throw MissingPath.Error(directory);
         }
 
         return new WalTailer(directory, fromEventId, options);

@@ -128,7 +128,7 @@ public sealed unsafe class SegmentWriter : IDisposable
         directory = System.IO.Path.GetFullPath(directory);
         if (!Directory.Exists(directory))
         {
-            throw new WalPathNotFoundException(directory);
+            throw MissingPath.Error(directory);
         }
 
         string path = System.IO.Path.Combine(directory, SegmentFileName.Format(segmentIndex));

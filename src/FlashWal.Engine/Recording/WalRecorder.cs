@@ -121,8 +121,8 @@ public sealed class WalRecorder : IDisposable
     /// in a new segment after the last committed event.
     /// </summary>
     /// <exception cref="WalDirectoryLockedException">Another recorder writes the directory.</exception>
-    /// <exception cref="WalNotADirectoryException">The path is a file.</exception>
-    /// <exception cref="WalDirectoryNotWritableException">The directory cannot be created or written (read-only file system, permissions, a file in its path, a full disk or quota).</exception>
+    /// <exception cref="WalNotADirectoryException">The path, or one of its parents, is a file (named).</exception>
+    /// <exception cref="WalDirectoryNotWritableException">The directory cannot be created or written (read-only file system, permissions, a full disk or quota).</exception>
     /// <exception cref="WalCorruptionException">The end of the log is damaged: verify and repair it first.</exception>
     /// <exception cref="WalVersionException">The end of the log was written by a newer format version.</exception>
     /// <exception cref="WalAccessDeniedException">A segment it must continue from may not be read.</exception>
@@ -138,15 +138,7 @@ public sealed class WalRecorder : IDisposable
             throw new WalNotADirectoryException(directory);
         }
 
-        try
-        {
-            System.IO.Directory.CreateDirectory(directory); // a missing directory, and its missing parents, are created
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new WalDirectoryNotWritableException(directory, e);
-        }
-
+        CreateDirectory(directory);
         DirectoryLock directoryLock = DirectoryLock.Acquire(directory);
         WalRecorder? recorder = null;
         try
@@ -181,6 +173,24 @@ public sealed class WalRecorder : IDisposable
             }
 
             throw;
+        }
+    }
+
+    /// <summary>Creates <paramref name="directory"/> and its missing parents; what the file system refuses is a <see cref="WalException"/> naming the path.</summary>
+    private static void CreateDirectory(string directory)
+    {
+        try
+        {
+            System.IO.Directory.CreateDirectory(directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            if (MissingPath.FileAmongParents(directory) is { } file)
+            {
+                throw new WalNotADirectoryException(file);
+            }
+
+            throw new WalDirectoryNotWritableException(directory, e);
         }
     }
 

@@ -69,7 +69,7 @@ public sealed class WalCatalog
         {
             throw File.Exists(directory)
                 ? new WalNotADirectoryException(directory)
-                : new WalPathNotFoundException(directory);
+                : MissingPath.Error(directory);
         }
 
         // The checkpoint first: on a live log it must not be newer than the segments read after it,
@@ -126,7 +126,7 @@ public sealed class WalCatalog
 
         if (!File.Exists(path))
         {
-            throw new WalPathNotFoundException(path);
+            throw MissingPath.Error(path);
         }
 
         SegmentScan scan = SegmentScanner.ScanQuick(path);

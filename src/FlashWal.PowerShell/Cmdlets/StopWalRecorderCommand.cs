@@ -18,7 +18,11 @@ public sealed class StopWalRecorderCommand : PSCmdlet
     private const string RecorderSet = "Recorder";
 
     /// <summary>Names or wildcard patterns of the recorders to stop.</summary>
-    [Parameter(ParameterSetName = NameSet, Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    /// <remarks>
+    /// Not bound from a piped object's Name property: a piped recorder binds to <see cref="Recorder"/>,
+    /// so that a stopped recorder object stops nothing, never a newer recorder that took its name.
+    /// </remarks>
+    [Parameter(ParameterSetName = NameSet, Mandatory = true, Position = 0, ValueFromPipeline = true)]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     public string[] Name { get; set; } = [];

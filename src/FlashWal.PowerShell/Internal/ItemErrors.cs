@@ -23,14 +23,28 @@ internal static class ItemErrors
     /// <summary>The error record for <paramref name="exception"/> (see <see cref="IsItemError"/>) about <paramref name="target"/>.</summary>
     public static ErrorRecord Record(Exception exception, object? target) => exception switch
     {
-        WalPathNotFoundException or WalNoSegmentException => Wal((WalException)exception, ErrorCategory.ObjectNotFound, target),
-        WalNotADirectoryException wal => Wal(wal, ErrorCategory.InvalidArgument, target),
-        WalDirectoryLockedException wal => Wal(wal, ErrorCategory.ResourceBusy, target),
-        WalException wal => Wal(wal, ErrorCategory.InvalidData, target),
+        WalException wal => Wal(wal, target),
         UnauthorizedAccessException => new ErrorRecord(exception, AccessDeniedErrorId, ErrorCategory.PermissionDenied, target),
         _ => new ErrorRecord(exception, ReadErrorId, ErrorCategory.ReadError, target),
     };
 
-    private static ErrorRecord Wal(WalException exception, ErrorCategory category, object? target) =>
-        new(exception, exception.ErrorId, category, target ?? exception.Path);
+    /// <summary>The error record for <paramref name="exception"/>: its stable id, the category <see cref="Category"/> gives it, and the target (its path when none is given).</summary>
+    public static ErrorRecord Wal(WalException exception, object? target) =>
+        new(exception, exception.ErrorId, Category(exception), target ?? exception.Path);
+
+    /// <summary>The category of each engine error, for every cmdlet: the one place that decides it.</summary>
+    public static ErrorCategory Category(WalException exception) => exception switch
+    {
+        WalPathNotFoundException or WalNoSegmentException or WalRecorderNotFoundException => ErrorCategory.ObjectNotFound,
+        WalNotADirectoryException or WalRecorderNameInvalidException => ErrorCategory.InvalidArgument,
+        WalRecorderNameInUseException => ErrorCategory.ResourceExists,
+        WalDirectoryLockedException or WalQueueFullException => ErrorCategory.ResourceBusy,
+        WalDirectoryNotWritableException => ErrorCategory.PermissionDenied,
+        WalRecorderStoppedException => ErrorCategory.ResourceUnavailable,
+        WalEventTooLargeException => ErrorCategory.LimitsExceeded,
+        WalPayloadTypeException => ErrorCategory.InvalidType,
+        WalEventNotAppendedException => ErrorCategory.WriteError,
+        WalRecorderCloseException => ErrorCategory.CloseError,
+        _ => ErrorCategory.InvalidData, // WalDataCorrupt, WalNotASegment, WalFormatVersionUnsupported, WalEventIdNotIncreasing, WalError
+    };
 }

@@ -50,11 +50,11 @@ internal static class PathResolver
     }
 
     /// <summary>Writes <paramref name="exception"/> as a non-terminating error with its stable error id.</summary>
-    public static void WriteWalError(PSCmdlet cmdlet, WalException exception, ErrorCategory category, object? target)
+    public static void WriteWalError(PSCmdlet cmdlet, WalException exception, object? target)
     {
         ArgumentNullException.ThrowIfNull(cmdlet);
         ArgumentNullException.ThrowIfNull(exception);
-        cmdlet.WriteError(new ErrorRecord(exception, exception.ErrorId, category, target ?? exception.Path));
+        cmdlet.WriteError(ItemErrors.Wal(exception, target));
     }
 
     private static List<string> ResolveOne(PSCmdlet cmdlet, string path, bool literal)
@@ -71,7 +71,7 @@ internal static class PathResolver
             }
             catch (Exception e) when (e is ItemNotFoundException or System.Management.Automation.DriveNotFoundException or ProviderNotFoundException)
             {
-                WriteWalError(cmdlet, new WalPathNotFoundException(path), ErrorCategory.ObjectNotFound, path);
+                WriteWalError(cmdlet, new WalPathNotFoundException(path), path);
                 return result;
             }
 
@@ -91,13 +91,13 @@ internal static class PathResolver
         }
         catch (Exception e) when (e is ItemNotFoundException or System.Management.Automation.DriveNotFoundException or ProviderNotFoundException)
         {
-            WriteWalError(cmdlet, new WalPathNotFoundException(path), ErrorCategory.ObjectNotFound, path);
+            WriteWalError(cmdlet, new WalPathNotFoundException(path), path);
             return result;
         }
 
         if (matches.Count == 0)
         {
-            WriteWalError(cmdlet, new WalPathNotFoundException(path), ErrorCategory.ObjectNotFound, path);
+            WriteWalError(cmdlet, new WalPathNotFoundException(path), path);
             return result;
         }
 

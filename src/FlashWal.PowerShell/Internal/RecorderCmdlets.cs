@@ -74,25 +74,7 @@ internal static class RecorderCmdlets
     }
 
     /// <summary>The error record for <paramref name="exception"/>, with its stable id and the category that fits it.</summary>
-    public static ErrorRecord Error(WalException exception, object? target) =>
-        new(exception, exception.ErrorId, Category(exception), target ?? exception.Path);
-
-    /// <summary>The category of each error the recorder cmdlets report.</summary>
-    public static ErrorCategory Category(WalException exception) => exception switch
-    {
-        WalRecorderNotFoundException or WalPathNotFoundException => ErrorCategory.ObjectNotFound,
-        WalRecorderNameInUseException => ErrorCategory.ResourceExists,
-        WalRecorderNameInvalidException => ErrorCategory.InvalidArgument,
-        WalDirectoryLockedException or WalQueueFullException => ErrorCategory.ResourceBusy,
-        WalDirectoryNotWritableException => ErrorCategory.PermissionDenied,
-        WalRecorderStoppedException => ErrorCategory.ResourceUnavailable,
-        WalEventTooLargeException => ErrorCategory.LimitsExceeded,
-        WalPayloadTypeException => ErrorCategory.InvalidType,
-        WalEventNotAppendedException => ErrorCategory.WriteError,
-        WalRecorderCloseException => ErrorCategory.CloseError,
-        WalCorruptionException or WalFormatException or WalVersionException => ErrorCategory.InvalidData,
-        _ => ErrorCategory.NotSpecified,
-    };
+    public static ErrorRecord Error(WalException exception, object? target) => ItemErrors.Wal(exception, target);
 
     /// <summary>A <c>-Timeout</c> in seconds (-1: no limit) as a time span.</summary>
     public static TimeSpan Seconds(int seconds) => seconds < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(seconds);

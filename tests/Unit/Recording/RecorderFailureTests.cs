@@ -72,6 +72,12 @@ public class RecorderFailureTests
         Assert.Contains(wal, e.Message, StringComparison.Ordinal);
         Assert.Contains("Read-only file system", e.Message, StringComparison.Ordinal);
         Assert.Equal("WalDirectoryNotWritable", e.ErrorId);
+
+        // A new directory on it: the same error, not the file system's raw IOException.
+        string fresh = Path.Combine(disk.Path, "fresh", "wal");
+        var create = Assert.Throws<WalDirectoryNotWritableException>(() => WalRecorder.Open(fresh, Tiny));
+        Assert.Equal(fresh, create.Path);
+        Assert.StartsWith($"'{fresh}' cannot be written: Read-only file system", create.Message, StringComparison.Ordinal);
         VerificationReport report = SegmentVerifier.Verify(wal);
         Assert.True(report.IsIntact, string.Join('\n', report.Findings));
         Assert.Equal(100, report.Events);

@@ -513,7 +513,14 @@ public class WalRecorderTests
     {
         using var dir = new TempDirectory();
         File.WriteAllText(dir.File("file"), "x");
-        Assert.Throws<WalNotADirectoryException>(() => WalRecorder.Open(dir.File("file")));
+        var file = Assert.Throws<WalNotADirectoryException>(() => WalRecorder.Open(dir.File("file"))); // was a plain WalException (error id WalError)
+        Assert.Equal("WalPathNotADirectory", file.ErrorId);
+        Assert.Equal(dir.File("file"), file.Path);
+
+        // Below a file: the file is named, not a raw "Could not find a part of the path".
+        var below = Assert.Throws<WalNotADirectoryException>(() => WalRecorder.Open(Path.Combine(dir.File("file"), "a", "wal")));
+        Assert.Equal($"'{dir.File("file")}' is a file; a WAL directory was expected.", below.Message);
+        Assert.Equal("x", File.ReadAllText(dir.File("file")));
 
         using (WalRecorder recorder = WalRecorder.Open(dir.Path, Tiny))
         {

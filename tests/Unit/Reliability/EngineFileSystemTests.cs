@@ -79,7 +79,7 @@ public class EngineFileSystemTests
         string wal = Path.Combine(disk.Path, "wal");
         BadInput.Write(wal, 20, BadInput.Tiny with { UsePreparer = false });
         Fill(disk.Path);
-        var e = BadInput.Fails<WalDirectoryNotWritableException>(() => WalRecorder.Open(wal, BadInput.Tiny).Dispose(), wal, "WalDirectoryNotWritable", "Cannot record into");
+        var e = BadInput.Fails<WalDirectoryNotWritableException>(() => WalRecorder.Open(wal, BadInput.Tiny).Dispose(), wal, "WalDirectoryNotWritable", "cannot be written");
         AssertDiskFull(e.Message);
         RemoveFill(disk.Path);
         BadInput.AssertHolds(wal, 20);

@@ -88,13 +88,14 @@ public class EnginePathTests
     }
 
     [Fact]
-    public void A_file_as_the_recorders_parent_is_refused_naming_the_directory()
+    public void A_file_as_the_recorders_parent_is_refused_naming_the_file()
     {
         using var temp = new TempDirectory();
         string file = temp.File("parent.txt");
         File.WriteAllText(file, "x");
         string wal = Path.Combine(file, "wal");
-        BadInput.Fails<WalDirectoryNotWritableException>(() => WalRecorder.Open(wal, BadInput.Tiny), wal, "WalDirectoryNotWritable", "Cannot record into");
+        BadInput.Fails<WalNotADirectoryException>(() => WalRecorder.Open(wal, BadInput.Tiny), file, "WalPathNotADirectory", "is a file");
+        Assert.Equal("x", File.ReadAllText(file));
     }
 
     [Theory]

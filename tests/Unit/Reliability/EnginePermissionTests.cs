@@ -118,7 +118,7 @@ public class EnginePermissionTests
             File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);
         }
 
-        Exception? recorder = BadInput.AsNobody(() => BadInput.Fails<WalDirectoryNotWritableException>(() => WalRecorder.Open(wal, BadInput.Tiny).Dispose(), wal, "WalDirectoryNotWritable", "Cannot record into", "denied"));
+        Exception? recorder = BadInput.AsNobody(() => BadInput.Fails<WalDirectoryNotWritableException>(() => WalRecorder.Open(wal, BadInput.Tiny).Dispose(), wal, "WalDirectoryNotWritable", "cannot be written", "denied"));
         Assert.Null(recorder);
         Exception? repair = BadInput.AsNobody(() =>
         {

@@ -46,7 +46,7 @@ public sealed class WalAccessDeniedException(string path, Exception inner)
     : WalException($"'{path}' cannot be read: permission denied ({inner.Message})", path, inner)
 {
     /// <inheritdoc />
-    public override string ErrorId => "WalAccessDenied";
+    public override string ErrorId => "WalPathAccessDenied";
 }
 
 /// <summary>A directory that holds no segment where events were to be read.</summary>

@@ -16,7 +16,9 @@ namespace FlashWal.Recording;
 /// shared counter from <i>i</i> to <i>i + 1</i> with a compare-and-swap: the preparer for the segments
 /// it prepares ahead, the recorder when the ring is empty at a rotation (a "miss": it then creates the
 /// segment itself). The ring therefore only ever holds consecutive indices, and a failed creation
-/// gives its claim back, so no index is skipped.</para>
+/// gives its claim back, so no index is skipped. While the recorder holds a claim the preparer claims
+/// nothing (the counter carries a flag for it): a claim behind the recorder's could not be given back
+/// in order, and on a full disk the recorder's index would be lost, its rotation waiting forever.</para>
 /// <para><b>Waiting.</b> The writer thread never blocks on the preparer: <see cref="GetNextSegment"/>
 /// spins for a bounded time and returns null on a miss. The preparer itself sleeps between checks
 /// when the ring is full (1 ms, growing to 16 ms while nothing is taken), so an idle recorder costs
@@ -34,7 +36,7 @@ public sealed class SegmentPreparer : IDisposable
     private readonly PreparerTelemetry _telemetry;
     private readonly TimeSpan _spinBudget;
     private Thread? _thread;
-    private long _nextIndex;
+    private long _claims; // the next index to claim, shifted left by one; bit 0: the recorder is creating the one before it
     private volatile bool _stopping;
     private volatile Exception? _lastError;
 
@@ -73,7 +75,7 @@ public sealed class SegmentPreparer : IDisposable
 
         SegmentWriter first = Prepare(initialSegmentIndex, attempts: 3);
         _ready.TryEnqueue(first);
-        _nextIndex = initialSegmentIndex + 1;
+        _claims = Claims(initialSegmentIndex + 1, recorderCreating: false);
         _thread = new Thread(Run) { IsBackground = true, Name = "FlashWal preparer" /* Linux shows 15 characters: "FlashWal prepar" */ };
         _thread.Start();
     }
@@ -115,9 +117,10 @@ public sealed class SegmentPreparer : IDisposable
     /// Claims segment <paramref name="index"/> for the caller to create on a miss. False when the
     /// preparer is creating it right now; it will be in the ring shortly.
     /// </summary>
+    /// <remarks>A successful claim must be ended by <see cref="EndClaim"/>: the preparer claims nothing until then.</remarks>
     public bool TryClaim(long index)
     {
-        bool claimed = Interlocked.CompareExchange(ref _nextIndex, index + 1, index) == index;
+        bool claimed = Interlocked.CompareExchange(ref _claims, Claims(index + 1, recorderCreating: true), Claims(index, recorderCreating: false)) == Claims(index, recorderCreating: false);
         if (claimed)
         {
             _telemetry.CountWriterCreated();
@@ -129,8 +132,14 @@ public sealed class SegmentPreparer : IDisposable
     /// <summary>Counts a rotation that found no prepared segment.</summary>
     public void CountMiss() => _telemetry.CountMiss();
 
-    /// <summary>Gives back a claim from <see cref="TryClaim"/> whose creation failed, so the index is not skipped.</summary>
-    public void ReleaseClaim(long index) => Interlocked.CompareExchange(ref _nextIndex, index, index + 1);
+    /// <summary>
+    /// Ends a claim from <see cref="TryClaim"/>: the segment was created, or its creation failed and
+    /// the index is given back, so that it is not skipped. The preparer goes on from there.
+    /// </summary>
+    public void EndClaim(long index, bool created) =>
+        Volatile.Write(ref _claims, Claims(created ? index + 1 : index, recorderCreating: false)); // nobody else changes it while the flag is set
+
+    private static long Claims(long nextIndex, bool recorderCreating) => (nextIndex << 1) | (recorderCreating ? 1L : 0L);
 
     /// <summary>Stops the thread, then discards every prepared segment (they hold no event).</summary>
     public void Stop()
@@ -168,8 +177,15 @@ public sealed class SegmentPreparer : IDisposable
             }
 
             idle = 1;
-            long index = Volatile.Read(ref _nextIndex);
-            if (Interlocked.CompareExchange(ref _nextIndex, index + 1, index) != index)
+            long claims = Volatile.Read(ref _claims);
+            if ((claims & 1) != 0)
+            {
+                Thread.Sleep(0); // the recorder is creating a segment itself: claim after it ends
+                continue;
+            }
+
+            long index = claims >> 1;
+            if (Interlocked.CompareExchange(ref _claims, Claims(index + 1, recorderCreating: false), claims) != claims)
             {
                 continue; // the recorder claimed it on a miss
             }
@@ -182,10 +198,11 @@ public sealed class SegmentPreparer : IDisposable
             catch (Exception e)
             {
                 // Whatever failed (a full disk, a directory removed under us), this thread must never
-                // take the process down. Give the index back (nobody can have claimed index + 1
-                // meanwhile: claims go in order) and retry later: the numbering keeps no gap, and the
-                // writer meets the same error, clearly, if it has to create the segment itself.
-                Volatile.Write(ref _nextIndex, index);
+                // take the process down. Give the index back and retry later: the numbering keeps no
+                // gap, and the writer meets the same error, clearly, if it has to create the segment
+                // itself. Nobody can have claimed index + 1 meanwhile: the recorder only ever claims
+                // the index it needs next, which is this one while this thread holds it.
+                Interlocked.CompareExchange(ref _claims, Claims(index, recorderCreating: false), Claims(index + 1, recorderCreating: false));
                 _lastError = e;
                 _telemetry.CountFailure();
                 Thread.Sleep(10);

@@ -531,14 +531,16 @@ public sealed class WalRecorder : IDisposable
 
             if (_preparer.TryClaim(index))
             {
+                bool created = false;
                 try
                 {
-                    return SegmentWriter.Create(Directory, index, LogId, _segmentOptions);
+                    SegmentWriter writer = SegmentWriter.Create(Directory, index, LogId, _segmentOptions);
+                    created = true;
+                    return writer;
                 }
-                catch
+                finally
                 {
-                    _preparer.ReleaseClaim(index);
-                    throw;
+                    _preparer.EndClaim(index, created);
                 }
             }
         }

@@ -10,7 +10,7 @@ namespace FlashWal.PowerShell.Internal;
 /// </summary>
 internal static class ItemErrors
 {
-    /// <summary>The error id for a path the file system refuses to open.</summary>
+    /// <summary>The error id for a path the file system refuses to open (the engine's <see cref="WalAccessDeniedException"/> carries the same).</summary>
     public const string AccessDeniedErrorId = "WalPathAccessDenied";
 
     /// <summary>The error id for a file the file system fails to read.</summary>
@@ -36,7 +36,8 @@ internal static class ItemErrors
     public static ErrorCategory Category(WalException exception) => exception switch
     {
         WalPathNotFoundException or WalNoSegmentException or WalRecorderNotFoundException => ErrorCategory.ObjectNotFound,
-        WalNotADirectoryException or WalRecorderNameInvalidException => ErrorCategory.InvalidArgument,
+        WalNotADirectoryException or WalNotAFileException or WalRecorderNameInvalidException => ErrorCategory.InvalidArgument,
+        WalAccessDeniedException => ErrorCategory.PermissionDenied,
         WalRecorderNameInUseException => ErrorCategory.ResourceExists,
         WalDirectoryLockedException or WalQueueFullException => ErrorCategory.ResourceBusy,
         WalDirectoryNotWritableException => ErrorCategory.PermissionDenied,

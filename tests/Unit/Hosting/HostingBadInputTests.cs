@@ -189,27 +189,24 @@ public class HostingBadInputTests
     }
 
     /// <summary>
-    /// In 8 of 12 runs here the host's writer thread never appends nor fails the events queued once the
-    /// disk is full: it spins (one core busy), the counts stop short of what was submitted, and Stop then
-    /// never returns (it joins the writer). Found by this test, not fixed here: an engine defect (the
-    /// host's writer or the rotation it waits on), reported in docs/results/bad-input-cli.md. Bounded,
-    /// so that unskipped it fails, saying where, instead of stalling the run.
+    /// A host on a full disk fails the events it cannot append, counts them, and stops. Found by this
+    /// test: in 8 of 12 runs its writer thread spun forever in a rotation once the disk was full (the
+    /// recorder's and the preparer's claims on segment indices could lose an index), so the queued
+    /// events were neither appended nor failed and Stop never returned; fixed in SegmentPreparer
+    /// (regression test there). Bounded, so that a hang fails saying where instead of stalling the run.
     /// </summary>
-    [Fact(Skip = FullDiskHang)]
+    [SmallFileSystemFact]
     public async Task A_full_disk_fails_the_events_it_cannot_append_counts_them_and_keeps_every_appended_one()
     {
         await RunBounded(() => FullDisk(tracked: false));
     }
 
     /// <summary>The same with half the events tracked (<see cref="SubmitWait.Appended"/>, what Write-WalEvent -PassThru does): each failed one is a <see cref="WalEventNotAppendedException"/>.</summary>
-    [Fact(Skip = FullDiskHang)]
+    [SmallFileSystemFact]
     public async Task A_full_disk_fails_each_tracked_event_it_cannot_append()
     {
         await RunBounded(() => FullDisk(tracked: true));
     }
-
-    private const string FullDiskHang =
-        "engine defect, open (docs/results/bad-input-cli.md): in 8 of 12 runs, once a small tmpfs is full, the WalRecorderHost writer thread spins without appending or failing the queued events, and Stop never returns";
 
     private static volatile string s_stage = "start";
 

@@ -71,6 +71,7 @@ public class SegmentPreparerTests
         {
             Assert.Equal(1, preparer.Telemetry.WriterCreated);
             using var own = SegmentWriter.Create(dir.Path, 4, LogId.NewId(), Wal.Small);
+            preparer.EndClaim(4, created: true);
             SegmentWriter? next = null;
             Eventually(() => (next = preparer.GetNextSegment(5)) is not null);
             next!.Discard();
@@ -80,6 +81,36 @@ public class SegmentPreparerTests
             SegmentWriter? four = null;
             Eventually(() => (four = preparer.GetNextSegment(4)) is not null);
             four!.Discard();
+        }
+    }
+
+    /// <summary>
+    /// Defect found by the bad-input matrix (a recorder host on a full disk hung in 8 of 12 runs): while
+    /// the recorder created segment i itself, the preparer claimed i + 1; the recorder's failed creation
+    /// could then not give i back (the counter had moved on), the preparer gave i + 1 back over it, and
+    /// i could never be claimed again: the writer spun in its rotation forever and Stop never returned.
+    /// </summary>
+    [Fact]
+    public void While_the_recorder_holds_a_claim_the_preparer_claims_nothing_and_a_failed_creation_gives_the_index_back()
+    {
+        using var dir = new TempDirectory();
+        using var preparer = new SegmentPreparer(dir.Path, LogId.NewId(), Wal.Small, spinBudget: TimeSpan.Zero);
+        preparer.Start(0);
+        Eventually(() => preparer.ReadyCount == 4); // 0..3 ready: the preparer sleeps, and 4 is the next to claim
+
+        Assert.True(preparer.TryClaim(4));
+        preparer.GetNextSegment(0)!.Discard(); // room in the ring: the preparer would claim 5 now
+        Thread.Sleep(100);
+        Assert.False(File.Exists(Wal.SegmentPath(dir.Path, 5)), "the preparer claimed past the recorder's claim");
+        Assert.Equal(3, preparer.ReadyCount);
+
+        preparer.EndClaim(4, created: false); // the creation failed (a full disk): 4 is given back
+        for (long i = 1; i <= 5; i++)
+        {
+            SegmentWriter? next = null;
+            Eventually(() => (next = preparer.GetNextSegment(i)) is not null);
+            Assert.Equal(i, next!.SegmentIndex);
+            next.Discard();
         }
     }
 

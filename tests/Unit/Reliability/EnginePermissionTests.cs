@@ -42,7 +42,7 @@ public class EnginePermissionTests
         File.SetUnixFileMode(segment, Closed);
         foreach ((string name, Action<string> open) in BadInput.FileEntryPoints)
         {
-            Exception? e = BadInput.AsNobody(() => BadInput.Fails<WalAccessDeniedException>(() => open(segment), segment, "WalAccessDenied", "permission denied"));
+            Exception? e = BadInput.AsNobody(() => BadInput.Fails<WalAccessDeniedException>(() => open(segment), segment, "WalPathAccessDenied", "permission denied"));
             Assert.True(e is null, $"{name}: {e}");
         }
 
@@ -68,11 +68,11 @@ public class EnginePermissionTests
         File.SetUnixFileMode(packed, Closed);
         foreach ((string name, Action<string> open) in BadInput.FileEntryPoints)
         {
-            Exception? e = BadInput.AsNobody(() => BadInput.Fails<WalAccessDeniedException>(() => open(packed), packed, "WalAccessDenied", "permission denied"));
+            Exception? e = BadInput.AsNobody(() => BadInput.Fails<WalAccessDeniedException>(() => open(packed), packed, "WalPathAccessDenied", "permission denied"));
             Assert.True(e is null, $"{name}: {e}");
         }
 
-        Assert.Null(BadInput.AsNobody(() => BadInput.Fails<WalAccessDeniedException>(() => CompressedSegment.TryDecompress(packed, out _, out _), packed, "WalAccessDenied")));
+        Assert.Null(BadInput.AsNobody(() => BadInput.Fails<WalAccessDeniedException>(() => CompressedSegment.TryDecompress(packed, out _, out _), packed, "WalPathAccessDenied")));
     }
 
     [PermissionDeniedFact]
@@ -86,14 +86,14 @@ public class EnginePermissionTests
         {
             foreach ((string name, Action<string> open) in BadInput.DirectoryEntryPoints.Concat(BadInput.AnyPathEntryPoints).Where(e => e.Key != "WalTailer.Open" && e.Key != "WalEventReader.Follow"))
             {
-                Exception? e = BadInput.AsNobody(() => BadInput.Fails<WalAccessDeniedException>(() => open(wal), wal, "WalAccessDenied", "permission denied"));
+                Exception? e = BadInput.AsNobody(() => BadInput.Fails<WalAccessDeniedException>(() => open(wal), wal, "WalPathAccessDenied", "permission denied"));
                 Assert.True(e is null, $"{name}: {e}");
             }
 
             Exception? tail = BadInput.AsNobody(() =>
             {
                 using WalTailer tailer = WalTailer.Open(wal);
-                BadInput.Fails<WalAccessDeniedException>(() => tailer.TryReadNext(out _), wal, "WalAccessDenied", "permission denied");
+                BadInput.Fails<WalAccessDeniedException>(() => tailer.TryReadNext(out _), wal, "WalPathAccessDenied", "permission denied");
             });
             Assert.Null(tail);
         }
@@ -182,7 +182,7 @@ public class EnginePermissionTests
         File.SetUnixFileMode(last, Closed); // ...but not read the last segment
         Exception? open = BadInput.AsNobody(() =>
         {
-            BadInput.Fails<WalAccessDeniedException>(() => WalRecorder.Open(temp.Path, BadInput.Tiny with { UsePreparer = false }).Dispose(), last, "WalAccessDenied", "permission denied");
+            BadInput.Fails<WalAccessDeniedException>(() => WalRecorder.Open(temp.Path, BadInput.Tiny with { UsePreparer = false }).Dispose(), last, "WalPathAccessDenied", "permission denied");
         });
         Assert.Null(open);
         File.SetUnixFileMode(last, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);

@@ -22,7 +22,6 @@ public sealed class CorruptionFuzzTests : IDisposable
     private const int Segments = 4;
     private const int PerSegment = 30;
     private const long LastId = Segments * PerSegment;
-    private static readonly TimeSpan CaseTimeout = TimeSpan.FromSeconds(20);
 
     /// <summary>One case in this many is then repaired, and a recorder continues it (<see cref="RepairCheck"/>).</summary>
     private const int RepairOneIn = 8;
@@ -86,24 +85,8 @@ public sealed class CorruptionFuzzTests : IDisposable
     [InlineData(7, 500)]
     [InlineData(424242, 500)]
     [InlineData(1, 500)]
-    public void Seeded_damage_is_found_located_and_salvaged_exactly(int seed, int cases)
-    {
-        // FLASHWAL_FUZZ_SCALE=N runs N times as many cases per seed (a longer hunt outside CI).
-        cases *= int.TryParse(Environment.GetEnvironmentVariable("FLASHWAL_FUZZ_SCALE"), out int scale) && scale > 1 ? scale : 1;
-        var failures = new List<string>();
-        var kinds = new Dictionary<string, int>();
-        for (int i = 0; i < cases; i++)
-        {
-            string? failure = RunCase(seed, i, kinds);
-            if (failure is not null)
-            {
-                failures.Add(failure);
-            }
-        }
-
-        _output.WriteLine($"seed {seed}: {cases} cases: {string.Join(", ", kinds.OrderBy(k => k.Key).Select(k => $"{k.Key} {k.Value}"))}");
-        Assert.True(failures.Count == 0, $"{failures.Count} of {cases} cases failed (seed {seed}):\n{string.Join("\n", failures.Take(60))}");
-    }
+    public void Seeded_damage_is_found_located_and_salvaged_exactly(int seed, int cases) =>
+        FuzzRun.Seed(_output, seed, cases, (index, tally) => RunCase(seed, index, tally)); // FLASHWAL_FUZZ_SCALE=N: N times as many
 
     /// <summary>Runs one case again: put a failing seed and case index here.</summary>
     [Theory]
@@ -238,22 +221,14 @@ public sealed class CorruptionFuzzTests : IDisposable
 
         string what = $"seed {seed} case {index} ({kind}, case seed {caseSeed})";
         using var dir = new TempDirectory();
-        try
-        {
-            var task = Task.Run(() => Check(dir.Path, kind, random, ref what));
-            if (!task.Wait(CaseTimeout))
+        return FuzzRun.Bounded(
+            () =>
             {
-                return $"{what}: did not finish within {CaseTimeout}";
-            }
-
-            string tally = $"{kind}{(task.Result is null && kind <= Kind.AppendGarbage ? (_lastDamaged ? " (damage)" : " (no change)") : "")}";
-            kinds[tally] = kinds.GetValueOrDefault(tally) + 1;
-            return task.Result is { } problem ? $"{what}: {problem}" : null;
-        }
-        catch (AggregateException e)
-        {
-            return $"{what}: unhandled {e.InnerException}";
-        }
+                string? problem = Check(dir.Path, kind, random, ref what);
+                FuzzRun.Count(kinds, $"{kind}{(problem is null && kind <= Kind.AppendGarbage ? (_lastDamaged ? " (damage)" : " (no change)") : "")}");
+                return problem;
+            },
+            () => what);
     }
 
     private string? Check(string dir, Kind kind, Random random, ref string what)

@@ -28,7 +28,6 @@ public sealed class OpenTailFuzzTests : IDisposable
     private const long LastSealedId = FirstOpenId + 29;         // 120
     private const int Unsealed = 5;
     private const int HeaderSize = 128;
-    private static readonly TimeSpan CaseTimeout = TimeSpan.FromSeconds(20);
 
     /// <summary>One case in this many is then repaired, and a recorder continues it (<see cref="RepairCheck"/>).</summary>
     private const int RepairOneIn = 4;
@@ -113,22 +112,8 @@ public sealed class OpenTailFuzzTests : IDisposable
     [InlineData(7, 250)]
     [InlineData(424242, 250)]
     [InlineData(1, 250)]
-    public void Seeded_damage_to_a_torn_log_end_is_told_from_the_crash(int seed, int cases)
-    {
-        cases *= int.TryParse(Environment.GetEnvironmentVariable("FLASHWAL_FUZZ_SCALE"), out int scale) && scale > 1 ? scale : 1;
-        var failures = new List<string>();
-        var tally = new Dictionary<string, int>();
-        for (int i = 0; i < cases; i++)
-        {
-            if (RunCase(seed, i, tally) is { } failure)
-            {
-                failures.Add(failure);
-            }
-        }
-
-        _output.WriteLine($"seed {seed}: {cases} cases: {string.Join(", ", tally.OrderBy(k => k.Key).Select(k => $"{k.Key} {k.Value}"))}");
-        Assert.True(failures.Count == 0, $"{failures.Count} of {cases} cases failed (seed {seed}):\n{string.Join("\n", failures.Take(60))}");
-    }
+    public void Seeded_damage_to_a_torn_log_end_is_told_from_the_crash(int seed, int cases) =>
+        FuzzRun.Seed(_output, seed, cases, (index, tally) => RunCase(seed, index, tally));
 
     /// <summary>Runs one case again: put a failing seed and case index here.</summary>
     [Theory]
@@ -154,32 +139,16 @@ public sealed class OpenTailFuzzTests : IDisposable
         long durable = random.Next(3) switch { 0 => FirstOpenId - 1, 1 => 110, _ => LastSealedId };
         string what = $"seed {seed} case {index} ({kind}, durable {durable}, case seed {caseSeed})";
         using var dir = new TempDirectory();
-        try
-        {
-            var task = Task.Run(() =>
+        return FuzzRun.Bounded(
+            () =>
             {
                 byte[] open = Mutate(kind, random, ref what);
                 Lay(dir.Path, open, durable);
                 Expectation expect = Expect(open, durable);
-                string key = $"{kind} ({(expect.Damage ? "damage" : expect.TornLost.Count > 0 ? "torn, loss invisible" : "no damage")})";
-                lock (tally)
-                {
-                    tally[key] = tally.GetValueOrDefault(key) + 1;
-                }
-
+                FuzzRun.Count(tally, $"{kind} ({(expect.Damage ? "damage" : expect.TornLost.Count > 0 ? "torn, loss invisible" : "no damage")})");
                 return Check(dir.Path, expect, repair: random.Next(RepairOneIn) == 0);
-            });
-            if (!task.Wait(CaseTimeout))
-            {
-                return $"{what}: did not finish within {CaseTimeout}";
-            }
-
-            return task.Result is { } problem ? $"{what}: {problem}" : null;
-        }
-        catch (AggregateException e)
-        {
-            return $"{what}: unhandled {e.InnerException}";
-        }
+            },
+            () => what);
     }
 
     private byte[] Mutate(Kind kind, Random random, ref string what)

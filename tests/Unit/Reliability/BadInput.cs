@@ -229,7 +229,7 @@ internal static class BadInput
     /// <summary>Why permissions cannot be made to stop the engine here, or null when they can.</summary>
     public static string? PermissionsUnavailable =>
         !OperatingSystem.IsLinux() ? "needs Linux setfsuid to drop a root thread's file access"
-        : Environment.UserName != "root" ? "needs root to switch one thread's file-system identity with setfsuid (as a plain user chmod works, see the [PermissionFact] tests)"
+        : Environment.UserName != "root" ? "needs root to switch one thread's file-system identity with setfsuid (as a plain user, chmod alone would do; these tests are written for root)"
         : null;
 
     private static class NativeCredentials

@@ -11,19 +11,3 @@ public sealed class LinuxFactAttribute : FactAttribute
         }
     }
 }
-
-/// <summary>A fact about file permissions: skipped, with the reason, where they do not apply (root, or not Unix).</summary>
-public sealed class PermissionFactAttribute : FactAttribute
-{
-    public PermissionFactAttribute()
-    {
-        if (OperatingSystem.IsWindows())
-        {
-            Skip = "needs Unix file modes";
-        }
-        else if (Environment.UserName == "root")
-        {
-            Skip = "running as root, which file permissions do not stop";
-        }
-    }
-}

@@ -113,7 +113,20 @@ internal static class RecordCommand
     {
         TextWriter stdout = TextWriter.Synchronized(output);
         bool progress = ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected;
-        using WalRecorder recorder = WalRecorder.Open(directory, options);
+        WalRecorder opened;
+        try
+        {
+            opened = WalRecorder.Open(directory, options);
+        }
+        catch (WalCorruptionException e)
+        {
+            // Refused, changing nothing, where continuing would hide a loss or reuse an id: say the way on.
+            error.WriteLine($"flashwal: {e.Message}");
+            error.WriteLine($"flashwal: the log was not continued and nothing was changed; 'flashwal repair {directory} --dry-run' shows what a repair would do so that a recorder can continue it");
+            return ExitCodes.UsageOrIo;
+        }
+
+        using WalRecorder recorder = opened;
         long before = recorder.LastEventId;
         try
         {

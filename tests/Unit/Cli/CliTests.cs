@@ -47,6 +47,24 @@ public class CliTests
     }
 
     [Fact]
+    public void A_record_refused_at_a_damaged_end_changes_nothing_and_names_the_way_on()
+    {
+        using var dir = new TempDirectory();
+        Assert.Equal(0, Run("record", dir.Path, "--events", "1000", "--segment-size", "64KiB", "--block-size", "4KiB").Code);
+        string last = WalDirectory.List(dir.Path).Segments[^1].Path;
+        File.Delete(last); // the checkpoint says its events were durable
+        var before = Directory.EnumerateFiles(dir.Path).Order().Select(f => (f, File.ReadAllBytes(f).Length)).ToList();
+
+        var record = Run("record", dir.Path, "--events", "10");
+        Assert.Equal(2, record.Code);
+        string[] lines = record.Err.Trim().Split('\n');
+        Assert.Equal(2, lines.Length);
+        Assert.Contains("DurableEventsMissing", lines[0], StringComparison.Ordinal);
+        Assert.Equal($"flashwal: the log was not continued and nothing was changed; 'flashwal repair {dir.Path} --dry-run' shows what a repair would do so that a recorder can continue it", lines[1]);
+        Assert.Equal(before, Directory.EnumerateFiles(dir.Path).Order().Select(f => (f, File.ReadAllBytes(f).Length)).ToList());
+    }
+
+    [Fact]
     public void A_second_record_continues_the_ids_and_the_chain()
     {
         using var dir = new TempDirectory();

@@ -43,8 +43,8 @@ public sealed class WalRecovery : IDisposable
     private List<SegmentScan> _plan = [];
     private int _nextInPlan;
     private SegmentReader? _reader;
-    private readonly List<SegmentScan> _skippedEmpty = [];
-    private bool _live; // a recorder held the directory when the replay was positioned: it may change under it // segments met empty (prepared) since _previous: a live recorder may have written them since
+    private readonly List<SegmentScan> _skippedEmpty = []; // segments met empty (prepared) since _previous: a live recorder may have written them since
+    private bool _live; // a recorder held the directory when the replay was positioned: it may change under it
     private readonly Queue<SegmentScan> _reread = [];       // segments to read again (they grew), before _deferred
     private PreloadedSegment? _deferred;                     // the next segment, held while those are read again
     private SegmentScan? _previous;      // the last segment of the log with data delivered: its chain must continue

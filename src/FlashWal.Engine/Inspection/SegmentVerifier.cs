@@ -103,7 +103,7 @@ public static class SegmentVerifier
         var findings = FileFindings(scans).ToList();
         findings.AddRange(CheckSet(listing, scans));
         LogId? log = LogOf(scans);
-        long lastEventId = scans.Where(s => s.RecordCount > 0 && s.Header?.LogId == log).Select(s => s.LastEventId).DefaultIfEmpty().Max();
+        long lastEventId = LastEventOf(scans, log);
         findings.AddRange(CheckpointCheck.Check(listing.Directory, log, lastEventId, checkpoint, problem, "recovery and the recorder use the segments instead"));
         return new VerificationReport(listing.Directory, isDirectory: true, scans.ConvertAll(s => s.ToInfo()), findings);
     }
@@ -280,6 +280,10 @@ public static class SegmentVerifier
         scans.Where(s => s.Header is not null).GroupBy(s => s.Header!.Value.LogId)
             .OrderByDescending(g => g.Count()).ThenByDescending(g => g.Max(s => s.SegmentIndex))
             .Select(g => (LogId?)g.Key).FirstOrDefault();
+
+    /// <summary>The last event id the segments of <paramref name="log"/> with events hold; 0 when none.</summary>
+    internal static long LastEventOf(IEnumerable<SegmentScan> scans, LogId? log) =>
+        scans.Where(s => s.RecordCount > 0 && s.Header?.LogId == log).Select(s => s.LastEventId).DefaultIfEmpty().Max();
 
     private static string Hex(long index) => SegmentScanner.Hex(index);
 

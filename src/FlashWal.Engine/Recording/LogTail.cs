@@ -101,6 +101,8 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
     /// </summary>
     internal static TailPlan Plan(string directory, IReadOnlyList<(long Index, string Path)> segments)
     {
+        // Read once, for the refusal and for the ids not to hand out again.
+        MetaCheckpoint? checkpoint = MetaCheckpoint.Load(directory, out _);
         var unused = new List<SegmentScan>();
         LogId? log = null;
         Finding? torn = null;
@@ -125,13 +127,13 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
             long next = NextIndex(segments, unused);
             if (scan.RecordCount > 0 && scan.FinalChain is uint chain)
             {
-                if ((Fork(scan, segments, i) ?? DurableEventsMissing(directory, log.Value, scan.LastEventId)) is { } refused)
+                if ((Fork(scan, segments, i) ?? DurableEventsMissing(directory, checkpoint, log.Value, scan.LastEventId)) is { } refused)
                 {
                     return new TailPlan(NewLog(directory), unused, [], refused, scan);
                 }
 
                 (List<SegmentScan> toClose, Finding? blocked, SegmentScan? blocking) = OpenSegments(scan, segments, i);
-                var tail = new LogTail(directory, log.Value, next, scan.LastEventId, chain, torn) { CommittedBeyond = CheckpointCommittedBeyond(directory, log.Value, scan.LastEventId) };
+                var tail = new LogTail(directory, log.Value, next, scan.LastEventId, chain, torn) { CommittedBeyond = CheckpointCommittedBeyond(checkpoint, log.Value, scan.LastEventId) };
                 return new TailPlan(tail, unused, toClose, blocked, blocking);
             }
 
@@ -166,7 +168,7 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
         }
 
         LogId id = log ?? LogId.NewId();
-        var empty = new LogTail(directory, id, first, 0, SegmentFormat.GenesisChainSeed(id), torn) { CommittedBeyond = CheckpointCommittedBeyond(directory, id, 0) };
+        var empty = new LogTail(directory, id, first, 0, SegmentFormat.GenesisChainSeed(id), torn) { CommittedBeyond = CheckpointCommittedBeyond(checkpoint, id, 0) };
         return new TailPlan(empty, unused, [], null, null);
     }
 
@@ -176,10 +178,8 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
     /// machine stopped (the durability policy allows losing them); their ids may have reached readers,
     /// so the log continues after them (FORMAT.md §14 step 6).
     /// </summary>
-    private static long CheckpointCommittedBeyond(string directory, LogId log, long lastEventId) =>
-        MetaCheckpoint.Load(directory, out _) is { } checkpoint && checkpoint.LogId == log && checkpoint.CommittedEventId > lastEventId
-            ? checkpoint.CommittedEventId
-            : 0;
+    private static long CheckpointCommittedBeyond(MetaCheckpoint? checkpoint, LogId log, long lastEventId) =>
+        checkpoint is { } meta && meta.LogId == log && meta.CommittedEventId > lastEventId ? meta.CommittedEventId : 0;
 
     /// <summary>
     /// Where the log stood before a segment that ends it without events (a fence), read from
@@ -254,9 +254,9 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
     /// originals) and the next checkpoint would erase the evidence, so the open refuses; a repair
     /// fences the end, after which the log continues above every id the checkpoint names (§16.2).
     /// </summary>
-    private static Finding? DurableEventsMissing(string directory, LogId log, long lastEventId) =>
-        MetaCheckpoint.Load(directory, out string? problem) is { } checkpoint && checkpoint.LogId == log
-            ? CheckpointCheck.Check(directory, log, lastEventId, checkpoint, problem, "the segments are used instead")
+    private static Finding? DurableEventsMissing(string directory, MetaCheckpoint? checkpoint, LogId log, long lastEventId) =>
+        checkpoint is { } meta && meta.LogId == log
+            ? CheckpointCheck.Check(directory, log, lastEventId, meta, problem: null, "the segments are used instead")
                 .FirstOrDefault(f => f.Code == FindingCode.DurableEventsMissing)
             : null;
 

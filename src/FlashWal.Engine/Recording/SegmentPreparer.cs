@@ -180,7 +180,7 @@ public sealed class SegmentPreparer : IDisposable
             long claims = Volatile.Read(ref _claims);
             if ((claims & 1) != 0)
             {
-                Thread.Sleep(0); // the recorder is creating a segment itself: claim after it ends
+                Thread.Sleep(1); // the recorder is creating a segment itself: claim after it ends, without taking its core meanwhile
                 continue;
             }
 

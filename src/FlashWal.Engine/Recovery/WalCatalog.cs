@@ -53,7 +53,7 @@ public sealed class WalCatalog
     public long FirstEventId => SegmentsWithEvents.Select(s => s.FirstEventId).DefaultIfEmpty().Min();
 
     /// <summary>Last event id the log holds (0 when none).</summary>
-    public long LastEventId => SegmentsWithEvents.Select(s => s.LastEventId).DefaultIfEmpty().Max();
+    public long LastEventId => SegmentVerifier.LastEventOf(Segments, LogId);
 
     /// <summary>Events the log holds (sum over its segments' summaries and valid prefixes).</summary>
     public long Events => SegmentsWithEvents.Sum(s => s.RecordCount);

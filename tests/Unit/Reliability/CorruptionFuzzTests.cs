@@ -597,17 +597,7 @@ public sealed class CorruptionFuzzTests : IDisposable
                 return $"catalog: no {info} finding for {expect.File}: {string.Join(" | ", strict.Catalog.Findings)}";
             }
 
-            try
-            {
-                if (strict.ResumeFrom(1))
-                {
-                    WalRecoveryTests.Drain(strict, ids);
-                }
-            }
-            catch (WalCorruptionException e)
-            {
-                error = e;
-            }
+            error = FuzzRun.ReplayStrict(strict, ids);
 
             if (expect.Damage != (error is not null))
             {

@@ -1,3 +1,6 @@
+using FlashWal.Errors;
+using FlashWal.Recovery;
+using FlashWal.Tests.Recovery;
 using Xunit.Abstractions;
 
 namespace FlashWal.Tests.Reliability;
@@ -55,6 +58,27 @@ internal static class FuzzRun
         }
 
         return task.Result is { } problem ? $"{what()}: {problem}" : null;
+    }
+
+    /// <summary>
+    /// Replays <paramref name="strict"/> from the first event into <paramref name="ids"/>: null when it
+    /// ran to the end, else the failure it stopped at.
+    /// </summary>
+    public static WalCorruptionException? ReplayStrict(WalRecovery strict, List<long> ids)
+    {
+        try
+        {
+            if (strict.ResumeFrom(1))
+            {
+                WalRecoveryTests.Drain(strict, ids);
+            }
+
+            return null;
+        }
+        catch (WalCorruptionException e)
+        {
+            return e;
+        }
     }
 
     /// <summary>Adds one to <paramref name="key"/>'s count (cases run on worker threads).</summary>

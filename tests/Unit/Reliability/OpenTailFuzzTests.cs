@@ -358,17 +358,7 @@ public sealed class OpenTailFuzzTests : IDisposable
         WalCorruptionException? error = null;
         using (var strict = WalRecovery.Open(dir, new RecoveryOptions { Mode = RecoveryMode.Strict, UsePreloader = false }))
         {
-            try
-            {
-                if (strict.ResumeFrom(1))
-                {
-                    WalRecoveryTests.Drain(strict, ids);
-                }
-            }
-            catch (WalCorruptionException e)
-            {
-                error = e;
-            }
+            error = FuzzRun.ReplayStrict(strict, ids);
 
             if (expect.Damage != (error is not null))
             {

@@ -1,12 +1,13 @@
 using System.Globalization;
 using FlashWal.Errors;
+using FlashWal.Storage;
 
 namespace FlashWal.Recording;
 
 /// <summary>
 /// Makes one recorder the only writer of a WAL directory, across threads and processes: an
 /// exclusive lock on <c>wal.lock</c> (an OS file lock, released by the kernel if the process dies),
-/// and <c>wal.owner</c> naming the holder so that the next one can say who it is.
+/// and <c>wal.owner</c> naming the holder (<see cref="RecordOwner"/>) so that the next one can say who it is.
 /// </summary>
 public sealed class DirectoryLock : IDisposable
 {
@@ -67,19 +68,31 @@ public sealed class DirectoryLock : IDisposable
             }
         }
 
+        return new DirectoryLock(directory, stream);
+    }
+
+    /// <summary>
+    /// Writes <c>wal.owner</c> naming this process, once the holder has decided to change the
+    /// directory: an open that is refused (a damaged end, a newer format) says "nothing was changed",
+    /// and so leaves the previous owner's file as it was.
+    /// </summary>
+    /// <remarks>
+    /// A contender learns the holder from the kernel first (<see cref="ReadOwner"/>), so the time
+    /// between <see cref="Acquire(string)"/> and this call does not make it name a previous holder.
+    /// </remarks>
+    /// <exception cref="WalDirectoryNotWritableException">The owner file cannot be written.</exception>
+    public void RecordOwner()
+    {
         try
         {
             string owner = string.Create(CultureInfo.InvariantCulture,
                 $"pid={Environment.ProcessId} host={Environment.MachineName} since={DateTime.UtcNow:O}\n");
-            File.WriteAllText(Path.Combine(directory, OwnerFileName), owner);
+            File.WriteAllText(Path.Combine(Directory, OwnerFileName), owner);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            stream.Dispose();
-            throw new WalDirectoryNotWritableException(directory, e);
+            throw new WalDirectoryNotWritableException(Directory, e);
         }
-
-        return new DirectoryLock(directory, stream);
     }
 
     /// <summary>
@@ -147,8 +160,16 @@ public sealed class DirectoryLock : IDisposable
         }
     }
 
-    /// <summary>The process id written by the holder, or null when it cannot be read.</summary>
-    public static int? ReadOwner(string directory)
+    /// <summary>
+    /// The process id of the recorder holding the directory: the kernel's word (<c>/proc/locks</c>),
+    /// right from the instant the lock was taken; else what the holder wrote in <c>wal.owner</c> (a
+    /// holder on another machine of a shared file system); null when neither says.
+    /// </summary>
+    public static int? ReadOwner(string directory) =>
+        FileLockHolder.Find(Path.Combine(directory, LockFileName)) ?? ReadOwnerFile(directory);
+
+    /// <summary>The process id the holder wrote in <c>wal.owner</c>, or null when it cannot be read.</summary>
+    private static int? ReadOwnerFile(string directory)
     {
         try
         {

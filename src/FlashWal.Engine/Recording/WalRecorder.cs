@@ -152,6 +152,7 @@ public sealed class WalRecorder : IDisposable
             }
 
             findings.AddRange(CheckpointCheck.Check(directory, tail.IsNewLog ? null : tail.LogId, tail.LastEventId, checkpoint, problem, "it was rebuilt from the segments"));
+            directoryLock.RecordOwner(); // the log is continued: the first change to the directory
             CompileRotationPath();
             recorder = new WalRecorder(directory, options, directoryLock, tail, findings);
             recorder._preparer?.Start(tail.NextSegmentIndex + 1);

@@ -118,6 +118,8 @@ public sealed class RepairPlan
             throw new WalException($"'{Directory}' changed since the repair was planned; plan it again and review the new plan.", Directory);
         }
 
+        held.RecordOwner();
+
         var results = new List<RepairResult>();
         var applied = new HashSet<RepairAction>();
         Quarantine? quarantine = null;

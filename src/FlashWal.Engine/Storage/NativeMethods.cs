@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace FlashWal.Storage;
 
-/// <summary>The few Linux system calls .NET does not expose: ranged msync, madvise and a directory fsync.</summary>
+/// <summary>The few Linux system calls .NET does not expose: ranged msync, madvise, a directory fsync and statx.</summary>
 internal static partial class NativeMethods
 {
     internal const int MadvPopulateWrite = 23; // Linux 5.14+
@@ -10,6 +10,14 @@ internal static partial class NativeMethods
     internal const int ORdonly = 0;
     internal const int ODirectory = 0x10000; // x86-64 and arm64
     internal const int EInval = 22;
+    internal const int AtFdCwd = -100;
+    internal const uint StatxIno = 0x100;
+
+    // struct statx (linux/stat.h): the same 256 bytes on every architecture.
+    internal const int StatxSize = 256;
+    internal const int StatxInoOffset = 32;
+    internal const int StatxDevMajorOffset = 136;
+    internal const int StatxDevMinorOffset = 140;
 
     [LibraryImport("libc", SetLastError = true)]
     internal static unsafe partial int madvise(void* address, nuint length, int advice);
@@ -25,4 +33,7 @@ internal static partial class NativeMethods
 
     [LibraryImport("libc", SetLastError = true)]
     internal static partial int close(int fd);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static unsafe partial int statx(int directoryFd, string path, int flags, uint mask, byte* buffer);
 }

@@ -1,7 +1,9 @@
+using System.Security.Cryptography;
 using FlashWal.Cli;
 using FlashWal.Format;
 using FlashWal.Inspection;
 using FlashWal.Reading;
+using FlashWal.Recording;
 using FlashWal.Tests.Support;
 
 namespace FlashWal.Tests.Cli;
@@ -53,7 +55,9 @@ public class CliTests
         Assert.Equal(0, Run("record", dir.Path, "--events", "1000", "--segment-size", "64KiB", "--block-size", "4KiB").Code);
         string last = WalDirectory.List(dir.Path).Segments[^1].Path;
         File.Delete(last); // the checkpoint says its events were durable
-        var before = Directory.EnumerateFiles(dir.Path).Order().Select(f => (f, File.ReadAllBytes(f).Length)).ToList();
+        // Every byte of every file, the lock protocol's wal.owner included (a refused open must not rewrite it).
+        var before = Directory.EnumerateFiles(dir.Path).Order().Select(f => (f, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f))))).ToList();
+        Assert.Contains(before, f => Path.GetFileName(f.f) == DirectoryLock.OwnerFileName);
 
         var record = Run("record", dir.Path, "--events", "10");
         Assert.Equal(2, record.Code);
@@ -61,7 +65,7 @@ public class CliTests
         Assert.Equal(2, lines.Length);
         Assert.Contains("DurableEventsMissing", lines[0], StringComparison.Ordinal);
         Assert.Equal($"flashwal: the log was not continued and nothing was changed; 'flashwal repair {dir.Path} --dry-run' shows what a repair would do so that a recorder can continue it", lines[1]);
-        Assert.Equal(before, Directory.EnumerateFiles(dir.Path).Order().Select(f => (f, File.ReadAllBytes(f).Length)).ToList());
+        Assert.Equal(before, Directory.EnumerateFiles(dir.Path).Order().Select(f => (f, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f))))).ToList());
     }
 
     [Fact]

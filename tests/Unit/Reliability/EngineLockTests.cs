@@ -12,6 +12,24 @@ public class EngineLockTests
 {
     public static TheoryData<string> Spellings => new() { "same", "trailing slash", "dot-dot", "dot", "symlink", "relative" };
 
+    [Fact]
+    public void The_holder_is_named_by_the_kernel_from_the_moment_it_takes_the_lock_before_it_writes_wal_owner()
+    {
+        using var temp = new TempDirectory();
+        string wal = temp.Sub("wal");
+        Directory.CreateDirectory(wal);
+        string owner = Path.Combine(wal, DirectoryLock.OwnerFileName);
+        File.WriteAllText(owner, "pid=2147483000 host=gone since=2026-01-01T00:00:00Z\n"); // a previous holder's
+        using (DirectoryLock.Acquire(wal))
+        {
+            Assert.Equal(Environment.ProcessId, DirectoryLock.ReadOwner(wal));
+            Assert.Equal("pid=2147483000 host=gone since=2026-01-01T00:00:00Z\n", File.ReadAllText(owner)); // taking the lock wrote nothing
+        }
+
+        // Nobody holds it: only the file can say (a holder on another machine of a shared file system).
+        Assert.Equal(2147483000, DirectoryLock.ReadOwner(wal));
+    }
+
     [Theory]
     [MemberData(nameof(Spellings))]
     public void A_second_recorder_is_refused_however_the_directory_is_spelled(string spelling)

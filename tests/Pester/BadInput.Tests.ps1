@@ -32,13 +32,19 @@ BeforeAll {
         [System.IO.File]::WriteAllBytes($Path, $bytes)
     }
 
+    # Every error record the cmdlets wrote in this file: the last Describe checks that each one's id and
+    # category are documented in the help of the cmdlet that wrote it.
+    $raised = [System.Collections.Generic.List[System.Management.Automation.ErrorRecord]]::new()
+
     # The errors a command wrote, the command going on after each.
     function Invoke-Collecting {
         param([Parameter(Mandatory)][scriptblock]$ScriptBlock)
         $all = @(& { $ErrorActionPreference = 'Continue'; & $ScriptBlock } 2>&1)
+        $errors = @($all | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
+        $errors | Where-Object { $_.InvocationInfo.MyCommand.ModuleName -eq 'FlashWal' } | ForEach-Object { $raised.Add($_) }
         [pscustomobject]@{
             Output = @($all | Where-Object { $_ -isnot [System.Management.Automation.ErrorRecord] })
-            Errors = @($all | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
+            Errors = $errors
         }
     }
 
@@ -291,5 +297,21 @@ Describe 'Bad input to the recorder cmdlets' -Tag 'CI' {
         # An unknown name stops Write-WalEvent before any input: nothing could be written.
         { 'x' | Write-WalEvent -Name 'nobody' -ErrorAction Stop } | Should -Throw -ErrorId 'WalRecorderNotFound,FlashWal.PowerShell.Cmdlets.WriteWalEventCommand'
         (Get-WalEvent -LiteralPath $dir).Text | Should -Be @('kept')
+    }
+}
+
+Describe 'The error ids the bad input above raised' -Tag 'CI' {
+    It 'are each named in the help of the cmdlet that wrote them, with the category the error carries' {
+        $raised.Count | Should -BeGreaterThan 10 -Because 'the tests above collect the errors of every cmdlet they feed bad input'
+        $undocumented = foreach ($record in $raised) {
+            $id = ($record.FullyQualifiedErrorId -split ',')[0]
+            $command = $record.InvocationInfo.MyCommand.Name
+            $help = (Get-Help -Name $command -Full).description.Text -join ' '
+            # "WalPathNotFound (ObjectNotFound)", "(ObjectNotFound, non-terminating)", "A and B (InvalidData)".
+            if ($help -notmatch "\b$id(?: and Wal[A-Za-z]+)? \($($record.CategoryInfo.Category)[,:)]") {
+                "$command wrote $id ($($record.CategoryInfo.Category)), which its help does not name with that category"
+            }
+        }
+        @($undocumented | Select-Object -Unique) | Should -BeNullOrEmpty
     }
 }

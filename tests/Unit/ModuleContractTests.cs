@@ -44,10 +44,28 @@ public sealed partial class ModuleContractTests : IClassFixture<ModuleContractTe
     };
 
     /// <summary>Parameters PowerShell adds to every cmdlet; help may describe them, the cmdlet does not declare them.</summary>
+    /// <remarks>
+    /// Not -WhatIf and -Confirm: PowerShell adds those only to a cmdlet that supports ShouldProcess, and
+    /// what they do differs per cmdlet, so its help must describe them (and no other cmdlet's may).
+    /// </remarks>
     private static readonly HashSet<string> CommonParameters = new(StringComparer.OrdinalIgnoreCase)
     {
         "Verbose", "Debug", "ErrorAction", "WarningAction", "InformationAction", "ProgressAction", "ErrorVariable",
-        "WarningVariable", "InformationVariable", "OutVariable", "OutBuffer", "PipelineVariable", "WhatIf", "Confirm",
+        "WarningVariable", "InformationVariable", "OutVariable", "OutBuffer", "PipelineVariable",
+    };
+
+    /// <summary>The parameters PowerShell adds to a cmdlet that declares SupportsShouldProcess.</summary>
+    private static readonly string[] RiskParameters = ["WhatIf", "Confirm"];
+
+    /// <summary>
+    /// Error ids of the engine that no cmdlet raises, and why; every other id of the engine and of the
+    /// module must be documented in the help of a cmdlet.
+    /// </summary>
+    private static readonly Dictionary<string, string> EngineOnlyErrorIds = new(StringComparer.Ordinal)
+    {
+        ["WalPathNotAFile"] = "raised where a segment file is required (SegmentReader.Open, WalRecovery.OpenSegment); every cmdlet takes files and directories alike",
+        ["WalEventIdNotIncreasing"] = "raised by WalRecorder.Append with an explicit event id; the cmdlets let the recorder number events",
+        ["WalQueueFull"] = "raised by a fail-fast WalRecorderHost queue; the cmdlets' recorders block a producer instead",
     };
 
     private static readonly XNamespace Maml = "http://schemas.microsoft.com/maml/2004/10";
@@ -179,7 +197,7 @@ public sealed partial class ModuleContractTests : IClassFixture<ModuleContractTe
 
             var described = (entry.Element(Command + "parameters")?.Elements(Command + "parameter") ?? [])
                 .ToDictionary(p => Text(p.Element(Maml + "name")), p => Paragraphs(p.Element(Maml + "description")), StringComparer.OrdinalIgnoreCase);
-            foreach (string parameter in cmdlet.Parameters)
+            foreach (string parameter in cmdlet.Parameters.Concat(cmdlet.SupportsShouldProcess ? RiskParameters : []))
             {
                 if (!described.TryGetValue(parameter, out string? text))
                 {
@@ -191,9 +209,23 @@ public sealed partial class ModuleContractTests : IClassFixture<ModuleContractTe
                 }
             }
 
-            foreach (string parameter in described.Keys.Where(p => !cmdlet.Parameters.Contains(p, StringComparer.OrdinalIgnoreCase) && !CommonParameters.Contains(p)))
+            foreach (string parameter in described.Keys.Where(p => !cmdlet.Parameters.Contains(p, StringComparer.OrdinalIgnoreCase) && !CommonParameters.Contains(p)
+                && !(cmdlet.SupportsShouldProcess && RiskParameters.Contains(p, StringComparer.OrdinalIgnoreCase))))
             {
                 problems.Add($"{cmdlet.Name}: the help describes -{parameter}, which the cmdlet does not have");
+            }
+
+            // Get-Help's syntax is read from the syntax items: each must offer what the cmdlet accepts in every set.
+            if (cmdlet.SupportsShouldProcess)
+            {
+                foreach (XElement syntax in entry.Element(Command + "syntax")?.Elements(Command + "syntaxItem") ?? [])
+                {
+                    var listed = syntax.Elements(Command + "parameter").Select(p => Text(p.Element(Maml + "name"))).ToHashSet(StringComparer.OrdinalIgnoreCase);
+                    foreach (string risk in RiskParameters.Where(r => !listed.Contains(r)))
+                    {
+                        problems.Add($"{cmdlet.Name}: a syntax item of the help lacks -{risk}, which the cmdlet supports (SupportsShouldProcess)");
+                    }
+                }
             }
 
             var examples = (entry.Element(Command + "examples")?.Elements(Command + "example") ?? []).ToList();
@@ -212,6 +244,92 @@ public sealed partial class ModuleContractTests : IClassFixture<ModuleContractTe
         problems.AddRange(commands.Keys.Where(k => !defined.Contains(k)).Select(k => $"the help has an entry for '{k}', which the module does not define"));
         Assert.True(problems.Count == 0, string.Join(Environment.NewLine, problems));
     }
+
+    [Fact]
+    public void Every_error_id_a_cmdlet_can_raise_is_documented_in_the_help()
+    {
+        Dictionary<string, IReadOnlySet<string>> documented = DocumentedErrorIds();
+        var named = documented.Values.SelectMany(ids => ids).ToHashSet(StringComparer.Ordinal);
+        var problems = new List<string>();
+        foreach (string id in _module.KnownErrorIds.Where(id => !EngineOnlyErrorIds.ContainsKey(id) && !named.Contains(id)).Order(StringComparer.Ordinal))
+        {
+            problems.Add($"the error id {id} is raised by the engine or the module but no cmdlet's help names it (add it to the help of the cmdlets that raise it, or to {nameof(EngineOnlyErrorIds)} with the reason no cmdlet can)");
+        }
+
+        foreach (string id in EngineOnlyErrorIds.Keys.Where(id => !_module.KnownErrorIds.Contains(id) || named.Contains(id)))
+        {
+            problems.Add($"{nameof(EngineOnlyErrorIds)} lists {id}, which {(named.Contains(id) ? "a cmdlet's help names" : "nothing raises")}: remove it from the list");
+        }
+
+        Assert.True(problems.Count == 0, string.Join(Environment.NewLine, problems));
+    }
+
+    [Fact]
+    public void Each_error_id_in_the_help_has_its_category()
+    {
+        // "WalPathNotFound (ObjectNotFound)" or "(ObjectNotFound, non-terminating)" or "(InvalidData: why)": a script
+        // can match the id and know the category; "A and B (Category)" gives two ids one category.
+        var problems = new List<string>();
+        foreach ((string cmdlet, string text) in ErrorParagraphs())
+        {
+            foreach (string id in _module.KnownErrorIds.Where(id => Regex.IsMatch(text, $@"\b{id}\b", RegexOptions.CultureInvariant)))
+            {
+                Match category = Regex.Match(text, $@"\b{id}(?: and Wal[A-Za-z]+)? \((?<category>[A-Za-z]+)[,:)]", RegexOptions.CultureInvariant);
+                if (!category.Success)
+                {
+                    problems.Add($"{cmdlet}: the help names the error id {id} without its category in parentheses");
+                }
+                else if (!_module.ErrorCategories.Contains(category.Groups["category"].Value))
+                {
+                    problems.Add($"{cmdlet}: the help gives the error id {id} the category '{category.Groups["category"].Value}', which is no ErrorCategory");
+                }
+            }
+        }
+
+        Assert.True(problems.Count == 0, string.Join(Environment.NewLine, problems));
+    }
+
+    [Fact]
+    public void The_README_error_table_lists_each_cmdlets_error_ids_as_its_help_does()
+    {
+        string readme = File.ReadAllText(Path.Combine(_module.RepositoryRoot, "README.md"));
+        Match section = Regex.Match(readme, @"(?ms)^### Error ids\s*$(?<body>.*?)(?=^#)", RegexOptions.CultureInvariant);
+        Assert.True(section.Success, "README.md has no '### Error ids' section");
+        var rows = Regex.Matches(section.Groups["body"].Value, @"(?m)^\| `(?<cmdlet>[A-Za-z]+-[A-Za-z]+)` \| (?<ids>.*) \|\s*$", RegexOptions.CultureInvariant)
+            .ToDictionary(m => m.Groups["cmdlet"].Value, m => Regex.Matches(m.Groups["ids"].Value, "`(Wal[A-Za-z]+)`").Select(i => i.Groups[1].Value).ToHashSet(StringComparer.Ordinal), StringComparer.OrdinalIgnoreCase);
+        var problems = new List<string>();
+        foreach ((string cmdlet, IReadOnlySet<string> help) in DocumentedErrorIds())
+        {
+            if (!rows.TryGetValue(cmdlet, out HashSet<string>? listed))
+            {
+                problems.Add($"README.md's error table has no row for {cmdlet}");
+                continue;
+            }
+
+            problems.AddRange(help.Except(listed).Order(StringComparer.Ordinal).Select(id => $"README.md's error table omits {id} for {cmdlet}, which its help names"));
+            problems.AddRange(listed.Except(help).Order(StringComparer.Ordinal).Select(id => $"README.md's error table lists {id} for {cmdlet}, which its help does not name"));
+        }
+
+        problems.AddRange(rows.Keys.Where(k => _module.Cmdlets.All(c => !c.Name.Equals(k, StringComparison.OrdinalIgnoreCase))).Select(k => $"README.md's error table has a row for {k}, which the module does not define"));
+        Assert.True(problems.Count == 0, string.Join(Environment.NewLine, problems));
+    }
+
+    /// <summary>Each cmdlet's description paragraphs (where the help lists errors), by cmdlet name.</summary>
+    private IEnumerable<(string Cmdlet, string Text)> ErrorParagraphs()
+    {
+        XDocument help = XDocument.Load(_module.HelpPath);
+        foreach (XElement entry in help.Root!.Elements(Command + "command"))
+        {
+            yield return (Text(entry.Element(Command + "details")?.Element(Command + "name")), Paragraphs(entry.Element(Maml + "description")));
+        }
+    }
+
+    /// <summary>The known error ids each cmdlet's help names in its description, by cmdlet name.</summary>
+    private Dictionary<string, IReadOnlySet<string>> DocumentedErrorIds() =>
+        ErrorParagraphs().ToDictionary(
+            p => p.Cmdlet,
+            p => (IReadOnlySet<string>)Regex.Matches(p.Text, @"\bWal[A-Z][A-Za-z]+\b").Select(m => m.Value).Where(_module.KnownErrorIds.Contains).ToHashSet(StringComparer.Ordinal),
+            StringComparer.OrdinalIgnoreCase);
 
     [Fact]
     public void Module_props_and_assembly_versions_agree()
@@ -341,6 +459,23 @@ public sealed partial class ModuleContractTests : IClassFixture<ModuleContractTe
 
             Cmdlets = cmdlets;
             UnattributedCmdletClasses = unattributed;
+
+            // The module's own error ids (its *ErrorId constants) and every engine exception's ErrorId.
+            var known = module.GetTypes()
+                .SelectMany(t => t.GetFields(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.DeclaredOnly))
+                .Where(f => f.IsLiteral && f.Name.EndsWith("ErrorId", StringComparison.Ordinal))
+                .Select(f => (string)f.GetRawConstantValue()!)
+                .ToHashSet(StringComparer.Ordinal);
+            foreach (Type type in typeof(Errors.WalException).Assembly.GetTypes().Where(t => !t.IsAbstract && typeof(Errors.WalException).IsAssignableFrom(t)))
+            {
+                // ErrorId is a constant per type; an uninitialized instance answers it without a constructor's arguments.
+                var instance = (Errors.WalException)System.Runtime.CompilerServices.RuntimeHelpers.GetUninitializedObject(type);
+                known.Add(instance.ErrorId);
+            }
+
+            KnownErrorIds = known;
+            ErrorCategories = context.LoadFromAssemblyPath(automation).GetType(Sma + "ErrorCategory", throwOnError: true)!
+                .GetFields(BindingFlags.Public | BindingFlags.Static).Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
         }
 
         public string RepositoryRoot { get; }
@@ -356,6 +491,12 @@ public sealed partial class ModuleContractTests : IClassFixture<ModuleContractTe
         public IReadOnlyList<CmdletFacts> Cmdlets { get; }
 
         public IReadOnlyList<string> UnattributedCmdletClasses { get; }
+
+        /// <summary>Every error id the engine's exceptions and the module's cmdlets can carry.</summary>
+        public IReadOnlySet<string> KnownErrorIds { get; }
+
+        /// <summary>The names of PowerShell's ErrorCategory values.</summary>
+        public IReadOnlySet<string> ErrorCategories { get; }
 
         private static IEnumerable<string> Values(CustomAttributeTypedArgument argument) => argument.Value switch
         {

@@ -7,7 +7,7 @@
     Author               = 'FlashWal developers'
     CompanyName          = 'FlashWal developers'
     Copyright            = '(c) FlashWal developers. All rights reserved.'
-    Description          = 'FlashWal write-ahead log: verify, inspect, record and recover WAL segments from PowerShell.'
+    Description          = 'FlashWal, a write-ahead log for latency-critical event recording: start recorders and write events from scripts, gate CI on the integrity of WAL files, replay, recover and repair logs in incident drills.'
     CompatiblePSEditions = @('Core')
     PowerShellVersion    = '7.4'
     FormatsToProcess     = @('FlashWal.Format.ps1xml')
@@ -32,7 +32,16 @@
     VariablesToExport    = @()
     PrivateData          = @{
         PSData = @{
-            Tags = @('WAL', 'WriteAheadLog', 'Logging', 'Recovery', 'Integrity')
+            # What a gallery shows and Install-PSResource reads (Compress-PSResource copies these into
+            # the package's .nuspec). ProjectUri and LicenseUri stay unset until the project has a public
+            # home: the licence (MIT) travels in the package as LICENSE.
+            Tags         = @('WAL', 'WriteAheadLog', 'Logging', 'Recovery', 'Integrity', 'Trading', 'Durability', 'Linux', 'PSEdition_Core')
+            ReleaseNotes = @'
+0.1.0: the first packaged release.
+- Recorders from scripts: Start-WalRecorder, Write-WalEvent, Get-WalRecorder, Get-WalTelemetry, Wait-WalRecorder, Stop-WalRecorder.
+- CI gates and drills: Test-WalSegment, Get-WalSegment, Get-WalEvent (-Wait follows a live log), Invoke-WalRecovery (strict or salvage), Repair-WalLog.
+- The same engine as the flashwal command-line tool; docs/FORMAT.md describes every byte on disk.
+'@
         }
     }
 }

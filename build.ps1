@@ -1,33 +1,46 @@
 #Requires -Version 7.4
 <#
 .SYNOPSIS
-    Builds, tests, packages and benchmarks FlashWal.
+    Builds, tests, packages, demonstrates and benchmarks FlashWal.
 
 .DESCRIPTION
-    Build    dotnet build of FlashWal.sln, then stages the module into out/FlashWal/ (manifest, format
-             file, FlashWal.PowerShell.dll, FlashWal.Engine.dll, en-US help) and the flashwal CLI into
-             out/cli/.
-    Test     Build, then the xunit suite (dotnet test), then the Pester suite.
-    Pester   Build, then the Pester 5 suite under tests/Pester in a fresh `pwsh -NoProfile` process,
-             against the staged module (FLASHWAL_MODULE) and CLI (FLASHWAL_CLI).
-    Package  Build, then zips out/FlashWal into out/FlashWal-<version>.zip.
-    Bench    Runs the benchmark harness (bench/FlashWal.Bench): every scenario, or -Scenario NAME;
-             -Quick for the seconds-long smoke run. Results, tables and plots go to bench/results/.
-    Clean    Removes out/ and every project's bin/ and obj/.
+    Needs only the .NET SDK: PowerShell itself is the local .NET tool pinned in .config/dotnet-tools.json
+    and Pester comes from NuGet (tests/Pester/PesterPackages.csproj), so on a fresh machine:
 
-    Every native command's exit code is checked; the script stops at the first failure and exits
-    non-zero.
+        dotnet tool restore && dotnet pwsh -NoProfile -File ./build.ps1 -Task Test
+
+    Build       dotnet build of FlashWal.sln, then stages the module into out/FlashWal/ (manifest, format
+                file, assemblies, en-US help, LICENSE) and the flashwal CLI into out/cli/.
+    Package     Build, then the module as a NuGet package, out/packages/FlashWal.<version>.nupkg, which
+                Install-PSResource installs from a local repository (a folder holding it).
+    Unit        Build, then the xunit suite (dotnet test, one line per test as it ends).
+    Pester      Build and Package, then the Pester suite under tests/Pester in a fresh pwsh -NoProfile,
+                against the staged module (FLASHWAL_MODULE), CLI (FLASHWAL_CLI) and package
+                (FLASHWAL_PACKAGE).
+    BenchSmoke  The benchmark harness's quick run (proves it works; asserts nothing about speed).
+    Test        Build, Package, Unit, Pester and BenchSmoke, each run even when an earlier one failed,
+                then one summary line per suite ('unit: N passed, N failed, N skipped', ...) and a
+                'total:' line. Exits 1 when any suite failed or ran no test.
+    OpsSession  Build, then examples/ops-session.ps1 in a fresh pwsh: what an operations engineer does
+                with the module (a recorder writing a million events, telemetry, verification, a
+                recovery), on defaults, in a temporary directory it removes afterwards.
+    Bench       Runs the benchmark harness (bench/FlashWal.Bench): every scenario, or -Scenario NAME;
+                -Quick for the seconds-long smoke run. Results, tables and plots go to bench/results/.
+    Clean       Removes out/ and every project's bin/ and obj/.
+
+    Several tasks run in the order given (-Task Clean, Test). Every native command's exit code is
+    checked.
 
 .EXAMPLE
-    ./build.ps1 -Task Test
+    dotnet tool restore && dotnet pwsh -NoProfile -File ./build.ps1 -Task Test
 
 .EXAMPLE
-    ./build.ps1 -Task Package -Configuration Release
+    dotnet pwsh -NoProfile -File ./build.ps1 -Task OpsSession
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Pester', 'Package', 'Bench', 'Clean')]
-    [string]$Task = 'Build',
+    [ValidateSet('Build', 'Package', 'Unit', 'Pester', 'BenchSmoke', 'Test', 'OpsSession', 'Bench', 'Clean')]
+    [string[]]$Task = 'Build',
 
     [string]$Configuration = 'Release',
 
@@ -50,9 +63,16 @@ $Manifest = Join-Path $Root 'FlashWal.psd1'
 $OutDir = Join-Path $Root 'out'
 $ModuleOut = Join-Path $OutDir 'FlashWal'
 $CliOut = Join-Path $OutDir 'cli'
+$PackageOut = Join-Path $OutDir 'packages'
+$TestResults = Join-Path $OutDir 'test-results'
 $PesterTests = Join-Path $Root 'tests/Pester'
+$PesterPackages = Join-Path $Root 'tests/Pester/PesterPackages.csproj'
 $UnitTests = Join-Path $Root 'tests/Unit/FlashWal.Tests.csproj'
 $BenchProject = Join-Path $Root 'bench/FlashWal.Bench/FlashWal.Bench.csproj'
+$OpsSession = Join-Path $Root 'examples/ops-session.ps1'
+
+# What each suite of the Test task found: Name, Passed, Failed, Skipped, Problem (why it failed, if it did).
+$Suites = [System.Collections.Generic.List[object]]::new()
 
 function Write-Step([string]$Message) {
     Write-Host "==> $Message" -ForegroundColor Cyan
@@ -64,7 +84,7 @@ function Invoke-Native {
         [Parameter(Mandatory)][string]$FilePath,
         [string[]]$ArgumentList = @()
     )
-    # Long arguments (the encoded Pester runner) are shortened in the log only.
+    # Long arguments (an encoded script) are shortened in the log only.
     $shown = ($ArgumentList | ForEach-Object { if ($_.Length -gt 100) { $_.Substring(0, 40) + '...' } else { $_ } }) -join ' '
     Write-Host "> $FilePath $shown" -ForegroundColor DarkGray
     & $FilePath @ArgumentList
@@ -77,6 +97,17 @@ function Get-ModuleVersion {
     (Import-PowerShellDataFile -LiteralPath $Manifest).ModuleVersion
 }
 
+function Get-PwshPath {
+    # A fresh process of the PowerShell that runs this script: the local tool's apphost next to its
+    # System.Management.Automation ($PSHOME), whether it was started as `dotnet pwsh` or as pwsh.
+    $name = if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' }
+    $path = Join-Path $PSHOME $name
+    if (-not (Test-Path -LiteralPath $path -PathType Leaf)) {
+        throw "No '$name' in this PowerShell's home '$PSHOME'; run this script with 'dotnet tool restore' then 'dotnet pwsh -File ./build.ps1'."
+    }
+    return $path
+}
+
 function Invoke-BuildTask {
     Write-Step "dotnet build ($Configuration)"
     Invoke-Native dotnet 'build', $Solution, '-c', $Configuration, '--nologo'
@@ -86,6 +117,7 @@ function Invoke-BuildTask {
     $files = @(
         @{ From = $Manifest; To = 'FlashWal.psd1' }
         @{ From = (Join-Path $Root 'FlashWal.Format.ps1xml'); To = 'FlashWal.Format.ps1xml' }
+        @{ From = (Join-Path $Root 'LICENSE'); To = 'LICENSE' }
         @{ From = (Join-Path $bin 'FlashWal.PowerShell.dll'); To = 'FlashWal.PowerShell.dll' }
         @{ From = (Join-Path $bin 'FlashWal.Engine.dll'); To = 'FlashWal.Engine.dll' }
         @{ From = (Join-Path $bin 'Microsoft.Extensions.ObjectPool.dll'); To = 'Microsoft.Extensions.ObjectPool.dll' }
@@ -106,8 +138,7 @@ function Invoke-BuildTask {
     if (Test-Path -LiteralPath (Join-Path $bin 'System.Management.Automation.dll')) {
         throw "System.Management.Automation.dll is in '$bin': the PowerShellStandard.Library reference must stay compile-only."
     }
-    $version = Get-ModuleVersion
-    Write-Host "Module FlashWal $version staged in $ModuleOut"
+    Write-Host "Module FlashWal $(Get-ModuleVersion) staged in $ModuleOut"
 
     Write-Step "Staging the flashwal CLI into $CliOut"
     if (Test-Path -LiteralPath $CliOut) {
@@ -119,70 +150,118 @@ function Invoke-BuildTask {
     }
 }
 
-function Invoke-UnitTestTask {
-    Write-Step "dotnet test (xunit, $Configuration)"
-    Invoke-Native dotnet 'test', $UnitTests, '-c', $Configuration, '--no-build', '--nologo'
+function Invoke-PackageTask {
+    # PSResourceGet (shipped with PowerShell 7.4+) writes the .nupkg that Install-PSResource reads,
+    # with the manifest's version, author, description, tags, URIs and release notes in its .nuspec.
+    $version = Get-ModuleVersion
+    Write-Step "Packaging $ModuleOut as a NuGet package into $PackageOut"
+    if (Test-Path -LiteralPath $PackageOut) {
+        Remove-Item -LiteralPath $PackageOut -Recurse -Force
+    }
+    New-Item -ItemType Directory -Path $PackageOut -Force | Out-Null
+    Import-Module Microsoft.PowerShell.PSResourceGet
+    Compress-PSResource -Path $ModuleOut -DestinationPath $PackageOut
+    $package = Join-Path $PackageOut "FlashWal.$version.nupkg"
+    if (-not (Test-Path -LiteralPath $package -PathType Leaf)) {
+        throw "Compress-PSResource ran but '$package' is missing; $PackageOut holds: $((Get-ChildItem -LiteralPath $PackageOut -Name) -join ', ')."
+    }
+    Write-Host "Package: $package (Install-PSResource FlashWal from a repository that holds it; see README)"
 }
 
-function Get-PwshPath {
-    # A fresh process of the PowerShell that runs this script, or else the pwsh on PATH.
-    $self = [Environment]::ProcessPath
-    if ($self -and [IO.Path]::GetFileNameWithoutExtension($self) -eq 'pwsh') {
-        return $self
+function Add-SuiteResult {
+    param([string]$Name, [int]$Passed, [int]$Failed, [int]$Skipped, [string]$Problem)
+    if (-not $Problem -and $Failed -gt 0) {
+        $Problem = "$Failed failed"
     }
-    $command = Get-Command -Name pwsh -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
-    if (-not $command) {
-        throw 'pwsh (PowerShell 7.4 or newer) is not on PATH; it is needed to run the Pester tests.'
+    if (-not $Problem -and $Passed -eq 0) {
+        $Problem = 'no test ran'
     }
-    return $command.Source
+    $Suites.Add([pscustomobject]@{ Name = $Name; Passed = $Passed; Failed = $Failed; Skipped = $Skipped; Problem = $Problem })
+}
+
+function Invoke-UnitTask {
+    Write-Step "xunit (dotnet test, $Configuration): one line per test as it ends"
+    $trx = Join-Path $TestResults 'unit.trx'
+    if (Test-Path -LiteralPath $trx) {
+        Remove-Item -LiteralPath $trx -Force
+    }
+    # Normal console verbosity prints each test as it ends (the progress of a run of a few minutes) and
+    # the reason under every skipped one; the TRX file is where the counts are read from.
+    & dotnet test $UnitTests -c $Configuration --no-build --nologo `
+        --logger 'console;verbosity=normal' --logger 'trx;LogFileName=unit.trx' --results-directory $TestResults
+    $exit = $LASTEXITCODE
+    if (-not (Test-Path -LiteralPath $trx -PathType Leaf)) {
+        Add-SuiteResult 'unit' 0 0 0 "dotnet test exited $exit and wrote no results ($trx)"
+        return
+    }
+    $counters = ([xml](Get-Content -LiteralPath $trx -Raw)).TestRun.ResultSummary.Counters
+    $problem = if ($exit -ne 0 -and [int]$counters.failed -eq 0) { "dotnet test exited $exit" } else { $null }
+    Add-SuiteResult 'unit' ([int]$counters.passed) ([int]$counters.failed) ([int]$counters.notExecuted) $problem
+}
+
+function Get-PesterManifest {
+    # Pester is pinned in tests/Pester/PesterPackages.csproj; a restore brings it from NuGet.
+    Invoke-Native dotnet 'restore', $PesterPackages, '--nologo', '-v', 'quiet'
+    $properties = (& dotnet msbuild $PesterPackages -nologo -getProperty:NuGetPackageRoot -getProperty:PesterVersion | ConvertFrom-Json).Properties
+    if ($LASTEXITCODE -ne 0) {
+        throw "Cannot read where NuGet put Pester ('dotnet msbuild $PesterPackages -getProperty' exited $LASTEXITCODE)."
+    }
+    $path = Join-Path $properties.NuGetPackageRoot "pester/$($properties.PesterVersion)/tools/Pester.psd1"
+    if (-not (Test-Path -LiteralPath $path -PathType Leaf)) {
+        throw "Pester $($properties.PesterVersion) was restored but '$path' does not exist."
+    }
+    return $path
 }
 
 function Invoke-PesterTask {
-    $pester = Get-Module -ListAvailable -Name Pester | Where-Object { $_.Version -ge [version]'5.0' } | Select-Object -First 1
-    if (-not $pester) {
-        throw ('Pester 5 or newer is not installed, so the Pester tests cannot run. ' +
-            'Install it with: Install-Module Pester -MinimumVersion 5.0 -Scope CurrentUser -Force ' +
-            '(the xunit suite runs without it: dotnet test tests/Unit).')
-    }
-
+    $pester = Get-PesterManifest
     $moduleManifest = Join-Path $ModuleOut 'FlashWal.psd1'
     $cli = Join-Path $CliOut 'flashwal.dll'
-    foreach ($staged in $moduleManifest, $cli) {
+    $package = Join-Path $PackageOut "FlashWal.$(Get-ModuleVersion).nupkg"
+    foreach ($staged in $moduleManifest, $cli, $package) {
         if (-not (Test-Path -LiteralPath $staged -PathType Leaf)) {
-            throw "'$staged' is missing: the Build task stages it."
+            throw "'$staged' is missing: the Build and Package tasks make it."
         }
     }
 
-    $results = Join-Path $OutDir 'pester-results.xml'
+    New-Item -ItemType Directory -Path $TestResults -Force | Out-Null
+    $results = Join-Path $TestResults 'pester.xml'
+    $summary = Join-Path $TestResults 'pester-summary.json'
+    foreach ($old in $results, $summary) {
+        if (Test-Path -LiteralPath $old) {
+            Remove-Item -LiteralPath $old -Force
+        }
+    }
     # Runs in a fresh process: no profile, nothing loaded by this script, the staged module only.
     $runner = @'
 $ErrorActionPreference = 'Stop'
-Import-Module -Name Pester -MinimumVersion 5.0
+Import-Module -Name $env:FLASHWAL_PESTER
 $config = New-PesterConfiguration
 $config.Run.Path = $env:FLASHWAL_PESTER_TESTS
 $config.Run.PassThru = $true
 $config.Output.Verbosity = 'Detailed'
+if ([Console]::IsOutputRedirected) {
+    $config.Output.RenderMode = 'Plaintext' # a CI log: no colour escapes
+}
 $config.TestResult.Enabled = $true
 $config.TestResult.OutputFormat = 'NUnitXml'
 $config.TestResult.OutputPath = $env:FLASHWAL_PESTER_RESULTS
 $result = Invoke-Pester -Configuration $config
-if ($result.Result -ne 'Passed') {
-    [Console]::Error.WriteLine("Pester: $($result.FailedCount) test(s) failed, $($result.FailedBlocksCount) block(s) and $($result.FailedContainersCount) container(s) failed.")
-    exit 1
-}
-if ($result.PassedCount -eq 0) {
-    [Console]::Error.WriteLine("Pester: no test ran under $env:FLASHWAL_PESTER_TESTS.")
-    exit 1
-}
-exit 0
+$failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
+@{ Passed = $result.PassedCount; Failed = $failed; Skipped = $result.SkippedCount + $result.NotRunCount } |
+    ConvertTo-Json | Set-Content -LiteralPath $env:FLASHWAL_PESTER_SUMMARY
+exit $(if ($result.Result -eq 'Passed') { 0 } else { 1 })
 '@
     $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($runner))
 
     $variables = @{
+        FLASHWAL_PESTER         = $pester
         FLASHWAL_MODULE         = $moduleManifest
         FLASHWAL_CLI            = $cli
+        FLASHWAL_PACKAGE        = $package
         FLASHWAL_PESTER_TESTS   = $PesterTests
         FLASHWAL_PESTER_RESULTS = $results
+        FLASHWAL_PESTER_SUMMARY = $summary
     }
     $saved = @{}
     foreach ($name in $variables.Keys) {
@@ -191,35 +270,87 @@ exit 0
     }
     try {
         $pwsh = Get-PwshPath
-        Write-Step "Pester $($pester.Version) in a fresh $pwsh -NoProfile"
-        Invoke-Native $pwsh '-NoProfile', '-NonInteractive', '-OutputFormat', 'Text', '-EncodedCommand', $encoded
-        Write-Host "Pester results: $results"
+        Write-Step "Pester ($pester) in a fresh $pwsh -NoProfile"
+        & $pwsh -NoProfile -NonInteractive -OutputFormat Text -EncodedCommand $encoded
+        $exit = $LASTEXITCODE
     }
     finally {
         foreach ($name in $saved.Keys) {
             [Environment]::SetEnvironmentVariable($name, $saved[$name])
         }
     }
+    if (-not (Test-Path -LiteralPath $summary -PathType Leaf)) {
+        Add-SuiteResult 'pester' 0 0 0 "pwsh exited $exit before Pester wrote its summary"
+        return
+    }
+    $counts = Get-Content -LiteralPath $summary -Raw | ConvertFrom-Json
+    $problem = if ($exit -ne 0 -and $counts.Failed -eq 0) { "Pester's process exited $exit" } else { $null }
+    Add-SuiteResult 'pester' $counts.Passed $counts.Failed $counts.Skipped $problem
+    Write-Host "Pester results: $results"
 }
 
-function Invoke-PackageTask {
-    $version = Get-ModuleVersion
-    $zip = Join-Path $OutDir "FlashWal-$version.zip"
-    Write-Step "Packaging $ModuleOut into $zip"
-    if (Test-Path -LiteralPath $zip) {
-        Remove-Item -LiteralPath $zip -Force
+function Invoke-BenchSmokeTask {
+    Write-Step 'Benchmark harness smoke run (asserts nothing about speed)'
+    $results = Join-Path $TestResults 'bench-smoke'
+    if (Test-Path -LiteralPath $results) {
+        Remove-Item -LiteralPath $results -Recurse -Force
     }
-    Add-Type -AssemblyName System.IO.Compression.FileSystem
-    # includeBaseDirectory: the archive holds FlashWal/..., ready to extract into a module folder.
-    [System.IO.Compression.ZipFile]::CreateFromDirectory($ModuleOut, $zip, [System.IO.Compression.CompressionLevel]::Optimal, $true)
-    Write-Host "Package: $zip"
+    # Each scenario that completes writes its <name>.md; one that throws ends the run.
+    $output = & dotnet run -c $Configuration --project $BenchProject -- all --quick --results $results 2>&1 |
+        ForEach-Object { Write-Host $_; "$_" }
+    $exit = $LASTEXITCODE
+    $started = @($output | Where-Object { $_ -match '^== (\S+) \(quick\) ==$' }).Count
+    $written = if (Test-Path -LiteralPath $results) { @(Get-ChildItem -LiteralPath $results -Filter '*.md').Count } else { 0 }
+    # A scenario counts as passed once it wrote its results, as failed when it started and did not.
+    $failed = $started - $written
+    $problem = if ($exit -ne 0) { "the harness exited $exit" } else { $null }
+    Add-SuiteResult 'bench smoke' $written $failed 0 $problem
+}
+
+function Write-Summary {
+    Write-Host ''
+    Write-Step 'Summary'
+    foreach ($suite in $Suites | Where-Object Problem) {
+        Write-Host "FAILED $($suite.Name): $($suite.Problem)" -ForegroundColor Red
+    }
+    foreach ($suite in $Suites) {
+        Write-Host "$($suite.Name): $($suite.Passed) passed, $($suite.Failed) failed, $($suite.Skipped) skipped"
+    }
+    $passed = ($Suites | Measure-Object -Property Passed -Sum).Sum
+    $failed = ($Suites | Measure-Object -Property Failed -Sum).Sum
+    $skipped = ($Suites | Measure-Object -Property Skipped -Sum).Sum
+    Write-Host "total: $passed passed, $failed failed, $skipped skipped"
+    $bad = @($Suites | Where-Object Problem)
+    if ($bad.Count -gt 0) {
+        [Console]::Error.WriteLine("build.ps1: tests failed: $(($bad | ForEach-Object { "$($_.Name) ($($_.Problem))" }) -join '; ').")
+        exit 1
+    }
+}
+
+function Invoke-TestTask {
+    Invoke-BuildTask
+    Invoke-PackageTask
+    # Every suite runs even when one before it failed, so that one run shows everything that is wrong.
+    # (Not named $suites: PowerShell's names ignore case, and the functions called would see it as $Suites.)
+    $runners = [ordered]@{ 'unit' = 'Invoke-UnitTask'; 'pester' = 'Invoke-PesterTask'; 'bench smoke' = 'Invoke-BenchSmokeTask' }
+    foreach ($runner in $runners.GetEnumerator()) {
+        try {
+            & $runner.Value
+        }
+        catch {
+            Add-SuiteResult $runner.Key 0 0 0 "$_"
+        }
+    }
+    Write-Summary
+}
+
+function Invoke-OpsSessionTask {
+    $pwsh = Get-PwshPath
+    Write-Step "The ops session ($OpsSession) in a fresh $pwsh -NoProfile"
+    Invoke-Native $pwsh '-NoProfile', '-NonInteractive', '-File', $OpsSession, '-ModulePath', (Join-Path $ModuleOut 'FlashWal.psd1')
 }
 
 function Invoke-BenchTask {
-    if (-not (Test-Path -LiteralPath $BenchProject -PathType Leaf)) {
-        [Console]::Error.WriteLine("No benchmark harness yet: '$BenchProject' does not exist. Benchmarks arrive with a later issue.")
-        exit 1
-    }
     $arguments = @('run', '-c', 'Release', '--project', $BenchProject, '--', $Scenario)
     if ($Quick) {
         $arguments += '--quick'
@@ -251,13 +382,18 @@ function Invoke-CleanTask {
 
 Push-Location -LiteralPath $Root
 try {
-    switch ($Task) {
-        'Build' { Invoke-BuildTask }
-        'Test' { Invoke-BuildTask; Invoke-UnitTestTask; Invoke-PesterTask }
-        'Pester' { Invoke-BuildTask; Invoke-PesterTask }
-        'Package' { Invoke-BuildTask; Invoke-PackageTask }
-        'Bench' { Invoke-BenchTask }
-        'Clean' { Invoke-CleanTask }
+    foreach ($name in $Task) {
+        switch ($name) {
+            'Build' { Invoke-BuildTask }
+            'Package' { Invoke-BuildTask; Invoke-PackageTask }
+            'Unit' { Invoke-BuildTask; Invoke-UnitTask; Write-Summary }
+            'Pester' { Invoke-BuildTask; Invoke-PackageTask; Invoke-PesterTask; Write-Summary }
+            'BenchSmoke' { Invoke-BenchSmokeTask; Write-Summary }
+            'Test' { Invoke-TestTask }
+            'OpsSession' { Invoke-BuildTask; Invoke-OpsSessionTask }
+            'Bench' { Invoke-BenchTask }
+            'Clean' { Invoke-CleanTask }
+        }
     }
 }
 finally {

@@ -1,6 +1,7 @@
 #Requires -Version 7.4
 # What the Pester tests share; dot-source it in a BeforeAll block. Not a test file (Pester runs *.Tests.ps1).
-# Imports the staged module (FLASHWAL_MODULE) and finds the CLI (FLASHWAL_CLI), as ./build.ps1 -Task Pester sets them.
+# Imports the staged module (FLASHWAL_MODULE) and finds the CLI (FLASHWAL_CLI), as ./build.ps1 -Task Pester sets them,
+# and the pwsh that runs child sessions ($pwshPath).
 
 $repositoryOut = Join-Path $PSScriptRoot '../../out'
 $modulePath = if ($env:FLASHWAL_MODULE) { $env:FLASHWAL_MODULE } else { Join-Path $repositoryOut 'FlashWal/FlashWal.psd1' }
@@ -11,6 +12,10 @@ foreach ($required in $modulePath, $cliPath) {
     }
 }
 Import-Module -Name $modulePath -Force
+
+# A fresh process of this PowerShell: the apphost in $PSHOME, also when this one was started as `dotnet pwsh`
+# (whose process is dotnet itself).
+$pwshPath = Join-Path $PSHOME $(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' })
 
 # Records $Events synthetic events (64-byte binary payloads, type 1) with the CLI into a new WAL directory,
 # in segments of 256 KiB: 2928 events fill the first segment. $Arguments go to flashwal record as well.

@@ -5,8 +5,7 @@
 # dump command reads back what the cmdlets wrote. Every wait is bounded.
 
 BeforeAll {
-    . (Join-Path $PSScriptRoot 'FlashWal.TestSupport.ps1') # $modulePath, $cliPath; imports the module
-    $pwshPath = (Get-Process -Id $PID).Path
+    . (Join-Path $PSScriptRoot 'FlashWal.TestSupport.ps1') # $modulePath, $cliPath, $pwshPath; imports the module
 
     # 1MB segments unless a test says otherwise: 64MB ones, four of them prepared ahead, only cost disk here.
     $PSDefaultParameterValues = @{ 'Start-WalRecorder:SegmentSize' = 1MB }

@@ -66,6 +66,7 @@ public sealed partial class ModuleContractTests : IClassFixture<ModuleContractTe
         ["WalPathNotAFile"] = "raised where a segment file is required (SegmentReader.Open, WalRecovery.OpenSegment); every cmdlet takes files and directories alike",
         ["WalEventIdNotIncreasing"] = "raised by WalRecorder.Append with an explicit event id; the cmdlets let the recorder number events",
         ["WalQueueFull"] = "raised by a fail-fast WalRecorderHost queue; the cmdlets' recorders block a producer instead",
+        ["WalSyncFailed"] = "a failed sync stops the recorder inside its host; the cmdlets report that as WalEventNotAppended or WalRecorderCloseFailed, whose inner exception it is",
     };
 
     private static readonly XNamespace Maml = "http://schemas.microsoft.com/maml/2004/10";

@@ -162,3 +162,22 @@ public sealed class WalQueueFullException(string directory, int capacity)
     /// <inheritdoc />
     public override string ErrorId => "WalQueueFull";
 }
+
+/// <summary>
+/// A sync (<c>fsync</c>, <c>msync</c>, a directory's <c>fsync</c>) that the operating system
+/// reported as failed. What it was to make durable may not be on stable storage, and the kernel may
+/// already have dropped the dirty pages (a later sync of the same file would "succeed" without
+/// writing them): nothing it covered is ever reported durable, and a recorder stops.
+/// </summary>
+public sealed class WalSyncException(string path, string operation, int errno, string reason)
+    : WalException($"{operation} of '{path}' failed: {reason} (errno {errno}); what it was to make durable may not be on stable storage, and is not reported durable.", path)
+{
+    /// <summary>The failed call: <c>fsync</c>, <c>msync</c> or <c>fsync of the directory</c>.</summary>
+    public string Operation { get; } = operation;
+
+    /// <summary>The error number the call returned (5 is EIO, 28 ENOSPC).</summary>
+    public int ErrorNumber { get; } = errno;
+
+    /// <inheritdoc />
+    public override string ErrorId => "WalSyncFailed";
+}

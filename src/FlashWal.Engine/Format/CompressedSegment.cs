@@ -48,7 +48,10 @@ public static class CompressedSegment
     /// deletes the original. Returns the container's path. On any failure the original stays.
     /// </summary>
     /// <exception cref="WalException">The segment is not closed, or the container did not verify.</exception>
-    public static string Compress(string segmentPath)
+    public static string Compress(string segmentPath) => Compress(segmentPath, Storage.Disk.Real);
+
+    /// <summary>Compresses through <paramref name="disk"/> (see <see cref="Compress(string)"/>).</summary>
+    internal static string Compress(string segmentPath, Storage.Disk disk)
     {
         string directory = Path.GetDirectoryName(Path.GetFullPath(segmentPath))!;
         if (!SegmentFileName.TryParse(Path.GetFileName(segmentPath), out long index))
@@ -86,23 +89,26 @@ public static class CompressedSegment
 
         string target = Path.Combine(directory, FileName(index));
         string temporary = target + ".tmp";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+        disk.Delete(temporary);
+        using (FileStream stream = disk.CreateNew(temporary, HeaderSize + data.Length))
         {
-            stream.Write(header);
-            stream.Write(data);
-            stream.Flush(flushToDisk: true);
+            disk.Write(stream, header, 0);
+            disk.Write(stream, data, HeaderSize);
+            disk.Sync(stream, temporary);
         }
 
-        File.Move(temporary, target, overwrite: true);
-        Storage.DirectorySync.Flush(directory);
+        // The container is durable under its name before the original goes (FORMAT.md §17).
+        disk.Rename(temporary, target, replace: true);
+        disk.SyncDirectory(directory);
         if (!TryDecompress(target, out byte[]? check, out Finding? problem) || !check.AsSpan().SequenceEqual(original))
         {
-            File.Delete(target);
+            disk.Delete(target);
+            disk.SyncDirectory(directory);
             throw new WalException($"The compressed copy of '{segmentPath}' did not verify ({problem?.Message ?? "content differs"}); the original is kept.", segmentPath);
         }
 
-        File.Delete(segmentPath);
-        Storage.DirectorySync.Flush(directory);
+        disk.Delete(segmentPath);
+        disk.SyncDirectory(directory);
         return target;
     }
 

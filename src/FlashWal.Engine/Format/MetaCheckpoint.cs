@@ -21,8 +21,14 @@ public readonly record struct MetaCheckpoint(
     /// <summary>Its size.</summary>
     public const int Size = 128;
 
-    /// <summary>The format version of the checkpoint.</summary>
-    public const ushort Version = 1;
+    /// <summary>
+    /// The format version written: 2 adds <see cref="FirstSegmentIndex"/> (version 1, without it, is
+    /// still read).
+    /// </summary>
+    public const ushort Version = 2;
+
+    /// <summary>The first version, read for logs a recorder of that version wrote.</summary>
+    internal const ushort Version1 = 1;
 
     /// <summary>"FWMT" read as a little-endian u32.</summary>
     public const uint Magic = 0x544D_5746;
@@ -36,7 +42,15 @@ public readonly record struct MetaCheckpoint(
     internal const int OffCommittedId = 40;
     internal const int OffDurableId = 48;
     internal const int OffWritten = 56;
+    internal const int OffFirstSegment = 64;
     internal const int OffCrc = 124;
+
+    /// <summary>
+    /// The lowest segment index retention has not deleted (version 2): every index below it was deleted
+    /// by retention or never existed, so a segment missing at or above it was lost, not retired. Null
+    /// when the checkpoint does not say (version 1).
+    /// </summary>
+    public long? FirstSegmentIndex { get; init; }
 
     /// <summary>Encodes the checkpoint into 128 bytes.</summary>
     public void WriteTo(Span<byte> destination)
@@ -52,6 +66,7 @@ public readonly record struct MetaCheckpoint(
         BinaryPrimitives.WriteUInt64LittleEndian(b[OffCommittedId..], (ulong)CommittedEventId);
         BinaryPrimitives.WriteUInt64LittleEndian(b[OffDurableId..], (ulong)DurableEventId);
         BinaryPrimitives.WriteInt64LittleEndian(b[OffWritten..], WrittenUnixNs);
+        BinaryPrimitives.WriteUInt64LittleEndian(b[OffFirstSegment..], (ulong)(FirstSegmentIndex ?? 0));
         BinaryPrimitives.WriteUInt32LittleEndian(b[OffCrc..], Crc32C.Compute(b[..OffCrc]));
     }
 
@@ -71,11 +86,11 @@ public readonly record struct MetaCheckpoint(
         {
             problem = "the checkpoint's CRC does not match its bytes";
         }
-        else if (BinaryPrimitives.ReadUInt16LittleEndian(b[OffVersion..]) != Version || BinaryPrimitives.ReadUInt16LittleEndian(b[OffSize..]) != Size)
+        else if (BinaryPrimitives.ReadUInt16LittleEndian(b[OffVersion..]) is not (Version or Version1) || BinaryPrimitives.ReadUInt16LittleEndian(b[OffSize..]) != Size)
         {
             problem = $"unknown checkpoint version {BinaryPrimitives.ReadUInt16LittleEndian(b[OffVersion..])}";
         }
-        else if (b[(OffWritten + 8)..OffCrc].IndexOfAnyExcept((byte)0) >= 0)
+        else if (b[(BinaryPrimitives.ReadUInt16LittleEndian(b[OffVersion..]) == Version1 ? OffFirstSegment : OffFirstSegment + 8)..OffCrc].IndexOfAnyExcept((byte)0) >= 0)
         {
             problem = "reserved checkpoint bytes are not zero";
         }
@@ -91,24 +106,24 @@ public readonly record struct MetaCheckpoint(
             (long)BinaryPrimitives.ReadUInt64LittleEndian(b[OffCommittedOffset..]),
             (long)BinaryPrimitives.ReadUInt64LittleEndian(b[OffCommittedId..]),
             (long)BinaryPrimitives.ReadUInt64LittleEndian(b[OffDurableId..]),
-            BinaryPrimitives.ReadInt64LittleEndian(b[OffWritten..]));
+            BinaryPrimitives.ReadInt64LittleEndian(b[OffWritten..]))
+        {
+            FirstSegmentIndex = BinaryPrimitives.ReadUInt16LittleEndian(b[OffVersion..]) == Version1 ? null : (long)BinaryPrimitives.ReadUInt64LittleEndian(b[OffFirstSegment..]),
+        };
     }
 
     /// <summary>Replaces <c>wal.meta</c> in <paramref name="directory"/> atomically and durably.</summary>
-    public void Save(string directory)
+    public void Save(string directory) => Save(directory, Storage.Disk.Real);
+
+    /// <summary>
+    /// Replaces <c>wal.meta</c> through <paramref name="disk"/>: a temporary file written and synced,
+    /// renamed over it, the directory synced. A reader, and a power cut, see the old or the new one.
+    /// </summary>
+    internal void Save(string directory, Storage.Disk disk)
     {
-        string path = Path.Combine(directory, FileName);
-        string temporary = path + ".tmp";
         Span<byte> bytes = stackalloc byte[Size];
         WriteTo(bytes);
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            stream.Write(bytes);
-            stream.Flush(flushToDisk: true);
-        }
-
-        File.Move(temporary, path, overwrite: true);
-        Storage.DirectorySync.Flush(directory);
+        disk.ReplaceFile(Path.Combine(directory, FileName), bytes);
     }
 
     /// <summary>Reads <c>wal.meta</c>: the checkpoint, or null with why (missing, damaged, unreadable). Never throws for the file: it is a hint.</summary>

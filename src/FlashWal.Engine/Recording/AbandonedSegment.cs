@@ -8,7 +8,9 @@ namespace FlashWal.Recording;
 /// Closes a segment that a crash left open, so the log can continue in a new segment: writes the
 /// summary of its valid prefix into the summary sector (all zeros until now, so no byte a reader
 /// trusted changes), flagged <see cref="SegmentFormat.SummaryFlagRecoveredClose"/> when unsealed bytes
-/// follow the prefix, then flushes. Nothing is deleted, truncated or zeroed.
+/// follow the prefix. The valid prefix is synced before the summary is written, and the summary
+/// after (FORMAT.md §17): a summary that survives a power cut says its data did. Nothing is deleted,
+/// truncated or zeroed.
 /// </summary>
 public static class AbandonedSegment
 {
@@ -21,7 +23,10 @@ public static class AbandonedSegment
 
     /// <summary>Closes the segment <paramref name="scan"/> describes, if it is open and holds events (see <see cref="Close(string)"/>).</summary>
     /// <exception cref="WalCorruptionException">The segment is damaged.</exception>
-    public static SegmentSummary? Close(SegmentScan scan)
+    public static SegmentSummary? Close(SegmentScan scan) => Close(scan, Storage.Disk.Real);
+
+    /// <summary>Closes the segment <paramref name="scan"/> describes through <paramref name="disk"/>.</summary>
+    internal static SegmentSummary? Close(SegmentScan scan, Storage.Disk disk)
     {
         ArgumentNullException.ThrowIfNull(scan);
         Finding? damage = scan.Findings.FirstOrDefault(f => f.Severity >= FindingSeverity.Damage);
@@ -40,9 +45,10 @@ public static class AbandonedSegment
             scan.RecordCount, scan.FirstEventId, scan.LastEventId, WalClock.UnixNs());
         Span<byte> bytes = stackalloc byte[SegmentFormat.SummarySize];
         summary.WriteTo(bytes);
-        using var stream = new FileStream(scan.Path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
-        RandomAccess.Write(stream.SafeFileHandle, bytes, SegmentFormat.SummaryOffset);
-        stream.Flush(flushToDisk: true);
+        using FileStream stream = disk.OpenForWrite(scan.Path);
+        disk.Sync(stream, scan.Path); // the blocks first: the summary must never outlive them
+        disk.Write(stream, bytes, SegmentFormat.SummaryOffset);
+        disk.Sync(stream, scan.Path);
         return summary;
     }
 }

@@ -2,6 +2,7 @@ using FlashWal.Errors;
 using FlashWal.Format;
 using FlashWal.Inspection;
 using FlashWal.Reading;
+using FlashWal.Storage;
 
 namespace FlashWal.Recording;
 
@@ -31,6 +32,12 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
     public long NextEventId => Math.Max(LastEventId, CommittedBeyond) + 1;
 
     /// <summary>
+    /// The lowest segment index retention has not deleted: the checkpoint's when it says (version 2,
+    /// this log), else the lowest index the directory holds, else <see cref="NextSegmentIndex"/>.
+    /// </summary>
+    public long FirstSegmentIndex { get; init; }
+
+    /// <summary>
     /// Reads the end of the log in <paramref name="directory"/> and repairs what a crash leaves so a
     /// writer can continue in a new segment: closes every segment left open after the last closed one
     /// (see <see cref="AbandonedSegment"/>; each is flushed) and deletes the prepared segments after
@@ -41,30 +48,69 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
     /// <exception cref="WalCorruptionException">The newest segment with data is damaged.</exception>
     /// <exception cref="WalVersionException">It was written by a newer format version.</exception>
     /// <exception cref="WalAccessDeniedException">It may not be read.</exception>
-    public static LogTail Recover(string directory)
+    public static LogTail Recover(string directory) => Recover(directory, Disk.Real);
+
+    /// <summary>
+    /// <see cref="Recover(string)"/> through <paramref name="disk"/>, in the order FORMAT.md §17 gives
+    /// for an open: every segment whose events the checkpoint does not already call durable is synced
+    /// (a crash can leave a segment closed, or written, whose pages never reached the disk), then the
+    /// prepared segments are deleted and the open ones closed, then the directory and its parent are
+    /// synced. Only then may a writer claim the log's last event as durable.
+    /// </summary>
+    internal static LogTail Recover(string directory, Disk disk)
     {
-        TailPlan plan = Plan(WalDirectory.List(directory));
+        WalDirectoryListing listing = WalDirectory.List(directory);
+        TailPlan plan = Plan(listing);
         if (plan.Refusal is not null)
         {
             throw RefusalError(plan);
         }
 
+        SyncUnproven(listing, plan.Tail, disk);
         foreach (SegmentScan unused in plan.Unused)
         {
-            File.Delete(unused.Path); // prepared, never used: no event in it
+            disk.Delete(unused.Path); // prepared, never used: no event in it
         }
 
         foreach (SegmentScan open in plan.ToClose)
         {
-            AbandonedSegment.Close(open);
+            AbandonedSegment.Close(open, disk);
         }
 
+        disk.SyncDirectory(listing.Directory);
         return plan.Tail;
     }
 
     /// <summary>
+    /// Syncs each plain segment of the log that the checkpoint does not prove durable: closed, with
+    /// every event at or below its durable id. A recorder killed between a segment's close and its
+    /// sync, or between an interval's appends and its flush, leaves data only in the page cache, which
+    /// a power cut after this open would take with it.
+    /// </summary>
+    private static void SyncUnproven(WalDirectoryListing listing, LogTail tail, Disk disk)
+    {
+        MetaCheckpoint? checkpoint = MetaCheckpoint.Load(listing.Directory, out _);
+        long durable = checkpoint is { } meta && meta.LogId == tail.LogId ? meta.DurableEventId : -1;
+        foreach ((_, string path) in listing.Segments)
+        {
+            if (!path.EndsWith(SegmentFileName.Extension, StringComparison.Ordinal))
+            {
+                continue; // compressed: its container was synced before its original was deleted
+            }
+
+            if (SegmentFile.ReadSummary(path) is { } summary && summary.LastEventId <= durable && (summary.RecordCount > 0 || durable >= 0))
+            {
+                continue;
+            }
+
+            using FileStream stream = disk.OpenForWrite(path);
+            disk.Sync(stream, path);
+        }
+    }
+
+    /// <summary>
     /// Reads the end of the log in <paramref name="directory"/>, which must exist, without changing
-    /// anything: the tail a writer continues from once <see cref="Recover"/> has done its work.
+    /// anything: the tail a writer continues from once <see cref="Recover(string)"/> has done its work.
     /// </summary>
     /// <exception cref="WalPathNotFoundException">The directory does not exist.</exception>
     /// <exception cref="WalCorruptionException">The newest segment with data is damaged: continuing would hide it.</exception>
@@ -103,6 +149,15 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
     {
         // Read once, for the refusal and for the ids not to hand out again.
         MetaCheckpoint? checkpoint = MetaCheckpoint.Load(directory, out _);
+        TailPlan plan = PlanCore(directory, segments, checkpoint);
+        LogTail tail = plan.Tail;
+        long first = checkpoint is { FirstSegmentIndex: long floor } meta && meta.LogId == tail.LogId ? floor
+            : segments.Count > 0 ? segments[0].Index : tail.NextSegmentIndex;
+        return plan with { Tail = tail with { FirstSegmentIndex = Math.Min(Math.Max(first, tail.FirstSegmentIndex), tail.NextSegmentIndex) } };
+    }
+
+    private static TailPlan PlanCore(string directory, IReadOnlyList<(long Index, string Path)> segments, MetaCheckpoint? checkpoint)
+    {
         var unused = new List<SegmentScan>();
         LogId? log = null;
         Finding? torn = null;
@@ -162,6 +217,26 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
 
         // Only empty segments: the log has no event yet (and if none stays, no id either).
         long first = NextIndex(segments, unused);
+        if (first == 0 && checkpoint is { } named && (named.CommittedEventId > 0 || named.DurableEventId > 0))
+        {
+            // No segment stays, but the checkpoint names a log that held events: this is that log, not a
+            // new one. Events it called durable are gone (refused, as above: a repair fences them off);
+            // events only committed were lost as the durability policy allows, and their ids are not
+            // handed out again.
+            if (DurableEventsMissing(directory, checkpoint, named.LogId, 0) is { } gone)
+            {
+                return new TailPlan(NewLog(directory), unused, [], gone, null);
+            }
+
+            long next = named.SegmentIndex + 1;
+            var lost = new LogTail(directory, named.LogId, next, 0, SegmentFormat.GenesisChainSeed(named.LogId), torn)
+            {
+                CommittedBeyond = named.CommittedEventId,
+                FirstSegmentIndex = next, // the segments before held nothing durable
+            };
+            return new TailPlan(lost, unused, [], null, null);
+        }
+
         if (first == 0)
         {
             return new TailPlan(NewLog(directory), unused, [], null, null);

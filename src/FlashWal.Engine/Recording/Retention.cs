@@ -7,11 +7,21 @@ namespace FlashWal.Recording;
 /// <summary>
 /// Applies a <see cref="RetentionPolicy"/>: deletes the oldest segments while a limit is exceeded,
 /// and only segments that are closed and flushed (index at most <c>lastClosedIndex</c>), oldest
-/// first, so the log stays contiguous.
+/// first, so the log stays contiguous; compresses the closed ones the policy says.
 /// </summary>
 internal static class Retention
 {
-    public static void Apply(string directory, RetentionPolicy policy, long lastClosedIndex, RecorderTelemetry telemetry)
+    /// <summary>
+    /// Applies <paramref name="policy"/> after segment <paramref name="lastClosedIndex"/> was closed.
+    /// Only closed segments are counted and deleted, with the one after the last closed (the active
+    /// segment, or the next to close) counted as "the active one" the limits include: prepared
+    /// segments and rotated ones not yet closed hold nothing durable and are never counted, so a
+    /// limit can never leave the directory with only unflushed segments. Before the first deletion
+    /// <paramref name="raiseFloor"/> durably records the new lowest index (the checkpoint's
+    /// <see cref="MetaCheckpoint.FirstSegmentIndex"/>), so that a reader can tell these deletions from a
+    /// lost segment (FORMAT.md §17).
+    /// </summary>
+    public static void Apply(string directory, RetentionPolicy policy, long lastClosedIndex, RecorderTelemetry telemetry, Disk disk, Action<long> raiseFloor)
     {
         if (lastClosedIndex < 0)
         {
@@ -20,7 +30,7 @@ internal static class Retention
 
         if (policy.CompressAfter is int keep)
         {
-            Compress(directory, lastClosedIndex - keep, telemetry);
+            Compress(directory, lastClosedIndex - keep, telemetry, disk);
         }
 
         if (!policy.DeletesAnything)
@@ -28,11 +38,14 @@ internal static class Retention
             return;
         }
 
-        var segments = WalDirectory.List(directory).Segments.Select(s => (s.Index, s.Path, Length: new FileInfo(s.Path).Length)).ToList();
+        var segments = WalDirectory.List(directory).Segments
+            .Where(s => s.Index <= lastClosedIndex + 1)
+            .Select(s => (s.Index, s.Path, Length: new FileInfo(s.Path).Length)).ToList();
         long bytes = segments.Sum(s => s.Length);
         int count = segments.Count;
         long cutoff = policy.MaxAge is { } age ? Recording.WalClock.UnixNs() - age.Ticks * 100 : long.MinValue;
-        bool deleted = false;
+        var doomed = new List<string>();
+        long floor = -1;
         foreach ((long index, string path, long length) in segments)
         {
             if (index > lastClosedIndex)
@@ -48,17 +61,25 @@ internal static class Retention
                 break;
             }
 
-            File.Delete(path);
-            telemetry.CountDelete();
-            deleted = true;
+            doomed.Add(path);
+            floor = index + 1;
             count--;
             bytes -= length;
         }
 
-        if (deleted)
+        if (doomed.Count == 0)
         {
-            DirectorySync.Flush(directory);
+            return;
         }
+
+        raiseFloor(floor); // durable before any deletion is
+        foreach (string path in doomed)
+        {
+            disk.Delete(path);
+            telemetry.CountDelete();
+        }
+
+        disk.SyncDirectory(directory);
     }
 
     /// <summary>
@@ -66,7 +87,7 @@ internal static class Retention
     /// A compression that a crash interrupted (both files present) is finished first. A failure keeps
     /// the original and is counted; the next pass tries again.
     /// </summary>
-    private static void Compress(string directory, long throughIndex, RecorderTelemetry telemetry)
+    private static void Compress(string directory, long throughIndex, RecorderTelemetry telemetry, Disk disk)
     {
         WalDirectoryListing listing = WalDirectory.List(directory);
         foreach (string duplicate in listing.Duplicates)
@@ -74,12 +95,14 @@ internal static class Retention
             string original = Path.Combine(directory, Path.GetFileName(duplicate)[..^CompressedSegment.Extension.Length] + SegmentFileName.Extension);
             if (CompressedSegment.TryDecompress(duplicate, out byte[]? copy, out _) && copy.AsSpan().SequenceEqual(File.ReadAllBytes(original)))
             {
-                File.Delete(original);
+                disk.Delete(original);
             }
             else
             {
-                File.Delete(duplicate); // a bad copy is not data: the original stays the segment
+                disk.Delete(duplicate); // a bad copy is not data: the original stays the segment
             }
+
+            disk.SyncDirectory(directory);
         }
 
         foreach ((long index, string path) in listing.Segments)
@@ -96,7 +119,7 @@ internal static class Retention
 
             try
             {
-                CompressedSegment.Compress(path);
+                CompressedSegment.Compress(path, disk);
                 telemetry.CountCompression();
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or Errors.WalException)

@@ -103,6 +103,19 @@ internal sealed class SegmentMaintainer
                 return;
             }
 
+            if (Failure is not null)
+            {
+                // Stopped by a failure: nothing more is closed, synced or checkpointed; the recorder
+                // abandons what it holds when it is disposed.
+                if (stopping)
+                {
+                    return;
+                }
+
+                Thread.Sleep(idleSleep);
+                continue;
+            }
+
             bool worked = false;
             try
             {
@@ -127,9 +140,12 @@ internal sealed class SegmentMaintainer
             }
             catch (Exception e)
             {
-                // Never take the process down from a background thread: the recorder reports it on its
-                // next commit, flush or wait, and the durable watermark stops where it was true.
+                // Never take the process down from a background thread: the recorder stops (a failed
+                // sync may have dropped dirty pages, so nothing after it can be called durable), reports
+                // it on its next append, commit, flush or wait, and the durable watermark stays where it
+                // was true.
                 Failure ??= e;
+                _recorder.Halt(e);
             }
 
             if (stopping)
@@ -163,8 +179,36 @@ internal sealed class SegmentMaintainer
             _syncedWriter = null;
         }
 
-        Retention.Apply(_recorder.Directory, _options.Retention, LastClosedIndex, _telemetry);
+        try
+        {
+            Retention.Apply(_recorder.Directory, _options.Retention, LastClosedIndex, _telemetry, _options.Disk, RaiseFloor);
+            RetentionFailure = null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Errors.WalException)
+        {
+            // Retention deletes what is durable already, or compresses a copy of it: a failure there
+            // loses nothing and makes nothing durable that is not, so recording goes on; the next close
+            // tries again.
+            RetentionFailure = e;
+        }
     }
+
+    /// <summary>The last error of retention (compressing or deleting old segments), if its last pass failed.</summary>
+    public Exception? RetentionFailure { get; private set; }
+
+    /// <summary>
+    /// Retention is about to delete every segment below <paramref name="first"/>: the checkpoint says so
+    /// durably first, so that a reader tells those deletions from a lost segment. Throws when it cannot
+    /// (nothing is deleted then, and the recorder reports the failure).
+    /// </summary>
+    private void RaiseFloor(long first)
+    {
+        FirstSegmentIndex = Math.Max(FirstSegmentIndex, first);
+        WriteCheckpoint();
+    }
+
+    /// <summary>The lowest segment index retention has not deleted (the checkpoint's <see cref="MetaCheckpoint.FirstSegmentIndex"/>).</summary>
+    public long FirstSegmentIndex { get; set; }
 
     /// <summary>Flushes the active segment's committed range and advances the durable watermark over it.</summary>
     internal void SyncActive()
@@ -201,6 +245,12 @@ internal sealed class SegmentMaintainer
     /// <summary>The last error writing the checkpoint, if the last attempt failed. The checkpoint is a hint: this never stops recording.</summary>
     public Exception? CheckpointFailure { get; private set; }
 
+    /// <summary>
+    /// Writes the checkpoint before the maintainer starts (the recorder's open): it records where the
+    /// log's durable part ends before anything of this recorder is claimed. A failure stops the open.
+    /// </summary>
+    internal void WriteCheckpointNow() => WriteCheckpoint();
+
     /// <summary>Writes the checkpoint if it changed; a failure (a full disk) is kept in <see cref="CheckpointFailure"/>, not thrown. On the maintainer thread, or after it stopped.</summary>
     internal void TryWriteCheckpoint()
     {
@@ -209,7 +259,7 @@ internal sealed class SegmentMaintainer
             WriteCheckpoint();
             CheckpointFailure = null;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Errors.WalSyncException)
         {
             CheckpointFailure = e;
             _telemetry.CountCheckpointFailure();
@@ -226,14 +276,17 @@ internal sealed class SegmentMaintainer
 
         // The committed id carries on ids a machine crash lost before this recorder started, so that the
         // next open does not hand them out either (the durable id never claims them).
-        var checkpoint = new MetaCheckpoint(_recorder.LogId, writer.SegmentIndex, end, Math.Max(eventId, _recorder.CommittedBeyond), _recorder.DurableEventId, 0);
+        var checkpoint = new MetaCheckpoint(_recorder.LogId, writer.SegmentIndex, end, Math.Max(eventId, _recorder.CommittedBeyond), _recorder.DurableEventId, 0)
+        {
+            FirstSegmentIndex = FirstSegmentIndex,
+        };
         if (_lastCheckpoint == checkpoint)
         {
             return;
         }
 
         long start = Stopwatch.GetTimestamp();
-        (checkpoint with { WrittenUnixNs = WalClock.UnixNs() }).Save(_recorder.Directory);
+        (checkpoint with { WrittenUnixNs = WalClock.UnixNs() }).Save(_recorder.Directory, _options.Disk);
         _lastCheckpoint = checkpoint;
         _telemetry.Checkpoint.RecordSince(start);
         _telemetry.CountCheckpoint();

@@ -15,6 +15,9 @@ public sealed record SegmentOptions
     /// <summary>How a new segment's pages are faulted in before the first append.</summary>
     public PrefaultMode Prefault { get; init; } = PrefaultMode.Auto;
 
+    /// <summary>The file system segments are created, synced and closed through (a model disk in tests).</summary>
+    internal Disk Disk { get; init; } = Disk.Real;
+
     /// <summary>The largest payload one event may carry with these options.</summary>
     public int MaxPayloadSize => SegmentFormat.MaxPayloadSize(BlockSize);
 

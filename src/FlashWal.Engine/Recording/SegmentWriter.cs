@@ -25,6 +25,7 @@ namespace FlashWal.Recording;
 public sealed unsafe class SegmentWriter : IDisposable
 {
     private readonly MappedFile _file;
+    private readonly Disk _disk;
     private readonly byte* _base;
     private readonly long _capacity;
     private readonly long _blockSize;
@@ -50,10 +51,11 @@ public sealed unsafe class SegmentWriter : IDisposable
     private bool _started;
     private bool _closed;
 
-    private SegmentWriter(string path, MappedFile file, SegmentHeader header, PrefaultMode prefault)
+    private SegmentWriter(string path, MappedFile file, Disk disk, SegmentHeader header, PrefaultMode prefault)
     {
         Path = path;
         _file = file;
+        _disk = disk;
         _base = file.Pointer;
         Header = header;
         _capacity = header.Capacity;
@@ -141,30 +143,24 @@ public sealed unsafe class SegmentWriter : IDisposable
         var header = new SegmentHeader(SegmentFormat.Version, logId, segmentIndex, options.SegmentSize,
             options.BlockSize, SegmentFormat.DataOffset, WalClock.UnixNs());
 
+        Disk disk = options.Disk;
         FileStream? stream = null;
         bool renamed = false;
         try
         {
             // A leftover temporary file is a creation that a crash interrupted: it never carried a
             // segment name and holds no event, so it is safe to replace.
-            File.Delete(temporary);
-            stream = new FileStream(temporary, new FileStreamOptions
-            {
-                Mode = FileMode.CreateNew,
-                Access = FileAccess.ReadWrite,
-                Share = FileShare.Read | FileShare.Delete,
-                PreallocationSize = options.SegmentSize,
-            });
-            stream.SetLength(options.SegmentSize);
+            disk.Delete(temporary);
+            stream = disk.CreateNew(temporary, options.SegmentSize);
             Span<byte> bytes = stackalloc byte[SegmentFormat.HeaderSize];
             header.WriteTo(bytes);
-            RandomAccess.Write(stream.SafeFileHandle, bytes, 0);
+            disk.Write(stream, bytes, 0);
 
             // No fsync here: under sustained writes an fsync waits behind the journal (ext4 data=ordered
             // flushes other files' data first), which made creation 10x slower than the rotations it
             // must stay ahead of. Nothing in a new segment is promised durable, so the first flush of
             // the segment makes its header and its name durable instead (see FlushCore).
-            File.Move(temporary, path, overwrite: false);
+            disk.Rename(temporary, path, replace: false);
             renamed = true;
 
             var mapped = MappedFile.Map(stream, options.SegmentSize, writable: true);
@@ -172,7 +168,7 @@ public sealed unsafe class SegmentWriter : IDisposable
             try
             {
                 PrefaultMode used = mapped.Prefault(SegmentFormat.DataOffset, options.SegmentSize - SegmentFormat.DataOffset, options.Prefault);
-                return new SegmentWriter(path, mapped, header, used);
+                return new SegmentWriter(path, mapped, disk, header, used);
             }
             catch
             {
@@ -183,7 +179,7 @@ public sealed unsafe class SegmentWriter : IDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             stream?.Dispose();
-            TryDelete(renamed ? path : temporary);
+            TryDelete(disk, renamed ? path : temporary);
             if (e is IOException && !renamed && File.Exists(path))
             {
                 throw;
@@ -348,16 +344,24 @@ public sealed unsafe class SegmentWriter : IDisposable
     private void FlushCore(long from, long to)
     {
         from &= -(long)SegmentFormat.PageSize;
-        _file.Flush(from, to - from);
+        _disk.SyncRange(_file, from, to - from, Path);
         MakeNameDurable();
     }
 
-    /// <summary>The first time data is made durable, the file's directory entry is made durable too (creation does not flush it).</summary>
+    /// <summary>The first time data is made durable, the file's directory entry is made durable too (creation does not sync it).</summary>
     private void MakeNameDurable()
     {
         if (Interlocked.Exchange(ref _nameDurable, 1) == 0)
         {
-            DirectorySync.Flush(System.IO.Path.GetDirectoryName(Path)!);
+            try
+            {
+                _disk.SyncDirectory(System.IO.Path.GetDirectoryName(Path)!);
+            }
+            catch
+            {
+                Volatile.Write(ref _nameDurable, 0); // not durable: the next flush tries again, and fails the same way
+                throw;
+            }
         }
     }
 
@@ -365,10 +369,13 @@ public sealed unsafe class SegmentWriter : IDisposable
     public long FlushedEnd => _flushedEnd;
 
     /// <summary>
-    /// Seals, unmaps, writes the summary (one positioned write of 64 bytes into its own sector), and
-    /// makes everything durable with one fsync. Returns the summary.
+    /// Seals, unmaps, syncs the data (fsync), makes the name durable, then writes the summary (one
+    /// positioned write of 64 bytes into its own sector) and syncs it. Returns the summary.
     /// </summary>
     /// <remarks>
+    /// <para>The order is the promise a reader relies on after a power cut (FORMAT.md §17): the summary
+    /// is written only once every block it describes is on stable storage, so a segment whose summary
+    /// survived holds all its data, and any failure in it is damage, never a torn write.</para>
     /// The mapping goes first. Writing back a page that is still mapped writable makes the kernel
     /// write-protect it in every page table that maps it, and on Linux that is a TLB-shootdown
     /// interrupt, per page, to every core running this process: the writer's core included, which
@@ -392,12 +399,13 @@ public sealed unsafe class SegmentWriter : IDisposable
         try
         {
             _file.Unmap();
-            Span<byte> bytes = stackalloc byte[SegmentFormat.SummarySize];
-            summary.WriteTo(bytes);
-            RandomAccess.Write(_file.Handle, bytes, SegmentFormat.SummaryOffset);
-            _file.Stream.Flush(flushToDisk: true);
+            _disk.Sync(_file.Stream, Path);
             _flushedEnd = _sealedEnd;
             MakeNameDurable();
+            Span<byte> bytes = stackalloc byte[SegmentFormat.SummarySize];
+            summary.WriteTo(bytes);
+            _disk.Write(_file.Stream, bytes, SegmentFormat.SummaryOffset);
+            _disk.Sync(_file.Stream, Path);
         }
         finally
         {
@@ -425,7 +433,7 @@ public sealed unsafe class SegmentWriter : IDisposable
 
         MarkClosed();
         _file.Dispose();
-        File.Delete(Path);
+        _disk.Delete(Path);
     }
 
     /// <summary>
@@ -504,11 +512,11 @@ public sealed unsafe class SegmentWriter : IDisposable
         throw new WalEventIdException(Path, eventId, _recordCount > 0 ? _lastId : _previousId);
     }
 
-    private static void TryDelete(string path)
+    private static void TryDelete(Disk disk, string path)
     {
         try
         {
-            File.Delete(path);
+            disk.Delete(path);
         }
         catch (IOException)
         {

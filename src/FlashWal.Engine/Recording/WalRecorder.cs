@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using FlashWal.Errors;
 using FlashWal.Format;
 using FlashWal.Inspection;
+using FlashWal.Storage;
 using FlashWal.Telemetry;
 using FlashWal.Threading;
 
@@ -46,6 +47,8 @@ public sealed class WalRecorder : IDisposable
     private static int s_rotationPathCompiled;
     private TaskCompletionSource _durableAdvanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _closed;
+    private bool _stopped; // closed or halted: the one flag the hot path reads
+    private volatile Exception? _halt; // why recording stopped: a sync (or a close) that failed
 
     private WalRecorder(string directory, WalRecorderOptions options, DirectoryLock directoryLock, LogTail tail, IReadOnlyList<Finding> openFindings)
     {
@@ -73,7 +76,7 @@ public sealed class WalRecorder : IDisposable
             _preparer = new SegmentPreparer(directory, tail.LogId, _segmentOptions, _telemetry.Preparer);
         }
 
-        _maintainer = new SegmentMaintainer(this, options, _telemetry);
+        _maintainer = new SegmentMaintainer(this, options, _telemetry) { FirstSegmentIndex = tail.FirstSegmentIndex };
         _meterRegistration = FlashWalMeter.Register(GetTelemetry);
     }
 
@@ -138,13 +141,13 @@ public sealed class WalRecorder : IDisposable
             throw new WalNotADirectoryException(directory);
         }
 
-        CreateDirectory(directory);
+        CreateDirectory(directory, options.Disk);
         DirectoryLock directoryLock = DirectoryLock.Acquire(directory);
         WalRecorder? recorder = null;
         try
         {
             MetaCheckpoint? checkpoint = MetaCheckpoint.Load(directory, out string? problem);
-            LogTail tail = LogTail.Recover(directory);
+            LogTail tail = LogTail.Recover(directory, options.Disk); // everything before its first event is durable once it returns
             var findings = new List<Finding>();
             if (tail.TornTail is { } torn)
             {
@@ -155,6 +158,10 @@ public sealed class WalRecorder : IDisposable
             directoryLock.RecordOwner(); // the log is continued: the first change to the directory
             CompileRotationPath();
             recorder = new WalRecorder(directory, options, directoryLock, tail, findings);
+
+            // The durable watermark starts at the log's last event: the checkpoint says so before any
+            // event of this recorder can be reported durable (FORMAT.md §17, open).
+            recorder._maintainer.WriteCheckpointNow();
             recorder._preparer?.Start(tail.NextSegmentIndex + 1);
             recorder._maintainer.Start();
             return recorder;
@@ -177,12 +184,21 @@ public sealed class WalRecorder : IDisposable
         }
     }
 
-    /// <summary>Creates <paramref name="directory"/> and its missing parents; what the file system refuses is a <see cref="WalException"/> naming the path.</summary>
-    private static void CreateDirectory(string directory)
+    /// <summary>
+    /// Creates <paramref name="directory"/> and its missing parents, each made durable in its parent,
+    /// and syncs the parent of an existing one too (an earlier recorder may have created it without);
+    /// what the file system refuses is a <see cref="WalException"/> naming the path.
+    /// </summary>
+    private static void CreateDirectory(string directory, Disk disk)
     {
         try
         {
-            System.IO.Directory.CreateDirectory(directory);
+            bool existed = System.IO.Directory.Exists(directory);
+            disk.CreateDirectory(directory);
+            if (existed && Path.GetDirectoryName(directory) is { } parent)
+            {
+                disk.SyncDirectory(parent);
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -220,7 +236,7 @@ public sealed class WalRecorder : IDisposable
     {
         if (eventId <= _lastId)
         {
-            ThrowIfClosed();
+            ThrowIfStopped();
             throw new WalEventIdException(Directory, eventId, _lastId);
         }
 
@@ -235,7 +251,7 @@ public sealed class WalRecorder : IDisposable
     /// </summary>
     public long Commit()
     {
-        ThrowIfClosed();
+        ThrowIfStopped();
         if (_writer.HasOpenBlock)
         {
             long start = Stopwatch.GetTimestamp();
@@ -256,7 +272,7 @@ public sealed class WalRecorder : IDisposable
     /// <summary>Commits and flushes now, whatever the policy: on return every appended event is durable.</summary>
     public long Flush()
     {
-        ThrowIfClosed();
+        ThrowIfStopped();
         if (_writer.HasOpenBlock)
         {
             _writer.Seal();
@@ -372,6 +388,19 @@ public sealed class WalRecorder : IDisposable
             return;
         }
 
+        if (_halt is { } halt)
+        {
+            // A sync failed: what it covered may never reach the disk, so nothing more is closed or
+            // claimed; the files stay as a crash leaves them, and the next open makes durable what is.
+            _closed = _stopped = true;
+            _preparer?.Stop();
+            _maintainer.Abandon();
+            _writer.Abandon();
+            _meterRegistration.Dispose();
+            _lock.Dispose();
+            throw HaltError(halt);
+        }
+
         Exception? failure = null;
         try
         {
@@ -382,9 +411,18 @@ public sealed class WalRecorder : IDisposable
             failure = e;
         }
 
-        _closed = true;
+        _closed = _stopped = true;
         _preparer?.Stop();
         _maintainer.Stop();
+        if (_halt is not null)
+        {
+            // The flush or the maintainer's last closes failed meanwhile: as above.
+            _writer.Abandon();
+            _meterRegistration.Dispose();
+            _lock.Dispose();
+            throw HaltError(_halt);
+        }
+
         try
         {
             if (_writer.RecordCount == 0)
@@ -417,7 +455,7 @@ public sealed class WalRecorder : IDisposable
     /// <summary>Stops everything without sealing, flushing or closing: the directory is left as a killed process leaves it. For crash tests.</summary>
     internal void Abandon()
     {
-        _closed = true;
+        _closed = _stopped = true;
         _preparer?.Stop();
         _maintainer.Abandon();
         _writer.Abandon();
@@ -428,6 +466,11 @@ public sealed class WalRecorder : IDisposable
     /// <summary>Raises the durable watermark to <paramref name="eventId"/> (never lowers it) and wakes waiters.</summary>
     internal void AdvanceDurable(long eventId)
     {
+        if (_halt is not null)
+        {
+            return; // after a failed sync nothing is durable that was not before it
+        }
+
         long seen;
         while (eventId > (seen = Volatile.Read(ref _durableId)))
         {
@@ -443,9 +486,9 @@ public sealed class WalRecorder : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void AppendCore(long id, ReadOnlySpan<byte> payload, ushort type)
     {
-        if (_closed)
+        if (_stopped)
         {
-            ThrowIfClosed();
+            ThrowIfStopped();
         }
 
         long start = _measure ? Stopwatch.GetTimestamp() : 0;
@@ -592,11 +635,14 @@ public sealed class WalRecorder : IDisposable
         Volatile.Write(ref _committedId, committed);
     }
 
-    /// <summary>Writer thread: flush the active segment; once every rotated segment is closed too, everything committed is durable.</summary>
+    /// <summary>
+    /// Writer thread: once every rotated segment is closed (synced by the maintainer, in order), syncs
+    /// the active segment; then everything committed is durable. The older segments go first so that a
+    /// power cut can never leave the newer one's blocks on disk after a hole (FORMAT.md §17).
+    /// </summary>
     private void FlushActive()
     {
         long start = Stopwatch.GetTimestamp();
-        _writer.Flush();
         var spin = default(SpinWait);
         while (_maintainer.PendingCloses > 0)
         {
@@ -604,24 +650,60 @@ public sealed class WalRecorder : IDisposable
             spin.SpinOnce(); // sleeps after a while; the maintainer closes the older segments
         }
 
+        try
+        {
+            _writer.Flush();
+        }
+        catch (Exception e) when (e is IOException or WalException)
+        {
+            Halt(e);
+            throw HaltError(e);
+        }
+
         _telemetry.Sync.RecordSince(start);
         _telemetry.CountSync();
         AdvanceDurable(_committedId);
     }
 
-    private void ThrowIfClosed()
+    /// <summary>
+    /// Stops recording after <paramref name="failure"/> (a sync or a close that failed, on any thread):
+    /// every later append, commit, flush and wait throws, and the durable watermark never moves again.
+    /// </summary>
+    internal void Halt(Exception failure)
+    {
+        if (_halt is null)
+        {
+            _halt = failure;
+            Volatile.Write(ref _stopped, true);
+            TaskCompletionSource woken = Interlocked.Exchange(ref _durableAdvanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            woken.TrySetResult(); // waiters see the failure at once
+        }
+    }
+
+    /// <summary>Why recording stopped, if it did: the sync or close that failed (<see cref="WalSyncException"/> for a sync).</summary>
+    public Exception? StopFailure => _halt;
+
+    private WalException HaltError(Exception failure) =>
+        new($"Recording into '{Directory}' stopped: {failure.Message} Events up to {DurableEventId} are durable; events after it may be lost.", failure is WalException wal ? wal.Path ?? Directory : Directory, failure);
+
+    private void ThrowIfStopped()
     {
         if (_closed)
         {
             throw new ObjectDisposedException(nameof(WalRecorder), $"The recorder of '{Directory}' has been closed.");
         }
+
+        if (_halt is { } halt)
+        {
+            throw HaltError(halt);
+        }
     }
 
     private void ThrowIfBackgroundFailed()
     {
-        if (_maintainer.Failure is { } failure)
+        if (_halt is { } failure)
         {
-            throw new WalException($"The recorder of '{Directory}' could not flush or close a segment: {failure.Message}", Directory, failure);
+            throw HaltError(failure);
         }
     }
 }

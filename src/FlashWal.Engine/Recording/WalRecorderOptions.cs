@@ -37,7 +37,10 @@ public sealed record WalRecorderOptions
     public RetentionPolicy Retention { get; init; } = RetentionPolicy.KeepEverything;
 
     /// <summary>The segment options these recorder options imply (a new object each call: read it once, off the hot path).</summary>
-    public SegmentOptions Segments => new() { SegmentSize = SegmentSize, BlockSize = BlockSize, Prefault = Prefault };
+    public SegmentOptions Segments => new() { SegmentSize = SegmentSize, BlockSize = BlockSize, Prefault = Prefault, Disk = Disk };
+
+    /// <summary>The file system the recorder changes files through (a model disk that simulates power cuts, in tests).</summary>
+    internal Disk Disk { get; init; } = Disk.Real;
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first option out of range.</summary>
     public void Validate()

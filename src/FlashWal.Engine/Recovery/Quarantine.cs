@@ -32,12 +32,7 @@ internal sealed class Quarantine
     public static Quarantine Create(string directory)
     {
         string root = Path.Combine(directory, WalRepair.QuarantineFolderName);
-        bool rootExisted = Directory.Exists(root);
-        Directory.CreateDirectory(root);
-        if (!rootExisted)
-        {
-            DirectorySync.Flush(directory);
-        }
+        Disk.Real.CreateDirectory(root); // synced into the WAL directory when it is new
 
         DateTime now = DateTime.UtcNow;
         string stamp = now.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
@@ -47,7 +42,7 @@ internal sealed class Quarantine
             folder = Path.Combine(root, string.Create(CultureInfo.InvariantCulture, $"{stamp}-{n}"));
         }
 
-        Directory.CreateDirectory(folder);
+        Disk.Real.CreateDirectory(folder);
         var quarantine = new Quarantine(directory, folder);
         quarantine.Append(string.Create(CultureInfo.InvariantCulture, $"""
             FlashWal quarantine
@@ -63,7 +58,6 @@ internal sealed class Quarantine
 
 
             """));
-        DirectorySync.Flush(root);
         return quarantine;
     }
 
@@ -82,17 +76,28 @@ internal sealed class Quarantine
 
 
             """));
-        File.Move(action.Target, destination, overwrite: false);
-        DirectorySync.Flush(Folder);
-        DirectorySync.Flush(_directory);
+        // The new name first: a power cut between the two syncs leaves the file in both places (two
+        // links to one file), never in neither.
+        Disk.Real.Rename(action.Target, destination, replace: false);
+        Disk.Real.SyncDirectory(Folder);
+        Disk.Real.SyncDirectory(_directory);
         return destination;
     }
 
     private void Append(string text)
     {
-        using var stream = new FileStream(Readme, FileMode.Append, FileAccess.Write, FileShare.Read);
         byte[] bytes = Encoding.UTF8.GetBytes(text.ReplaceLineEndings("\n"));
-        stream.Write(bytes);
-        stream.Flush(flushToDisk: true);
+        bool created = !File.Exists(Readme);
+        using (var stream = new FileStream(Readme, FileMode.Append, FileAccess.Write, FileShare.Read))
+        {
+            stream.Write(bytes);
+            stream.Flush();
+            Disk.Real.Sync(stream, Readme);
+        }
+
+        if (created)
+        {
+            Disk.Real.SyncDirectory(Folder);
+        }
     }
 }

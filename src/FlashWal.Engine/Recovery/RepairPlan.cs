@@ -167,8 +167,8 @@ public sealed class RepairPlan
         switch (action.Kind)
         {
             case RepairActionKind.RemovePreparedSegment:
-                File.Delete(action.Target);
-                DirectorySync.Flush(Directory);
+                Disk.Real.Delete(action.Target);
+                Disk.Real.SyncDirectory(Directory);
                 return "deleted (it held no event)";
 
             case RepairActionKind.CloseSegment:

@@ -108,13 +108,15 @@ internal sealed unsafe class MappedFile : IDisposable
     /// <summary>
     /// Writes the dirty pages of [<paramref name="offset"/>, +<paramref name="length"/>) to stable
     /// storage: <c>msync(MS_SYNC)</c> of that range on Linux (which also flushes the file data the
-    /// range maps), the view's flush plus <c>fsync</c> elsewhere.
+    /// range maps), the view's flush plus <c>fsync</c> elsewhere. False, with the error number, when
+    /// the system call failed (<see cref="Disk.SyncRange"/> turns that into the typed error).
     /// </summary>
-    public void Flush(long offset, long length)
+    public bool Flush(long offset, long length, out int errno)
     {
+        errno = 0;
         if (length <= 0)
         {
-            return;
+            return true;
         }
 
         if (OperatingSystem.IsLinux())
@@ -123,15 +125,16 @@ internal sealed unsafe class MappedFile : IDisposable
             long misalignment = (long)start & (Environment.SystemPageSize - 1);
             if (NativeMethods.msync(start - misalignment, (nuint)(length + misalignment), NativeMethods.MsSync) != 0)
             {
-                int errno = Marshal.GetLastPInvokeError();
-                throw new IOException($"msync failed for '{Stream.Name}': {new Win32Exception(errno).Message}");
+                errno = Marshal.GetLastPInvokeError();
+                return false;
             }
 
-            return;
+            return true;
         }
 
         _view.Flush();
         Stream.Flush(flushToDisk: true);
+        return true;
     }
 
     /// <summary>The file handle, for positioned writes.</summary>

@@ -32,6 +32,9 @@ internal static partial class NativeMethods
     internal static partial int fsync(int fd);
 
     [LibraryImport("libc", SetLastError = true)]
+    internal static partial int fsync(Microsoft.Win32.SafeHandles.SafeFileHandle fd);
+
+    [LibraryImport("libc", SetLastError = true)]
     internal static partial int close(int fd);
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]

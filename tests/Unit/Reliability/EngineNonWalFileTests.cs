@@ -229,10 +229,10 @@ public class EngineNonWalFileTests
         using var temp = new TempDirectory();
         BadInput.Write(temp.Path, 20);
         string meta = temp.File(MetaCheckpoint.FileName);
-        BadInput.SetVersion128(meta, 4, 2);
+        BadInput.SetVersion128(meta, 4, 3);
         Assert.Null(MetaCheckpoint.Load(temp.Path, out string? problem));
-        Assert.Equal("unknown checkpoint version 2", problem);
-        Assert.Contains(WalCatalog.Open(temp.Path).Findings, f => f.File == meta && f.Message.Contains("version 2", StringComparison.Ordinal));
+        Assert.Equal("unknown checkpoint version 3", problem);
+        Assert.Contains(WalCatalog.Open(temp.Path).Findings, f => f.File == meta && f.Message.Contains("version 3", StringComparison.Ordinal));
         BadInput.AssertHolds(temp.Path, 20);
     }
 

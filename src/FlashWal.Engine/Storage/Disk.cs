@@ -1,0 +1,172 @@
+using System.ComponentModel;
+using System.Runtime.InteropServices;
+using FlashWal.Errors;
+
+namespace FlashWal.Storage;
+
+/// <summary>
+/// Every way FlashWal changes a file system: creating and sizing a file, positioned writes, syncs
+/// (<c>fsync</c>, a mapped range's <c>msync</c>, a directory's <c>fsync</c>), renames, deletes and
+/// directory creation. No other engine code touches the durability of a file; the order in which
+/// these are called for each durable step is docs/FORMAT.md §17, and the code follows only that.
+/// </summary>
+/// <remarks>
+/// <para>Every sync is a checked system call: a failure is a <see cref="WalSyncException"/> naming the
+/// file, never retried as if it had succeeded (after a failed <c>fsync</c> Linux may have dropped the
+/// dirty pages and would report the next one as a success).</para>
+/// <para>The methods are virtual so that tests can put a model disk behind the engine (one that keeps
+/// only what a sync covered and produces the state a power cut leaves); <see cref="Real"/> is the
+/// operating system itself.</para>
+/// </remarks>
+internal class Disk
+{
+    /// <summary>The operating system's file system.</summary>
+    public static Disk Real { get; } = new();
+
+    /// <summary>Creates <paramref name="path"/>, which must not exist, with <paramref name="length"/> zero bytes allocated. Nothing is durable yet.</summary>
+    /// <exception cref="IOException">It exists, or the disk is full.</exception>
+    public virtual FileStream CreateNew(string path, long length)
+    {
+        var stream = new FileStream(path, new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew,
+            Access = FileAccess.ReadWrite,
+            Share = FileShare.Read | FileShare.Delete,
+            PreallocationSize = length,
+        });
+        try
+        {
+            stream.SetLength(length);
+            return stream;
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Opens an existing file for positioned writes (a summary into a segment a crash left open).</summary>
+    public virtual FileStream OpenForWrite(string path) =>
+        new(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+
+    /// <summary>Writes <paramref name="bytes"/> at <paramref name="offset"/> (<c>pwrite</c>): in the page cache, not yet durable.</summary>
+    public virtual void Write(FileStream file, ReadOnlySpan<byte> bytes, long offset) =>
+        RandomAccess.Write(file.SafeFileHandle, bytes, offset);
+
+    /// <summary>
+    /// <c>fsync</c>: the file's data and size on stable storage. Checked: a failure is a
+    /// <see cref="WalSyncException"/> naming <paramref name="path"/> (the file's name now, which a
+    /// stream opened under a temporary name does not know).
+    /// </summary>
+    public virtual void Sync(FileStream file, string path)
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
+        {
+            file.Flush(flushToDisk: true);
+            return;
+        }
+
+        if (NativeMethods.fsync(file.SafeFileHandle) != 0)
+        {
+            throw SyncFailed(path, "fsync");
+        }
+    }
+
+    /// <summary>
+    /// <c>msync(MS_SYNC)</c> of [<paramref name="offset"/>, +<paramref name="length"/>) of a mapping
+    /// (whole pages: from the page holding <paramref name="offset"/>): those pages on stable storage.
+    /// </summary>
+    public virtual void SyncRange(MappedFile file, long offset, long length, string path)
+    {
+        if (length <= 0)
+        {
+            return;
+        }
+
+        if (!file.Flush(offset, length, out int errno))
+        {
+            throw SyncFailed(path, "msync", errno);
+        }
+    }
+
+    /// <summary>Renames <paramref name="from"/> to <paramref name="to"/> (<c>rename</c>; without <paramref name="replace"/>, never over an existing file). Durable once the directory is synced.</summary>
+    public virtual void Rename(string from, string to, bool replace) => File.Move(from, to, replace);
+
+    /// <summary>Deletes a file (absent already is fine). Durable once the directory is synced.</summary>
+    public virtual void Delete(string path) => File.Delete(path);
+
+    /// <summary><c>fsync</c> of a directory: the names created, renamed or deleted in it are durable. Checked.</summary>
+    public virtual void SyncDirectory(string directory)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // no portable way elsewhere; NTFS journals its metadata
+        }
+
+        int fd = NativeMethods.open(directory, NativeMethods.ORdonly | NativeMethods.ODirectory);
+        if (fd < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            throw new IOException($"Cannot open the directory '{directory}' to sync it: {new Win32Exception(errno).Message}");
+        }
+
+        try
+        {
+            if (NativeMethods.fsync(fd) != 0)
+            {
+                throw SyncFailed(directory, "fsync of the directory");
+            }
+        }
+        finally
+        {
+            _ = NativeMethods.close(fd);
+        }
+    }
+
+    /// <summary>
+    /// Creates <paramref name="directory"/> and its missing parents, each one's entry made durable in
+    /// its parent (a directory created and not synced into its parent can vanish at a power cut,
+    /// with every file in it).
+    /// </summary>
+    public virtual void CreateDirectory(string directory)
+    {
+        string full = Path.GetFullPath(directory);
+        var missing = new Stack<string>();
+        for (string? d = full; d is not null && !Directory.Exists(d); d = Path.GetDirectoryName(d))
+        {
+            missing.Push(d);
+        }
+
+        while (missing.TryPop(out string? create))
+        {
+            Directory.CreateDirectory(create);
+            SyncDirectory(Path.GetDirectoryName(create)!);
+        }
+    }
+
+    /// <summary>
+    /// Replaces <paramref name="path"/> with <paramref name="bytes"/> so that a reader (and a power cut)
+    /// sees the old or the new content, never a mix: a temporary file written and synced, renamed over
+    /// the file, the directory synced.
+    /// </summary>
+    public void ReplaceFile(string path, ReadOnlySpan<byte> bytes)
+    {
+        string temporary = path + ".tmp";
+        Delete(temporary);
+        using (FileStream stream = CreateNew(temporary, bytes.Length))
+        {
+            Write(stream, bytes, 0);
+            Sync(stream, temporary);
+        }
+
+        Rename(temporary, path, replace: true);
+        SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+    }
+
+    private static WalSyncException SyncFailed(string path, string operation) =>
+        SyncFailed(path, operation, Marshal.GetLastPInvokeError());
+
+    private static WalSyncException SyncFailed(string path, string operation, int errno) =>
+        new(path, operation, errno, new Win32Exception(errno).Message);
+}

@@ -20,8 +20,9 @@ public static class SegmentLink
 
         long from = previousIndex + 1;
         long to = nextIndex - 1;
+        string where = previousIndex < 0 ? $"at the head of the log, before {Hex(to + 1)}" : $"between {Hex(from - 1)} and {Hex(to + 1)}";
         return new Finding(FindingSeverity.Damage, FindingCode.SegmentMissing, Path.Combine(directory, SegmentFileName.Format(from)), -1, -1,
-            from == to ? $"segment {Hex(from)} is missing between {Hex(from - 1)} and {Hex(to + 1)}" : $"segments {Hex(from)} to {Hex(to)} are missing",
+            from == to ? $"segment {Hex(from)} is missing {where}" : $"segments {Hex(from)} to {Hex(to)} are missing",
             SegmentFileName.Format(from), SegmentFileName.Format(to + 1));
     }
 

@@ -63,6 +63,22 @@ public sealed class SegmentScan
     /// </summary>
     public bool NeverWritten { get; internal set; }
 
+    /// <summary>
+    /// The header cannot be read because its bytes are zeros (while later bytes are not): the page a
+    /// segment's header lives in never reached the disk, though later pages did (a power cut after
+    /// writeback wrote some of them, FORMAT.md §9.1).
+    /// </summary>
+    public bool HeaderNeverWritten { get; internal set; }
+
+    /// <summary>
+    /// In a segment that was never closed, the last event id of a valid block found after the failure
+    /// that ends the valid prefix (the "blocks lost" case), or null: how far the writes went.
+    /// </summary>
+    public long? LaterBlockLastEventId { get; internal set; }
+
+    /// <summary>The log ends torn after this segment's valid prefix (<see cref="TornEnd.DeclareIn"/>): nothing after it is part of the log.</summary>
+    internal bool EndsTorn { get; set; }
+
     /// <summary>Everything found, in file order.</summary>
     public IReadOnlyList<Finding> Findings => _findings;
 
@@ -73,7 +89,11 @@ public sealed class SegmentScan
     /// A closed segment without a block: what a repair writes after damage it accepted (a fence,
     /// docs/FORMAT.md §16.2); a recorder never writes one. Ids that jump across it are lost.
     /// </summary>
-    public bool IsFence => State == SegmentState.Closed && Summary is { BlockCount: 0 } && !HasDamage;
+    /// <remarks>
+    /// A segment the recorder's open closed without blocks because it lies beyond a torn end
+    /// (<see cref="SegmentSummary.IsRecoveredClose"/>: its content is an abandoned tail) is no fence.
+    /// </remarks>
+    public bool IsFence => State == SegmentState.Closed && Summary is { BlockCount: 0, IsRecoveredClose: false } && !HasDamage;
 
     /// <summary>The segment index from the header, or from the file name when the header is unreadable, or -1.</summary>
     public long SegmentIndex { get; internal set; } = -1;
@@ -99,6 +119,8 @@ public sealed class SegmentScan
 
     internal void Add(FindingSeverity severity, FindingCode code, long offset, long block, string message, string? expected = null, string? found = null) =>
         _findings.Add(new Finding(severity, code, Path, offset, block, message, expected, found));
+
+    internal void RemoveFindings(Predicate<Finding> match) => _findings.RemoveAll(match);
 
     internal void ReplaceFinding(Finding old, Finding replacement)
     {

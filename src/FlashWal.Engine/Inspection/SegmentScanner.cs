@@ -33,6 +33,7 @@ public static unsafe class SegmentScanner
         {
             scan.State = SegmentState.Unreadable;
             scan.NeverWritten = length == 0 || FirstNonZero(data, 0, length) < 0;
+            scan.HeaderNeverWritten = !scan.NeverWritten && length >= SegmentFormat.HeaderSize && FirstNonZero(data, 0, SegmentFormat.HeaderSize) < 0;
             return scan;
         }
 
@@ -803,6 +804,7 @@ public static unsafe class SegmentScanner
             }
 
             BlockHeader found = BlockHeader.Read(new ReadOnlySpan<byte>(data + later, SegmentFormat.BlockHeaderSize));
+            scan.LaterBlockLastEventId = found.LastEventId;
             scan.Add(FindingSeverity.Damage, FindingCode.BlocksLost, scan.ValidEnd, scan.BlockOffsets.Count,
                 $"a valid block (index {found.BlockIndex}, events {found.FirstEventId}..{found.LastEventId}) starts at {later}, after damage at {scan.ValidEnd}: the blocks between are lost",
                 $"block {scan.BlockOffsets.Count} at {scan.ValidEnd}", $"block {found.BlockIndex} at {later}");

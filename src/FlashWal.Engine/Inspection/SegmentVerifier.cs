@@ -39,7 +39,10 @@ public static class SegmentVerifier
 
     /// <summary>Verifies every segment of a WAL directory and the set as a whole.</summary>
     /// <exception cref="WalPathNotFoundException"><paramref name="directory"/> does not exist.</exception>
-    public static VerificationReport VerifyDirectory(string directory)
+    public static VerificationReport VerifyDirectory(string directory) => VerifyDirectory(directory, live: null);
+
+    /// <summary>Verifies a directory, told whether a recorder may be writing it (a repair holding the lock knows it is not; null: probe the lock).</summary>
+    internal static VerificationReport VerifyDirectory(string directory, bool? live)
     {
         ArgumentNullException.ThrowIfNull(directory);
 
@@ -76,8 +79,8 @@ public static class SegmentVerifier
             }
         }
 
-        bool live = IsLive(listing.Directory);
-        if (deletedUpTo >= 0 && live)
+        bool isLive = live ?? IsLive(listing.Directory);
+        if (deletedUpTo >= 0 && isLive)
         {
             // A live log: retention deleted segments since the listing, oldest first, so the log now
             // starts after the newest one that went; what was scanned before it is gone or going.
@@ -85,7 +88,7 @@ public static class SegmentVerifier
         }
 
         lastWithData = scans.FindLastIndex(s => s.RecordCount > 0 || s.Summary is not null);
-        if (live && lastWithData >= 0)
+        if (isLive && lastWithData >= 0)
         {
             // A live log: the recorder may be creating a segment itself while the preparer already has
             // the next one ready, so an index can be missing before empty prepared segments: they hold
@@ -100,13 +103,54 @@ public static class SegmentVerifier
             }
         }
 
-        var findings = FileFindings(scans).ToList();
-        findings.AddRange(CheckSet(listing, scans));
         LogId? log = LogOf(scans);
+        long? firstIndex = isLive ? null : FirstIndexOf(checkpoint, log);
+        List<SegmentScan> beyond = CutAtTornEnd(scans, log, checkpoint, firstIndex, isLive, out TornEnd? end);
+        var findings = FileFindings(scans).ToList();
+        findings.AddRange(CheckSet(listing, scans, firstIndex));
+        if (end is { InSegment: false })
+        {
+            findings.Add(end.Finding);
+        }
+
+        if (end is not null)
+        {
+            findings.AddRange(beyond.Select(end.Beyond));
+        }
+
         long lastEventId = LastEventOf(scans, log);
         findings.AddRange(CheckpointCheck.Check(listing.Directory, log, lastEventId, checkpoint, problem, "recovery and the recorder use the segments instead"));
         return new VerificationReport(listing.Directory, isDirectory: true, scans.ConvertAll(s => s.ToInfo()), findings);
     }
+
+    /// <summary>
+    /// A log at rest whose first failure lies beyond its durable point where a power cut can leave
+    /// unwritten pages ends there (<see cref="TornEnd"/>): that segment's failures become the torn end,
+    /// and the segments after it are removed from <paramref name="scans"/> and returned (they are not
+    /// part of the log). A live log is never cut.
+    /// </summary>
+    internal static List<SegmentScan> CutAtTornEnd(List<SegmentScan> scans, LogId? log, MetaCheckpoint? checkpoint, long? firstIndex, bool live, out TornEnd? end)
+    {
+        end = live ? null : TornEnd.Find(scans, log, checkpoint, firstIndex);
+        if (end is null)
+        {
+            return [];
+        }
+
+        if (end.InSegment)
+        {
+            end.DeclareIn(scans[end.Position]);
+        }
+
+        int keep = end.InSegment ? end.Position + 1 : end.Position;
+        List<SegmentScan> beyond = scans.GetRange(keep, scans.Count - keep);
+        scans.RemoveRange(keep, scans.Count - keep);
+        return beyond;
+    }
+
+    /// <summary>The checkpoint's first segment index (version 2) when it names <paramref name="log"/>: below it, missing segments were retention's.</summary>
+    internal static long? FirstIndexOf(MetaCheckpoint? checkpoint, LogId? log) =>
+        checkpoint is { FirstSegmentIndex: long first } meta && log is { } id && meta.LogId == id ? first : null;
 
     private static bool IsLive(string directory)
     {
@@ -177,8 +221,12 @@ public static class SegmentVerifier
         }
     }
 
-    /// <summary>The checks that need the whole directory. <paramref name="scans"/> are ordered by index.</summary>
-    internal static IEnumerable<Finding> CheckSet(WalDirectoryListing listing, IReadOnlyList<SegmentScan> scans)
+    /// <summary>
+    /// The checks that need the whole directory. <paramref name="scans"/> are ordered by index;
+    /// <paramref name="firstIndex"/>, when known (the checkpoint's first segment index), is where the
+    /// log must start: segments missing from there are lost, not retired by retention.
+    /// </summary>
+    internal static IEnumerable<Finding> CheckSet(WalDirectoryListing listing, IReadOnlyList<SegmentScan> scans, long? firstIndex)
     {
         foreach (string path in listing.Temporary)
         {
@@ -211,6 +259,11 @@ public static class SegmentVerifier
             {
                 lastWithData = i;
             }
+        }
+
+        if (firstIndex is long first && scans[0].SegmentIndex > first && SegmentLink.CheckIndices(listing.Directory, first - 1, scans[0].SegmentIndex) is { } head)
+        {
+            yield return head; // retention never deleted them: the checkpoint says the log still starts there
         }
 
         SegmentScan? previous = null; // the last readable segment of this log before the current one

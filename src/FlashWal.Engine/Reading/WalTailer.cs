@@ -321,9 +321,11 @@ public sealed unsafe class WalTailer : IDisposable
 
         if (problem is not null)
         {
-            if (incomplete && _summary is null && !DirectoryLock.IsHeld(Directory))
+            if (_summary is null && !DirectoryLock.IsHeld(Directory) && (incomplete || AtTornEnd()))
             {
-                _tornAt = _position; // a seal its writer did not finish: never committed, not damage
+                // A seal its writer did not finish (never committed), or what a power cut left after the
+                // log's durable point (FORMAT.md §9.1): the log ends here, not damage.
+                _tornAt = _position;
                 return false;
             }
 
@@ -480,10 +482,27 @@ public sealed unsafe class WalTailer : IDisposable
     {
         foreach ((long later, _) in WalDirectory.List(Directory).Segments)
         {
-            if (SegmentLink.CheckIndices(Directory, index, later) is { } missing)
+            if (SegmentLink.CheckIndices(Directory, index, later) is { } missing && !AtTornEnd())
             {
                 throw new WalCorruptionException(missing);
             }
+        }
+    }
+
+    /// <summary>
+    /// With the writer gone: whether the log, as the catalog judges it at rest, ends torn where this
+    /// tailer stands (every event before the failure read, FORMAT.md §9.1), so that the failure ahead is
+    /// the end of the log, as the verifier and recovery say, and not damage.
+    /// </summary>
+    private bool AtTornEnd()
+    {
+        try
+        {
+            return Recovery.WalCatalog.Open(Directory).TornEnd is { } end && _previousId >= end.LastIntactEventId;
+        }
+        catch (Exception e) when (e is WalException or IOException or UnauthorizedAccessException)
+        {
+            return false;
         }
     }
 

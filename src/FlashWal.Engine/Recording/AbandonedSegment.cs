@@ -51,4 +51,41 @@ public static class AbandonedSegment
         disk.Sync(stream, scan.Path);
         return summary;
     }
+
+    /// <summary>
+    /// Closes a segment that lies beyond a torn end (FORMAT.md §9.1: written after the durable point,
+    /// behind a hole a power cut left) as a segment without blocks: a summary with data end 4096, no
+    /// block, no event, <paramref name="chain"/> (the chain the log's intact part ends with) as its
+    /// final chain, flagged <see cref="SegmentFormat.SummaryFlagRecoveredClose"/>, so everything after
+    /// its header is an abandoned tail, kept in the file and never replayed. A segment whose header
+    /// page never reached the disk (zeros) first gets its header (this log, its index, its length as
+    /// the capacity, the smallest block size): only zero bytes are written over.
+    /// </summary>
+    /// <exception cref="WalCorruptionException">The header is neither valid nor zeros: nothing is written over it.</exception>
+    internal static SegmentSummary Abandon(SegmentScan scan, LogId log, uint chain, Storage.Disk disk)
+    {
+        ArgumentNullException.ThrowIfNull(scan);
+        if (scan.Header is null && !scan.HeaderNeverWritten)
+        {
+            throw new WalCorruptionException(scan.Findings.Count > 0 ? scan.Findings[0]
+                : new Finding(FindingSeverity.Damage, FindingCode.NotASegment, scan.Path, 0, -1, "the header cannot be read"));
+        }
+
+        var summary = new SegmentSummary(SegmentFormat.SummaryFlagRecoveredClose, SegmentFormat.DataOffset, 0, chain, 0, 0, 0, WalClock.UnixNs());
+        Span<byte> bytes = stackalloc byte[SegmentFormat.HeaderSize];
+        using FileStream stream = disk.OpenForWrite(scan.Path);
+        disk.Sync(stream, scan.Path);
+        if (scan.Header is null)
+        {
+            var header = new SegmentHeader(SegmentFormat.Version, log, scan.SegmentIndex, stream.Length, SegmentFormat.MinBlockSize,
+                SegmentFormat.DataOffset, WalClock.UnixNs());
+            header.WriteTo(bytes);
+            disk.Write(stream, bytes, 0);
+        }
+
+        summary.WriteTo(bytes[..SegmentFormat.SummarySize]);
+        disk.Write(stream, bytes[..SegmentFormat.SummarySize], SegmentFormat.SummaryOffset);
+        disk.Sync(stream, scan.Path);
+        return summary;
+    }
 }

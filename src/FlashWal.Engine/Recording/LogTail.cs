@@ -77,6 +77,11 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
             AbandonedSegment.Close(open, disk);
         }
 
+        foreach (SegmentScan beyond in plan.Abandon)
+        {
+            AbandonedSegment.Abandon(beyond, plan.Tail.LogId, plan.Tail.ChainValue, disk);
+        }
+
         disk.SyncDirectory(listing.Directory);
         return plan.Tail;
     }
@@ -158,6 +163,11 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
 
     private static TailPlan PlanCore(string directory, IReadOnlyList<(long Index, string Path)> segments, MetaCheckpoint? checkpoint)
     {
+        if (TornPlan(directory, segments, checkpoint) is { } tornEnd)
+        {
+            return tornEnd;
+        }
+
         var unused = new List<SegmentScan>();
         LogId? log = null;
         Finding? torn = null;
@@ -245,6 +255,79 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
         LogId id = log ?? LogId.NewId();
         var empty = new LogTail(directory, id, first, 0, SegmentFormat.GenesisChainSeed(id), torn) { CommittedBeyond = CheckpointCommittedBeyond(checkpoint, id, 0) };
         return new TailPlan(empty, unused, [], null, null);
+    }
+
+    /// <summary>
+    /// The plan when the log's first failure after its last closed segment is a torn end (FORMAT.md §9.1:
+    /// beyond the durable point, where a power cut can leave pages unwritten): the segments before it
+    /// are closed as usual, the one it lies in is closed at its valid prefix (<c>RecoveredClose</c>), and
+    /// every later segment that holds anything is abandoned (closed without blocks, its bytes kept);
+    /// later ones that hold nothing are deleted. The log continues after the highest id known to have
+    /// been written, so that no id a reader may have seen is handed out again. Null when there is no
+    /// such end (the usual plan then applies, refusing where the failure is damage).
+    /// </summary>
+    private static TailPlan? TornPlan(string directory, IReadOnlyList<(long Index, string Path)> segments, MetaCheckpoint? checkpoint)
+    {
+        int lastClosed = segments.Count - 1;
+        while (lastClosed >= 0 && SegmentFile.ReadSummary(segments[lastClosed].Path) is null)
+        {
+            lastClosed--;
+        }
+
+        if (lastClosed == segments.Count - 1)
+        {
+            return null; // nothing after the last closed segment: no torn end to find
+        }
+
+        var scans = new List<SegmentScan>();
+        for (int i = Math.Max(lastClosed, 0); i < segments.Count; i++)
+        {
+            scans.Add(i == lastClosed ? SegmentScanner.ScanQuick(segments[i].Path) : SegmentScanner.ScanFile(segments[i].Path));
+        }
+
+        LogId? log = Inspection.SegmentVerifier.LogOf(scans);
+        if (log is null || TornEnd.Find(scans, log, checkpoint, lastClosed < 0 ? Inspection.SegmentVerifier.FirstIndexOf(checkpoint, log) : null) is not { } end)
+        {
+            return null;
+        }
+
+        var toClose = new List<SegmentScan>();
+        var abandon = new List<SegmentScan>();
+        var unused = new List<SegmentScan>();
+        for (int j = lastClosed >= 0 ? 1 : 0; j < scans.Count; j++)
+        {
+            SegmentScan scan = scans[j];
+            if (j < end.Position)
+            {
+                if (scan.Summary is null && scan.BlockOffsets.Count > 0)
+                {
+                    toClose.Add(scan); // intact, left open by a recorder that did not close it
+                }
+                else if (scan.Summary is null)
+                {
+                    abandon.Add(scan); // no block but not closed: no longer the end of the log
+                }
+            }
+            else if (j == end.Position && end.InSegment)
+            {
+                end.DeclareIn(scan);
+                (scan.BlockOffsets.Count > 0 ? toClose : abandon).Add(scan);
+            }
+            else
+            {
+                bool holdsNothing = scan.NeverWritten || (scan.Header is not null && scan.State == SegmentState.Empty && !scan.HasDamage);
+                (holdsNothing ? unused : abandon).Add(scan);
+            }
+        }
+
+        toClose.Reverse(); // newest first, as the usual plan lists them
+        long next = scans.Where(s => !unused.Contains(s)).Select(s => s.SegmentIndex).DefaultIfEmpty(-1).Max() + 1;
+        long committed = checkpoint is { } meta && meta.LogId == log ? meta.CommittedEventId : 0;
+        var tail = new LogTail(directory, log.Value, next, end.LastIntactEventId, end.Chain, end.Finding)
+        {
+            CommittedBeyond = Math.Max(committed, end.LostTo) > end.LastIntactEventId ? Math.Max(committed, end.LostTo) : 0,
+        };
+        return new TailPlan(tail, unused, toClose, null, null) { Abandon = abandon };
     }
 
     /// <summary>
@@ -428,4 +511,8 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
 /// <param name="ToClose">Open segments that hold events, newest first.</param>
 /// <param name="Refusal">Why a writer must not continue: damage at the end of the log. Null when it may.</param>
 /// <param name="Refused">The segment <paramref name="Refusal"/> is about.</param>
-internal sealed record TailPlan(LogTail Tail, IReadOnlyList<SegmentScan> Unused, IReadOnlyList<SegmentScan> ToClose, Finding? Refusal, SegmentScan? Refused);
+internal sealed record TailPlan(LogTail Tail, IReadOnlyList<SegmentScan> Unused, IReadOnlyList<SegmentScan> ToClose, Finding? Refusal, SegmentScan? Refused)
+{
+    /// <summary>Segments beyond a torn end that hold something (<see cref="AbandonedSegment.Abandon"/>); empty otherwise.</summary>
+    public IReadOnlyList<SegmentScan> Abandon { get; init; } = [];
+}

@@ -37,6 +37,10 @@ public sealed class PreloadedSegment
     public static PreloadedSegment Load(SegmentScan entry, bool salvage)
     {
         ArgumentNullException.ThrowIfNull(entry);
+
+        // The segment where the log ends torn (the catalog declared it, FORMAT.md §9.1): nothing after
+        // its valid prefix is part of the log, so salvage reads nothing there.
+        salvage &= !entry.EndsTorn;
         try
         {
             return new PreloadedSegment(entry, SegmentReader.Open(entry.Path, salvage), null);

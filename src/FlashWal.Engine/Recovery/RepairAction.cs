@@ -39,6 +39,14 @@ public enum RepairActionKind
     /// can be replayed). Never deleted.
     /// </summary>
     QuarantineSegment,
+
+    /// <summary>
+    /// Closes a segment that lies beyond a torn end (written after the log's durable point, behind a
+    /// hole a power cut left, FORMAT.md §9.1) as a segment without blocks, flagged <c>RecoveredClose</c>:
+    /// its bytes stay in the file, declared abandoned, never replayed; a header page that never reached
+    /// the disk gets its header first. A recorder's open does the same.
+    /// </summary>
+    AbandonSegment,
 }
 
 /// <summary>
@@ -87,6 +95,9 @@ public sealed class RepairAction
 
     /// <summary>For a fence: its segment index, the log, the chain it carries and the last id before it.</summary>
     internal (long Index, LogId Log, uint Chain, long LastEventId) Fence { get; init; }
+
+    /// <summary>For <see cref="RepairActionKind.AbandonSegment"/>: the log and the chain its intact part ends with.</summary>
+    internal (LogId Log, uint Chain) Abandoned { get; init; }
 
     /// <summary>One line: <c>Kind target: description (why: finding)</c>.</summary>
     public override string ToString() =>

@@ -154,7 +154,7 @@ public sealed class RepairPlan
             }
         }
 
-        VerificationReport after = SegmentVerifier.VerifyDirectory(Directory);
+        VerificationReport after = SegmentVerifier.VerifyDirectory(Directory, live: false); // this repair holds the lock
         RecoveryReport salvage = WalRepair.Salvage(Directory);
         TailPlan tail = LogTail.Plan(WalDirectory.List(Directory));
         return new RepairReport(Directory, results, quarantine?.Folder, salvage, after, tail.Refusal,
@@ -177,6 +177,10 @@ public sealed class RepairPlan
                     ?? throw new WalException($"'{action.Target}' was closed already.", action.Target);
                 return string.Create(CultureInfo.InvariantCulture,
                     $"closed{(summary.IsRecoveredClose ? " (RecoveredClose)" : "")}: data end {summary.DataEnd}, {summary.BlockCount} block(s), events {summary.FirstEventId}..{summary.LastEventId}");
+
+            case RepairActionKind.AbandonSegment:
+                AbandonedSegment.Abandon(action.Scan!, action.Abandoned.Log, action.Abandoned.Chain, Disk.Real);
+                return "closed without blocks (RecoveredClose): its content is an abandoned tail";
 
             case RepairActionKind.FenceDamagedTail:
                 (long index, LogId log, uint chain, long last) = action.Fence;

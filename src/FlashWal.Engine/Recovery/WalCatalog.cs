@@ -61,7 +61,13 @@ public sealed class WalCatalog
     /// <summary>Reads the directory.</summary>
     /// <exception cref="WalPathNotFoundException">The directory does not exist.</exception>
     /// <exception cref="WalNotADirectoryException">The path is a file.</exception>
-    public static WalCatalog Open(string directory)
+    public static WalCatalog Open(string directory) => Open(directory, live: null);
+
+    /// <summary>
+    /// <see cref="Open(string)"/>, told whether a recorder may be writing the log: a repair holding the
+    /// lock itself, or a recorder's open, knows it is at rest (null: probe the lock).
+    /// </summary>
+    internal static WalCatalog Open(string directory, bool? live)
     {
         ArgumentNullException.ThrowIfNull(directory);
         directory = Path.GetFullPath(directory);
@@ -80,15 +86,46 @@ public sealed class WalCatalog
         // renamed or swapped files replay where they belong; the verifier reports the names.
         var scans = listing.Segments.Select(s => SegmentScanner.ScanCurrent(s.Path, quick: true)).OrderBy(s => s.SegmentIndex).ToList();
         LogId? log = SegmentVerifier.LogOf(scans);
+        bool isLive = live ?? IsLive(directory);
+        long? firstIndex = isLive ? null : SegmentVerifier.FirstIndexOf(checkpoint, log);
+        List<SegmentScan> beyond = SegmentVerifier.CutAtTornEnd(scans, log, checkpoint, firstIndex, isLive, out TornEnd? end);
         var findings = SegmentVerifier.FileFindings(scans).ToList();
-        findings.AddRange(SegmentVerifier.CheckSet(listing, scans));
-        var catalog = new WalCatalog(directory, scans, log, findings, checkpoint); // Findings is this list: the checkpoint check below lands in it
+        findings.AddRange(SegmentVerifier.CheckSet(listing, scans, firstIndex));
+        if (end is not null)
+        {
+            if (!end.InSegment)
+            {
+                findings.Add(end.Finding);
+            }
+
+            findings.AddRange(beyond.Select(end.Beyond));
+        }
+
+        var catalog = new WalCatalog(directory, scans, log, findings, checkpoint) { TornEnd = end }; // Findings is this list: the checkpoint check below lands in it
         findings.AddRange(CheckpointCheck.Check(directory, log, catalog.LastEventId, checkpoint, problem, "the segments are used instead"));
         return catalog;
     }
 
     /// <summary>
-    /// Reads <paramref name="path"/> as what it is: a WAL directory (<see cref="Open"/>), or else one
+    /// Where the log ends when its first failure may be what a power cut left (FORMAT.md §9.1); the
+    /// segments after it are not in <see cref="Segments"/>. Null when the log has no such end.
+    /// </summary>
+    internal TornEnd? TornEnd { get; private init; }
+
+    private static bool IsLive(string directory)
+    {
+        try
+        {
+            return Recording.DirectoryLock.IsHeld(directory);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Reads <paramref name="path"/> as what it is: a WAL directory (<see cref="Open(string)"/>), or else one
     /// segment file (<see cref="OpenSegment"/>).
     /// </summary>
     /// <exception cref="WalPathNotFoundException">Nothing exists at <paramref name="path"/>.</exception>

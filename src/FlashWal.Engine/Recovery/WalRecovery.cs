@@ -45,6 +45,7 @@ public sealed class WalRecovery : IDisposable
     private SegmentReader? _reader;
     private readonly List<SegmentScan> _skippedEmpty = []; // segments met empty (prepared) since _previous: a live recorder may have written them since
     private bool _live; // a recorder held the directory when the replay was positioned: it may change under it
+    private long? _headFloor; // from the log's start: the checkpoint's first segment index, until the first segment is met
     private readonly Queue<SegmentScan> _reread = [];       // segments to read again (they grew), before _deferred
     private PreloadedSegment? _deferred;                     // the next segment, held while those are read again
     private SegmentScan? _previous;      // the last segment of the log with data delivered: its chain must continue
@@ -89,6 +90,12 @@ public sealed class WalRecovery : IDisposable
         options = Checked(options);
         return new(WalCatalog.Open(directory), options);
     }
+
+    /// <summary>A recovery of a log known to be at rest (a repair that holds the directory's lock itself).</summary>
+    internal static WalRecovery OpenAtRest(string directory, RecoveryOptions options) =>
+        new(WalCatalog.Open(directory, live: false), Checked(options)) { _atRest = true };
+
+    private bool _atRest;
 
     /// <summary>
     /// Replays one segment file (plain or compressed) on its own, with the same rules as a directory:
@@ -158,7 +165,7 @@ public sealed class WalRecovery : IDisposable
             return false;
         }
 
-        _live = IsLive(Catalog.Directory);
+        _live = !_atRest && IsLive(Catalog.Directory);
         while (_live && start > 0 && Catalog.Segments[start - 1] is { RecordCount: 0, Summary: null, State: SegmentState.Empty, NeverWritten: false })
         {
             // A live log: a segment the catalog found empty may hold the first events by now (the
@@ -169,6 +176,10 @@ public sealed class WalRecovery : IDisposable
         _plan = Catalog.Segments.Skip(start).Where(s => !s.NeverWritten).ToList();
         _previous = Catalog.Segments.Take(start).LastOrDefault(s => s.Header?.LogId == Catalog.LogId && (s.RecordCount > 0 || s.Summary is not null));
         _previousIndex = start > 0 ? Catalog.Segments[start - 1].SegmentIndex : -1;
+
+        // From the log's first segment: where the checkpoint says the log starts (retention's floor), so
+        // that segments missing at the head are a loss, not taken for retention (FORMAT.md §13).
+        _headFloor = start == 0 && !_live ? SegmentVerifier.FirstIndexOf(Catalog.Checkpoint, Catalog.LogId) : null;
         if (Options.UsePreloader)
         {
             _preloader = new SegmentPreloader(_salvage, _telemetry);
@@ -417,7 +428,10 @@ public sealed class WalRecovery : IDisposable
         }
 
         long index = next.Entry.SegmentIndex;
-        if (_previousIndex >= 0 && index >= 0 && SegmentLink.CheckIndices(Catalog.Directory, _previousIndex, index) is { } missing)
+        long before = _previousIndex >= 0 ? _previousIndex : _headFloor is long floor ? floor - 1 : -1;
+        bool checkIndices = _previousIndex >= 0 || _headFloor is not null;
+        _headFloor = null;
+        if (checkIndices && index >= 0 && SegmentLink.CheckIndices(Catalog.Directory, before, index) is { } missing)
         {
             if (_live && next.Failure is null && next.Reader!.Scan is { RecordCount: 0, Summary: null })
             {
@@ -471,6 +485,11 @@ public sealed class WalRecovery : IDisposable
 
         SegmentReader reader = next.Reader!;
         SegmentScan scan = reader.Scan;
+        if (Catalog.TornEnd is { InSegment: true } torn && !_live && scan.SegmentIndex == Catalog.Segments[torn.Position].SegmentIndex && scan.HasDamage)
+        {
+            torn.DeclareIn(scan); // the log ends after this segment's valid prefix, as the catalog found
+        }
+
         if (scan.Header?.LogId != Catalog.LogId)
         {
             var foreign = new Finding(FindingSeverity.Damage, FindingCode.ForeignSegment, scan.Path, Format.SegmentHeader.OffLogId, -1,
@@ -756,6 +775,13 @@ public sealed class WalRecovery : IDisposable
 
     private void EndOfLog(RecoveryOutcome outcome)
     {
+        if (outcome == RecoveryOutcome.Complete && Catalog.TornEnd is { InSegment: false } torn && !_live && _failure is null)
+        {
+            // The log ends before a segment a power cut left unwritten or cut off (FORMAT.md §9.1).
+            _tail = TailState.TornTail;
+            _tailFinding = torn.Finding;
+        }
+
         if (outcome == RecoveryOutcome.Complete)
         {
             // Events reported durable that the segments do not hold are lost at the end of the log.

@@ -65,7 +65,7 @@ public static class WalRepair
     /// <summary>The plan, for a caller that made sure no recorder runs (or holds the lock itself).</summary>
     internal static RepairPlan PlanCore(string directory)
     {
-        WalCatalog catalog = WalCatalog.Open(directory);
+        WalCatalog catalog = WalCatalog.Open(directory, live: false); // no recorder runs: Plan checked, or Apply holds the lock
         WalDirectoryListing listing = WalDirectory.List(directory);
         RecoveryReport salvage = Salvage(directory);
         var blockers = catalog.Findings.Where(f => f.Severity == FindingSeverity.Error).ToList();
@@ -97,6 +97,7 @@ public static class WalRepair
             null, []) { Scan = u }).ToList();
         actions.AddRange(removals);
         actions.AddRange(tail.ToClose.Select(Close));
+        actions.AddRange(tail.Abandon.Select(s => Abandon(s, tail.Tail)));
 
         var used = listing.Segments.Where(s => !tail.Unused.Any(u => u.Path == s.Path)).ToList();
         long lastStaying = stays.Where(s => !tail.Unused.Any(u => u.Path == s.Path)).Select(s => s.Index).DefaultIfEmpty(-1).Max();
@@ -125,7 +126,7 @@ public static class WalRepair
     /// <summary>Replays every event that verifies, to learn exactly which ids the log has lost and why.</summary>
     internal static RecoveryReport Salvage(string directory)
     {
-        using var recovery = WalRecovery.Open(directory, new RecoveryOptions { Mode = RecoveryMode.Salvage });
+        using var recovery = WalRecovery.OpenAtRest(directory, new RecoveryOptions { Mode = RecoveryMode.Salvage });
         return recovery.Replay(0, static _ => { });
     }
 
@@ -179,6 +180,15 @@ public static class WalRepair
             ? new Finding(FindingSeverity.Error, FindingCode.ForeignSegment, catalog.Directory, -1, -1,
                 string.Create(CultureInfo.InvariantCulture, $"as many segments belong to log {logs[0].Log} as to log {logs[1].Log} ({logs[0].Count} each) and no checkpoint names one: repair cannot tell which are this directory's"))
             : null;
+    }
+
+    private static RepairAction Abandon(SegmentScan scan, LogTail end)
+    {
+        Finding reason = end.TornTail ?? new Finding(FindingSeverity.Info, FindingCode.TornTail, scan.Path, -1, -1, "the segment lies beyond the log's torn end");
+        return new RepairAction(RepairActionKind.AbandonSegment, scan.Path, reason,
+            string.Create(CultureInfo.InvariantCulture,
+                $"writes the summary of a segment without blocks, flagged RecoveredClose, into a segment written after the log's torn end (after event {end.LastEventId}): its bytes stay in the file, declared abandoned, never replayed{(scan.Header is null ? "; its header page, which never reached the disk, gets its header first" : "")}, as a recorder's open does"),
+            null, []) { Scan = scan, Abandoned = (end.LogId, end.ChainValue) };
     }
 
     private static RepairAction Close(SegmentScan scan)

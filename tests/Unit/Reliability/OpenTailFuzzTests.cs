@@ -15,10 +15,12 @@ namespace FlashWal.Tests.Reliability;
 /// 1..90) and a last segment that was never closed, with three sealed blocks (91..120) followed by a
 /// torn tail (five unsealed events). This is where damage and a crash look most alike: a sealed block
 /// whose header no longer verifies and has nothing valid after it cannot be told from a seal the
-/// crash interrupted (FORMAT.md §9 step 7), so only the checkpoint's durable id can reveal that its
-/// events were lost. The oracle says exactly that: damage wherever the format can see it, a torn tail
-/// (never damage) where it cannot, and <c>DurableEventsMissing</c> when the checkpoint called lost
-/// events durable. A failure names the seed and case (replay with <see cref="Replay_one_case"/>).
+/// crash interrupted (FORMAT.md §9 step 7), and after a power cut nothing written after the durable
+/// point can be told from what the cut left unwritten (§9.1), so only the checkpoint's durable id can
+/// tell damage from a torn end. The oracle says exactly that: damage wherever the format can see it
+/// at or before the durable point, a torn tail (never damage) where it cannot, and
+/// <c>DurableEventsMissing</c> when the checkpoint called lost events durable. A failure names the
+/// seed and case (replay with <see cref="Replay_one_case"/>).
 /// </summary>
 public sealed class OpenTailFuzzTests : IDisposable
 {
@@ -271,6 +273,27 @@ public sealed class OpenTailFuzzTests : IDisposable
         if (open.Length != capacity)
         {
             expect.SegmentDamage = true; // a segment is preallocated: a crash never changes its length
+        }
+
+        // Beyond the durable point a failure is a torn end, not damage (FORMAT.md §9.1): the log ends
+        // at the first block that no longer verifies (or before the segment, when its header page is
+        // zeros), as long as everything before it already reaches the checkpoint's durable id. Blocks
+        // after that point are not part of the log (a power cut can leave them behind a hole).
+        bool headerNeverWritten = open.Length == capacity && open.AsSpan(0, SegmentFormat.DataOffset).IndexOfAnyExcept((byte)0) < 0;
+        int firstChanged = headerNeverWritten ? 0 : _blocks.FindIndex(b => Changed(b.Start, b.End));
+        if (open.Length == capacity && firstChanged >= 0 && (headerNeverWritten || !Changed(0, SegmentFormat.DataOffset)))
+        {
+            long intact = firstChanged == 0 ? FirstOpenId - 1 : _blocks[firstChanged - 1].Last;
+            if (intact >= durable)
+            {
+                for (long id = intact + 1; id <= LastSealedId; id++)
+                {
+                    expect.TornLost.Add(id);
+                }
+
+                expect.Torn = true;
+                return expect;
+            }
         }
 
         if (open.Length < HeaderSize || Changed(0, HeaderSize))

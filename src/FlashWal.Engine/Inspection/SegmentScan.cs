@@ -76,6 +76,13 @@ public sealed class SegmentScan
     /// </summary>
     public long? LaterBlockLastEventId { get; internal set; }
 
+    /// <summary>
+    /// For a torn tail: the check that failed at the end of the valid prefix (a block header whose
+    /// magic is there but whose CRC fails, say), or null when the bytes there simply end (a seal a
+    /// crash cut short). Damage if the durable point lies beyond it (FORMAT.md §9.1).
+    /// </summary>
+    internal Finding? TornFailure { get; set; }
+
     /// <summary>The log ends torn after this segment's valid prefix (<see cref="TornEnd.DeclareIn"/>): nothing after it is part of the log.</summary>
     internal bool EndsTorn { get; set; }
 

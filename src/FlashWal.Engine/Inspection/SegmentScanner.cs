@@ -34,6 +34,16 @@ public static unsafe class SegmentScanner
             scan.State = SegmentState.Unreadable;
             scan.NeverWritten = length == 0 || FirstNonZero(data, 0, length) < 0;
             scan.HeaderNeverWritten = !scan.NeverWritten && length >= SegmentFormat.HeaderSize && FirstNonZero(data, 0, SegmentFormat.HeaderSize) < 0;
+            if (scan.HeaderNeverWritten)
+            {
+                // Its header page never reached the disk, but later pages did: how far did its writes go?
+                for (long at = FindBlockHeader(data, SegmentFormat.DataOffset, length); at >= 0; at = FindBlockHeader(data, at + SegmentFormat.BlockAlignment, length))
+                {
+                    long last = BlockHeader.Read(new ReadOnlySpan<byte>(data + at, SegmentFormat.BlockHeaderSize)).LastEventId;
+                    scan.LaterBlockLastEventId = Math.Max(scan.LaterBlockLastEventId ?? 0, last);
+                }
+            }
+
             return scan;
         }
 
@@ -811,6 +821,7 @@ public static unsafe class SegmentScanner
             return true;
         }
 
+        scan.TornFailure = failure?.Finding;
         scan.Add(FindingSeverity.TornTail, FindingCode.TornTail, scan.ValidEnd, scan.BlockOffsets.Count,
             $"unsealed bytes follow the last sealed block (first non-zero byte at {stray}): a write that a crash interrupted; its events were never committed");
         scan.State = summaryCorrupt ? SegmentState.Damaged : SegmentState.TornTail;

@@ -142,7 +142,14 @@ public static class SegmentVerifier
             end.DeclareIn(scans[end.Position]);
         }
 
+        // Prepared segments right after the end (they hold nothing) stay, as after any torn tail; from the
+        // first segment that holds something on, nothing is part of the log.
         int keep = end.InSegment ? end.Position + 1 : end.Position;
+        while (keep < scans.Count && scans[keep] is { NeverWritten: true } or { Header: not null, State: SegmentState.Empty, Summary: null, HasDamage: false })
+        {
+            keep++;
+        }
+
         List<SegmentScan> beyond = scans.GetRange(keep, scans.Count - keep);
         scans.RemoveRange(keep, scans.Count - keep);
         return beyond;

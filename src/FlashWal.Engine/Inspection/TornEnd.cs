@@ -119,9 +119,28 @@ internal sealed record TornEnd(int Position, bool InSegment, long LastIntactEven
                 return OwnDamageMayBeTorn(scan) ? End(i, inSegment: true, scan, scan.Findings.First(f => f.Severity >= FindingSeverity.Damage), null) : null;
             }
 
-            if (scan.State == SegmentState.TornTail && laterData)
+            if (scan.State == SegmentState.TornTail)
             {
-                return End(i, inSegment: true, scan, null, "later segments hold blocks written after it");
+                if (laterData)
+                {
+                    return End(i, inSegment: true, scan, scan.TornFailure, "later segments hold blocks written after it");
+                }
+
+                // The end of the log: a torn tail says what it may have cost, and is damage where the
+                // durable point lies beyond it and a check failed there (not merely a seal cut short).
+                Finding plain = scan.Findings.First(f => f.Code == FindingCode.TornTail);
+                if (End(i, inSegment: true, scan, scan.TornFailure, plain.Message) is { } end)
+                {
+                    return end;
+                }
+
+                if (scan.TornFailure is { } failure && Math.Max(lastIntact, scan.LastEventId) < durable)
+                {
+                    scan.ReplaceFinding(plain, failure);
+                    scan.State = SegmentState.Damaged;
+                }
+
+                return null;
             }
 
             if (scan.RecordCount > 0 || scan.Summary is not null)
@@ -161,7 +180,7 @@ internal sealed record TornEnd(int Position, bool InSegment, long LastIntactEven
             string cause = failure is not null ? $"{failure.Code} ({failure.Message})" : why!;
             var finding = new Finding(FindingSeverity.TornTail, FindingCode.TornTail, scan.Path, inSegment ? scan.ValidEnd : -1, inSegment ? scan.BlockOffsets.Count : -1,
                 string.Create(CultureInfo.InvariantCulture,
-                    $"{MessageStart}: the log's intact part ends here, after event {intact}, beyond its durable point (event {durable}); what follows is what a power cut can leave unwritten: {cause}; {lost}"),
+                    $"{MessageStart}: the log's intact part ends here, after event {intact}, at or past its durable point (event {durable}); what follows can be writes a crash or a power cut cut short: {cause}; {lost}"),
                 failure?.Expected, failure?.Found);
             return new TornEnd(at, inSegment, intact, durable, endChain, lostTo, finding);
         }
@@ -221,14 +240,9 @@ internal sealed record TornEnd(int Position, bool InSegment, long LastIntactEven
     private static long BeyondEventId(IReadOnlyList<SegmentScan> scans, int at, bool inSegment)
     {
         long beyond = 0;
-        for (int j = inSegment ? at + 1 : at; j < scans.Count; j++)
+        for (int j = at; j < scans.Count; j++)
         {
-            beyond = Math.Max(beyond, scans[j].LastEventId);
-        }
-
-        if (inSegment && scans[at].LaterBlockLastEventId is long later)
-        {
-            beyond = Math.Max(beyond, later);
+            beyond = Math.Max(beyond, Math.Max(j == at && inSegment ? 0 : scans[j].LastEventId, scans[j].LaterBlockLastEventId ?? 0));
         }
 
         return beyond;

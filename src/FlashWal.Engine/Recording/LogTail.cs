@@ -291,6 +291,11 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
             return null;
         }
 
+        if (end.InSegment && !scans[end.Position].HasDamage && scans.Skip(end.Position + 1).All(s => s.NeverWritten || s.State == SegmentState.Empty))
+        {
+            return null; // the torn tail of a killed recorder, at the end of the log: the usual plan closes it
+        }
+
         var toClose = new List<SegmentScan>();
         var abandon = new List<SegmentScan>();
         var unused = new List<SegmentScan>();

@@ -431,7 +431,7 @@ public sealed class WalRecovery : IDisposable
         long before = _previousIndex >= 0 ? _previousIndex : _headFloor is long floor ? floor - 1 : -1;
         bool checkIndices = _previousIndex >= 0 || _headFloor is not null;
         _headFloor = null;
-        if (checkIndices && index >= 0 && SegmentLink.CheckIndices(Catalog.Directory, before, index) is { } missing)
+        if (checkIndices && index >= 0 && SegmentLink.CheckIndices(Catalog.Directory, before, index) is { } missing && !NeverWrittenBetween(before, index))
         {
             if (_live && next.Failure is null && next.Reader!.Scan is { RecordCount: 0, Summary: null })
             {
@@ -565,6 +565,24 @@ public sealed class WalRecovery : IDisposable
         else
         {
             _telemetry.Switch.RecordSince(switchStart);
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Whether every index strictly between <paramref name="after"/> and <paramref name="before"/> is a
+    /// file of zeros the catalog listed (a prepared segment whose creation never reached the disk,
+    /// skipped by the plan): present, holding nothing, so not missing (the verifier judges them so too).
+    /// </summary>
+    private bool NeverWrittenBetween(long after, long before)
+    {
+        for (long i = after + 1; i < before; i++)
+        {
+            if (!Catalog.Segments.Any(s => s.SegmentIndex == i && s.NeverWritten))
+            {
+                return false;
+            }
         }
 
         return true;

@@ -105,7 +105,7 @@ public static class SegmentVerifier
 
         SalvageDamaged(scans);
         var findings = FileFindings(scans).ToList();
-        findings.AddRange(CheckSet(listing, scans));
+        findings.AddRange(CheckSet(listing, scans, inFileOrder: true));
         LogId? log = LogOf(scans);
         long lastEventId = LastEventOf(scans, log);
         findings.AddRange(CheckpointCheck.Check(listing.Directory, log, lastEventId, checkpoint, problem, "recovery and the recorder use the segments instead"));
@@ -182,7 +182,15 @@ public static class SegmentVerifier
     }
 
     /// <summary>The checks that need the whole directory. <paramref name="scans"/> are ordered by index.</summary>
-    internal static IEnumerable<Finding> CheckSet(WalDirectoryListing listing, IReadOnlyList<SegmentScan> scans)
+    /// <param name="listing">The directory's files.</param>
+    /// <param name="scans">The segments, in order.</param>
+    /// <param name="inFileOrder">
+    /// The scans are in the order of the indices their file names give (the verifier's), not of those
+    /// their headers state (the catalog's, which replays a misnamed segment where it belongs): missing
+    /// indices are then judged by the names, so that a misnamed segment, which is a finding of its own,
+    /// does not make the indices between its header's and its neighbours' look missing.
+    /// </param>
+    internal static IEnumerable<Finding> CheckSet(WalDirectoryListing listing, IReadOnlyList<SegmentScan> scans, bool inFileOrder = false)
     {
         foreach (string path in listing.Temporary)
         {
@@ -223,7 +231,7 @@ public static class SegmentVerifier
         for (int i = 0; i < scans.Count; i++)
         {
             SegmentScan scan = scans[i];
-            if (i > 0 && SegmentLink.CheckIndices(listing.Directory, scans[i - 1].SegmentIndex, scans[i].SegmentIndex) is { } missing)
+            if (i > 0 && SegmentLink.CheckIndices(listing.Directory, Place(scans[i - 1]), Place(scans[i])) is { } missing)
             {
                 yield return missing;
             }
@@ -274,6 +282,9 @@ public static class SegmentVerifier
                 lastIdKnown = !scan.HasDamage || scan.Summary is not null;
             }
         }
+
+        long Place(SegmentScan scan) =>
+            inFileOrder && SegmentFileName.TryParseAny(Path.GetFileName(scan.Path), out long named, out _) ? named : scan.SegmentIndex;
     }
 
     /// <summary>

@@ -151,6 +151,31 @@ public class VerifierTests
         Assert.Equal(2, report.Findings.Count(f => f.Code == FindingCode.SegmentNameMismatch));
     }
 
+    /// <summary>
+    /// Found by the stricter fuzzers (issue 14 item 9): the verifier walks the files in the order of
+    /// their names but judged missing indices by their headers, so two swapped segments also reported
+    /// segments 1 and 2 missing, and a segment renamed to the end of the log, once a fence followed it,
+    /// every index below the fence. Every file is there: only the names are wrong, which is reported.
+    /// </summary>
+    [Fact]
+    public void A_misnamed_segment_makes_no_index_around_it_look_missing()
+    {
+        using var dir = new TempDirectory();
+        Wal.WriteLog(dir.Path, 4, 100, Wal.Small);
+        string one = Wal.SegmentPath(dir.Path, 1);
+        string two = Wal.SegmentPath(dir.Path, 2);
+        File.Move(one, one + ".x");
+        File.Move(two, one);
+        File.Move(one + ".x", two);
+        VerificationReport report = SegmentVerifier.Verify(dir.Path);
+        Assert.Equal(2, report.Findings.Count(f => f.Code == FindingCode.SegmentNameMismatch));
+        Assert.DoesNotContain(report.Findings, f => f.Code == FindingCode.SegmentMissing);
+
+        File.Delete(one);
+        report = SegmentVerifier.Verify(dir.Path); // a file really missing is still found
+        Assert.Equal(one, Assert.Single(report.Findings, f => f.Code == FindingCode.SegmentMissing).File);
+    }
+
     [Fact]
     public void A_segment_with_a_valid_name_and_header_but_replaced_content_breaks_the_chain()
     {

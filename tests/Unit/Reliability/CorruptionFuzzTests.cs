@@ -211,7 +211,7 @@ public sealed class CorruptionFuzzTests : IDisposable
 
     private string? RunCase(int seed, int index, Dictionary<string, int> kinds)
     {
-        int caseSeed = HashCode.Combine(seed, index) & 0x7FFFFFFF;
+        int caseSeed = FuzzRun.CaseSeed(seed, index, fuzzer: 0);
         var random = new Random(caseSeed);
         Kind kind = (Kind)random.Next(0, Enum.GetValues<Kind>().Length);
         if (random.Next(3) > 0 && kind > Kind.AppendGarbage)

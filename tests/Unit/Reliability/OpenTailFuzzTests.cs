@@ -133,7 +133,7 @@ public sealed class OpenTailFuzzTests : IDisposable
 
     private string? RunCase(int seed, int index, Dictionary<string, int> tally)
     {
-        int caseSeed = HashCode.Combine(seed, index, "open") & 0x7FFFFFFF;
+        int caseSeed = FuzzRun.CaseSeed(seed, index, fuzzer: 1);
         var random = new Random(caseSeed);
         var kind = (Kind)random.Next(Enum.GetValues<Kind>().Length);
         long durable = random.Next(3) switch { 0 => FirstOpenId - 1, 1 => 110, _ => LastSealedId };

@@ -1,6 +1,7 @@
 using System.Globalization;
 using FlashWal.Errors;
 using FlashWal.Format;
+using FlashWal.Reading;
 using FlashWal.Recording;
 
 namespace FlashWal.Inspection;
@@ -33,8 +34,10 @@ public static class SegmentVerifier
             throw MissingPath.Error(full);
         }
 
-        SegmentScan scan = SegmentScanner.ScanFile(full);
-        return new VerificationReport(full, isDirectory: false, [scan.ToInfo()], scan.Findings);
+        List<SegmentScan> scans = [SegmentScanner.ScanFile(full)];
+        SalvageDamaged(scans);
+        SegmentScan scan = scans[0];
+        return new VerificationReport(full, isDirectory: false, [scan.ToInfo()], scan.Findings, LastEventOf(scans, scan.Header?.LogId));
     }
 
     /// <summary>Verifies every segment of a WAL directory and the set as a whole.</summary>
@@ -103,11 +106,12 @@ public static class SegmentVerifier
             }
         }
 
+        SalvageDamaged(scans);
         LogId? log = LogOf(scans);
         long? firstIndex = isLive ? null : FirstIndexOf(checkpoint, log);
         List<SegmentScan> beyond = CutAtTornEnd(scans, log, checkpoint, firstIndex, isLive, out TornEnd? end);
         var findings = FileFindings(scans).ToList();
-        findings.AddRange(CheckSet(listing, scans, firstIndex));
+        findings.AddRange(CheckSet(listing, scans, firstIndex, inFileOrder: true));
         if (end is { InSegment: false })
         {
             findings.Add(end.Finding);
@@ -120,7 +124,7 @@ public static class SegmentVerifier
 
         long lastEventId = LastEventOf(scans, log);
         findings.AddRange(CheckpointCheck.Check(listing.Directory, log, lastEventId, checkpoint, problem, "recovery and the recorder use the segments instead"));
-        return new VerificationReport(listing.Directory, isDirectory: true, scans.ConvertAll(s => s.ToInfo()), findings);
+        return new VerificationReport(listing.Directory, isDirectory: true, scans.ConvertAll(s => s.ToInfo()), findings, lastEventId);
     }
 
     /// <summary>
@@ -233,7 +237,16 @@ public static class SegmentVerifier
     /// <paramref name="firstIndex"/>, when known (the checkpoint's first segment index), is where the
     /// log must start: segments missing from there are lost, not retired by retention.
     /// </summary>
-    internal static IEnumerable<Finding> CheckSet(WalDirectoryListing listing, IReadOnlyList<SegmentScan> scans, long? firstIndex)
+    /// <param name="listing">The directory's files.</param>
+    /// <param name="scans">The segments, in order.</param>
+    /// <param name="firstIndex">The checkpoint's first segment index, or null.</param>
+    /// <param name="inFileOrder">
+    /// The scans are in the order of the indices their file names give (the verifier's), not of those
+    /// their headers state (the catalog's, which replays a misnamed segment where it belongs): missing
+    /// indices are then judged by the names, so that a misnamed segment, which is a finding of its own,
+    /// does not make the indices between its header's and its neighbours' look missing.
+    /// </param>
+    internal static IEnumerable<Finding> CheckSet(WalDirectoryListing listing, IReadOnlyList<SegmentScan> scans, long? firstIndex, bool inFileOrder = false)
     {
         foreach (string path in listing.Temporary)
         {
@@ -279,7 +292,7 @@ public static class SegmentVerifier
         for (int i = 0; i < scans.Count; i++)
         {
             SegmentScan scan = scans[i];
-            if (i > 0 && SegmentLink.CheckIndices(listing.Directory, scans[i - 1].SegmentIndex, scans[i].SegmentIndex) is { } missing)
+            if (i > 0 && SegmentLink.CheckIndices(listing.Directory, Place(scans[i - 1]), Place(scans[i])) is { } missing)
             {
                 yield return missing;
             }
@@ -330,6 +343,9 @@ public static class SegmentVerifier
                 lastIdKnown = !scan.HasDamage || scan.Summary is not null;
             }
         }
+
+        long Place(SegmentScan scan) =>
+            inFileOrder && SegmentFileName.TryParseAny(Path.GetFileName(scan.Path), out long named, out _) ? named : scan.SegmentIndex;
     }
 
     /// <summary>
@@ -341,9 +357,43 @@ public static class SegmentVerifier
             .OrderByDescending(g => g.Count()).ThenByDescending(g => g.Max(s => s.SegmentIndex))
             .Select(g => (LogId?)g.Key).FirstOrDefault();
 
-    /// <summary>The last event id the segments of <paramref name="log"/> with events hold; 0 when none.</summary>
+    /// <summary>
+    /// The log's last event id, 0 when none: the highest id the segments of <paramref name="log"/> are
+    /// known to hold (docs/FORMAT.md §10): each one's valid prefix, the blocks that verify after its
+    /// damage (<see cref="SalvageDamaged"/>), and a closed segment's summary, which says where its events
+    /// end even when a block of it is damaged (that damage is a finding of its own: what it lost lies
+    /// inside the summary's range, not after the log's end).
+    /// </summary>
     internal static long LastEventOf(IEnumerable<SegmentScan> scans, LogId? log) =>
-        scans.Where(s => s.RecordCount > 0 && s.Header?.LogId == log).Select(s => s.LastEventId).DefaultIfEmpty().Max();
+        scans.Where(s => s.Header is { } header && header.LogId == log)
+            .Select(s => Math.Max(Math.Max(s.RecordCount > 0 ? s.LastEventId : 0, s.Summary?.LastEventId ?? 0), s.SalvagedRuns.Count > 0 ? s.SalvagedRuns[^1].LastEventId : 0))
+            .DefaultIfEmpty().Max();
+
+    /// <summary>
+    /// Scans each damaged segment whose header is readable again, with salvage, so that the blocks that
+    /// verify after its damage (<see cref="SegmentScan.SalvagedRuns"/>) count for <see cref="LastEventOf"/>
+    /// as they count for salvage recovery. A file that can no longer be read keeps its first scan.
+    /// </summary>
+    internal static void SalvageDamaged(List<SegmentScan> scans)
+    {
+        for (int i = 0; i < scans.Count; i++)
+        {
+            if (scans[i] is not { State: SegmentState.Damaged, Header: not null } damaged)
+            {
+                continue;
+            }
+
+            try
+            {
+                using SegmentReader reader = SegmentReader.Open(damaged.Path, salvage: true);
+                scans[i] = reader.Scan;
+            }
+            catch (Exception e) when (e is WalException or IOException or UnauthorizedAccessException)
+            {
+                // gone or changed since: the first scan says what it held
+            }
+        }
+    }
 
     private static string Hex(long index) => SegmentScanner.Hex(index);
 

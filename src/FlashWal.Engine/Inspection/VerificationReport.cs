@@ -3,12 +3,15 @@ namespace FlashWal.Inspection;
 /// <summary>The outcome of verifying a segment file or a WAL directory.</summary>
 public sealed class VerificationReport
 {
-    internal VerificationReport(string path, bool isDirectory, IReadOnlyList<SegmentInfo> segments, IReadOnlyList<Finding> findings)
+    private readonly long _logLastEventId; // the log's last event as SegmentVerifier.LastEventOf judges it
+
+    internal VerificationReport(string path, bool isDirectory, IReadOnlyList<SegmentInfo> segments, IReadOnlyList<Finding> findings, long logLastEventId)
     {
         Path = path;
         IsDirectory = isDirectory;
         Segments = segments;
         Findings = findings;
+        _logLastEventId = logLastEventId;
     }
 
     /// <summary>What was verified.</summary>
@@ -38,6 +41,9 @@ public sealed class VerificationReport
     /// <summary>The lowest readable event id (0 when none).</summary>
     public long FirstEventId => Segments.Where(s => s.Events > 0).Select(s => s.FirstEventId).DefaultIfEmpty().Min();
 
-    /// <summary>The highest readable event id (0 when none).</summary>
-    public long LastEventId => Segments.Where(s => s.Events > 0).Select(s => s.LastEventId).DefaultIfEmpty().Max();
+    /// <summary>
+    /// The highest event id (0 when none): the highest readable one, or the log's last event when a
+    /// damaged segment's summary or its blocks that verify after the damage go further (docs/FORMAT.md §10).
+    /// </summary>
+    public long LastEventId => Math.Max(Segments.Where(s => s.Events > 0).Select(s => s.LastEventId).DefaultIfEmpty().Max(), _logLastEventId);
 }

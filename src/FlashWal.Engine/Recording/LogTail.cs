@@ -454,7 +454,7 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
     /// (segments are closed in order). A damaged one among them cannot be closed without hiding its
     /// damage: it ends the list and refuses the open.
     /// </summary>
-    private static (List<SegmentScan> ToClose, Finding? Refusal, SegmentScan? Refused) OpenSegments(SegmentScan newest, IReadOnlyList<(long Index, string Path)> segments, int at)
+    internal static (List<SegmentScan> ToClose, Finding? Refusal, SegmentScan? Refused) OpenSegments(SegmentScan newest, IReadOnlyList<(long Index, string Path)> segments, int at)
     {
         var toClose = new List<SegmentScan>();
         if (newest.Summary is null)

@@ -28,7 +28,7 @@ public enum TailState
     /// <summary>No segment was reached.</summary>
     None = 0,
 
-    /// <summary>Closed cleanly: a summary matches its blocks.</summary>
+    /// <summary>Closed cleanly: a valid summary ends it (damage to its blocks, if any, is reported as damage, not as the tail).</summary>
     Closed,
 
     /// <summary>Never closed, and nothing follows its last sealed block: a recorder still writing, or killed between commits.</summary>

@@ -85,6 +85,7 @@ public sealed class WalCatalog
         // In the order of the index each header states (the file name's for unreadable ones), so that
         // renamed or swapped files replay where they belong; the verifier reports the names.
         var scans = listing.Segments.Select(s => SegmentScanner.ScanCurrent(s.Path, quick: true)).OrderBy(s => s.SegmentIndex).ToList();
+        SegmentVerifier.SalvageDamaged(scans); // the log's last event by the verifier's rule
         LogId? log = SegmentVerifier.LogOf(scans);
         bool isLive = live ?? IsLive(directory);
         long? firstIndex = isLive ? null : SegmentVerifier.FirstIndexOf(checkpoint, log);
@@ -172,7 +173,8 @@ public sealed class WalCatalog
             SegmentReader.Open(path).Dispose(); // throws what the reader says of such a file: not a segment, newer version, or the I/O error
         }
 
-        SegmentScan[] scans = [scan];
-        return new WalCatalog(System.IO.Path.GetDirectoryName(path)!, scans, scan.Header?.LogId, SegmentVerifier.FileFindings(scans).ToList(), checkpoint: null);
+        List<SegmentScan> scans = [scan];
+        SegmentVerifier.SalvageDamaged(scans);
+        return new WalCatalog(System.IO.Path.GetDirectoryName(path)!, scans, scans[0].Header?.LogId, SegmentVerifier.FileFindings(scans).ToList(), checkpoint: null);
     }
 }

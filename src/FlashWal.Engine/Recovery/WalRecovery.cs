@@ -667,9 +667,12 @@ public sealed class WalRecovery : IDisposable
         if (scan.RecordCount > 0 || scan.Summary is not null || scan.State == SegmentState.TornTail || _tail == TailState.None)
         {
             // Empty segments a recorder prepared ahead of the one it writes say nothing about the tail.
+            // A valid summary closes a segment even when a block of it is damaged (that damage is reported
+            // on its own): the recorder closed the log, and its end is the summary's.
             _tail = scan.State switch
             {
                 SegmentState.Closed => TailState.Closed,
+                SegmentState.Damaged when scan.Summary is not null => TailState.Closed,
                 SegmentState.TornTail => TailState.TornTail,
                 _ => TailState.Open,
             };

@@ -98,6 +98,13 @@ public static class WalRepair
         actions.AddRange(removals);
         actions.AddRange(tail.ToClose.Select(Close));
         actions.AddRange(tail.Abandon.Select(s => Abandon(s, tail.Tail)));
+        if (tail.Refusal is { Code: FindingCode.DurableEventsMissing } && tail.Refused is { HasDamage: false } newest)
+        {
+            // Refused only because the checkpoint names durable events the segments no longer hold: the
+            // segments left open are intact and are closed as a recorder's open would (§16.1), before
+            // the fence that will follow them. Left open behind it, a torn one would read as damage.
+            actions.AddRange(LogTail.OpenSegments(newest, stays, stays.FindIndex(s => s.Path == newest.Path)).ToClose.Select(Close));
+        }
 
         var used = listing.Segments.Where(s => !tail.Unused.Any(u => u.Path == s.Path)).ToList();
         long lastStaying = stays.Where(s => !tail.Unused.Any(u => u.Path == s.Path)).Select(s => s.Index).DefaultIfEmpty(-1).Max();

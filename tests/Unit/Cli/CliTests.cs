@@ -99,6 +99,44 @@ public class CliTests
         Assert.Equal(30, report.Events);
     }
 
+    /// <summary>
+    /// Issue 14 item 9, as a user met it: a recorder stopped cleanly, then one byte flipped in the
+    /// middle of the last segment's data. verify printed a second damage line, DurableEventsMissing,
+    /// and ended its report before the damage; recover --mode salvage called the tail open.
+    /// </summary>
+    [Fact]
+    public void A_flipped_byte_in_the_last_segment_is_one_finding_and_its_tail_stays_closed()
+    {
+        using var dir = new TempDirectory();
+        Assert.Equal(0, Run("record", dir.Path, "--events", "3000", "--segment-size", "64KiB", "--block-size", "4KiB").Code);
+        string last = WalDirectory.List(dir.Path).Segments[^1].Path;
+        IReadOnlyList<long> blocks = SegmentScanner.ScanFile(last).BlockOffsets;
+        Assert.True(blocks.Count >= 3, $"{blocks.Count} block(s) in the last segment");
+        long offset = blocks[blocks.Count / 2] + SegmentFormat.BlockHeaderSize + 100; // a middle block's records
+        using (var stream = new FileStream(last, FileMode.Open, FileAccess.ReadWrite))
+        {
+            stream.Position = offset;
+            int b = stream.ReadByte();
+            stream.Position = offset;
+            stream.WriteByte((byte)(b ^ 0x40));
+        }
+
+        var verify = Run("verify", dir.Path);
+        Assert.Equal(1, verify.Code);
+        string[] lines = verify.Out.Trim().Split('\n');
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith($"{last}:{blocks[blocks.Count / 2] + SegmentFormat.BlockHeaderSize}: damage BlockChecksumMismatch block {blocks.Count / 2}:", lines[0], StringComparison.Ordinal);
+        Assert.StartsWith("DAMAGED: 1 damage finding(s); ", lines[1], StringComparison.Ordinal);
+        Assert.EndsWith(", ids 1..3000", lines[1], StringComparison.Ordinal);
+
+        var salvage = Run("recover", dir.Path, "--mode", "salvage");
+        Assert.Equal(1, salvage.Code);
+        Assert.Contains(", ids 1..3000 from ", salvage.Out, StringComparison.Ordinal);
+        Assert.Contains("tail closed cleanly", salvage.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("DurableEventsMissing", salvage.Out, StringComparison.Ordinal);
+        Assert.Contains("DAMAGED (salvaged): 1 gap(s)", salvage.Out, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_flipped_byte_exits_1_and_names_the_file_and_offset()
     {

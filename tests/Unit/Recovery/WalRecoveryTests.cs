@@ -195,6 +195,43 @@ public class WalRecoveryTests
         Assert.Equal((235L, (long?)240L), (salvage.Report.Gaps.Single().FirstEventId, salvage.Report.Gaps.Single().LastEventId));
     }
 
+    /// <summary>
+    /// Issue 14 item 9: a damaged block in the last segment, which the recorder closed: salvage
+    /// reported the tail as open, although the segment's summary is valid. It replays every block that
+    /// verifies up to the summary's last id, reports only the damaged block's ids as lost (the
+    /// checkpoint's durable id, 600, is inside the segment, not missing), and says the tail is closed.
+    /// </summary>
+    [Theory]
+    [InlineData(4)] // ids 541..550; the blocks after it verify
+    [InlineData(9)] // ids 591..600, the last block: the summary bounds the loss
+    public void A_damaged_block_in_the_closed_last_segment_leaves_the_tail_closed(int block)
+    {
+        using TempDirectory dir = SixSegments();
+        Wal.Checkpoint(dir.Path); // durable up to 600
+        (string segment, _) = Wal.DamageBlock(dir.Path, 5, block);
+        long lostFrom = 501 + (10 * block);
+        long lostTo = lostFrom + 9;
+
+        using (var strict = WalRecovery.Open(dir.Path, Strict))
+        {
+            var ids = new List<long>();
+            Assert.True(strict.ResumeFrom(1));
+            var error = Assert.Throws<WalCorruptionException>(() => Drain(strict, ids));
+            Assert.Equal(Range(1, lostFrom - 1), ids);
+            Assert.Equal((FindingCode.BlockChecksumMismatch, segment), (error.Finding.Code, error.Finding.File));
+            Assert.Equal(TailState.Closed, strict.Report.Tail);
+        }
+
+        using var salvage = WalRecovery.Open(dir.Path, Salvage);
+        Assert.Empty(salvage.Catalog.Findings);
+        Assert.Equal([.. Range(1, lostFrom - 1), .. Range(lostTo + 1, 600)], Replay(salvage, 1));
+        RecoveryReport report = salvage.Report;
+        Assert.Equal((RecoveryOutcome.Complete, TailState.Closed), (report.Outcome, report.Tail));
+        LostRange gap = Assert.Single(report.Gaps);
+        Assert.Equal((lostFrom, (long?)lostTo, FindingCode.BlockChecksumMismatch), (gap.FirstEventId, gap.LastEventId, gap.Cause.Code));
+        Assert.Equal(FindingCode.BlockChecksumMismatch, Assert.Single(report.Damage).Code);
+    }
+
     [Fact]
     public void A_missing_middle_segment_is_a_gap()
     {

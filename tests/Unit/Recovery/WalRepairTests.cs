@@ -354,6 +354,34 @@ public class WalRepairTests
         AssertNothingLeft(dir.Path);
     }
 
+    /// <summary>
+    /// Found by the stricter fuzzers (issue 14 item 9): a killed recorder's torn last segment, and a
+    /// checkpoint saying events after its last sealed block were durable. The repair fenced the log but
+    /// left the segment open, so once a recorder continued after the fence the verifier reported its
+    /// torn tail as damage ("only the log's last segment may end torn"). It is cut as a recorder's open
+    /// would, then fenced; only the fenced loss stays reported.
+    /// </summary>
+    [Fact]
+    public void A_torn_last_segment_is_cut_as_well_as_fenced_when_the_checkpoint_names_lost_durable_events()
+    {
+        using var dir = new TempDirectory();
+        LogId log = WriteTornLog(dir.Path, closedSegments: 3); // 301..320 sealed, 321..330 torn
+        new MetaCheckpoint(log, 3, 0, CommittedEventId: 330, DurableEventId: 330, 0).Save(dir.Path);
+
+        RepairPlan plan = DryRun(dir.Path);
+        Assert.Equal([(RepairActionKind.CutTornTail, 3L), (RepairActionKind.FenceDamagedTail, 4L)], plan.Actions.Select(a => (a.Kind, SegmentIndex(a.Target))));
+        Assert.Equal(331, plan.NextEventId);
+        Assert.True(plan.Apply().IsComplete);
+        Assert.True(SegmentFile.ReadSummary(Wal.SegmentPath(dir.Path, 3)) is { IsRecoveredClose: true, LastEventId: 320 });
+        AssertNothingLeft(dir.Path);
+
+        Continue(dir.Path, 331);
+        Finding lost = Assert.Single(SegmentVerifier.Verify(dir.Path).Findings, f => f.Severity >= FindingSeverity.Damage);
+        Assert.Equal((FindingCode.FencedLoss, Wal.SegmentPath(dir.Path, 4)), (lost.Code, lost.File));
+        Assert.Equal([.. Range(1, 320), .. Range(331, 340)], SalvageIds(dir.Path, out RecoveryReport salvage));
+        Assert.Equal((321L, (long?)330L), (salvage.Gaps.Single().FirstEventId, salvage.Gaps.Single().LastEventId));
+    }
+
     [Fact]
     public void An_unreadable_last_segment_is_fenced_then_quarantined_and_without_the_fence_it_is_not_moved()
     {

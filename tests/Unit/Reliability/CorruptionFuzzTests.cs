@@ -211,7 +211,7 @@ public sealed class CorruptionFuzzTests : IDisposable
 
     private string? RunCase(int seed, int index, Dictionary<string, int> kinds)
     {
-        int caseSeed = HashCode.Combine(seed, index) & 0x7FFFFFFF;
+        int caseSeed = FuzzRun.CaseSeed(seed, index, fuzzer: 0);
         var random = new Random(caseSeed);
         Kind kind = (Kind)random.Next(0, Enum.GetValues<Kind>().Length);
         if (random.Next(3) > 0 && kind > Kind.AppendGarbage)
@@ -240,6 +240,11 @@ public sealed class CorruptionFuzzTests : IDisposable
 
         File.WriteAllBytes(Path.Combine(dir, MetaCheckpoint.FileName), _meta);
         Expectation expect = kind <= Kind.AppendGarbage ? MutateBytes(dir, kind, random, ref what) : MutateSet(dir, kind, random, ref what);
+        if (expect.Segment >= 0)
+        {
+            ExpectAround(dir, expect);
+        }
+
         _lastDamaged = expect.Damage;
         return Verify(dir, expect, preload: random.Next(4) == 0, resumeFrom: random.NextInt64(1, LastId + 2), repair: random.Next(RepairOneIn) == 0);
     }
@@ -254,6 +259,18 @@ public sealed class CorruptionFuzzTests : IDisposable
         public FindingCode? Code { get; set; }
         public long StrictStopsBefore { get; set; } = long.MaxValue;
         public bool SkipStrictPrefix { get; set; }
+
+        /// <summary>The segment a byte-level mutation changed (-1: none).</summary>
+        public int Segment { get; init; } = -1;
+
+        /// <summary>Files whose findings, of any kind, the mutation explains. No other file may have one, except <see cref="Neighbours"/>.</summary>
+        public HashSet<string> Touched { get; } = [];
+
+        /// <summary>Later segments whose link to the log before them the mutation hides (their predecessor gone or unreadable): chain and id-order findings only.</summary>
+        public HashSet<string> Neighbours { get; } = [];
+
+        /// <summary>Exactly the findings expected on <c>wal.meta</c>: <c>DurableEventsMissing</c> only when the checkpoint's durable id (120) lies past every id the segments are known to hold (FORMAT.md §10).</summary>
+        public HashSet<FindingCode> MetaCodes { get; } = [];
     }
 
     private Expectation MutateBytes(string dir, Kind kind, Random random, ref string what)
@@ -263,7 +280,7 @@ public sealed class CorruptionFuzzTests : IDisposable
         byte[] bytes = (byte[])_files[s].Clone();
         SegmentLayout layout = _layout[s];
         long capacity = bytes.Length;
-        var expect = new Expectation { File = path };
+        var expect = new Expectation { File = path, Segment = s };
 
         // A third of the offsets fall in a structure picked uniformly (header, reserved bytes, summary,
         // a block header, a block's records, the zero tail), a third where the data is, a third anywhere.
@@ -433,6 +450,12 @@ public sealed class CorruptionFuzzTests : IDisposable
                     // Only the checkpoint knows the log went further (FORMAT.md §10, §13).
                     expect.StrictStopsBefore = LastId + 1;
                     expect.SkipStrictPrefix = false;
+                    expect.MetaCodes.Add(FindingCode.DurableEventsMissing);
+                }
+                else
+                {
+                    expect.Touched.Add(path); // SegmentMissing names the missing file
+                    expect.Neighbours.Add(Wal.SegmentPath(dir, s + 1));
                 }
 
                 expect.Damage = true;
@@ -446,6 +469,7 @@ public sealed class CorruptionFuzzTests : IDisposable
                 File.Copy(path, copy);
                 what += $" segment {s} as {Segments}";
                 Misnamed(expect, copy);
+                expect.Touched.Add(copy);
                 break;
             }
 
@@ -461,6 +485,8 @@ public sealed class CorruptionFuzzTests : IDisposable
                 expect.Damage = true;
                 expect.File = b; // the file holding segment s, met first
                 expect.Code = FindingCode.SegmentNameMismatch;
+                expect.Touched.UnionWith([a, b]);
+                expect.Neighbours.Add(Wal.SegmentPath(dir, s + 2)); // follows the file holding segment s
                 expect.StrictStopsBefore = s * PerSegment + 1;
                 break;
             }
@@ -471,6 +497,8 @@ public sealed class CorruptionFuzzTests : IDisposable
                 File.Move(path, to);
                 what += $" segment {s} to {Segments}";
                 Misnamed(expect, to);
+                expect.Touched.UnionWith([path, to]); // its index missing, and the file in the wrong place
+                expect.Neighbours.Add(Wal.SegmentPath(dir, s + 1));
                 break;
             }
 
@@ -482,6 +510,7 @@ public sealed class CorruptionFuzzTests : IDisposable
                 expect.Damage = true;
                 expect.File = foreign;
                 expect.Code = FindingCode.ForeignSegment;
+                expect.Touched.Add(foreign);
                 expect.StrictStopsBefore = LastId + 1;
                 break;
             }
@@ -496,6 +525,7 @@ public sealed class CorruptionFuzzTests : IDisposable
                 what += $" byte {at}";
                 expect.File = meta;
                 expect.Code = FindingCode.CheckpointCorrupt;
+                expect.MetaCodes.Add(FindingCode.CheckpointCorrupt);
                 break;
             }
 
@@ -503,6 +533,7 @@ public sealed class CorruptionFuzzTests : IDisposable
                 File.Delete(Path.Combine(dir, MetaCheckpoint.FileName));
                 expect.File = Path.Combine(dir, MetaCheckpoint.FileName);
                 expect.Code = FindingCode.CheckpointMissing;
+                expect.MetaCodes.Add(FindingCode.CheckpointMissing);
                 break;
             case Kind.CompressedDamage:
             {
@@ -544,12 +575,70 @@ public sealed class CorruptionFuzzTests : IDisposable
                 LoseSegment(expect, s);
                 expect.Damage = true;
                 expect.File = packed;
+                expect.Touched.Add(packed);
+                expect.Neighbours.Add(Wal.SegmentPath(dir, s + 1)); // its predecessor's chain cannot be followed through it
+                if (s == Segments - 1)
+                {
+                    expect.MetaCodes.Add(FindingCode.DurableEventsMissing); // nothing readable says the log went past 90
+                }
                 expect.StrictStopsBefore = s * PerSegment + 1;
                 break;
             }
         }
 
         return expect;
+    }
+
+    /// <summary>
+    /// What else a byte-level mutation of one segment may be found with: its own findings only; the
+    /// next segment's chain when nothing of the segment's data is left to continue (an unreadable
+    /// header, or neither block 0 nor the summary: the chain is then followed from the segment before
+    /// it, as after a missing one); and <c>DurableEventsMissing</c> exactly when the last segment no
+    /// longer says it held 120: its summary is not intact and no intact block of it holds 120
+    /// (FORMAT.md §10: the summary, the valid prefix and the blocks that verify after damage say where
+    /// the log ends).
+    /// </summary>
+    private void ExpectAround(string dir, Expectation expect)
+    {
+        int s = expect.Segment;
+        byte[] original = _files[s];
+        byte[] now = File.ReadAllBytes(Wal.SegmentPath(dir, s));
+        bool Intact(long from, long to) => now.Length >= to && now.AsSpan((int)from, (int)(to - from)).SequenceEqual(original.AsSpan((int)from, (int)(to - from)));
+
+        expect.Touched.Add(Wal.SegmentPath(dir, s));
+        bool header = Intact(0, SegmentLayout.HeaderSize);
+        bool summary = header && Intact(512, 576);
+        BlockLayout first = _layout[s].Blocks[0];
+        if ((!header || (!summary && !Intact(first.Start, first.End))) && s + 1 < Segments)
+        {
+            expect.Neighbours.Add(Wal.SegmentPath(dir, s + 1));
+        }
+
+        if (s != Segments - 1)
+        {
+            return;
+        }
+
+        long known = summary
+            ? LastId
+            : header ? _layout[s].Blocks.Where(b => Intact(b.Start, b.End)).Select(b => b.Last).DefaultIfEmpty().Max() : 0;
+        if (known < LastId)
+        {
+            expect.MetaCodes.Add(FindingCode.DurableEventsMissing);
+        }
+    }
+
+    /// <summary>
+    /// The first of <paramref name="findings"/> (of at least <paramref name="severity"/>) that the
+    /// oracle did not expect, or null: one in a file the mutation did not touch, a chain finding in a
+    /// neighbour that is not about the chain, or a finding on <c>wal.meta</c> other than those expected.
+    /// </summary>
+    private static Finding? Unexpected(IEnumerable<Finding> findings, Expectation expect, string dir, FindingSeverity severity)
+    {
+        string meta = Path.Combine(dir, MetaCheckpoint.FileName);
+        return findings.FirstOrDefault(f => f.Severity >= severity && !(f.File == meta
+            ? expect.MetaCodes.Contains(f.Code)
+            : expect.Touched.Contains(f.File) || (expect.Neighbours.Contains(f.File) && f.Code is FindingCode.ChainBrokenAcrossSegments or FindingCode.EventIdOrder or FindingCode.EventIdJump)));
     }
 
     /// <summary>A file named after an index its header does not hold: all its events are replayed in their place.</summary>
@@ -571,6 +660,21 @@ public sealed class CorruptionFuzzTests : IDisposable
         if (expect.Damage != (damage.Count > 0))
         {
             return $"verifier: expected {(expect.Damage ? "damage" : "no damage")}, found: {findings}";
+        }
+
+        // ... and nothing the oracle did not expect: no finding in a file the mutation left alone, no
+        // DurableEventsMissing while the segments still say where the log ends.
+        if (Unexpected(report.Findings, expect, dir, FindingSeverity.Info) is { } unexpected)
+        {
+            return $"verifier: unexpected finding {unexpected}; all: {findings}";
+        }
+
+        foreach (FindingCode code in expect.MetaCodes)
+        {
+            if (!report.Findings.Any(f => f.Code == code && f.File == Path.Combine(dir, MetaCheckpoint.FileName)))
+            {
+                return $"verifier: no {code} finding on {MetaCheckpoint.FileName}: {findings}";
+            }
         }
 
         if (expect.File is not null && expect.Damage)
@@ -645,6 +749,11 @@ public sealed class CorruptionFuzzTests : IDisposable
         if (expect.Damage && expect.File is { } file && !salvage.Report.DamagedSegments.Contains(file) && !salvage.Report.Damage.Any(f => f.File == file))
         {
             return $"salvage: the damage in {file} is not reported: {string.Join(" | ", salvage.Report.Damage)}";
+        }
+
+        if (Unexpected(salvage.Report.Damage, expect, dir, FindingSeverity.Damage) is { } unexpectedDamage)
+        {
+            return $"salvage: unexpected damage {unexpectedDamage}; all: {string.Join(" | ", salvage.Report.Damage)}";
         }
 
         var reported = new HashSet<long>();

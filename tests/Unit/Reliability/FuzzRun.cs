@@ -81,6 +81,19 @@ internal static class FuzzRun
         }
     }
 
+    /// <summary>
+    /// The seed of case <paramref name="index"/> of <paramref name="seed"/> for fuzzer
+    /// <paramref name="fuzzer"/>: the same in every process (a SplitMix64 step), so that the seed and
+    /// case a failure names replay it. (HashCode.Combine, used before, is seeded anew per process.)
+    /// </summary>
+    public static int CaseSeed(int seed, int index, int fuzzer)
+    {
+        ulong z = ((ulong)(uint)seed << 32 | (uint)index) + ((ulong)(uint)fuzzer + 1) * 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return (int)((z ^ (z >> 31)) & 0x7FFFFFFF);
+    }
+
     /// <summary>Adds one to <paramref name="key"/>'s count (cases run on worker threads).</summary>
     public static void Count(Dictionary<string, int> tally, string key)
     {

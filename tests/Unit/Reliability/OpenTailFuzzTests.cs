@@ -135,7 +135,7 @@ public sealed class OpenTailFuzzTests : IDisposable
 
     private string? RunCase(int seed, int index, Dictionary<string, int> tally)
     {
-        int caseSeed = HashCode.Combine(seed, index, "open") & 0x7FFFFFFF;
+        int caseSeed = FuzzRun.CaseSeed(seed, index, fuzzer: 1);
         var random = new Random(caseSeed);
         var kind = (Kind)random.Next(Enum.GetValues<Kind>().Length);
         long durable = random.Next(3) switch { 0 => FirstOpenId - 1, 1 => 110, _ => LastSealedId };
@@ -230,7 +230,18 @@ public sealed class OpenTailFuzzTests : IDisposable
 
         public long Durable { get; init; }
 
-        public bool DurableMissing => TornLost.Any(id => id <= Durable);
+        /// <summary>
+        /// The last event the segments are known to hold (FORMAT.md §10): the last of the last
+        /// segment's blocks that are intact (its valid prefix, or blocks salvage verifies after its
+        /// damage), else the last closed segment's, 90.
+        /// </summary>
+        public long KnownEnd { get; set; } = FirstOpenId - 1;
+
+        /// <summary>Events reported durable past <see cref="KnownEnd"/>: only the checkpoint can tell they were there.</summary>
+        public bool DurableMissing => Durable > KnownEnd;
+
+        /// <summary>Events committed (120) but not durable past <see cref="KnownEnd"/>: information.</summary>
+        public bool CommittedLost => !DurableMissing && LastSealedId > KnownEnd;
 
         public bool Damage => SegmentDamage || DamageLost.Count > 0 || DurableMissing;
 
@@ -292,6 +303,7 @@ public sealed class OpenTailFuzzTests : IDisposable
                 }
 
                 expect.Torn = true;
+                expect.KnownEnd = intact;
                 return expect;
             }
         }
@@ -342,6 +354,7 @@ public sealed class OpenTailFuzzTests : IDisposable
             expect.TornLost.Clear();
         }
 
+        expect.KnownEnd = _blocks.Where(b => !Changed(b.Start, b.End)).Select(b => b.Last).DefaultIfEmpty(FirstOpenId - 1).Max();
         long validEnd = torn == 0 ? SegmentFormat.DataOffset : _blocks[torn - 1].End;
         expect.Torn = open.AsSpan((int)Math.Min(validEnd, open.Length), (int)Math.Max(0, Math.Min(open.Length, capacity) - validEnd)).IndexOfAnyExcept((byte)0) >= 0;
         return expect;
@@ -374,6 +387,19 @@ public sealed class OpenTailFuzzTests : IDisposable
         if (!expect.Damage && report.HasTornTail != expect.Torn)
         {
             return $"verifier: expected {(expect.Torn ? "a torn tail" : "no torn tail")}: {findings}";
+        }
+
+        // Nothing the oracle did not expect: no finding about the three closed segments, and on the
+        // checkpoint exactly what it says beyond the last event the segments are known to hold.
+        FindingCode[] metaCodes = expect.DurableMissing ? [FindingCode.DurableEventsMissing] : expect.CommittedLost ? [FindingCode.NonDurableEventsLost] : [];
+        if (report.Findings.FirstOrDefault(f => f.File != segment && (f.File != meta || !metaCodes.Contains(f.Code))) is { } unexpected)
+        {
+            return $"verifier: unexpected finding {unexpected} (the log is known to end at {expect.KnownEnd}, durable {expect.Durable}); all: {findings}";
+        }
+
+        foreach (FindingCode code in metaCodes.Where(code => !report.Findings.Any(f => f.File == meta && f.Code == code)))
+        {
+            return $"verifier: no {code} at {meta} (the log is known to end at {expect.KnownEnd}, durable {expect.Durable}): {findings}";
         }
 
         // Strict: complete (a torn tail is not damage) or stopped at the first event lost or at the end.
@@ -434,6 +460,16 @@ public sealed class OpenTailFuzzTests : IDisposable
             {
                 reported.Add(id);
             }
+        }
+
+        if (salvage.Report.Damage.FirstOrDefault(f => f.File != segment && (f.File != meta || !expect.DurableMissing || f.Code != FindingCode.DurableEventsMissing)) is { } unexpectedDamage)
+        {
+            return $"salvage: unexpected damage {unexpectedDamage}; all: {string.Join(" | ", salvage.Report.Damage)}";
+        }
+
+        if (expect.DurableMissing != salvage.Report.Damage.Any(f => f.Code == FindingCode.DurableEventsMissing))
+        {
+            return $"salvage: expected {(expect.DurableMissing ? "" : "no ")}DurableEventsMissing (the log is known to end at {expect.KnownEnd}, durable {expect.Durable}): {string.Join(" | ", salvage.Report.Damage)}";
         }
 
         if (!reported.Order().SequenceEqual(expectedGaps))

@@ -1,3 +1,4 @@
+using FlashWal.Format;
 using FlashWal.Inspection;
 using FlashWal.Recording;
 using FlashWal.Recovery;
@@ -10,7 +11,9 @@ namespace FlashWal.Tests.Reliability;
 /// The repair half of the fuzzers' oracle (FORMAT.md §16): on a damaged directory whose salvage the
 /// fuzzer has already checked, a repair must plan exactly the losses salvage reports, apply
 /// completely, leave every readable event readable, let a recorder continue with ids above every id
-/// the log is known to have held, and leave nothing more to repair.
+/// the log is known to have held, and leave nothing more to repair; once a recorder has continued,
+/// nothing is reported that was not before (no new lost id below the ids it skipped, no damage
+/// outside the files damaged before but the fence's <c>FencedLoss</c>).
 /// </summary>
 internal static class RepairCheck
 {
@@ -25,6 +28,8 @@ internal static class RepairCheck
     public static string? Run(string dir, IReadOnlyCollection<long> kept, IReadOnlyList<LostRange> gaps)
     {
         HashSet<long> lost = [.. gaps.Where(g => g.LastEventId is not null).SelectMany(g => Ids(g.FirstEventId, g.LastEventId!.Value))];
+        HashSet<string> damagedBefore = [.. SegmentVerifier.VerifyDirectory(dir).Findings.Where(f => f.Severity >= FindingSeverity.Damage).Select(f => Where(f.File))];
+        damagedBefore.Remove(Where(Path.Combine(dir, MetaCheckpoint.FileName))); // the recorder's checkpoint replaces it
         RepairPlan plan = WalRepair.Plan(dir);
         if (plan.Blockers.Count > 0)
         {
@@ -85,9 +90,24 @@ internal static class RepairCheck
             return $"repair: losses no longer reported once a recorder continued: [{string.Join(" | ", replay.Gaps)}]";
         }
 
+        // Besides those, only ids above every id the log held (open-ended before, or skipped by the recorder) may be lost now.
+        if (stillLost.FirstOrDefault(id => !lost.Contains(id) && id <= highest && !gaps.Any(g => g.LastEventId is null && id >= g.FirstEventId)) is long falselyLost and > 0)
+        {
+            return $"repair: event {falselyLost} reported lost once a recorder continued, which salvage did not report lost before: [{string.Join(" | ", replay.Gaps)}]";
+        }
+
+        if (SegmentVerifier.VerifyDirectory(dir).Findings.FirstOrDefault(f => f.Severity >= FindingSeverity.Damage && f.Code != FindingCode.FencedLoss && !damagedBefore.Contains(Where(f.File))) is { } unexpected)
+        {
+            return $"repair: once a recorder continued, damage the log did not have before: {unexpected}";
+        }
+
         RepairPlan again = WalRepair.Plan(dir);
         return again.Actions.Count > 0 ? $"repair: a second plan still has actions: {string.Join(" | ", again.Actions)}" : null;
     }
+
+    /// <summary>A segment file by its index (a quarantined container's index is then reported missing under the plain name), any other file by its path.</summary>
+    private static string Where(string file) =>
+        SegmentFileName.TryParseAny(Path.GetFileName(file), out long index, out _) ? $"segment {index}" : file;
 
     private static IEnumerable<long> Ids(long from, long to)
     {

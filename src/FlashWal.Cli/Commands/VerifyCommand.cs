@@ -66,6 +66,6 @@ internal static class VerifyCommand
             return $"DAMAGED: {damage} damage finding(s); {what}";
         }
 
-        return report.HasTornTail ? $"intact, with a torn tail (a crash interrupted the last write); {what}" : $"intact: {what}";
+        return report.HasTornTail ? $"intact, with a torn tail (not provably damage: a crash or a power cut interrupted the last writes; the tail finding says what they may have cost); {what}" : $"intact: {what}";
     }
 }

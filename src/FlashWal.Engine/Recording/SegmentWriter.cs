@@ -48,6 +48,8 @@ public sealed unsafe class SegmentWriter : IDisposable
     private long _sealedEnd = SegmentFormat.DataOffset;
     private long _flushedEnd;      // 0 until the first flush, which covers the header page too
     private int _nameDurable;      // 1 once the directory entry has been flushed
+    private readonly object _syncLock = new(); // one sync of this file at a time (the writer's flush, the maintainer's)
+    private Exception? _syncFailure; // a sync of this file failed: no later one proves anything
     private bool _started;
     private bool _closed;
 
@@ -340,12 +342,38 @@ public sealed unsafe class SegmentWriter : IDisposable
         }
     }
 
-    /// <summary>msync of the range (from its page start); the first time, also the directory entry.</summary>
+    /// <summary>
+    /// msync of the range (from its page start); the first time, also the directory entry. Syncs of one
+    /// file run one at a time, and after one failed none succeeds: Linux reports a page that could not
+    /// be written back to one sync only, and marks it clean, so a second sync of the same range would
+    /// "succeed" without writing it (FORMAT.md §17).
+    /// </summary>
     private void FlushCore(long from, long to)
     {
         from &= -(long)SegmentFormat.PageSize;
-        _disk.SyncRange(_file, from, to - from, Path);
-        MakeNameDurable();
+        lock (_syncLock)
+        {
+            ThrowIfSyncFailed();
+            try
+            {
+                _disk.SyncRange(_file, from, to - from, Path);
+                MakeNameDurable();
+            }
+            catch (Exception e) when (e is IOException or WalException)
+            {
+                _syncFailure = e;
+                throw;
+            }
+        }
+    }
+
+    /// <summary>An earlier sync of this file failed: what it covered may be gone, whatever a later sync says.</summary>
+    private void ThrowIfSyncFailed()
+    {
+        if (_syncFailure is { } failed)
+        {
+            throw new WalException($"An earlier sync of '{Path}' failed ({failed.Message}); no later sync of it can prove its data durable.", Path, failed);
+        }
     }
 
     /// <summary>The first time data is made durable, the file's directory entry is made durable too (creation does not sync it).</summary>
@@ -399,7 +427,20 @@ public sealed unsafe class SegmentWriter : IDisposable
         try
         {
             _file.Unmap();
-            _disk.Sync(_file.Stream, Path);
+            lock (_syncLock)
+            {
+                ThrowIfSyncFailed(); // a summary after a failed sync would claim data that may be gone
+                try
+                {
+                    _disk.Sync(_file.Stream, Path);
+                }
+                catch (Exception e) when (e is IOException or WalException)
+                {
+                    _syncFailure = e;
+                    throw;
+                }
+            }
+
             _flushedEnd = _sealedEnd;
             MakeNameDurable();
             Span<byte> bytes = stackalloc byte[SegmentFormat.SummarySize];

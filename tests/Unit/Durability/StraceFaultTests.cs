@@ -37,7 +37,9 @@ public class StraceFaultTests
         (_, long committed) = StoppedRecording.AssertStopped(run.Err, dir.Path,
             new Regex($"^flashwal: fsync of '{Regex.Escape(second)}' failed: Input/output error \\(errno 5\\); what it was to make durable may not be on stable storage, and is not reported durable\\.$"));
 
-        // The close would have made the whole segment durable; nothing up to its last id, or after it, was reported so.
+        // Nothing after segment 1 was reported durable (every later flush waits for its close), and of
+        // segment 1 only what its commit flushes covered (up to 5000, a commit every 1000 events): its
+        // last events were only ever in the close that failed.
         List<long> durable = StoppedRecording.DurableIds(run.Out);
         long lastOfSecond = SegmentScanner.ScanFile(second).LastEventId;
         Assert.NotEmpty(durable);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using FlashWal.Cli.Commands;
+using FlashWal.Recording;
 
 namespace FlashWal.Cli;
 
@@ -16,13 +17,20 @@ public static class Program
     /// Runs the tool with the given arguments and writers; <paramref name="stop"/> ends a command that
     /// runs until it is stopped (<c>dump --follow</c>) as Ctrl+C does, with exit code 0.
     /// </summary>
-    public static int Run(string[] args, TextWriter output, TextWriter error, CancellationToken stop)
+    public static int Run(string[] args, TextWriter output, TextWriter error, CancellationToken stop) =>
+        Run(args, output, error, recorderOptions: null, stop);
+
+    /// <summary>
+    /// Runs the tool with <paramref name="recorderOptions"/> applied to the options <c>record</c> opens
+    /// its recorder with: a seam for tests (a disk whose syncs fail), not part of the tool.
+    /// </summary>
+    internal static int Run(string[] args, TextWriter output, TextWriter error, Func<WalRecorderOptions, WalRecorderOptions>? recorderOptions, CancellationToken stop)
     {
         var root = new RootCommand("FlashWal: a write-ahead log for latency-critical event recording.")
         {
             InspectCommand.Build(output, error),
             VerifyCommand.Build(output, error),
-            RecordCommand.Build(output, error),
+            RecordCommand.Build(output, error, recorderOptions),
             RecoverCommand.Build(output, error),
             DumpCommand.Build(output, error, stop),
             RepairCommand.Build(output, error),

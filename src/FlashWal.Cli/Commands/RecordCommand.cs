@@ -14,7 +14,13 @@ namespace FlashWal.Cli.Commands;
 /// </summary>
 internal static class RecordCommand
 {
-    public static Command Build(TextWriter output, TextWriter error)
+    public static Command Build(TextWriter output, TextWriter error) => Build(output, error, configure: null);
+
+    /// <summary>
+    /// The command, with <paramref name="configure"/> applied to the recorder's options after they are
+    /// validated: a seam for tests (a disk whose syncs fail), never reachable from the command line.
+    /// </summary>
+    internal static Command Build(TextWriter output, TextWriter error, Func<WalRecorderOptions, WalRecorderOptions>? configure)
     {
         var directory = new Argument<string>("dir") { Description = "The WAL directory (created when missing)." };
         var events = new Option<long?>("--events") { Description = "How many events to write (default 1,000,000; unlimited with --duration).", CustomParser = r => Numbers.Whole<long>(r) };
@@ -98,7 +104,7 @@ internal static class RecordCommand
             }
 
             var plan = new Plan(count, parse.GetValue(rate), seconds, (int)payload, parse.GetValue(commitEvery), parse.GetValue(reportDurable));
-            return Record(output, error, parse.GetRequiredValue(directory), options, plan);
+            return Record(output, error, parse.GetRequiredValue(directory), configure is null ? options : configure(options), plan);
         }));
         return command;
     }
@@ -134,15 +140,21 @@ internal static class RecordCommand
         }
         catch (Exception e) when (e is WalException or IOException or UnauthorizedAccessException)
         {
-            // A full disk, a failed flush: say what the log holds, which is what an operator needs to know next.
-            error.WriteLine($"flashwal: {e.Message}");
+            // A full disk, a failed sync: say what failed, then what the log holds, which is what an
+            // operator needs to know next. A failed sync stops the recorder whichever thread ran it
+            // (the maintainer's close, the writer's commit flush); the error is that sync's, named
+            // once, however many calls reported it since.
+            error.WriteLine($"flashwal: {CommandErrors.OneLine(Cause(recorder, e).Message)}");
             try
             {
-                recorder.Dispose(); // commits and closes what was appended, as far as the disk allows
+                recorder.Dispose(); // commits and closes what was appended, as far as the disk allows; after a failed sync, leaves the files as a crash does
             }
             catch (Exception close) when (close is WalException or IOException or UnauthorizedAccessException)
             {
-                error.WriteLine($"flashwal: closing the log failed too: {close.Message}");
+                if (!ReferenceEquals(Cause(recorder, close), Cause(recorder, e)))
+                {
+                    error.WriteLine($"flashwal: closing the log failed too: {CommandErrors.OneLine(Cause(recorder, close).Message)}");
+                }
             }
 
             long committed = recorder.CommittedEventId;
@@ -151,6 +163,29 @@ internal static class RecordCommand
                 : string.Create(CultureInfo.InvariantCulture, $"flashwal: recording stopped: no event of this run was committed; the log in {recorder.Directory} still ends at event {before}"));
             return ExitCodes.UsageOrIo;
         }
+    }
+
+    /// <summary>
+    /// What <paramref name="e"/> reports: the failure that stopped the recorder (the sync that failed,
+    /// which names its operation and file) when <paramref name="e"/> is the recorder saying it stopped;
+    /// otherwise <paramref name="e"/> itself.
+    /// </summary>
+    private static Exception Cause(WalRecorder recorder, Exception e)
+    {
+        if (recorder.StopFailure is not { } halt)
+        {
+            return e;
+        }
+
+        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
+        {
+            if (ReferenceEquals(inner, halt))
+            {
+                return halt;
+            }
+        }
+
+        return e;
     }
 
     private static int Record(TextWriter stdout, TextWriter error, bool progress, WalRecorder recorder, Plan plan)
@@ -200,7 +235,7 @@ internal static class RecordCommand
                             lastCommit = now;
                         }
 
-                        while (Stopwatch.GetTimestamp() < due)
+                        while (Stopwatch.GetTimestamp() < due && recorder.StopFailure is null) // a stopped recorder is reported by the next append, now
                         {
                             Thread.SpinWait(20);
                         }
@@ -256,7 +291,11 @@ internal static class RecordCommand
         }
     }
 
-    /// <summary>Prints "durable N" each time the watermark advances, until stopped; the last line is the final watermark.</summary>
+    /// <summary>
+    /// Prints "durable N" each time the watermark advances, until stopped; the last line is the final
+    /// watermark. When the recorder stops because a sync failed, it prints the watermark as it stands
+    /// (it never moves past the failure) and ends: the writer thread reports the failure, once.
+    /// </summary>
     private static void ReportDurable(WalRecorder recorder, TextWriter output, CancellationToken stop)
     {
         long reported = recorder.DurableEventId;
@@ -271,6 +310,10 @@ internal static class RecordCommand
                 }
                 catch (OperationCanceledException)
                 {
+                }
+                catch (WalException)
+                {
+                    stopping = true; // the recorder stopped: nothing more becomes durable
                 }
             }
 

@@ -445,7 +445,7 @@ public sealed unsafe class SegmentWriter : IDisposable
             MakeNameDurable();
             Span<byte> bytes = stackalloc byte[SegmentFormat.SummarySize];
             summary.WriteTo(bytes);
-            _disk.Write(_file.Stream, bytes, SegmentFormat.SummaryOffset);
+            _disk.Write(_file.Stream, bytes, SegmentFormat.SummaryOffset, Path); // the stream was opened under the temporary name
             _disk.Sync(_file.Stream, Path);
         }
         finally

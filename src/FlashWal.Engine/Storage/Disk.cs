@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Globalization;
 using System.Runtime.InteropServices;
 using FlashWal.Errors;
 
@@ -55,6 +56,26 @@ internal class Disk
         RandomAccess.Write(file.SafeFileHandle, bytes, offset);
 
     /// <summary>
+    /// <see cref="Write(FileStream, ReadOnlySpan{byte}, long)"/> into the file now named
+    /// <paramref name="path"/>: a failure is an <see cref="IOException"/> (wrapping .NET's, whose
+    /// HResult is the errno) that names the write and <paramref name="path"/>, never the temporary
+    /// name the stream was opened under, which .NET's own message names.
+    /// </summary>
+    public void Write(FileStream file, ReadOnlySpan<byte> bytes, long offset, string path)
+    {
+        try
+        {
+            Write(file, bytes, offset);
+        }
+        catch (IOException e)
+        {
+            string suffix = $" : '{file.Name}'"; // how .NET appends the handle's path to the reason
+            string reason = e.Message.EndsWith(suffix, StringComparison.Ordinal) ? e.Message[..^suffix.Length] : e.Message;
+            throw new IOException(string.Create(CultureInfo.InvariantCulture, $"Writing {bytes.Length} bytes at offset {offset} of '{path}' failed: {reason}"), e);
+        }
+    }
+
+    /// <summary>
     /// <c>fsync</c>: the file's data and size on stable storage. Checked: a failure is a
     /// <see cref="WalSyncException"/> naming <paramref name="path"/> (the file's name now, which a
     /// stream opened under a temporary name does not know).
@@ -63,7 +84,15 @@ internal class Disk
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
         {
-            file.Flush(flushToDisk: true);
+            try
+            {
+                file.Flush(flushToDisk: true);
+            }
+            catch (IOException e) when (Renamed(e, file, path) is { } named)
+            {
+                throw named;
+            }
+
             return;
         }
 
@@ -84,7 +113,18 @@ internal class Disk
             return;
         }
 
-        if (!file.Flush(offset, length, out int errno))
+        bool flushed;
+        int errno;
+        try
+        {
+            flushed = file.Flush(offset, length, out errno); // elsewhere than Linux, a FileStream flush whose errors name the stream's first name
+        }
+        catch (IOException e) when (Renamed(e, file.Stream, path) is { } named)
+        {
+            throw named;
+        }
+
+        if (!flushed)
         {
             throw SyncFailed(path, "msync", errno);
         }
@@ -162,6 +202,19 @@ internal class Disk
 
         Rename(temporary, path, replace: true);
         SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+    }
+
+    /// <summary>
+    /// <paramref name="error"/> naming <paramref name="path"/> where it names the temporary name that
+    /// <paramref name="file"/> was opened under (a segment is created as <c>….wal.tmp</c> and renamed);
+    /// null when it does not name that name.
+    /// </summary>
+    private static IOException? Renamed(IOException error, FileStream file, string path)
+    {
+        string opened = $"'{file.Name}'";
+        return file.Name != path && error.Message.Contains(opened, StringComparison.Ordinal)
+            ? new IOException(error.Message.Replace(opened, $"'{path}'", StringComparison.Ordinal), error)
+            : null;
     }
 
     private static WalSyncException SyncFailed(string path, string operation) =>

@@ -179,7 +179,43 @@ function Add-SuiteResult {
     $Suites.Add([pscustomobject]@{ Name = $Name; Passed = $Passed; Failed = $Failed; Skipped = $Skipped; Problem = $Problem })
 }
 
+function Install-TestTool {
+    # The real-kernel fault tests inject EIO into a running flashwal with strace (Debian's package).
+    # It is installed here when missing (as root, with apt-get); where that cannot be done, the tests
+    # are skipped saying why (FLASHWAL_STRACE_INSTALL_FAILED), and only then.
+    if (Get-Command -Name strace -CommandType Application -ErrorAction SilentlyContinue) {
+        return
+    }
+
+    $reason = if (-not $IsLinux) {
+        'the fault tests need Linux'
+    }
+    elseif (-not (Get-Command -Name apt-get -CommandType Application -ErrorAction SilentlyContinue)) {
+        'apt-get is not available'
+    }
+    elseif ((& id -u) -ne '0') {
+        'installing it needs root (as root: apt-get install -y strace)'
+    }
+    else {
+        Write-Step 'Installing strace (apt-get) for the real-kernel fault tests'
+        $env:DEBIAN_FRONTEND = 'noninteractive'
+        $log = & { apt-get update; apt-get install -y strace } 2>&1 | Out-String
+        if (Get-Command -Name strace -CommandType Application -ErrorAction SilentlyContinue) {
+            $null
+        }
+        else {
+            "apt-get install -y strace failed: $(($log.Trim() -split "`n" | Select-Object -Last 3) -join ' ')"
+        }
+    }
+
+    if ($reason) {
+        $env:FLASHWAL_STRACE_INSTALL_FAILED = "strace is not installed and could not be installed: $reason"
+        Write-Warning "$env:FLASHWAL_STRACE_INSTALL_FAILED; the strace fault tests will be skipped, saying so"
+    }
+}
+
 function Invoke-UnitTask {
+    Install-TestTool
     Write-Step "xunit (dotnet test, $Configuration): one line per test as it ends"
     $trx = Join-Path $TestResults 'unit.trx'
     if (Test-Path -LiteralPath $trx) {

@@ -170,7 +170,7 @@ public sealed class WalQueueFullException(string directory, int capacity)
 /// writing them): nothing it covered is ever reported durable, and a recorder stops.
 /// </summary>
 public sealed class WalSyncException(string path, string operation, int errno, string reason)
-    : WalException($"{operation} of '{path}' failed: {reason} (errno {errno}); what it was to make durable may not be on stable storage, and is not reported durable.", path)
+    : WalException($"{(operation.EndsWith("directory", StringComparison.Ordinal) ? operation : operation + " of")} '{path}' failed: {reason} (errno {errno}); what it was to make durable may not be on stable storage, and is not reported durable.", path)
 {
     /// <summary>The failed call: <c>fsync</c>, <c>msync</c> or <c>fsync of the directory</c>.</summary>
     public string Operation { get; } = operation;

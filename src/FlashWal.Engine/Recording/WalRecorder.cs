@@ -684,7 +684,7 @@ public sealed class WalRecorder : IDisposable
     public Exception? StopFailure => _halt;
 
     private WalException HaltError(Exception failure) =>
-        new($"Recording into '{Directory}' stopped: {failure.Message} Events up to {DurableEventId} are durable; events after it may be lost.", failure is WalException wal ? wal.Path ?? Directory : Directory, failure);
+        new($"Recording into '{Directory}' stopped: {failure.Message.TrimEnd('.')}. Events up to {DurableEventId} are durable; events after it may be lost.", failure is WalException wal ? wal.Path ?? Directory : Directory, failure);
 
     private void ThrowIfStopped()
     {

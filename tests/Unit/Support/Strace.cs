@@ -4,13 +4,13 @@ namespace FlashWal.Tests.Support;
 
 /// <summary>
 /// Debian's <c>strace</c>, which fails chosen system calls of a real process (<c>-e inject=fsync:error=EIO</c>):
-/// the real-kernel check of what the model disks only simulate. <c>.ci/run</c> installs it; when its
+/// the real-kernel check of what the model disks only simulate. <c>build.ps1</c> (the test command, and so <c>.ci/run</c>) installs it; when its
 /// apt-get could not, it says why in <see cref="InstallFailedVariable"/>, and only then are the tests
 /// that need it skipped (with that reason). Anywhere else a missing strace fails them, saying so.
 /// </summary>
 internal static class Strace
 {
-    /// <summary>Set by <c>.ci/run</c> to why apt-get could not install strace.</summary>
+    /// <summary>Set by <c>build.ps1</c> to why strace could not be installed.</summary>
     public const string InstallFailedVariable = "FLASHWAL_STRACE_INSTALL_FAILED";
 
     private static readonly Lazy<string?> s_path = new(Find);
@@ -22,13 +22,13 @@ internal static class Strace
     public static string? SkipReason =>
         !OperatingSystem.IsLinux() ? "needs Linux: strace injects errors through ptrace"
         : Path is null && Environment.GetEnvironmentVariable(InstallFailedVariable) is { Length: > 0 } why
-            ? $"strace is not installed and .ci/run could not install it: {why}"
+            ? $"{why}"
             : null;
 
     /// <summary>The strace to use; fails the test, naming the way on, when there is none.</summary>
     public static string Require() =>
         Path ?? throw new InvalidOperationException(
-            $"strace is not installed: the project's scripts install it (.ci/run runs 'apt-get install -y strace'); install it, or set {InstallFailedVariable} to why it cannot be to skip these tests");
+            $"strace is not installed: the project's scripts install it (build.ps1 runs 'apt-get install -y strace' as root); install it, or set {InstallFailedVariable} to why it cannot be to skip these tests");
 
     /// <summary>
     /// Runs <c>strace <paramref name="straceArguments"/> -o <paramref name="trace"/> -- dotnet flashwal.dll
@@ -111,7 +111,7 @@ internal static class Strace
     }
 }
 
-/// <summary>A fact that needs strace: skipped, with the reason, only where .ci/run could not install it (or off Linux).</summary>
+/// <summary>A fact that needs strace: skipped, with the reason, only where build.ps1 could not install it (or off Linux).</summary>
 public sealed class StraceFactAttribute : FactAttribute
 {
     public StraceFactAttribute()

@@ -230,32 +230,45 @@ internal sealed class SimulatedDisk : Disk
         {
             Begin("msync", path, offset, length);
             FileNode node = NodeOf(file.Stream);
-            byte[] current = ReadAll(file.Stream.SafeFileHandle);
+            long size = RandomAccess.GetLength(file.Stream.SafeFileHandle);
             long first = offset / PageSize;
-            long end = Math.Min(Pages(offset + length), Pages(current.Length));
-            if (Fails("msync", path))
+            long end = Math.Min(Pages(offset + length), Pages(size));
+            if (node.Durable.Length < size)
             {
-                Poison(node, current, first, end);
-                throw new WalSyncException(path, "msync", 5, "Input/output error");
-            }
-
-            base.SyncRange(file, offset, length, path);
-            if (node.Durable.Length < current.Length)
-            {
-                byte[] grown = new byte[current.Length];
+                byte[] grown = new byte[size];
                 node.Durable.CopyTo(grown, 0);
                 node.Durable = grown;
             }
 
+            // The covered pages as they are now (only those: a segment is msynced at every commit).
+            byte[] pages = new byte[Math.Max(0, Math.Min(size, end * PageSize) - first * PageSize)];
+            _ = RandomAccess.Read(file.Stream.SafeFileHandle, pages, first * PageSize);
+            if (Fails("msync", path))
+            {
+                for (long page = first; page < end; page++)
+                {
+                    long at = (page - first) * PageSize;
+                    int n = (int)Math.Min(PageSize, pages.Length - at);
+                    if (!pages.AsSpan((int)at, n).SequenceEqual(node.Durable.AsSpan((int)(page * PageSize), n)))
+                    {
+                        node.Poisoned.Add(page); // dirty when the sync failed: dropped
+                    }
+                }
+
+                throw new WalSyncException(path, "msync", 5, "Input/output error");
+            }
+
+            base.SyncRange(file, offset, length, path);
             for (long page = first; page < end; page++)
             {
+                long at = (page - first) * PageSize;
                 if (!node.Poisoned.Contains(page))
                 {
-                    CopyPage(current, node.Durable, page);
+                    pages.AsSpan((int)at, (int)Math.Min(PageSize, pages.Length - at)).CopyTo(node.Durable.AsSpan((int)(page * PageSize)));
                 }
             }
 
-            node.DurableSize = current.Length;
+            node.DurableSize = size;
         }
     }
 
@@ -639,13 +652,21 @@ internal sealed class SimulatedDisk : Disk
                 context.Untracked.Add(file);
             }
 
+            byte[] content;
             try
             {
-                File.WriteAllBytes(Path.Combine(target, name), ReadAll(file)); // the lock and owner files: not the log's data
+                content = ReadAll(file); // the lock and owner files: not the log's data
             }
             catch (FileNotFoundException)
             {
+                continue;
             }
+            catch (IOException)
+            {
+                content = []; // the lock file, held by the recorder (empty anyway)
+            }
+
+            File.WriteAllBytes(Path.Combine(target, name), content);
         }
     }
 
@@ -663,8 +684,9 @@ internal sealed class SimulatedDisk : Disk
             {
                 current = ReadAll(currentPath);
             }
-            catch (FileNotFoundException)
+            catch (IOException)
             {
+                // Gone, or the lock file a recorder holds: its durable state is all there is to say.
             }
         }
 

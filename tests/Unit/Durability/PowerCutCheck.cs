@@ -100,7 +100,7 @@ internal static class PowerCutCheck
     {
         try
         {
-            using var recorder = WalRecorder.Open(wal, new WalRecorderOptions { SegmentSize = segmentSize, BlockSize = PowerCutCase.BlockSize, UsePreparer = false, Durability = DurabilityPolicy.None });
+            using var recorder = WalRecorder.Open(wal, new WalRecorderOptions { SegmentSize = segmentSize, BlockSize = PowerCutCase.BlockSize, UsePreparer = false, Durability = DurabilityPolicy.None, SyncInterval = TimeSpan.FromMilliseconds(1) });
             return (recorder.LastEventId + 1, null, recorder.OpenFindings);
         }
         catch (Exception e) when (e is WalException or IOException or UnauthorizedAccessException or InvalidOperationException)

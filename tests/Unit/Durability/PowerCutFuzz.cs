@@ -75,6 +75,7 @@ internal sealed class PowerCutFuzz(string scratch, PowerCutTally tally)
             FailSync = config.FailSyncAt > 0 ? call => call.Number == config.FailSyncAt : null,
             ReportedDurable = reported.Read,
             Observe = retention.Observe,
+            SlowSyncOneIn = 4,
         });
         long at = 0;
         for (int k = 0; k < config.Cuts; k++)
@@ -138,6 +139,7 @@ internal sealed class PowerCutFuzz(string scratch, PowerCutTally tally)
             Seed = config.CaseSeed + cut.Number,
             ReportedDurable = reported.Read,
             Observe = retention.Observe,
+            SlowSyncOneIn = 4,
         });
         long at = 0;
         for (int k = 0; k < 2; k++)

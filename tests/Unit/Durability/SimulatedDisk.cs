@@ -26,6 +26,13 @@ internal sealed record SimulatedDiskOptions
 
     /// <summary>Called inside the disk's lock before each operation takes effect (after a cut scheduled there).</summary>
     public Action<DiskOperation>? Observe { get; init; }
+
+    /// <summary>
+    /// One msync in this many (seeded; 0: none) takes a millisecond before it reads the pages it makes
+    /// durable, as a real one takes while it writes them: other threads keep storing into the mapping
+    /// meanwhile, so the page at the end of the range may carry what they sealed after the range was chosen.
+    /// </summary>
+    public int SlowSyncOneIn { get; init; }
 }
 
 /// <summary>
@@ -67,6 +74,7 @@ internal sealed class SimulatedDisk : Disk
     private readonly List<SyncCall> _failed = [];
     private readonly SimulatedDiskOptions _options;
     private readonly Random _writeback;
+    private readonly Random _slow;
     private long _operations;
     private int _syncs;
 
@@ -76,6 +84,7 @@ internal sealed class SimulatedDisk : Disk
         _root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
         _options = options;
         _writeback = new Random(options.Seed);
+        _slow = new Random(options.Seed + 1);
         if (!Directory.Exists(_root))
         {
             throw new DirectoryNotFoundException($"The simulated disk's root '{_root}' does not exist.");
@@ -238,6 +247,11 @@ internal sealed class SimulatedDisk : Disk
                 byte[] grown = new byte[size];
                 node.Durable.CopyTo(grown, 0);
                 node.Durable = grown;
+            }
+
+            if (_options.SlowSyncOneIn > 0 && _slow.Next(_options.SlowSyncOneIn) == 0)
+            {
+                Thread.Sleep(1);
             }
 
             // The covered pages as they are now (only those: a segment is msynced at every commit).

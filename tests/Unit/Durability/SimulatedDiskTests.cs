@@ -257,4 +257,17 @@ public sealed class SimulatedDiskTests : IDisposable
         Assert.Equal(Pages(1), File.ReadAllBytes(InCut(end, "f")));
         Assert.Equal(3, disk.Operations);
     }
+
+    [Fact]
+    public void A_log_file_changed_without_the_disk_is_reported_as_untracked_and_other_files_are_copied_as_they_are()
+    {
+        SimulatedDisk disk = Disk();
+        File.WriteAllText(InDisk("wal.owner"), "pid=1");
+        File.WriteAllBytes(InDisk("0000000000000000.wal"), Pages(1)); // a segment the storage layer never saw
+
+        PowerCut cut = disk.Cut(PowerCutModel.Plain);
+        Assert.Equal([InDisk("0000000000000000.wal")], cut.Untracked);
+        Assert.Equal("pid=1", File.ReadAllText(InCut(cut, "wal.owner")));
+        Assert.Equal(Pages(1), File.ReadAllBytes(InCut(cut, "0000000000000000.wal")));
+    }
 }

@@ -29,8 +29,11 @@ internal enum PowerCutModel
     FailSync,
 }
 
-/// <summary>One sync the engine asked for: its number on this disk (from 1), the call and the path it named.</summary>
-internal readonly record struct SyncCall(int Number, string Operation, string Path);
+/// <summary>One sync the engine asked for: its number on this disk (from 1), the call, the path it named, the thread that made it, and for an msync its range.</summary>
+internal readonly record struct SyncCall(int Number, string Operation, string Path, string? Thread = null, long Offset = -1, long Length = -1)
+{
+    public override string ToString() => $"sync #{Number}: {Operation} of {System.IO.Path.GetFileName(Path)}{(Thread is null ? "" : $" on thread '{Thread}'")}";
+}
 
 /// <summary>One operation the engine asked of a <see cref="SimulatedDisk"/>, numbered from 1 in the order they were made.</summary>
 internal readonly record struct DiskOperation(long Number, string Kind, string Path);

@@ -76,6 +76,7 @@ internal sealed class PowerCutFuzz(string scratch, PowerCutTally tally)
             ReportedDurable = reported.Read,
             Observe = retention.Observe,
             SlowSyncOneIn = 4,
+            FailedSyncLatency = TimeSpan.FromMilliseconds(2),
         });
         long at = 0;
         for (int k = 0; k < config.Cuts; k++)
@@ -98,6 +99,11 @@ internal sealed class PowerCutFuzz(string scratch, PowerCutTally tally)
         }
 
         run.End(Model(config, random), config.EndCutAfterClose);
+        if (disk.FailedSyncs.Count > 0)
+        {
+            where += $", failed {string.Join("; ", disk.FailedSyncs)}";
+        }
+
         tally.Count("ms in first runs", clock.ElapsedMilliseconds);
         tally.Count("disk operations in first runs", disk.Operations);
         tally.Count("process kills and reopens", run.Kills);
@@ -140,6 +146,7 @@ internal sealed class PowerCutFuzz(string scratch, PowerCutTally tally)
             ReportedDurable = reported.Read,
             Observe = retention.Observe,
             SlowSyncOneIn = 4,
+            FailedSyncLatency = TimeSpan.FromMilliseconds(2),
         });
         long at = 0;
         for (int k = 0; k < 2; k++)

@@ -271,9 +271,9 @@ internal sealed class PowerCutRun
                 _reported.Carry(_recorder.DurableEventId);
             }
         }
-        catch (WalException e) when (Stopped is not null || e.InnerException is WalSyncException)
+        catch (WalException e) when (Stopped is not null || e is WalSyncException || e.InnerException is WalSyncException)
         {
-            // A failed sync stopped it: disposing says so again and leaves the files as a crash does.
+            // A failed sync stopped it (or the close's own sync failed): disposing says so and leaves the files as a crash does.
             Interlocked.CompareExchange(ref _stopped, e, null);
         }
     }

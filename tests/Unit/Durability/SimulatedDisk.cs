@@ -33,6 +33,16 @@ internal sealed record SimulatedDiskOptions
     /// meanwhile, so the page at the end of the range may carry what they sealed after the range was chosen.
     /// </summary>
     public int SlowSyncOneIn { get; init; }
+
+    /// <summary>
+    /// How late a failed sync returns its error (after its pages were dropped, outside the disk's lock): a
+    /// failing write takes the kernel time (retries, timeouts), and in Linux, of two syncs of the same
+    /// dropped pages through one file, one gets EIO and the other success. Zero: at once.
+    /// </summary>
+    public TimeSpan FailedSyncLatency { get; init; }
+
+    /// <summary>Called by a failed sync just before it throws (outside the lock): a test holds the failure back with it, to let another thread's sync run first.</summary>
+    public Action<SyncCall>? FailedSyncReturns { get; init; }
 }
 
 /// <summary>
@@ -205,27 +215,31 @@ internal sealed class SimulatedDisk : Disk
 
     public override void Sync(FileStream file, string path)
     {
+        SyncCall? failure;
         lock (_gate)
         {
             Begin("fsync", path);
             FileNode node = NodeOf(file);
             byte[] current = ReadAll(file.SafeFileHandle);
-            if (Fails("fsync", path))
+            failure = Fails("fsync", path);
+            if (failure is null)
             {
-                Poison(node, current, 0, Pages(current.Length));
-                throw new WalSyncException(path, "fsync", 5, "Input/output error");
+                base.Sync(file, path);
+                byte[] durable = (byte[])current.Clone();
+                foreach (long page in node.Poisoned)
+                {
+                    CopyPage(node.Durable, durable, page); // what the kernel dropped never reaches the disk
+                }
+
+                node.Durable = durable;
+                node.DurableSize = current.Length;
+                return;
             }
 
-            base.Sync(file, path);
-            byte[] durable = (byte[])current.Clone();
-            foreach (long page in node.Poisoned)
-            {
-                CopyPage(node.Durable, durable, page); // what the kernel dropped never reaches the disk
-            }
-
-            node.Durable = durable;
-            node.DurableSize = current.Length;
+            Poison(node, current, 0, Pages(current.Length));
         }
+
+        throw Failed(failure.Value);
     }
 
     public override void SyncRange(MappedFile file, long offset, long length, string path)
@@ -235,6 +249,7 @@ internal sealed class SimulatedDisk : Disk
             return; // no system call, nothing synced
         }
 
+        SyncCall? failure;
         lock (_gate)
         {
             Begin("msync", path, offset, length);
@@ -257,33 +272,36 @@ internal sealed class SimulatedDisk : Disk
             // The covered pages as they are now (only those: a segment is msynced at every commit).
             byte[] pages = new byte[Math.Max(0, Math.Min(size, end * PageSize) - first * PageSize)];
             _ = RandomAccess.Read(file.Stream.SafeFileHandle, pages, first * PageSize);
-            if (Fails("msync", path))
+            failure = Fails("msync", path, offset, length);
+            bool failed = failure is not null;
+            if (!failed)
             {
-                for (long page = first; page < end; page++)
-                {
-                    long at = (page - first) * PageSize;
-                    int n = (int)Math.Min(PageSize, pages.Length - at);
-                    if (!pages.AsSpan((int)at, n).SequenceEqual(node.Durable.AsSpan((int)(page * PageSize), n)))
-                    {
-                        node.Poisoned.Add(page); // dirty when the sync failed: dropped
-                    }
-                }
-
-                throw new WalSyncException(path, "msync", 5, "Input/output error");
+                base.SyncRange(file, offset, length, path);
             }
 
-            base.SyncRange(file, offset, length, path);
             for (long page = first; page < end; page++)
             {
                 long at = (page - first) * PageSize;
-                if (!node.Poisoned.Contains(page))
+                Span<byte> now = pages.AsSpan((int)at, (int)Math.Min(PageSize, pages.Length - at));
+                Span<byte> durable = node.Durable.AsSpan((int)(page * PageSize), now.Length);
+                if (failed && !now.SequenceEqual(durable))
                 {
-                    pages.AsSpan((int)at, (int)Math.Min(PageSize, pages.Length - at)).CopyTo(node.Durable.AsSpan((int)(page * PageSize)));
+                    node.Poisoned.Add(page); // dirty when the sync failed: dropped
+                }
+                else if (!failed && !node.Poisoned.Contains(page))
+                {
+                    now.CopyTo(durable);
                 }
             }
 
-            node.DurableSize = size;
+            if (failure is null)
+            {
+                node.DurableSize = size;
+                return;
+            }
         }
+
+        throw Failed(failure.Value);
     }
 
     public override void Rename(string from, string to, bool replace)
@@ -315,20 +333,24 @@ internal sealed class SimulatedDisk : Disk
 
     public override void SyncDirectory(string directory)
     {
+        SyncCall? failure;
         lock (_gate)
         {
             Begin("fsync of the directory", directory);
-            if (Fails("fsync of the directory", directory))
+            failure = Fails("fsync of the directory", directory);
+            if (failure is null)
             {
-                throw new WalSyncException(directory, "fsync of the directory", 5, "Input/output error");
-            }
+                base.SyncDirectory(directory);
+                if (DirectoryAt(directory) is { } node)
+                {
+                    node.Durable = new Dictionary<string, Node>(node.Current, StringComparer.Ordinal);
+                }
 
-            base.SyncDirectory(directory);
-            if (DirectoryAt(directory) is { } node)
-            {
-                node.Durable = new Dictionary<string, Node>(node.Current, StringComparer.Ordinal);
+                return;
             }
         }
+
+        throw Failed(failure.Value);
     }
 
     /// <summary>
@@ -444,16 +466,32 @@ internal sealed class SimulatedDisk : Disk
         _options.Observe?.Invoke(new DiskOperation(number, kind, path));
     }
 
-    private bool Fails(string operation, string path)
+    /// <summary>Numbers the sync; the call when <see cref="SimulatedDiskOptions.FailSync"/> fails it, else null.</summary>
+    private SyncCall? Fails(string operation, string path, long offset = -1, long length = -1)
     {
-        var call = new SyncCall(++_syncs, operation, path);
+        var call = new SyncCall(++_syncs, operation, path, Thread.CurrentThread.Name ?? $"#{Environment.CurrentManagedThreadId}", offset, length);
         if (_options.FailSync?.Invoke(call) != true)
         {
-            return false;
+            return null;
         }
 
         _failed.Add(call);
-        return true;
+        return call;
+    }
+
+    /// <summary>
+    /// The error of a failed sync, returned <see cref="SimulatedDiskOptions.FailedSyncLatency"/> late and
+    /// outside the lock: meanwhile another thread's sync of the same dropped pages can return success.
+    /// </summary>
+    private WalSyncException Failed(SyncCall call)
+    {
+        if (_options.FailedSyncLatency > TimeSpan.Zero)
+        {
+            Thread.Sleep(_options.FailedSyncLatency);
+        }
+
+        _options.FailedSyncReturns?.Invoke(call);
+        return new WalSyncException(call.Path, call.Operation, 5, "Input/output error");
     }
 
     /// <summary>Marks the pages in [<paramref name="first"/>, <paramref name="end"/>) that differ from their durable content as never to become durable.</summary>

@@ -1,0 +1,98 @@
+using FlashWal.Errors;
+using FlashWal.Recording;
+
+namespace FlashWal.Tests.Durability;
+
+/// <summary>
+/// What the power-cut fuzzer found wrong in the engine's write side, each reproduced without chance.
+/// Like the fuzzer, these fail until the engine is fixed (and <c>FullyQualifiedName!~PowerCutFuzz</c>
+/// leaves them out with it).
+/// </summary>
+[Trait("Category", "PowerCut")]
+public sealed class PowerCutFuzzFindingsTests
+{
+    private const int Seed = 20261121;
+
+    /// <summary>
+    /// Found as <c>FLASHWAL_POWERCUT_SEED=7</c> case 25 (<c>FailSync L1 ids:DurableEventsAbsent</c>): under
+    /// the interval policy two threads sync the active segment, the maintainer every interval and the
+    /// writer on <see cref="WalRecorder.Flush"/>. When one msync fails, Linux has dropped the pages it was
+    /// writing, and a second msync of the same range through the same file returns success (the error
+    /// is reported once per file); the thread that made it advances the durable watermark before the
+    /// failing thread's error reaches <see cref="WalRecorder"/>'s halt. Events reported durable are then
+    /// lost at the next power cut, and a recorder reopened after it hands their ids out again. Here the
+    /// failing msync takes 200 ms to return, as a failing write takes the kernel time.
+    /// </summary>
+    [Fact]
+    public void A_sync_that_succeeds_while_another_sync_of_the_same_pages_fails_claims_nothing_the_failure_dropped()
+    {
+        using var scratch = new ScratchDirectory();
+        string root = Path.Combine(scratch.Path, "run");
+        Directory.CreateDirectory(root);
+        long failFrom = long.MaxValue;
+        var disk = new SimulatedDisk(root, new SimulatedDiskOptions
+        {
+            CutsDirectory = Path.Combine(scratch.Path, "cuts"),
+            FailSync = call => call.Operation == "msync" && call.Offset + call.Length > Volatile.Read(ref failFrom) && Interlocked.Exchange(ref failFrom, long.MaxValue) != long.MaxValue,
+            FailedSyncLatency = TimeSpan.FromMilliseconds(200),
+        });
+        string wal = Path.Combine(root, "wal");
+        var recorder = WalRecorder.Open(wal, new WalRecorderOptions
+        {
+            SegmentSize = 64 * 1024,
+            BlockSize = 4096,
+            Durability = DurabilityPolicy.Interval,
+            SyncInterval = TimeSpan.FromMilliseconds(1),
+            UsePreparer = false,
+            Disk = disk,
+        });
+        long durable;
+        try
+        {
+            Append(recorder, 1, 20);
+            recorder.Flush();
+            Assert.Equal(20, recorder.DurableEventId);
+
+            // The next msync that reaches past event 20 fails, whichever thread makes it.
+            Volatile.Write(ref failFrom, recorder.Mark.Read().End);
+            Append(recorder, 21, 40);
+            recorder.Commit();
+            try
+            {
+                recorder.Flush();
+            }
+            catch (WalException)
+            {
+                // Halted by the failure: right, if nothing after it was claimed.
+            }
+
+            durable = recorder.DurableEventId;
+            Assert.True(SpinWait.SpinUntil(() => recorder.StopFailure is not null, TimeSpan.FromSeconds(10)), "the failed msync never stopped the recorder");
+        }
+        finally
+        {
+            try
+            {
+                recorder.Dispose();
+            }
+            catch (WalException)
+            {
+            }
+        }
+
+        SyncCall failed = Assert.Single(disk.FailedSyncs);
+        PowerCut cut = disk.Cut(PowerCutModel.FailSync);
+        Dictionary<long, HashSet<(int Producer, long Seq)>> onDisk = RawEventScan.Scan(Path.Combine(cut.Root, "wal"), Seed);
+        List<long> lost = [.. Enumerable.Range(1, (int)durable).Select(i => (long)i).Where(id => !onDisk.ContainsKey(id))];
+        Assert.True(lost.Count == 0,
+            $"events up to {durable} were reported durable, but {PowerCutCheck.Ranges(lost)} are not on the disk after the cut: {failed} failed and dropped their pages, and another sync of them returned success first");
+    }
+
+    private static void Append(WalRecorder recorder, long from, long to)
+    {
+        for (long id = from; id <= to; id++)
+        {
+            Assert.Equal(id, recorder.Append(PowerCutPayload.Make(Seed, 1, id, 80, 120)));
+        }
+    }
+}

@@ -1,10 +1,15 @@
 using FlashWal.Errors;
+using FlashWal.Format;
+using FlashWal.Inspection;
 using FlashWal.Recording;
+using FlashWal.Recovery;
+using FlashWal.Tests.Recovery;
+using FlashWal.Tests.Support;
 
 namespace FlashWal.Tests.Durability;
 
 /// <summary>
-/// What the power-cut fuzzer found wrong in the engine's write side, each reproduced without chance.
+/// What the power-cut fuzzer found wrong in the engine, each reproduced without chance.
 /// Like the fuzzer, these fail until the engine is fixed (and <c>FullyQualifiedName!~PowerCutFuzz</c>
 /// leaves them out with it).
 /// </summary>
@@ -86,6 +91,48 @@ public sealed class PowerCutFuzzFindingsTests
         List<long> lost = [.. Enumerable.Range(1, (int)durable).Select(i => (long)i).Where(id => !onDisk.ContainsKey(id))];
         Assert.True(lost.Count == 0,
             $"events up to {durable} were reported durable, but {PowerCutCheck.Ranges(lost)} are not on the disk after the cut: {failed} failed and dropped their pages, and another sync of them returned success first");
+    }
+
+    /// <summary>
+    /// Found as <c>FLASHWAL_POWERCUT_REPLAY=20261121:40</c> (<c>Writeback L1 ids:DurableEventsSilentlySkipped</c>):
+    /// the first segment's block 30 never reached the disk while block 31 did (writeback), and the next
+    /// segment was prepared but none of its pages reached the disk. Strict recovery from event 1 says
+    /// "the log ends at event 30: nothing from 1 on" and calls itself complete, replaying nothing; without
+    /// segment 1 it replays 1..30 and stops at the damage. Whatever the torn-tail rule makes of block 31,
+    /// the 30 events before the hole must be replayed.
+    /// </summary>
+    [Fact]
+    public void Strict_recovery_replays_the_events_before_a_hole_even_when_an_all_zero_prepared_segment_follows()
+    {
+        using var dir = new TempDirectory();
+        LogId log = LogId.NewId();
+        string first = Wal.SegmentPath(dir.Path, 0);
+        SegmentWriter writer = Wal.Write(dir.Path, 0, log, SegmentFormat.GenesisChainSeed(log), 1, 40, Wal.Small, sealEvery: 1);
+        writer.Abandon();
+        long hole = SegmentScanner.ScanFile(first).BlockOffsets[30];
+        using (var file = new FileStream(first, FileMode.Open, FileAccess.Write))
+        {
+            RandomAccess.Write(file.SafeFileHandle, new byte[SegmentFormat.BlockHeaderSize], hole); // block 30's header page never written back
+        }
+
+        File.WriteAllBytes(Wal.SegmentPath(dir.Path, 1), new byte[Wal.Small.SegmentSize]); // prepared, none of it on disk
+
+        var ids = new List<long>();
+        using var strict = WalRecovery.Open(dir.Path, new RecoveryOptions { UsePreloader = false });
+        try
+        {
+            if (strict.ResumeFrom(1))
+            {
+                WalRecoveryTests.Drain(strict, ids);
+            }
+        }
+        catch (WalCorruptionException)
+        {
+            // Stopping at the hole is fine; skipping what lies before it is not.
+        }
+
+        Assert.True(ids.Count >= 30 && ids.Take(30).SequenceEqual(Enumerable.Range(1, 30).Select(i => (long)i)),
+            $"strict recovery replayed {ids.Count} events ({strict.Report.Outcome}: {strict.Report.StartNote}); events 1..30 lie before the hole, in blocks that verify");
     }
 
     private static void Append(WalRecorder recorder, long from, long to)

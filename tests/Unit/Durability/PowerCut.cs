@@ -23,8 +23,8 @@ internal enum PowerCutModel
 
     /// <summary>
     /// <see cref="Plain"/> on a disk where a chosen sync failed with EIO: it moved nothing to durable, and
-    /// the pages it was to write stay non-durable forever after (Linux drops them, then reports later
-    /// fsyncs as successes).
+    /// what the pages it was to write held then never becomes durable (Linux drops them, marks them clean
+    /// and reports later syncs as successes; only a page written again is dirty again and written whole).
     /// </summary>
     FailSync,
 }

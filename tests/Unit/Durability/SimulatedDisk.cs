@@ -226,9 +226,12 @@ internal sealed class SimulatedDisk : Disk
             {
                 base.Sync(file, path);
                 byte[] durable = (byte[])current.Clone();
-                foreach (long page in node.Poisoned)
+                foreach (long page in node.Poisoned.Keys)
                 {
-                    CopyPage(node.Durable, durable, page); // what the kernel dropped never reaches the disk
+                    if (node.Dropped(page, PageOf(current, page)))
+                    {
+                        CopyPage(node.Durable, durable, page); // what the kernel dropped never reaches the disk
+                    }
                 }
 
                 node.Durable = durable;
@@ -286,9 +289,9 @@ internal sealed class SimulatedDisk : Disk
                 Span<byte> durable = node.Durable.AsSpan((int)(page * PageSize), now.Length);
                 if (failed && !now.SequenceEqual(durable))
                 {
-                    node.Poisoned.Add(page); // dirty when the sync failed: dropped
+                    node.Poisoned[page] = now.ToArray(); // dirty when the sync failed: dropped
                 }
-                else if (!failed && !node.Poisoned.Contains(page))
+                else if (!failed && !node.Dropped(page, now))
                 {
                     now.CopyTo(durable);
                 }
@@ -413,8 +416,15 @@ internal sealed class SimulatedDisk : Disk
 
         public long DurableSize;
 
-        /// <summary>Pages a failed sync was to write: they never become durable.</summary>
-        public HashSet<long> Poisoned = [];
+        /// <summary>
+        /// Pages a failed sync was to write, with their content then: the kernel dropped that content
+        /// (marked clean, never written), so it never becomes durable. A page written again after the
+        /// failure is dirty again, and a later sync writes it whole.
+        /// </summary>
+        public Dictionary<long, byte[]> Poisoned = [];
+
+        /// <summary>Whether <paramref name="page"/> still holds what a failed sync dropped (<paramref name="current"/>: the page now).</summary>
+        public bool Dropped(long page, ReadOnlySpan<byte> current) => Poisoned.TryGetValue(page, out byte[]? dropped) && current.SequenceEqual(dropped);
     }
 
     private sealed class DirectoryNode : Node
@@ -501,7 +511,7 @@ internal sealed class SimulatedDisk : Disk
         {
             if (!PageEquals(current, node.Durable, page))
             {
-                node.Poisoned.Add(page);
+                node.Poisoned[page] = PageOf(current, page).ToArray();
             }
         }
     }
@@ -749,7 +759,7 @@ internal sealed class SimulatedDisk : Disk
         {
             for (long page = 0; page < Pages(size); page++)
             {
-                if (node.Poisoned.Contains(page) || PageEquals(current, image, page))
+                if (node.Dropped(page, PageOf(current, page)) || PageEquals(current, image, page))
                 {
                     continue;
                 }

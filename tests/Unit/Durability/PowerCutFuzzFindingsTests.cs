@@ -135,6 +135,41 @@ public sealed class PowerCutFuzzFindingsTests
             $"strict recovery replayed {ids.Count} events ({strict.Report.Outcome}: {strict.Report.StartNote}); events 1..30 lie before the hole, in blocks that verify");
     }
 
+    /// <summary>
+    /// Found by the fuzzer's host runs with a failing sync (a producer's submission after the failure
+    /// waited out its whole timeout): a failed sync halts the recorder, the host's writer thread fails
+    /// what is queued and ends, but the host is not marked closed, so a later submission is queued where
+    /// nobody takes it and waits for its timeout (forever without one), then says "not appended".
+    /// </summary>
+    [Fact]
+    public void A_host_whose_recorder_stopped_on_a_failed_sync_refuses_later_submissions_at_once()
+    {
+        using var dir = new TempDirectory();
+        var host = WalRecorderHost.Start(dir.Path, new WalRecorderHostOptions
+        {
+            Recorder = new WalRecorderOptions { SegmentSize = 64 * 1024, BlockSize = 4096, Durability = DurabilityPolicy.EveryCommit, Disk = new FailingDisk((operation, _) => operation == "msync") },
+        });
+        try
+        {
+            Assert.ThrowsAny<WalException>(() => host.Submit(new byte[10], 0, SubmitWait.Committed, TimeSpan.FromSeconds(10)));
+            Thread.Sleep(100); // the writer thread has failed the queue and ended
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            Exception? later = Record.Exception(() => host.Submit(new byte[10], 0, SubmitWait.Appended, TimeSpan.FromSeconds(3)));
+            Assert.True(later is WalException or ObjectDisposedException && clock.Elapsed < TimeSpan.FromSeconds(1),
+                $"a submission after the failure ended after {clock.ElapsedMilliseconds} ms with {later?.GetType().Name}: {later?.Message}");
+        }
+        finally
+        {
+            try
+            {
+                host.Dispose();
+            }
+            catch (WalException)
+            {
+            }
+        }
+    }
+
     private static void Append(WalRecorder recorder, long from, long to)
     {
         for (long id = from; id <= to; id++)

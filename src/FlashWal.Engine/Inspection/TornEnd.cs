@@ -67,11 +67,12 @@ internal sealed record TornEnd(int Position, bool InSegment, long LastIntactEven
     /// <param name="log">The log they belong to.</param>
     /// <param name="checkpoint">The checkpoint read before the listing, if any.</param>
     /// <param name="firstIndex">The lowest index the log is known to hold (the checkpoint's first segment index); a gap before the first scan counts as missing from there.</param>
-    public static TornEnd? Find(IReadOnlyList<SegmentScan> scans, LogId? log, MetaCheckpoint? checkpoint, long? firstIndex)
+    /// <param name="lastIdBefore">The log's last event before the first scan, when the scans start after its first segment (a recorder's open looks only from its last closed segment on).</param>
+    public static TornEnd? Find(IReadOnlyList<SegmentScan> scans, LogId? log, MetaCheckpoint? checkpoint, long? firstIndex, long lastIdBefore = 0)
     {
         long durable = KnownDurable(checkpoint, log, scans);
         long committed = checkpoint is { } meta && meta.LogId == log ? meta.CommittedEventId : 0;
-        long lastIntact = 0;
+        long lastIntact = lastIdBefore;
         long previousIndex = firstIndex is long first ? first - 1 : -1;
         uint chain = log is { } id ? SegmentFormat.GenesisChainSeed(id) : 0;
         SegmentScan? previous = null;

@@ -65,7 +65,7 @@ public static class AbandonedSegment
     internal static SegmentSummary Abandon(SegmentScan scan, LogId log, uint chain, Storage.Disk disk)
     {
         ArgumentNullException.ThrowIfNull(scan);
-        if (scan.Header is null && !scan.HeaderNeverWritten)
+        if (scan.Header is null && !scan.HeaderNeverWritten && !scan.NeverWritten)
         {
             throw new WalCorruptionException(scan.Findings.Count > 0 ? scan.Findings[0]
                 : new Finding(FindingSeverity.Damage, FindingCode.NotASegment, scan.Path, 0, -1, "the header cannot be read"));
@@ -74,6 +74,11 @@ public static class AbandonedSegment
         var summary = new SegmentSummary(SegmentFormat.SummaryFlagRecoveredClose, SegmentFormat.DataOffset, 0, chain, 0, 0, 0, WalClock.UnixNs());
         Span<byte> bytes = stackalloc byte[SegmentFormat.HeaderSize];
         using FileStream stream = disk.OpenForWrite(scan.Path);
+        if (stream.Length < SegmentFormat.DataOffset + SegmentFormat.MinBlockSize)
+        {
+            disk.SetLength(stream, SegmentFormat.DataOffset + SegmentFormat.MinBlockSize); // empty: a size no sync covered
+        }
+
         disk.Sync(stream, scan.Path);
         if (scan.Header is null)
         {

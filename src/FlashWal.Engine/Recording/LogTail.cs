@@ -285,8 +285,11 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
             scans.Add(i == lastClosed ? SegmentScanner.ScanQuick(segments[i].Path) : SegmentScanner.ScanFile(segments[i].Path));
         }
 
-        LogId? log = Inspection.SegmentVerifier.LogOf(scans);
-        if (log is null || TornEnd.Find(scans, log, checkpoint, lastClosed < 0 ? Inspection.SegmentVerifier.FirstIndexOf(checkpoint, log) : null) is not { } end)
+        // No header readable at all (a power cut before the first sync of a new log's segments): the
+        // checkpoint's log if it names one, else a new one, whose segments these abandoned files become.
+        LogId? log = Inspection.SegmentVerifier.LogOf(scans) ?? (scans.All(s => s.Header is null) ? checkpoint?.LogId ?? LogId.NewId() : null);
+        long before = lastClosed >= 0 ? LastIdUpTo(segments, lastClosed) : 0;
+        if (log is null || TornEnd.Find(scans, log, checkpoint, lastClosed < 0 ? Inspection.SegmentVerifier.FirstIndexOf(checkpoint, log) : null, before) is not { } end)
         {
             return null;
         }
@@ -320,8 +323,11 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
             }
             else
             {
+                // Beyond the end: what holds nothing goes, unless something after it stays (then it is
+                // abandoned too, so that no index goes missing in the middle of the log).
                 bool holdsNothing = scan.NeverWritten || (scan.Header is not null && scan.State == SegmentState.Empty && !scan.HasDamage);
-                (holdsNothing ? unused : abandon).Add(scan);
+                bool somethingAfter = scans.Skip(j + 1).Any(s => !(s.NeverWritten || (s.Header is not null && s.State == SegmentState.Empty && !s.HasDamage)));
+                (holdsNothing && !somethingAfter ? unused : abandon).Add(scan);
             }
         }
 
@@ -333,6 +339,20 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
             CommittedBeyond = Math.Max(committed, end.LostTo) > end.LastIntactEventId ? Math.Max(committed, end.LostTo) : 0,
         };
         return new TailPlan(tail, unused, toClose, null, null) { Abandon = abandon };
+    }
+
+    /// <summary>The last event id of the closed segments up to position <paramref name="last"/> (from their summaries, newest with events first).</summary>
+    private static long LastIdUpTo(IReadOnlyList<(long Index, string Path)> segments, int last)
+    {
+        for (int i = last; i >= 0; i--)
+        {
+            if (SegmentFile.ReadSummary(segments[i].Path) is { RecordCount: > 0 } summary)
+            {
+                return summary.LastEventId;
+            }
+        }
+
+        return 0;
     }
 
     /// <summary>

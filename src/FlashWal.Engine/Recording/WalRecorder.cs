@@ -436,9 +436,10 @@ public sealed class WalRecorder : IDisposable
 
             _maintainer.TryWriteCheckpoint();
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or WalException)
         {
             failure ??= e;
+            Halt(e); // a close whose sync failed: nothing more is claimed
         }
         finally
         {

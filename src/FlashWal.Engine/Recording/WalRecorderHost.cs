@@ -34,6 +34,9 @@ public sealed class WalRecorderHost : IDisposable
     private readonly int _maxPayload;
     private int _sleeping;
     private volatile bool _stopping;
+    private volatile Exception? _writerFailure; // why the writer thread ended before it was asked to (a failed sync)
+    private volatile bool _writerEnded;
+    private readonly object _drainLock = new(); // the queue's one consumer once the writer thread has ended
     private long _submitted;
     private long _appended;
     private long _failed;
@@ -213,6 +216,11 @@ public sealed class WalRecorderHost : IDisposable
 
     private void ThrowIfClosed()
     {
+        if (_writerFailure is { } failure)
+        {
+            throw new WalException($"The recorder host of '{Directory}' stopped: {failure.Message}", Directory, failure);
+        }
+
         if (_stopping)
         {
             throw new ObjectDisposedException(nameof(WalRecorderHost), $"The recorder host of '{Directory}' has been closed; it takes no more events.");
@@ -253,6 +261,21 @@ public sealed class WalRecorderHost : IDisposable
         }
 
         Interlocked.Increment(ref _submitted);
+        if (_writerEnded)
+        {
+            // Nobody takes it any more (the writer thread ended on a failure): fail it, and anything
+            // else queued since, rather than let it wait out its timeout.
+            lock (_drainLock)
+            {
+                while (_queue.TryDequeue(out EventEnvelope? orphan))
+                {
+                    orphan.Fail(_writerFailure ?? new ObjectDisposedException(nameof(WalRecorderHost), $"The recorder host of '{Directory}' was closed."));
+                }
+            }
+
+            return true;
+        }
+
         if (Volatile.Read(ref _sleeping) == 1)
         {
             _wake.Set();
@@ -294,10 +317,12 @@ public sealed class WalRecorderHost : IDisposable
         catch (Exception e)
         {
             _closeFailure = e;
+            _writerFailure = e; // later submissions are refused at once, naming it
             FailAll(e);
         }
         finally
         {
+            _writerEnded = true;
             try
             {
                 _recorder.Dispose();
@@ -435,9 +460,12 @@ public sealed class WalRecorderHost : IDisposable
 
         _awaitingCommit.Clear();
         _awaitingDurable.Clear();
-        while (_queue.TryDequeue(out EventEnvelope? envelope))
+        lock (_drainLock) // once the writer has ended, a producer may drain too
         {
-            envelope.Fail(failure);
+            while (_queue.TryDequeue(out EventEnvelope? envelope))
+            {
+                envelope.Fail(failure);
+            }
         }
     }
 }

@@ -51,6 +51,9 @@ internal class Disk
     public virtual FileStream OpenForWrite(string path) =>
         new(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
 
+    /// <summary>Sets a file's length (zeros when it grows): not durable until the file is synced.</summary>
+    public virtual void SetLength(FileStream file, long length) => file.SetLength(length);
+
     /// <summary>Writes <paramref name="bytes"/> at <paramref name="offset"/> (<c>pwrite</c>): in the page cache, not yet durable.</summary>
     public virtual void Write(FileStream file, ReadOnlySpan<byte> bytes, long offset) =>
         RandomAccess.Write(file.SafeFileHandle, bytes, offset);

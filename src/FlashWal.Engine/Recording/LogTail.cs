@@ -332,6 +332,7 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
         }
 
         toClose.Reverse(); // newest first, as the usual plan lists them
+        unused.Reverse(); // deleted newest first: a cut half way through leaves no index missing before one that stays
         long next = scans.Where(s => !unused.Contains(s)).Select(s => s.SegmentIndex).DefaultIfEmpty(-1).Max() + 1;
         long committed = checkpoint is { } meta && meta.LogId == log ? meta.CommittedEventId : 0;
         var tail = new LogTail(directory, log.Value, next, end.LastIntactEventId, end.Chain, end.Finding)

@@ -28,6 +28,9 @@ namespace FlashWal.Inspection;
 /// <param name="Finding">The torn-end finding (<see cref="FindingSeverity.TornTail"/>, <see cref="FindingCode.TornTail"/>) that replaces the failures at and after the end.</param>
 internal sealed record TornEnd(int Position, bool InSegment, long LastIntactEventId, long DurableEventId, uint Chain, long LostTo, Finding Finding)
 {
+    /// <summary>No segment seen yet, and no first index known.</summary>
+    private const long NoIndex = long.MinValue;
+
     /// <summary>How a torn end's finding starts: what the verifier and recovery say instead of a bare "intact".</summary>
     public const string MessageStart = "torn tail (not provably damage)";
 
@@ -63,6 +66,11 @@ internal sealed record TornEnd(int Position, bool InSegment, long LastIntactEven
     /// not closed) and returns where the log ends if its first failure is one a power cut can leave
     /// after the durable point; null when there is no failure, or when the first one is damage.
     /// </summary>
+    /// <remarks>
+    /// One judgement changes a scan: a log that ends in a plain torn tail at a failed check (a block
+    /// header whose magic is there but whose CRC fails, say) short of the durable point ends in damage,
+    /// so that scan's torn-tail finding becomes the failed check.
+    /// </remarks>
     /// <param name="scans">The segments, in index order.</param>
     /// <param name="log">The log they belong to.</param>
     /// <param name="checkpoint">The checkpoint read before the listing, if any.</param>
@@ -73,7 +81,7 @@ internal sealed record TornEnd(int Position, bool InSegment, long LastIntactEven
         long durable = KnownDurable(checkpoint, log, scans);
         long committed = checkpoint is { } meta && meta.LogId == log ? meta.CommittedEventId : 0;
         long lastIntact = lastIdBefore;
-        long previousIndex = firstIndex is long first ? first - 1 : -1;
+        long previousIndex = firstIndex is long first ? first - 1 : NoIndex; // -1 when the log starts at 0
         uint chain = log is { } id ? SegmentFormat.GenesisChainSeed(id) : 0;
         SegmentScan? previous = null;
         for (int i = 0; i < scans.Count; i++)
@@ -99,7 +107,7 @@ internal sealed record TornEnd(int Position, bool InSegment, long LastIntactEven
                 return null; // a file of another log: never a power cut's doing
             }
 
-            if (previousIndex >= 0 && scan.SegmentIndex > previousIndex + 1)
+            if (previousIndex != NoIndex && scan.SegmentIndex > previousIndex + 1)
             {
                 Finding missing = SegmentLink.CheckIndices(Path.GetDirectoryName(scan.Path)!, previousIndex, scan.SegmentIndex)!;
                 if (scan.RecordCount == 0 && scan.Summary is null && !laterData && !scan.HasDamage)

@@ -294,7 +294,7 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
             return null;
         }
 
-        if (end.InSegment && !scans[end.Position].HasDamage && scans.Skip(end.Position + 1).All(s => s.NeverWritten || s.State == SegmentState.Empty))
+        if (end.InSegment && !scans[end.Position].HasDamage && scans.Skip(end.Position + 1).All(HoldsNothing))
         {
             return null; // the torn tail of a killed recorder, at the end of the log: the usual plan closes it
         }
@@ -325,9 +325,7 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
             {
                 // Beyond the end: what holds nothing goes, unless something after it stays (then it is
                 // abandoned too, so that no index goes missing in the middle of the log).
-                bool holdsNothing = scan.NeverWritten || (scan.Header is not null && scan.State == SegmentState.Empty && !scan.HasDamage);
-                bool somethingAfter = scans.Skip(j + 1).Any(s => !(s.NeverWritten || (s.Header is not null && s.State == SegmentState.Empty && !s.HasDamage)));
-                (holdsNothing && !somethingAfter ? unused : abandon).Add(scan);
+                (HoldsNothing(scan) && scans.Skip(j + 1).All(HoldsNothing) ? unused : abandon).Add(scan);
             }
         }
 
@@ -340,6 +338,9 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
             CommittedBeyond = Math.Max(committed, end.LostTo) > end.LastIntactEventId ? Math.Max(committed, end.LostTo) : 0,
         };
         return new TailPlan(tail, unused, toClose, null, null) { Abandon = abandon };
+
+        // A prepared segment never used, or one whose creation never reached the disk.
+        static bool HoldsNothing(SegmentScan s) => s.NeverWritten || (s.Header is not null && s.State == SegmentState.Empty && !s.HasDamage);
     }
 
     /// <summary>The last event id of the closed segments up to position <paramref name="last"/> (from their summaries, newest with events first).</summary>

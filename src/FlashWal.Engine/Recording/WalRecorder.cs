@@ -392,12 +392,7 @@ public sealed class WalRecorder : IDisposable
         {
             // A sync failed: what it covered may never reach the disk, so nothing more is closed or
             // claimed; the files stay as a crash leaves them, and the next open makes durable what is.
-            _closed = _stopped = true;
-            _preparer?.Stop();
-            _maintainer.Abandon();
-            _writer.Abandon();
-            _meterRegistration.Dispose();
-            _lock.Dispose();
+            Abandon();
             throw HaltError(halt);
         }
 
@@ -414,13 +409,11 @@ public sealed class WalRecorder : IDisposable
         _closed = _stopped = true;
         _preparer?.Stop();
         _maintainer.Stop();
-        if (_halt is not null)
+        if (_halt is { } late)
         {
             // The flush or the maintainer's last closes failed meanwhile: as above.
-            _writer.Abandon();
-            _meterRegistration.Dispose();
-            _lock.Dispose();
-            throw HaltError(_halt);
+            Abandon();
+            throw HaltError(late);
         }
 
         try

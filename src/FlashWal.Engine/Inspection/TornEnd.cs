@@ -84,6 +84,7 @@ internal sealed record TornEnd(int Position, bool InSegment, long LastIntactEven
         long previousIndex = firstIndex is long first ? first - 1 : NoIndex; // -1 when the log starts at 0
         uint chain = log is { } id ? SegmentFormat.GenesisChainSeed(id) : 0;
         SegmentScan? previous = null;
+        bool startsAtZero = firstIndex == 0 || (scans.Count > 0 && scans[0].SegmentIndex == 0 && lastIdBefore == 0);
         for (int i = 0; i < scans.Count; i++)
         {
             SegmentScan scan = scans[i];
@@ -121,6 +122,14 @@ internal sealed record TornEnd(int Position, bool InSegment, long LastIntactEven
             if (previous is not null && scan.RecordCount > 0 && SegmentLink.CheckChain(previous, scan) is { Severity: >= FindingSeverity.Damage } broken)
             {
                 return End(i, inSegment: false, scan, broken, "its first block does not continue the intact part of the log");
+            }
+
+            if (previous is null && scan.RecordCount > 0 && scan.SegmentIndex > 0 && startsAtZero && scan.ChainSeed is uint seed && seed != chain)
+            {
+                // The log's first blocks lie in a segment after ones that hold none: they continue blocks
+                // that never reached the disk.
+                return End(i, inSegment: false, scan, SegmentLink.ChainNotContinued(scan.Path, scan.SegmentIndex - 1, chain, seed),
+                    "its first block does not continue the log's genesis");
             }
 
             if (scan.HasDamage)

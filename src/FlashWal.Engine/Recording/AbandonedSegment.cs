@@ -93,4 +93,28 @@ public static class AbandonedSegment
         disk.Sync(stream, scan.Path);
         return summary;
     }
+
+    /// <summary>
+    /// Creates segment <paramref name="index"/>, whose name a power cut lost beyond a torn end, as the
+    /// smallest segment without blocks closed as <see cref="Abandon"/> closes one (<c>RecoveredClose</c>,
+    /// <paramref name="chain"/> as its final chain), so that the log's indices stay contiguous.
+    /// </summary>
+    internal static SegmentSummary CreateAbandoned(string directory, long index, LogId log, uint chain, Storage.Disk disk)
+    {
+        var options = new SegmentOptions
+        {
+            SegmentSize = SegmentFormat.DataOffset + SegmentFormat.MinBlockSize,
+            BlockSize = SegmentFormat.MinBlockSize,
+            Prefault = Storage.PrefaultMode.None,
+            Disk = disk,
+        };
+        string path;
+        using (SegmentWriter created = SegmentWriter.Create(directory, index, log, options))
+        {
+            path = created.Path;
+            created.Abandon(); // header only: the summary is the abandoned kind, written below
+        }
+
+        return Abandon(SegmentScanner.ScanFile(path), log, chain, disk);
+    }
 }

@@ -72,18 +72,33 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
             disk.Delete(unused.Path); // prepared, never used: no event in it
         }
 
-        foreach (SegmentScan open in plan.ToClose)
+        // Oldest first: a power cut half way through leaves closed segments only before the ones still
+        // open, so the next reader still finds the same end (a closed segment after a failure would make
+        // that failure damage), and the next open still finds every open one (it walks back to the first
+        // closed segment).
+        foreach ((long _, Action close) in plan.ClosesInOrder(listing.Directory, disk))
         {
-            AbandonedSegment.Close(open, disk);
-        }
-
-        foreach (SegmentScan beyond in plan.Abandon)
-        {
-            AbandonedSegment.Abandon(beyond, plan.Tail.LogId, plan.Tail.ChainValue, disk);
+            close();
         }
 
         disk.SyncDirectory(listing.Directory);
-        return plan.Tail;
+
+        // Before the writer creates its first segment: the checkpoint says the log's last event is
+        // durable (it is, now) and where the log starts (a segment index the log will never hold below
+        // it), so that a power cut from here on finds nothing missing and claims nothing unsynced.
+        LogTail tail = plan.Tail;
+        MetaCheckpoint? existing = MetaCheckpoint.Load(listing.Directory, out _);
+        bool saysSo = existing is { } meta && meta.LogId == tail.LogId && meta.DurableEventId >= tail.LastEventId
+            && meta.CommittedEventId >= Math.Max(tail.LastEventId, tail.CommittedBeyond) && meta.FirstSegmentIndex == tail.FirstSegmentIndex;
+        if ((!tail.IsNewLog || tail.CommittedBeyond > 0) && !saysSo)
+        {
+            new MetaCheckpoint(tail.LogId, tail.NextSegmentIndex, SegmentFormat.DataOffset, Math.Max(tail.LastEventId, tail.CommittedBeyond), tail.LastEventId, WalClock.UnixNs())
+            {
+                FirstSegmentIndex = tail.FirstSegmentIndex,
+            }.Save(listing.Directory, disk);
+        }
+
+        return tail;
     }
 
     /// <summary>
@@ -332,12 +347,27 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
         toClose.Reverse(); // newest first, as the usual plan lists them
         unused.Reverse(); // deleted newest first: a cut half way through leaves no index missing before one that stays
         long next = scans.Where(s => !unused.Contains(s)).Select(s => s.SegmentIndex).DefaultIfEmpty(-1).Max() + 1;
+
+        // Indices whose names a power cut lost (beyond the durable point) before segments that stay: filled
+        // with segments without blocks, so that no index is missing in the middle of the log (or at its
+        // head, where the checkpoint says the log starts).
+        var present = scans.Where(s => !unused.Contains(s)).Select(s => s.SegmentIndex).ToHashSet();
+        long from = lastClosed >= 0 ? segments[lastClosed].Index + 1 : Inspection.SegmentVerifier.FirstIndexOf(checkpoint, log) ?? (present.Count > 0 ? present.Min() : next);
+        var fill = new List<long>();
+        for (long index = from; index < next; index++)
+        {
+            if (!present.Contains(index))
+            {
+                fill.Add(index);
+            }
+        }
+
         long committed = checkpoint is { } meta && meta.LogId == log ? meta.CommittedEventId : 0;
         var tail = new LogTail(directory, log.Value, next, end.LastIntactEventId, end.Chain, end.Finding)
         {
             CommittedBeyond = Math.Max(committed, end.LostTo) > end.LastIntactEventId ? Math.Max(committed, end.LostTo) : 0,
         };
-        return new TailPlan(tail, unused, toClose, null, null) { Abandon = abandon };
+        return new TailPlan(tail, unused, toClose, null, null) { Abandon = abandon, Fill = fill };
 
         // A prepared segment never used, or one whose creation never reached the disk.
         static bool HoldsNothing(SegmentScan s) => s.NeverWritten || (s.Header is not null && s.State == SegmentState.Empty && !s.HasDamage);
@@ -542,4 +572,18 @@ internal sealed record TailPlan(LogTail Tail, IReadOnlyList<SegmentScan> Unused,
 {
     /// <summary>Segments beyond a torn end that hold something (<see cref="AbandonedSegment.Abandon"/>); empty otherwise.</summary>
     public IReadOnlyList<SegmentScan> Abandon { get; init; } = [];
+
+    /// <summary>
+    /// Indices missing where a power cut lost a segment's name beyond the durable point, before segments
+    /// that stay: each becomes a segment without blocks (<see cref="AbandonedSegment.CreateAbandoned"/>),
+    /// so the log's indices stay contiguous. Empty otherwise.
+    /// </summary>
+    public IReadOnlyList<long> Fill { get; init; } = [];
+
+    /// <summary>The segments this plan closes, abandons or creates, as steps in increasing index order.</summary>
+    internal IEnumerable<(long Index, Action Step)> ClosesInOrder(string directory, Disk disk) =>
+        ToClose.Select(s => (s.SegmentIndex, (Action)(() => AbandonedSegment.Close(s, disk))))
+            .Concat(Abandon.Select(s => (s.SegmentIndex, (Action)(() => AbandonedSegment.Abandon(s, Tail.LogId, Tail.ChainValue, disk)))))
+            .Concat(Fill.Select(i => (i, (Action)(() => AbandonedSegment.CreateAbandoned(directory, i, Tail.LogId, Tail.ChainValue, disk)))))
+            .OrderBy(step => step.Item1);
 }

@@ -178,8 +178,13 @@ public sealed class RepairPlan
                 return string.Create(CultureInfo.InvariantCulture,
                     $"closed{(summary.IsRecoveredClose ? " (RecoveredClose)" : "")}: data end {summary.DataEnd}, {summary.BlockCount} block(s), events {summary.FirstEventId}..{summary.LastEventId}");
 
+            case RepairActionKind.AbandonSegment when action.Scan is null:
+                AbandonedSegment.CreateAbandoned(Directory, SegmentFileName.TryParse(Path.GetFileName(action.Target), out long missingIndex) ? missingIndex : throw new WalException($"'{action.Target}' is not a segment name.", action.Target),
+                    action.Abandoned.Log, action.Abandoned.Chain, Disk.Real);
+                return "created: closed without blocks (RecoveredClose), in place of the segment a power cut lost";
+
             case RepairActionKind.AbandonSegment:
-                AbandonedSegment.Abandon(action.Scan!, action.Abandoned.Log, action.Abandoned.Chain, Disk.Real);
+                AbandonedSegment.Abandon(action.Scan, action.Abandoned.Log, action.Abandoned.Chain, Disk.Real);
                 return "closed without blocks (RecoveredClose): its content is an abandoned tail";
 
             case RepairActionKind.FenceDamagedTail:

@@ -96,8 +96,12 @@ public static class WalRepair
             "deletes a segment after the last one with data that holds no event (prepared and never used, or a creation a crash cut short), as a recorder's open does",
             null, []) { Scan = u }).ToList();
         actions.AddRange(removals);
-        actions.AddRange(tail.ToClose.Select(Close));
-        actions.AddRange(tail.Abandon.Select(s => Abandon(s, tail.Tail)));
+        // Closed oldest first, as a recorder's open does: interrupted, that leaves closed segments only
+        // before the ones still open.
+        actions.AddRange(tail.ToClose.Select(s => (s.SegmentIndex, Action: Close(s)))
+            .Concat(tail.Abandon.Select(s => (s.SegmentIndex, Action: Abandon(s, tail.Tail))))
+            .Concat(tail.Fill.Select(i => (SegmentIndex: i, Action: Fill(directory, i, tail.Tail))))
+            .OrderBy(step => step.SegmentIndex).Select(step => step.Action));
         if (tail.Refusal is { Code: FindingCode.DurableEventsMissing } && tail.Refused is { HasDamage: false } newest)
         {
             // Refused only because the checkpoint names durable events the segments no longer hold: the
@@ -196,6 +200,16 @@ public static class WalRepair
             string.Create(CultureInfo.InvariantCulture,
                 $"writes the summary of a segment without blocks, flagged RecoveredClose, into a segment written after the log's torn end (after event {end.LastEventId}): its bytes stay in the file, declared abandoned, never replayed{(scan.Header is null ? "; its header page, which never reached the disk, gets its header first" : "")}, as a recorder's open does"),
             null, []) { Scan = scan, Abandoned = (end.LogId, end.ChainValue) };
+    }
+
+    private static RepairAction Fill(string directory, long index, LogTail end)
+    {
+        string path = Path.Combine(directory, SegmentFileName.Format(index));
+        Finding reason = end.TornTail ?? new Finding(FindingSeverity.Info, FindingCode.SegmentMissing, path, -1, -1, "the segment's name was lost beyond the log's torn end");
+        return new RepairAction(RepairActionKind.AbandonSegment, path, reason,
+            string.Create(CultureInfo.InvariantCulture,
+                $"creates {Path.GetFileName(path)}, whose name a power cut lost after the log's torn end (after event {end.LastEventId}), as a closed segment without blocks, so that no index is missing in the log, as a recorder's open does"),
+            null, []) { Abandoned = (end.LogId, end.ChainValue) };
     }
 
     private static RepairAction Close(SegmentScan scan)

@@ -53,9 +53,10 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
     /// <summary>
     /// <see cref="Recover(string)"/> through <paramref name="disk"/>, in the order FORMAT.md §17 gives
     /// for an open: every segment whose events the checkpoint does not already call durable is synced
-    /// (a crash can leave a segment closed, or written, whose pages never reached the disk), then the
-    /// prepared segments are deleted and the open ones closed, then the directory and its parent are
-    /// synced. Only then may a writer claim the log's last event as durable.
+    /// (a crash can leave a segment closed, or written, whose pages never reached the disk); then the
+    /// checkpoint says so, with every id seen written; then the prepared segments are deleted and the
+    /// open ones closed (those beyond a torn end abandoned, lost names filled), oldest first; then the
+    /// directory is synced. Only then may a writer claim the log's last event as durable.
     /// </summary>
     internal static LogTail Recover(string directory, Disk disk)
     {
@@ -67,6 +68,23 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
         }
 
         SyncUnproven(listing, plan.Tail, disk);
+
+        // First, before any file changes: the checkpoint says the log's last event is durable (it is,
+        // now), every id seen written (a closed or abandoned segment no longer shows what lay beyond a
+        // torn end) and where the log starts, so that a power cut at any later step finds nothing missing
+        // and the next open hands out none of those ids.
+        LogTail tail = plan.Tail;
+        MetaCheckpoint? existing = MetaCheckpoint.Load(listing.Directory, out _);
+        bool saysSo = existing is { } meta && meta.LogId == tail.LogId && meta.DurableEventId >= tail.LastEventId
+            && meta.CommittedEventId >= Math.Max(tail.LastEventId, tail.CommittedBeyond) && meta.FirstSegmentIndex == tail.FirstSegmentIndex;
+        if ((!tail.IsNewLog || tail.CommittedBeyond > 0) && !saysSo)
+        {
+            new MetaCheckpoint(tail.LogId, tail.NextSegmentIndex, SegmentFormat.DataOffset, Math.Max(tail.LastEventId, tail.CommittedBeyond), tail.LastEventId, WalClock.UnixNs())
+            {
+                FirstSegmentIndex = tail.FirstSegmentIndex,
+            }.Save(listing.Directory, disk);
+        }
+
         foreach (SegmentScan unused in plan.Unused)
         {
             disk.Delete(unused.Path); // prepared, never used: no event in it
@@ -82,22 +100,6 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
         }
 
         disk.SyncDirectory(listing.Directory);
-
-        // Before the writer creates its first segment: the checkpoint says the log's last event is
-        // durable (it is, now) and where the log starts (a segment index the log will never hold below
-        // it), so that a power cut from here on finds nothing missing and claims nothing unsynced.
-        LogTail tail = plan.Tail;
-        MetaCheckpoint? existing = MetaCheckpoint.Load(listing.Directory, out _);
-        bool saysSo = existing is { } meta && meta.LogId == tail.LogId && meta.DurableEventId >= tail.LastEventId
-            && meta.CommittedEventId >= Math.Max(tail.LastEventId, tail.CommittedBeyond) && meta.FirstSegmentIndex == tail.FirstSegmentIndex;
-        if ((!tail.IsNewLog || tail.CommittedBeyond > 0) && !saysSo)
-        {
-            new MetaCheckpoint(tail.LogId, tail.NextSegmentIndex, SegmentFormat.DataOffset, Math.Max(tail.LastEventId, tail.CommittedBeyond), tail.LastEventId, WalClock.UnixNs())
-            {
-                FirstSegmentIndex = tail.FirstSegmentIndex,
-            }.Save(listing.Directory, disk);
-        }
-
         return tail;
     }
 
@@ -126,6 +128,8 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
             using FileStream stream = disk.OpenForWrite(path);
             disk.Sync(stream, path);
         }
+
+        disk.SyncDirectory(listing.Directory); // their names too, before the checkpoint claims their events
     }
 
     /// <summary>

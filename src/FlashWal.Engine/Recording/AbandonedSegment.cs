@@ -115,6 +115,11 @@ public static class AbandonedSegment
             created.Abandon(); // header only: the summary is the abandoned kind, written below
         }
 
-        return Abandon(SegmentScanner.ScanFile(path), log, chain, disk);
+        SegmentSummary summary = Abandon(SegmentScanner.ScanFile(path), log, chain, disk);
+
+        // Its name durable before any later segment is closed or abandoned: a power cut after a later
+        // close would otherwise leave that segment closed past a hole, which reads as a missing segment.
+        disk.SyncDirectory(directory);
+        return summary;
     }
 }

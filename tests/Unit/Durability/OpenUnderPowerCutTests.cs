@@ -46,6 +46,46 @@ public class OpenUnderPowerCutTests
             Wal.Write(wal, 1, log, chain, 6, 3, Wal.Small, sealEvery: 3).Abandon();
         }, lastSeen: 8);
 
+    /// <summary>A killed recorder's log: one closed segment, two rotated ones its maintainer never closed, and a torn last one.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void An_open_of_a_killed_recorders_log_can_be_cut_at_every_step(bool strictDirectories) =>
+        CutEveryStep(strictDirectories ? PowerCutModel.StrictDirectories : PowerCutModel.Plain, wal =>
+        {
+            LogId log = Wal.WriteLog(wal, 1, 30, Wal.Small);
+            uint chain = SegmentScanner.ScanFile(Wal.SegmentPath(wal, 0)).FinalChain!.Value;
+            for (int s = 1; s <= 3; s++)
+            {
+                SegmentWriter open = Wal.Write(wal, s, log, chain, (30 * s) + 1, s < 3 ? 30 : 35, Wal.Small, sealEvery: 10);
+                chain = open.ChainValue;
+                open.Abandon(); // the last one with five unsealed events
+            }
+
+            new MetaCheckpoint(log, 3, 8192, 120, 30, 1) { FirstSegmentIndex = 0 }.Save(wal);
+        }, lastSeen: 120);
+
+    /// <summary>
+    /// A power cut beyond the durable point left segment 1 with a hole after its first block, lost segment
+    /// 2's name, and kept segment 3's blocks: the open cuts 1, fills 2, abandons 3, and continues above 70.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void An_open_of_a_log_with_a_hole_a_lost_name_and_later_blocks_can_be_cut_at_every_step(bool strictDirectories) =>
+        CutEveryStep(strictDirectories ? PowerCutModel.StrictDirectories : PowerCutModel.Plain, wal =>
+        {
+            LogId log = Wal.WriteLog(wal, 1, 30, Wal.Small);
+            uint chain = SegmentScanner.ScanFile(Wal.SegmentPath(wal, 0)).FinalChain!.Value;
+            SegmentWriter one = Wal.Write(wal, 1, log, chain, 31, 20, Wal.Small, sealEvery: 10);
+            uint after = one.ChainValue;
+            SegmentScan scanned = SegmentScanner.ScanFile(one.Path);
+            one.Abandon();
+            CrashedLog.Zero(Wal.SegmentPath(wal, 1), scanned.BlockOffsets[1], scanned.ValidEnd); // block 41..50 never reached the disk
+            Wal.Write(wal, 3, log, after, 61, 10, Wal.Small, sealEvery: 10).Abandon();
+            new MetaCheckpoint(log, 1, 8192, 50, 30, 1) { FirstSegmentIndex = 0 }.Save(wal);
+        }, lastSeen: 70);
+
     private static void CutEveryStep(PowerCutModel model, Action<string> lay, long lastSeen)
     {
         using var temp = new TempDirectory();

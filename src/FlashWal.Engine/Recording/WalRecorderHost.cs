@@ -42,6 +42,10 @@ public sealed class WalRecorderHost : IDisposable
     private long _failed;
     private Exception? _closeFailure;
 
+    // The close failure is the recorder's own close error, which already names the directory and the
+    // step that failed: thrown as it is, not wrapped in a second "closing failed" around the same words.
+    private bool _closeFailureIsRecorders;
+
     private WalRecorderHost(WalRecorder recorder, WalRecorderHostOptions options)
     {
         _recorder = recorder;
@@ -179,6 +183,11 @@ public sealed class WalRecorderHost : IDisposable
         _wake.Dispose();
         if (_closeFailure is not null)
         {
+            if (_closeFailureIsRecorders)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(_closeFailure);
+            }
+
             throw new WalException($"Closing the recorder of '{Directory}' failed: {_closeFailure.Message}", Directory, _closeFailure);
         }
     }
@@ -329,7 +338,11 @@ public sealed class WalRecorderHost : IDisposable
             }
             catch (Exception e) when (e is WalException or IOException)
             {
-                _closeFailure ??= e;
+                if (_closeFailure is null)
+                {
+                    _closeFailure = e;
+                    _closeFailureIsRecorders = e is WalException;
+                }
             }
 
             FailAll(new ObjectDisposedException(nameof(WalRecorderHost), $"The recorder host of '{Directory}' was closed."));

@@ -121,5 +121,30 @@ public class FailedSyncTests
         Assert.Throws<WalException>(recorder.Dispose);
     }
 
+    [Fact]
+    public void A_host_whose_closing_fsync_fails_throws_the_recorders_close_error_once_naming_the_segment()
+    {
+        // Long power-cut set, seed 20261121 case 1573: the host wrapped the recorder's own close error in
+        // a second one ("Closing the recorder of … failed: Closing the recorder of … failed: fsync …").
+        using var dir = new TempDirectory();
+        string first = Wal.SegmentPath(dir.Path, 0);
+        int closing = 0;
+        var disk = new FailingDisk((operation, path) => operation == "fsync" && path == first && Volatile.Read(ref closing) == 1);
+        var host = WalRecorderHost.Start(dir.Path, new WalRecorderHostOptions { Recorder = Options(disk, DurabilityPolicy.Interval) });
+        for (long id = 1; id <= 100; id++)
+        {
+            host.Submit(Wal.Payload(id, 100), wait: SubmitWait.Committed);
+        }
+
+        Volatile.Write(ref closing, 1);
+        var e = Assert.Throws<WalException>(host.Dispose);
+        var sync = Assert.IsType<WalSyncException>(e.InnerException);
+        Assert.Equal(first, sync.Path);
+        Assert.StartsWith($"Closing the recorder of '{dir.Path}' failed: fsync of '{first}' failed: Input/output error", e.Message, StringComparison.Ordinal);
+        Assert.Equal(1, e.Message.Split("Closing the recorder").Length - 1);
+        Assert.Equal(1, disk.Failures);
+        Assert.Null(SegmentFile.ReadSummary(first)); // the summary never follows a failed sync of its data
+    }
+
     private static int s_open;
 }

@@ -558,7 +558,13 @@ public static unsafe class SegmentScanner
     private static BlockFailure? CheckBlock(SegmentScan scan, byte* data, long length, long position, int index, SegmentHeader header,
         uint? expectedSeed, long previousId, out BlockHeader block)
     {
-        var bytes = new ReadOnlySpan<byte>(data + position, SegmentFormat.BlockHeaderSize);
+        // One copy of the header, taken magic first: a live file changes under a reader, and a writer
+        // stores a block's magic last (SegmentWriter.WriteBlock), so what was read after a magic is what
+        // the writer wrote before it, and every check below sees the same bytes.
+        Span<byte> copy = stackalloc byte[SegmentFormat.BlockHeaderSize];
+        _ = Volatile.Read(ref *(uint*)(data + position));
+        new ReadOnlySpan<byte>(data + position, SegmentFormat.BlockHeaderSize).CopyTo(copy);
+        ReadOnlySpan<byte> bytes = copy;
         block = BlockHeader.Read(bytes);
         uint magic = BlockHeader.StoredMagic(bytes);
         if (magic != SegmentFormat.BlockMagic)

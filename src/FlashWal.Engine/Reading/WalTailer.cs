@@ -294,8 +294,9 @@ public sealed unsafe class WalTailer : IDisposable
             return false; // full, or at the closed segment's data end (checked when moving on)
         }
 
-        // Acquire: pairs with the writer's release store of magic and length, the last bytes of a seal.
-        if (Volatile.Read(ref *(long*)(segment.Base + _position)) == 0)
+        // Acquire: the writer writes a block's magic last (SegmentWriter.WriteBlock), so a block whose
+        // magic is still zero is not there yet, whatever else of it is.
+        if (Volatile.Read(ref *(uint*)(segment.Base + _position)) == 0)
         {
             if (_summary is { } summary)
             {
@@ -313,8 +314,9 @@ public sealed unsafe class WalTailer : IDisposable
         Finding? problem = CheckBlock(segment, out BlockHeader block, out bool incomplete);
         for (int attempt = 0; problem is not null && attempt < Rechecks; attempt++)
         {
-            // A correct writer publishes a header only when its block is complete, so this is damage;
-            // looking again costs little and makes sure it is not a store still on its way.
+            // A correct writer writes a magic only when the rest of its block is there, so this is
+            // damage; looking again costs little and makes sure it is not a write still on its way (the
+            // kernel copies the magic's bytes in no promised order).
             Thread.Sleep(1);
             problem = CheckBlock(segment, out block, out incomplete);
         }
@@ -472,10 +474,10 @@ public sealed unsafe class WalTailer : IDisposable
         return false;
     }
 
-    /// <summary>Whether block 0 of <paramref name="segment"/> is sealed (an acquire load of its magic and length).</summary>
+    /// <summary>Whether block 0 of <paramref name="segment"/> is written (an acquire load of its magic, which is written last).</summary>
     private static bool HasBlockZero(TailSegment segment) =>
         segment.Limit >= SegmentFormat.DataOffset + SegmentFormat.BlockHeaderSize
-        && Volatile.Read(ref *(long*)(segment.Base + SegmentFormat.DataOffset)) != 0;
+        && Volatile.Read(ref *(uint*)(segment.Base + SegmentFormat.DataOffset)) != 0;
 
     /// <summary>A closed segment followed by a gap and then more segments: the next one is missing (removed by retention while the tailer was behind, or damage).</summary>
     private void ThrowIfSegmentMissing(long index)

@@ -46,7 +46,8 @@ internal static class AppendLatencyScenario
             $"64-byte payloads paced at each rate (a spin until each event is due; latency is the append's own service time, not time since it was due). Commit (seal / Commit(false) / Flush()) every {CommitEvery} events, outside the timed append. " +
             $"{repetitions} measured repetitions after one discarded warm-up, systems interleaved in each; each histogram holds every append of every measured repetition. " +
             "Rotation appends: the appends after which the system's segment number changed (FlashWal ActiveSegmentIndex, FasterLog TailAddress >> SegmentSizeBits, FileStream its own file counter). " +
-            "Allocated: GC.GetAllocatedBytesForCurrentThread around the measured loop (the histograms are preallocated) / events. All latencies in ns.";
+            "Allocated: GC.GetAllocatedBytesForCurrentThread around the measured loop (the histograms are preallocated) / events. " +
+            "Faults: the appending thread's page faults (getrusage RUSAGE_THREAD, minor + major) around the same loop, commits included, per 1000 events. All latencies in ns.";
         result.Settings["systems"] = Systems.Describe(specs);
         result.Settings["FlashWal durability"] = "None (commits seal blocks; the OS writes back; segments are fsynced at close), the same 'no fsync on the hot path' as the baselines' commits";
         byte[] payload = new byte[64];
@@ -58,6 +59,7 @@ internal static class AppendLatencyScenario
             var alloc = specs.ToDictionary(s => s.Name, _ => new List<double>());
             var rotations = specs.ToDictionary(s => s.Name, _ => new List<double>());
             var late = specs.ToDictionary(s => s.Name, _ => new List<double>());
+            var faults = specs.ToDictionary(s => s.Name, _ => new List<double>());
             for (int rep = -1; rep < repetitions; rep++)
             {
                 foreach (SystemSpec spec in specs)
@@ -67,18 +69,19 @@ internal static class AppendLatencyScenario
                     Stats.Record(alloc, spec.Name, rep, r.AllocatedPerEvent);
                     Stats.Record(rotations, spec.Name, rep, r.Rotations);
                     Stats.Record(late, spec.Name, rep, r.MaxLateUs);
+                    Stats.Record(faults, spec.Name, rep, r.FaultsPer1000);
                 }
             }
 
             string rateText = rate >= 1_000_000 ? $"{rate / 1_000_000}M" : $"{rate / 1000}k";
             var table = new ResultTable($"{rateText} events/s, {events:N0} events a run, segments of {segment >> 10} KiB: every append (ns)",
-                ["system", .. LatencySeries.Headers, "rotations/run", "bytes allocated/append", "max behind schedule (µs)"], []);
+                ["system", .. LatencySeries.Headers, "rotations/run", "bytes allocated/append", "page faults/1000 appends", "max behind schedule (µs)"], []);
             var rotTable = new ResultTable($"{rateText} events/s: rotation appends only (ns)", ["system", .. LatencySeries.Headers], []);
             foreach (SystemSpec spec in specs)
             {
                 LatencySeries s = LatencySeries.From(spec.Name, all[spec.Name].Snapshot());
                 LatencySeries rs = LatencySeries.From(spec.Name + " rotation", rot[spec.Name].Snapshot());
-                table.Rows.Add([spec.Name, .. s.Cells(), Stats.F(Stats.Median(rotations[spec.Name]), 0), Stats.F(Stats.Median(alloc[spec.Name]), 3), Stats.F(Stats.Median(late[spec.Name]), 0)]);
+                table.Rows.Add([spec.Name, .. s.Cells(), Stats.F(Stats.Median(rotations[spec.Name]), 0), Stats.F(Stats.Median(alloc[spec.Name]), 3), Stats.F(Stats.Median(faults[spec.Name]), 2), Stats.F(Stats.Median(late[spec.Name]), 0)]);
                 rotTable.Rows.Add([spec.Name, .. rs.Cells()]);
                 if (rate == variants[0].Rate)
                 {
@@ -92,6 +95,8 @@ internal static class AppendLatencyScenario
             if (rate == variants[0].Rate && specs.Length == 4)
             {
                 Goals(result, all, rot, alloc, specs);
+                double f = Stats.Median(faults[specs[0].Name]);
+                result.Goals.Add($"FlashWal page faults on the writer thread per 1000 appends: {f:F2} (goal 0: {(f == 0 ? "met" : "missed")})");
             }
 
             if (rotations.Values.SelectMany(v => v).Any(v => v < 20))
@@ -120,7 +125,7 @@ internal static class AppendLatencyScenario
         result.Goals.Add($"FlashWal bytes allocated per append: {a:F3} (goal 0: {(a == 0 ? "met" : "missed")})");
     }
 
-    internal readonly record struct RunResult(double AllocatedPerEvent, long Rotations, double MaxLateUs);
+    internal readonly record struct RunResult(double AllocatedPerEvent, long Rotations, double MaxLateUs, double FaultsPer1000);
 
     /// <summary>One paced run of one system in a fresh directory.</summary>
     private static RunResult RunPaced(SystemSpec spec, long segmentSize, int events, int rate, byte[] payload, LatencyHistogram all, LatencyHistogram rotation)
@@ -134,6 +139,7 @@ internal static class AppendLatencyScenario
             long rotations = 0;
             long maxLate = 0;
             double nsPerTick = Timing.NsPerTick;
+            long faults = ThreadFaults.Now();
             long allocated = GC.GetAllocatedBytesForCurrentThread();
             long start = Stopwatch.GetTimestamp();
             for (int i = 0; i < events; i++)
@@ -165,8 +171,9 @@ internal static class AppendLatencyScenario
             }
 
             allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+            faults = ThreadFaults.Now() - faults;
             log.Commit();
-            return new RunResult((double)allocated / events, rotations, maxLate * nsPerTick / 1000);
+            return new RunResult((double)allocated / events, rotations, maxLate * nsPerTick / 1000, faults * 1000.0 / events);
         }
         finally
         {

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using FlashWal.Errors;
@@ -8,25 +9,32 @@ using FlashWal.Storage;
 namespace FlashWal.Recording;
 
 /// <summary>
-/// Owns one segment file: creates it exclusively with a complete header, maps and pre-faults it,
-/// appends records straight into the mapping, seals blocks, and closes it with a summary.
+/// Owns one segment file: creates it exclusively with a complete header, builds each block in
+/// staging memory, writes sealed blocks into the file (<c>pwrite</c>), and closes it with a summary.
 /// </summary>
 /// <remarks>
-/// Single-threaded by design: one thread at a time calls it, and ownership can move between threads
-/// (a preparer creates it, the writer thread appends, a maintainer closes it) through any hand-off
-/// that publishes memory (a ring with release/acquire, a lock, a task).
+/// Single-threaded by design: one thread at a time appends, seals and closes, and ownership can move
+/// between threads (a preparer creates it, the writer thread appends, a maintainer closes it) through
+/// any hand-off that publishes memory (a ring with release/acquire, a lock, a task). Sealed blocks
+/// are written into the file by whoever drains the staging (<see cref="WriteBlock"/>): the writer
+/// itself for a standalone writer, the recorder's flusher otherwise.
 /// <para>
 /// <see cref="TryAppend(long, long, ushort, ReadOnlySpan{byte})"/> is the hot path: stores into
-/// pre-faulted memory and a running CRC-32C, with no allocation, lock or system call. Sealing a block
-/// writes its 64-byte header (the block's CRC was computed as records arrived). Durability is a
-/// separate call (<see cref="Flush"/>), never a side effect.
+/// staging memory and a running CRC-32C, with no allocation, lock or system call. The segment file is
+/// never mapped for writing: a page of a file mapping costs a page fault at its first store, several
+/// microseconds on a guest with shadow paging even after <c>MADV_POPULATE_WRITE</c>
+/// (docs/PERFORMANCE.md), while the recorder's staging ring is memory the writer has written before
+/// (<see cref="StagingRing"/>). Sealing a block writes its 64-byte header (the block's CRC was
+/// computed as records arrived) and hands the block over; it is committed once it is in the file.
+/// Durability is a separate call (<see cref="Flush"/>), never a side effect.
 /// </para>
 /// </remarks>
 public sealed unsafe class SegmentWriter : IDisposable
 {
-    private readonly MappedFile _file;
+    private readonly FileStream _file;
     private readonly Disk _disk;
-    private readonly byte* _base;
+    private BlockStaging? _staging;  // where blocks are built: the recorder's ring, or a buffer of this writer's own
+    private byte* _base;             // _base + offset is where the open block's byte at segment offset `offset` is staged
     private readonly long _capacity;
     private readonly long _blockSize;
     private readonly int _maxPayload;
@@ -42,7 +50,9 @@ public sealed unsafe class SegmentWriter : IDisposable
     private uint _seed;
     private long _lastId = long.MaxValue; // no append succeeds before Start()
     private long _previousId;
-    private long _committedId;
+    private long _sealedId;        // last event of the last sealed block
+    private long _committedId;     // last event of the last block written into the file (any thread reads it)
+    private long _writtenEnd = SegmentFormat.DataOffset; // offset just past the last block written into the file
     private long _firstId;
     private long _recordCount;
     private long _sealedEnd = SegmentFormat.DataOffset;
@@ -53,18 +63,16 @@ public sealed unsafe class SegmentWriter : IDisposable
     private bool _started;
     private bool _closed;
 
-    private SegmentWriter(string path, MappedFile file, Disk disk, SegmentHeader header, PrefaultMode prefault)
+    private SegmentWriter(string path, FileStream file, Disk disk, SegmentHeader header)
     {
         Path = path;
         _file = file;
         _disk = disk;
-        _base = file.Pointer;
         Header = header;
         _capacity = header.Capacity;
         _blockSize = header.BlockSize;
         _maxPayload = SegmentFormat.MaxPayloadSize(header.BlockSize);
         _position = SegmentFormat.DataOffset;
-        PrefaultUsed = prefault;
     }
 
     /// <summary>Full path of the segment file.</summary>
@@ -76,26 +84,29 @@ public sealed unsafe class SegmentWriter : IDisposable
     /// <summary>The segment's index.</summary>
     public long SegmentIndex => Header.SegmentIndex;
 
-    /// <summary>How the pages were pre-faulted.</summary>
-    public PrefaultMode PrefaultUsed { get; }
-
     /// <summary>The largest payload one event may carry.</summary>
     public int MaxPayloadSize => _maxPayload;
 
-    /// <summary>Whether <see cref="Start"/> has been called.</summary>
+    /// <summary>Whether <see cref="Start(uint, long)"/> has been called.</summary>
     public bool IsStarted => _started;
 
     /// <summary>Whether the segment has been closed, discarded or abandoned.</summary>
     public bool IsClosed => _closed;
 
     /// <summary>Id of the last appended event (0 before any).</summary>
-    public long LastEventId => _recordCount == 0 ? 0 : _closed ? _committedId : _lastId;
+    public long LastEventId => _recordCount == 0 ? 0 : _closed ? _sealedId : _lastId;
 
     /// <summary>Id of the first event in the segment (0 before any).</summary>
     public long FirstEventId => _firstId;
 
-    /// <summary>Id of the last event in a sealed block: visible to readers, survives a killed process.</summary>
-    public long CommittedEventId => _committedId;
+    /// <summary>Id of the last event in a block written into the file: visible to readers, survives a killed process. Any thread.</summary>
+    public long CommittedEventId => Volatile.Read(ref _committedId);
+
+    /// <summary>Id of the last event in a sealed block (written into the file, or on its way there). Writer thread.</summary>
+    public long SealedEventId => _sealedId;
+
+    /// <summary>Offset just past the last block written into the file. Any thread.</summary>
+    public long WrittenEnd => Volatile.Read(ref _writtenEnd);
 
     /// <summary>Events appended, sealed or not.</summary>
     public long RecordCount => _recordCount;
@@ -103,7 +114,7 @@ public sealed unsafe class SegmentWriter : IDisposable
     /// <summary>Blocks sealed so far.</summary>
     public int BlockCount => _blockIndex;
 
-    /// <summary>Offset just past the last sealed block.</summary>
+    /// <summary>Offset just past the last sealed block (written into the file, or on its way there).</summary>
     public long SealedEnd => _sealedEnd;
 
     /// <summary>Offset the next record would be written at.</summary>
@@ -117,9 +128,9 @@ public sealed unsafe class SegmentWriter : IDisposable
 
     /// <summary>
     /// Creates segment <paramref name="segmentIndex"/> in <paramref name="directory"/>: exclusive create
-    /// under a temporary name, preallocation to full size, complete header, flush, rename to the
-    /// segment name (never replacing a file), directory flush, map, pre-fault. A file that carries the
-    /// segment name therefore always has a valid header.
+    /// under a temporary name, preallocation to full size, complete header, rename to the segment name
+    /// (never replacing a file). A file that carries the segment name therefore always has a valid
+    /// header. The file is not mapped: blocks reach it through positioned writes.
     /// </summary>
     /// <exception cref="WalPathNotFoundException">The directory does not exist.</exception>
     /// <exception cref="IOException">The segment exists already, the disk is full, or access is denied.</exception>
@@ -165,18 +176,9 @@ public sealed unsafe class SegmentWriter : IDisposable
             disk.Rename(temporary, path, replace: false);
             renamed = true;
 
-            var mapped = MappedFile.Map(stream, options.SegmentSize, writable: true);
-            stream = null; // owned by the mapping now
-            try
-            {
-                PrefaultMode used = mapped.Prefault(SegmentFormat.DataOffset, options.SegmentSize - SegmentFormat.DataOffset, options.Prefault);
-                return new SegmentWriter(path, mapped, disk, header, used);
-            }
-            catch
-            {
-                mapped.Dispose();
-                throw;
-            }
+            var writer = new SegmentWriter(path, stream, disk, header);
+            stream = null; // owned by the writer now
+            return writer;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -198,8 +200,14 @@ public sealed unsafe class SegmentWriter : IDisposable
     /// the id of the log's previous event (0 for a new log). Prepared segments are created before
     /// these are known, which is why they are not part of the header.
     /// </summary>
+    /// <remarks>A writer started this way builds its blocks in a buffer of its own and writes each one
+    /// into the file as it is sealed (a system call per seal, on the caller's thread): for tools and
+    /// tests. The recorder starts its segments with its staging ring instead.</remarks>
+    public void Start(uint chainSeed, long previousEventId) => Start(chainSeed, previousEventId, null);
+
+    /// <summary>As <see cref="Start(uint, long)"/>, building blocks in <paramref name="staging"/> (null: a buffer of this writer's own).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per segment: see WalRecorder.Rotate
-    public void Start(uint chainSeed, long previousEventId)
+    internal void Start(uint chainSeed, long previousEventId, BlockStaging? staging)
     {
         ObjectDisposedException.ThrowIf(_closed, this);
         if (_started)
@@ -208,6 +216,7 @@ public sealed unsafe class SegmentWriter : IDisposable
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(previousEventId);
+        _staging = staging ?? new OwnBlockBuffer((int)_blockSize);
         _seed = chainSeed;
         _chain = chainSeed;
         _previousId = previousEventId;
@@ -281,6 +290,13 @@ public sealed unsafe class SegmentWriter : IDisposable
             return;
         }
 
+        (long start, int length) = SealOpenBlock();
+        _staging!.Sealed(this, start, length, _lastId);
+    }
+
+    /// <summary>Seals the open block in staging (its header, the writer's state); returns where it lies in the segment.</summary>
+    private (long Start, int Length) SealOpenBlock()
+    {
         long end = (_position + (SegmentFormat.BlockAlignment - 1)) & -SegmentFormat.BlockAlignment;
         var padding = new Span<byte>(_base + _position, (int)(end - _position));
         padding.Clear();
@@ -291,36 +307,58 @@ public sealed unsafe class SegmentWriter : IDisposable
         Span<byte> bytes = stackalloc byte[SegmentFormat.BlockHeaderSize];
         uint chain = header.Encode(bytes);
 
-        // Publish: bytes 8..63 first, then magic and length with a release store, so that a reader
-        // polling the mapping (a tailer in another process) never sees a magic before the rest.
-        byte* destination = _base + _blockStart;
-        bytes[8..].CopyTo(new Span<byte>(destination + 8, SegmentFormat.BlockHeaderSize - 8));
-        Volatile.Write(ref *(long*)destination, MemoryMarshal.Read<long>(bytes));
-
+        bytes.CopyTo(new Span<byte>(_base + _blockStart, SegmentFormat.BlockHeaderSize));
         if (_blockIndex == 0)
         {
             _firstId = _blockFirstId;
         }
 
+        long start = _blockStart;
         _chain = chain;
         _blockIndex++;
-        _committedId = _lastId;
+        _sealedId = _lastId;
         _sealedEnd = end;
         _position = end;
         _blockStart = -1;
         _blockLimit = 0;
         _blockRecords = 0;
+        return (start, (int)(end - start));
     }
 
     /// <summary>
-    /// Writes every sealed block not yet flushed to stable storage (msync of that range). Records in
-    /// an open block are not included: seal first. The first flush also makes the header and the
-    /// file's name durable.
+    /// Writes one sealed block into the file: <paramref name="length"/> bytes staged at
+    /// <paramref name="staged"/>, for segment offset <paramref name="offset"/> (where the block written
+    /// before ends), ending with event <paramref name="lastEventId"/>. Called by the one thread that
+    /// drains the staging at a time; the block is committed on return.
+    /// </summary>
+    /// <remarks>
+    /// Two positioned writes: the block but its magic (its first 4 bytes), then the magic. A reader
+    /// polling the file (a tailer or a live scan, in any process) finds a block by its magic and reads
+    /// the rest after it, so it never sees a block before all of it is there, nor a block after one it
+    /// cannot see yet (which would read as blocks lost). The kernel copies bytes in no promised order,
+    /// so a reader may see part of the magic: that is no magic, a block not there yet. A process killed
+    /// between the two writes leaves a block without its magic, which is a torn end (FORMAT.md §9.1).
+    /// Blocks are therefore never written several at a time.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the writer runs it when it drains the ring itself: see WalRecorder.CompileWriterPaths
+    internal void WriteBlock(byte* staged, long offset, int length, long lastEventId)
+    {
+        _disk.Write(_file, new ReadOnlySpan<byte>(staged + 4, length - 4), offset + 4, Path);
+        _disk.Write(_file, new ReadOnlySpan<byte>(staged, 4), offset, Path);
+        Volatile.Write(ref _writtenEnd, offset + length);
+        Volatile.Write(ref _committedId, lastEventId);
+    }
+
+    /// <summary>
+    /// Makes every block written into the file durable (<c>fdatasync</c>). Records in an open block are
+    /// not included (seal first), nor are sealed blocks the recorder's flusher has not written yet
+    /// (the recorder drains them first). The first flush also makes the header and the file's name
+    /// durable.
     /// </summary>
     public void Flush()
     {
         ObjectDisposedException.ThrowIf(_closed, this);
-        long to = _sealedEnd;
+        long to = WrittenEnd;
         if (to > _flushedEnd)
         {
             FlushCore(_flushedEnd, to);
@@ -329,9 +367,10 @@ public sealed unsafe class SegmentWriter : IDisposable
     }
 
     /// <summary>
-    /// Flushes [<paramref name="from"/>, <paramref name="to"/>) to stable storage without touching the
-    /// writer's own state: for a thread other than the writer's (the maintainer), which must be the
-    /// only one that closes this segment. A <paramref name="from"/> of 0 covers the header page.
+    /// Makes [<paramref name="from"/>, <paramref name="to"/>) durable without touching the writer's own
+    /// state: for a thread other than the writer's (the maintainer), which must be the only one that
+    /// closes this segment. The blocks must be written into the file already. The call is one
+    /// <c>fdatasync</c> of the file, which covers the range and whatever else was written by then.
     /// </summary>
     public void FlushRange(long from, long to)
     {
@@ -343,20 +382,20 @@ public sealed unsafe class SegmentWriter : IDisposable
     }
 
     /// <summary>
-    /// msync of the range (from its page start); the first time, also the directory entry. Syncs of one
-    /// file run one at a time, and after one failed none succeeds: Linux reports a page that could not
-    /// be written back to one sync only, and marks it clean, so a second sync of the same range would
-    /// "succeed" without writing it (FORMAT.md §17).
+    /// fdatasync of the file (which covers [<paramref name="from"/>, <paramref name="to"/>)); the first
+    /// time, also the directory entry. Syncs of one file run one at a time, and after one failed none
+    /// succeeds: Linux reports a page that could not be written back to one sync only, and marks it
+    /// clean, so a second sync of the same range would "succeed" without writing it (FORMAT.md §17).
     /// </summary>
     private void FlushCore(long from, long to)
     {
-        from &= -(long)SegmentFormat.PageSize;
+        Debug.Assert(to > from);
         lock (_syncLock)
         {
             ThrowIfSyncFailed();
             try
             {
-                _disk.SyncRange(_file, from, to - from, Path);
+                _disk.SyncData(_file, Path);
                 MakeNameDurable();
             }
             catch (Exception e) when (e is IOException or WalException)
@@ -393,24 +432,20 @@ public sealed unsafe class SegmentWriter : IDisposable
         }
     }
 
-    /// <summary>Offset up to which sealed blocks have been flushed.</summary>
+    /// <summary>Offset up to which written blocks have been flushed by <see cref="Flush"/>.</summary>
     public long FlushedEnd => _flushedEnd;
 
     /// <summary>
-    /// Seals, unmaps, syncs the data (fsync), makes the name durable, then writes the summary (one
-    /// positioned write of 64 bytes into its own sector) and syncs it. Returns the summary.
+    /// Seals, waits until every sealed block is in the file, syncs the data (fsync), makes the name
+    /// durable, then writes the summary (one positioned write of 64 bytes into its own sector) and
+    /// syncs it. Returns the summary.
     /// </summary>
     /// <remarks>
-    /// <para>The order is the promise a reader relies on after a power cut (FORMAT.md §17): the summary
+    /// The order is the promise a reader relies on after a power cut (FORMAT.md §17): the summary
     /// is written only once every block it describes is on stable storage, so a segment whose summary
-    /// survived holds all its data, and any failure in it is damage, never a torn write.</para>
-    /// The mapping goes first. Writing back a page that is still mapped writable makes the kernel
-    /// write-protect it in every page table that maps it, and on Linux that is a TLB-shootdown
-    /// interrupt, per page, to every core running this process: the writer's core included, which
-    /// by now appends to another segment (bench append-latency at 1M events/s: ordinary appends'
-    /// p99.9 went from 6.4 us to 0.14 us once <see cref="MappedFile.Unmap"/> really unmapped first;
-    /// before, the view accessor's Dispose still msynced the mapped view). Unmapped, the dirty pages
-    /// are plain page cache that one fsync writes without interrupting anybody.
+    /// survived holds all its data, and any failure in it is damage, never a torn write. Nothing of the
+    /// file is mapped, so writing it back never write-protects a page the writer could store into
+    /// (which on Linux is a TLB-shootdown interrupt per page to every core running this process).
     /// </remarks>
     public SegmentSummary Close()
     {
@@ -421,18 +456,22 @@ public sealed unsafe class SegmentWriter : IDisposable
         }
 
         Seal();
+        if (WrittenEnd < _sealedEnd)
+        {
+            _staging!.WaitWritten(); // the writer's own thread: the recorder's flusher may hold the last blocks
+        }
+
         var summary = new SegmentSummary(0, _sealedEnd, _blockIndex, _chain, _recordCount,
             _firstId, _recordCount > 0 ? _lastId : 0, WalClock.UnixNs());
         MarkClosed();
         try
         {
-            _file.Unmap();
             lock (_syncLock)
             {
                 ThrowIfSyncFailed(); // a summary after a failed sync would claim data that may be gone
                 try
                 {
-                    _disk.Sync(_file.Stream, Path);
+                    _disk.Sync(_file, Path);
                 }
                 catch (Exception e) when (e is IOException or WalException)
                 {
@@ -445,8 +484,8 @@ public sealed unsafe class SegmentWriter : IDisposable
             MakeNameDurable();
             Span<byte> bytes = stackalloc byte[SegmentFormat.SummarySize];
             summary.WriteTo(bytes);
-            _disk.Write(_file.Stream, bytes, SegmentFormat.SummaryOffset, Path); // the stream was opened under the temporary name
-            _disk.Sync(_file.Stream, Path);
+            _disk.Write(_file, bytes, SegmentFormat.SummaryOffset, Path); // the stream was opened under the temporary name
+            _disk.Sync(_file, Path);
         }
         finally
         {
@@ -457,7 +496,7 @@ public sealed unsafe class SegmentWriter : IDisposable
     }
 
     /// <summary>
-    /// Unmaps and deletes a segment that holds no event (a prepared segment nobody used).
+    /// Closes and deletes a segment that holds no event (a prepared segment nobody used).
     /// </summary>
     /// <exception cref="InvalidOperationException">The segment holds events.</exception>
     public void Discard()
@@ -478,8 +517,8 @@ public sealed unsafe class SegmentWriter : IDisposable
     }
 
     /// <summary>
-    /// Unmaps without sealing, flushing or summarising: the file stays exactly as a killed process
-    /// leaves it. For crash tests.
+    /// Closes without sealing, writing, flushing or summarising: the file stays exactly as a killed
+    /// process leaves it (blocks staged and not yet written are lost with the process). For crash tests.
     /// </summary>
     internal void Abandon()
     {
@@ -490,6 +529,28 @@ public sealed unsafe class SegmentWriter : IDisposable
 
         MarkClosed();
         _file.Dispose();
+    }
+
+    /// <summary>
+    /// Abandons the writer as a process killed between the two writes of its open block leaves the
+    /// file: every block sealed before is written, the open block is sealed and written without its
+    /// magic (a torn end: FORMAT.md §9.1), and nothing more. For crash tests.
+    /// </summary>
+    internal void AbandonMidWrite()
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        _staging?.WaitWritten();
+        if (_blockStart >= 0)
+        {
+            (long start, int length) = SealOpenBlock();
+            _disk.Write(_file, new ReadOnlySpan<byte>(_base + start + 4, length - 4), start + 4, Path);
+        }
+
+        Abandon();
     }
 
     /// <summary>Closes a started segment; discards one that was never started.</summary>
@@ -520,6 +581,10 @@ public sealed unsafe class SegmentWriter : IDisposable
         _lastId = long.MaxValue;
         _blockStart = -1;
         _blockLimit = 0;
+        if (_staging is OwnBlockBuffer own)
+        {
+            own.Dispose();
+        }
     }
 
     /// <summary>Seals the open block if the record does not fit in it and opens a new one. False when the segment is full.</summary>
@@ -533,6 +598,7 @@ public sealed unsafe class SegmentWriter : IDisposable
 
         _blockStart = _position;
         _blockLimit = Math.Min(_blockStart + _blockSize, _capacity);
+        _base = _staging!.Reserve((int)(_blockLimit - _blockStart)) - _blockStart;
         _position += SegmentFormat.BlockHeaderSize;
         _crcRegister = Crc32C.Begin();
         return true;

@@ -7,7 +7,7 @@ namespace FlashWal.Storage;
 
 /// <summary>
 /// Every way FlashWal changes a file system: creating and sizing a file, positioned writes, syncs
-/// (<c>fsync</c>, a mapped range's <c>msync</c>, a directory's <c>fsync</c>), renames, deletes and
+/// (<c>fsync</c>, <c>fdatasync</c>, a directory's <c>fsync</c>), renames, deletes and
 /// directory creation. No other engine code touches the durability of a file; the order in which
 /// these are called for each durable step is docs/FORMAT.md §17, and the code follows only that.
 /// </summary>
@@ -106,30 +106,22 @@ internal class Disk
     }
 
     /// <summary>
-    /// <c>msync(MS_SYNC)</c> of [<paramref name="offset"/>, +<paramref name="length"/>) of a mapping
-    /// (whole pages: from the page holding <paramref name="offset"/>): those pages on stable storage.
+    /// <c>fdatasync</c>: the file's data (and the size and allocation it needs to be read back) on
+    /// stable storage, without its timestamps. The active segment's flushes use it: the file is
+    /// preallocated, so a timestamp is all an <c>fsync</c> would add, and that costs a journal commit.
+    /// Checked like <see cref="Sync"/>.
     /// </summary>
-    public virtual void SyncRange(MappedFile file, long offset, long length, string path)
+    public virtual void SyncData(FileStream file, string path)
     {
-        if (length <= 0)
+        if (!OperatingSystem.IsLinux())
         {
+            Sync(file, path);
             return;
         }
 
-        bool flushed;
-        int errno;
-        try
+        if (NativeMethods.fdatasync(file.SafeFileHandle) != 0)
         {
-            flushed = file.Flush(offset, length, out errno); // elsewhere than Linux, a FileStream flush whose errors name the stream's first name
-        }
-        catch (IOException e) when (Renamed(e, file.Stream, path) is { } named)
-        {
-            throw named;
-        }
-
-        if (!flushed)
-        {
-            throw SyncFailed(path, "msync", errno);
+            throw SyncFailed(path, "fdatasync");
         }
     }
 

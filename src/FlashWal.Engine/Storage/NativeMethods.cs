@@ -2,11 +2,12 @@ using System.Runtime.InteropServices;
 
 namespace FlashWal.Storage;
 
-/// <summary>The few Linux system calls .NET does not expose: ranged msync, madvise, a directory fsync and statx.</summary>
+/// <summary>The few Linux system calls .NET does not expose: ranged msync, madvise, fdatasync, a directory fsync and statx.</summary>
 internal static partial class NativeMethods
 {
     internal const int MadvPopulateWrite = 23; // Linux 5.14+
     internal const int MsSync = 4;
+    internal const int MadvHugePage = 14;
     internal const int ORdonly = 0;
     internal const int ODirectory = 0x10000; // x86-64 and arm64
     internal const int EInval = 22;
@@ -33,6 +34,9 @@ internal static partial class NativeMethods
 
     [LibraryImport("libc", SetLastError = true)]
     internal static partial int fsync(Microsoft.Win32.SafeHandles.SafeFileHandle fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    internal static partial int fdatasync(Microsoft.Win32.SafeHandles.SafeFileHandle fd);
 
     [LibraryImport("libc", SetLastError = true)]
     internal static partial int close(int fd);

@@ -20,11 +20,26 @@ public sealed class LatencyHistogram
     private const int LinearLimit = 2 * SubBuckets;          // values below 64 are exact
     private const int BucketCount = LinearLimit + (63 - SubBucketBits) * SubBuckets;
 
-    private readonly long[] _counts = new long[BucketCount];
+    private readonly long[] _counts = Touched(new long[BucketCount]);
     private long _count;
     private long _sum;
     private long _min = long.MaxValue;
     private long _max;
+
+    /// <summary>
+    /// Stores into every bucket once: the runtime may hand out an array in fresh pages nothing has stored
+    /// into, and the first value in a bucket's page would take a page fault on the recording thread
+    /// (the writer's, for appends and rotations).
+    /// </summary>
+    private static long[] Touched(long[] counts)
+    {
+        for (int i = 0; i < counts.Length; i++)
+        {
+            Volatile.Write(ref counts[i], 0);
+        }
+
+        return counts;
+    }
 
     /// <summary>Records one value from the histogram's single writer thread.</summary>
     public void Record(long value)

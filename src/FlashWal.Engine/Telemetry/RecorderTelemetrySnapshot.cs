@@ -66,6 +66,21 @@ public sealed record RecorderTelemetrySnapshot
     /// <summary>Rotations that waited for the maintainer's ring.</summary>
     public required long HandOffStalls { get; init; }
 
+    /// <summary>Bytes of the staging ring the writer builds blocks in (resident memory, reused lap after lap).</summary>
+    public long StagingRingBytes { get; init; }
+
+    /// <summary>How the staging ring's pages were made resident at the start (what <c>Prefault Auto</c> chose on this host).</summary>
+    public Storage.PrefaultMode StagingPrefault { get; init; }
+
+    /// <summary>Median time of a store into a staging page nothing had stored into, measured at the start after the prefault (ns, timer included).</summary>
+    public double StagingFirstWriteNs { get; init; }
+
+    /// <summary>What the prefault chose and why, in a sentence.</summary>
+    public string StagingPrefaultChoice { get; init; } = "";
+
+    /// <summary>Times the writer found the staging ring full and wrote blocks itself (or waited for the flusher).</summary>
+    public long StagingStalls { get; init; }
+
     /// <summary>Append latency (only with <c>MeasureAppendLatency</c>).</summary>
     public required LatencySnapshot Append { get; init; }
 
@@ -75,7 +90,7 @@ public sealed record RecorderTelemetrySnapshot
     /// <summary>Writer-thread time of a rotation.</summary>
     public required LatencySnapshot Rotation { get; init; }
 
-    /// <summary>Block seal on commit.</summary>
+    /// <summary>A commit on the writer thread: sealing the open block and writing what the flusher had not written yet.</summary>
     public required LatencySnapshot Seal { get; init; }
 
     /// <summary>Segment creation in the preparer.</summary>

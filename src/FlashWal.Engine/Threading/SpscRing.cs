@@ -16,9 +16,8 @@ namespace FlashWal.Threading;
 /// indices), so objects that are not thread-safe can move between threads through it.
 /// </remarks>
 public sealed class SpscRing<T>
-    where T : class
 {
-    private readonly T?[] _slots;
+    private readonly T[] _slots;
     private readonly long _mask;
     private PaddedLong _head;        // next slot to write; written by the producer only
     private PaddedLong _tail;        // next slot to read; written by the consumer only
@@ -33,7 +32,14 @@ public sealed class SpscRing<T>
             throw new ArgumentOutOfRangeException(nameof(capacity), capacity, "Capacity must be a power of two.");
         }
 
-        _slots = new T?[capacity];
+        _slots = new T[capacity];
+        for (int i = 0; i < capacity; i++)
+        {
+            // Touch every slot now: the runtime hands a large array out in fresh pages that nothing has
+            // stored into, and the producer's first lap through them would take a page fault per page
+            // (the staging ring's queue: 64 per 4 KiB of slots, on the writer's thread).
+            _slots[i] = default!;
+        }
         _mask = capacity - 1;
     }
 
@@ -72,14 +78,14 @@ public sealed class SpscRing<T>
             _cachedHead.Value = Volatile.Read(ref _head.Value);
             if (tail >= _cachedHead.Value)
             {
-                item = null;
+                item = default;
                 return false;
             }
         }
 
         long slot = tail & _mask;
-        item = _slots[slot]!;
-        _slots[slot] = null;
+        item = _slots[slot];
+        _slots[slot] = default!; // drop the reference for the collector
         Volatile.Write(ref _tail.Value, tail + 1);
         return true;
     }

@@ -88,7 +88,7 @@ public class CliTests
     {
         using var dir = new TempDirectory();
         LogId log = LogId.NewId();
-        Wal.Write(dir.Path, 0, log, SegmentFormat.GenesisChainSeed(log), 1, 30, Wal.Small, sealEvery: 20).Abandon();
+        Wal.Write(dir.Path, 0, log, SegmentFormat.GenesisChainSeed(log), 1, 30, Wal.Small, sealEvery: 20).AbandonMidWrite();
         var record = Run("record", dir.Path, "--events", "10", "--segment-size", "64KiB", "--block-size", "4KiB");
         Assert.Equal(0, record.Code);
         Assert.Contains("TornTail", record.Out, StringComparison.Ordinal); // the note about what the crash left

@@ -216,7 +216,7 @@ public class DumpCommandTests
         using var dir = new TempDirectory();
         WalRecorder recorder = Committed(dir.Path, 100, "committed"u8);
         recorder.Append("never committed"u8);
-        recorder.Abandon();
+        recorder.AbandonMidWrite();
 
         var dump = Run("dump", dir.Path);
         Assert.Equal(0, dump.Code);
@@ -334,7 +334,7 @@ public class DumpCommandTests
 
         recorder.Commit();
         recorder.Append("never committed"u8);
-        recorder.Abandon();
+        recorder.AbandonMidWrite();
         var ended = gone.Finish();
         Assert.True(ended.Code == 0, ended.Err);
         Assert.Equal(Range(15, 30), Lines(ended.Out).Select(IdOf));

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using FlashWal.Cli;
+using FlashWal.Format;
 using FlashWal.Inspection;
 using FlashWal.Tests.Support;
 
@@ -37,7 +38,7 @@ public class RecordSyncFailureTests
         Assert.Equal(1, disk.Failures); // never retried
 
         // Nothing after segment 1 was reported durable: every later flush waits for its close, which
-        // failed. Within it, only what its commit flushes (msyncs that succeeded) covered: flat out they
+        // failed. Within it, only what its commit flushes (fdatasyncs that succeeded) covered: flat out they
         // stop short of its end (a commit every 100 events), so only the failed close could have
         // claimed its last events; paced, a commit flush may well have covered the whole segment.
         long lastOfSecond = SegmentScanner.ScanFile(second).LastEventId;
@@ -60,14 +61,14 @@ public class RecordSyncFailureTests
     }
 
     [Fact]
-    public void A_failed_msync_of_the_interval_flush_stops_a_paced_record_noticed_by_the_writer_and_the_reporter()
+    public void A_failed_fdatasync_of_the_interval_flush_stops_a_paced_record_noticed_by_the_writer_and_the_reporter()
     {
         using var dir = new TempDirectory();
-        int msyncs = 0;
+        int fdatasyncs = 0;
         string? failed = null;
         var disk = new FailingDisk((operation, path) =>
         {
-            if (operation != "msync" || Interlocked.Increment(ref msyncs) != 5)
+            if (operation != "fdatasync" || Interlocked.Increment(ref fdatasyncs) != 5)
             {
                 return false;
             }
@@ -80,7 +81,7 @@ public class RecordSyncFailureTests
         Assert.Equal(2, run.Code);
         Assert.NotNull(failed);
         (_, long committed) = StoppedRecording.AssertStopped(run.Err, dir.Path,
-            new Regex($"^flashwal: msync of '{Regex.Escape(failed)}' failed: Input/output error \\(errno 5\\); "));
+            new Regex($"^flashwal: fdatasync of '{Regex.Escape(failed)}' failed: Input/output error \\(errno 5\\); "));
         Assert.Equal(1, disk.Failures);
         List<long> durable = StoppedRecording.DurableIds(run.Out);
         Assert.NotEmpty(durable); // four interval flushes succeeded
@@ -90,21 +91,44 @@ public class RecordSyncFailureTests
     }
 
     [Fact]
-    public void A_failed_msync_of_the_final_close_is_reported_once_and_nothing_is_reported_durable()
+    public void A_failed_fdatasync_of_the_final_close_is_reported_once_and_nothing_is_reported_durable()
     {
         using var dir = new TempDirectory();
-        var disk = new FailingDisk((operation, _) => operation == "msync");
-        // No flush before the end under 'none': the close's flush is the first msync, and it fails.
+        var disk = new FailingDisk((operation, _) => operation == "fdatasync");
+        // No flush before the end under 'none': the close's flush is the first fdatasync, and it fails.
         var run = Run(disk, ["record", dir.Path, "--events", "500", "--durability", "none", "--report-durable", .. Small]);
 
         Assert.Equal(2, run.Code);
         (_, long committed) = StoppedRecording.AssertStopped(run.Err, dir.Path,
-            new Regex($"^flashwal: msync of '{Regex.Escape(Wal.SegmentPath(dir.Path, 0))}' failed: Input/output error \\(errno 5\\); "));
+            new Regex($"^flashwal: fdatasync of '{Regex.Escape(Wal.SegmentPath(dir.Path, 0))}' failed: Input/output error \\(errno 5\\); "));
         Assert.Equal(500, committed);
         Assert.Equal(1, disk.Failures);
         Assert.Empty(StoppedRecording.DurableIds(run.Out)); // no durable line, no summary claiming "durable up to"
         Assert.Equal(500, StoppedRecording.ReplayStrict(dir.Path));
         AssertContinues(dir.Path, 500);
+    }
+
+    [Fact]
+    public void A_failed_summary_write_closing_the_second_segment_names_the_segment_not_its_temporary_name()
+    {
+        using var dir = new TempDirectory();
+        string second = Wal.SegmentPath(dir.Path, 1);
+        var disk = new FailingDisk((_, _) => false)
+        {
+            // The summary: 64 bytes at 512, into the stream opened as ….wal.tmp.
+            FailsWrite = (file, offset, length) => file.Name == second + SegmentFileName.TemporarySuffix && offset == SegmentFormat.SummaryOffset && length == SegmentFormat.SummarySize,
+        };
+        var run = Run(disk, ["record", dir.Path, "--events", "20000", "--durability", "commit", "--report-durable", .. Small]);
+
+        Assert.Equal(2, run.Code);
+        (_, long committed) = StoppedRecording.AssertStopped(run.Err, dir.Path,
+            new Regex($"^flashwal: Writing 64 bytes at offset 512 of '{Regex.Escape(second)}' failed: Input/output error$"));
+        Assert.Equal(1, disk.Failures);
+        List<long> durable = StoppedRecording.DurableIds(run.Out);
+        long lastOfSecond = SegmentScanner.ScanFile(second).LastEventId;
+        Assert.True(durable[^1] < lastOfSecond, $"'durable {durable[^1]}' printed, but segment 1 (events up to {lastOfSecond}) was never closed");
+        Assert.Equal(committed, StoppedRecording.ReplayStrict(dir.Path));
+        AssertContinues(dir.Path, committed);
     }
 
     /// <summary>Runs the tool in-process with <paramref name="disk"/> under its recorder; fails instead of hanging.</summary>

@@ -29,7 +29,7 @@ public sealed class CrashDrillRegressionTests
         }
 
         SegmentWriter torn = Wal.Write(dir.Path, 1, log, chain, 41, 5, Wal.Small, sealEvery: 0); // never sealed
-        torn.Abandon(); // the bytes stay as a killed process leaves them
+        torn.AbandonMidWrite(); // the bytes stay as a killed process leaves them
         VerificationReport crashed = SegmentVerifier.VerifyDirectory(dir.Path);
         Assert.True(crashed.IsIntact, string.Join("\n", crashed.Findings));
         Assert.True(crashed.HasTornTail, string.Join("\n", crashed.Findings));

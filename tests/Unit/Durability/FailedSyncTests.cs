@@ -72,12 +72,12 @@ public class FailedSyncTests
     }
 
     [Fact]
-    public void A_failed_msync_of_the_active_segment_under_the_interval_policy_stops_the_recorder()
+    public void A_failed_fdatasync_of_the_active_segment_under_the_interval_policy_stops_the_recorder()
     {
         using var dir = new TempDirectory();
         string first = Wal.SegmentPath(dir.Path, 0);
-        int msyncs = 0;
-        var disk = new FailingDisk((operation, path) => operation == "msync" && path == first && Interlocked.Increment(ref msyncs) == 3);
+        int fdatasyncs = 0;
+        var disk = new FailingDisk((operation, path) => operation == "fdatasync" && path == first && Interlocked.Increment(ref fdatasyncs) == 3);
         var recorder = WalRecorder.Open(dir.Path, Options(disk, DurabilityPolicy.Interval));
         long id = 0;
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
@@ -97,7 +97,7 @@ public class FailedSyncTests
         }
 
         var sync = Assert.IsType<WalSyncException>(recorder.StopFailure);
-        Assert.Equal("msync", sync.Operation);
+        Assert.Equal("fdatasync", sync.Operation);
         Assert.Equal(first, sync.Path);
         long durable = recorder.DurableEventId;
         Thread.Sleep(50); // the maintainer's interval passes several times: nothing moves

@@ -21,12 +21,12 @@ public sealed class PowerCutFuzzFindingsTests
     /// <summary>
     /// Found as <c>FLASHWAL_POWERCUT_SEED=7</c> case 25 (<c>FailSync L1 ids:DurableEventsAbsent</c>): under
     /// the interval policy two threads sync the active segment, the maintainer every interval and the
-    /// writer on <see cref="WalRecorder.Flush"/>. When one msync fails, Linux has dropped the pages it was
-    /// writing, and a second msync of the same range through the same file returns success (the error
+    /// writer on <see cref="WalRecorder.Flush"/>. When one sync fails, Linux has dropped the pages it was
+    /// writing, and a second sync of the same pages through the same file returns success (the error
     /// is reported once per file); the thread that made it advances the durable watermark before the
     /// failing thread's error reaches <see cref="WalRecorder"/>'s halt. Events reported durable are then
     /// lost at the next power cut, and a recorder reopened after it hands their ids out again. Here the
-    /// failing msync takes 200 ms to return, as a failing write takes the kernel time.
+    /// failing fdatasync takes 200 ms to return, as a failing write takes the kernel time.
     /// </summary>
     [Fact]
     public void A_sync_that_succeeds_while_another_sync_of_the_same_pages_fails_claims_nothing_the_failure_dropped()
@@ -34,11 +34,11 @@ public sealed class PowerCutFuzzFindingsTests
         using var scratch = new ScratchDirectory();
         string root = Path.Combine(scratch.Path, "run");
         Directory.CreateDirectory(root);
-        long failFrom = long.MaxValue;
+        int armed = 0;
         var disk = new SimulatedDisk(root, new SimulatedDiskOptions
         {
             CutsDirectory = Path.Combine(scratch.Path, "cuts"),
-            FailSync = call => call.Operation == "msync" && call.Offset + call.Length > Volatile.Read(ref failFrom) && Interlocked.Exchange(ref failFrom, long.MaxValue) != long.MaxValue,
+            FailSync = call => call.Operation == "fdatasync" && Interlocked.Exchange(ref armed, 0) == 1,
             FailedSyncLatency = TimeSpan.FromMilliseconds(200),
         });
         string wal = Path.Combine(root, "wal");
@@ -58,8 +58,9 @@ public sealed class PowerCutFuzzFindingsTests
             recorder.Flush();
             Assert.Equal(20, recorder.DurableEventId);
 
-            // The next msync that reaches past event 20 fails, whichever thread makes it.
-            Volatile.Write(ref failFrom, recorder.Mark.Read().End);
+            // The next fdatasync fails, whichever thread makes it: a sync is made only when blocks past
+            // the synced end were written, so it is one that covers events past 20.
+            Volatile.Write(ref armed, 1);
             Append(recorder, 21, 40);
             recorder.Commit();
             try
@@ -72,7 +73,7 @@ public sealed class PowerCutFuzzFindingsTests
             }
 
             durable = recorder.DurableEventId;
-            Assert.True(SpinWait.SpinUntil(() => recorder.StopFailure is not null, TimeSpan.FromSeconds(10)), "the failed msync never stopped the recorder");
+            Assert.True(SpinWait.SpinUntil(() => recorder.StopFailure is not null, TimeSpan.FromSeconds(10)), "the failed fdatasync never stopped the recorder");
         }
         finally
         {
@@ -147,7 +148,7 @@ public sealed class PowerCutFuzzFindingsTests
         using var dir = new TempDirectory();
         var host = WalRecorderHost.Start(dir.Path, new WalRecorderHostOptions
         {
-            Recorder = new WalRecorderOptions { SegmentSize = 64 * 1024, BlockSize = 4096, Durability = DurabilityPolicy.EveryCommit, Disk = new FailingDisk((operation, _) => operation == "msync") },
+            Recorder = new WalRecorderOptions { SegmentSize = 64 * 1024, BlockSize = 4096, Durability = DurabilityPolicy.EveryCommit, Disk = new FailingDisk((operation, _) => operation == "fdatasync") },
         });
         try
         {

@@ -28,9 +28,8 @@ internal sealed record SimulatedDiskOptions
     public Action<DiskOperation>? Observe { get; init; }
 
     /// <summary>
-    /// One msync in this many (seeded; 0: none) takes a millisecond before it reads the pages it makes
-    /// durable, as a real one takes while it writes them: other threads keep storing into the mapping
-    /// meanwhile, so the page at the end of the range may carry what they sealed after the range was chosen.
+    /// One fdatasync in this many (seeded; 0: none) takes a millisecond before it starts, as a real one
+    /// takes while it writes: the flusher's writes and the other threads' syncs go on meanwhile.
     /// </summary>
     public int SlowSyncOneIn { get; init; }
 
@@ -55,20 +54,19 @@ internal sealed record SimulatedDiskOptions
 /// through the disk maps to its node, paths map to nodes through the current namespace. Each file has a
 /// durable size and durable content (by 4 KiB page; a page never synced reads as zeros), each directory
 /// a durable set of entries (name → node). <see cref="Sync"/> makes all of a file's pages and its size
-/// durable; <see cref="SyncRange"/> the pages covering [offset rounded down to 4096, offset + length),
-/// and the size (Linux's msync is an fdatasync of the range, which writes the size the data needs);
-/// <see cref="SyncDirectory"/> makes a directory's current entries durable. Syncs read the current bytes
-/// through the file handle (a shared mapping and the page cache are coherent). Files and directories
-/// present when the disk is attached start fully durable.</para>
+/// durable, and so does <see cref="SyncData"/> (fdatasync: the size a preallocated file's data needs is
+/// its size already); <see cref="SyncDirectory"/> makes a directory's current entries durable. Syncs read
+/// the current bytes through the file handle. Files and directories present when the disk is attached
+/// start fully durable.</para>
 /// <para><b>Cuts</b> are taken at the N-th operation (<see cref="ScheduleCut"/>, just before it takes
 /// effect) while the run goes on, or when asked (<see cref="Cut"/>). A cut and every update of the model
 /// hold one lock, and the <see cref="SimulatedDiskOptions.ReportedDurable"/> probe is read inside it: an
 /// id the engine reported durable before the cut's instant followed a sync the model has already
 /// applied, and an id reported after it is not counted.</para>
-/// <para>Not modelled: bytes reach the real files through the mapping without any call, so the model
-/// cannot see a store that no sync covered (writeback of such pages is what
-/// <see cref="PowerCutModel.Writeback"/> draws); files the engine changes without the disk (the lock
-/// and owner files) are copied as they are.</para>
+/// <para>The recorder writes segments only with positioned writes through the disk (<see cref="Write"/>),
+/// each one an operation a cut can come before; writeback of pages no sync covered is what
+/// <see cref="PowerCutModel.Writeback"/> draws. Not modelled: files the engine changes without the disk
+/// (the lock and owner files) are copied as they are.</para>
 /// </remarks>
 internal sealed class SimulatedDisk : Disk
 {
@@ -213,18 +211,42 @@ internal sealed class SimulatedDisk : Disk
         }
     }
 
-    public override void Sync(FileStream file, string path)
+    public override void Sync(FileStream file, string path) => SyncFile(file, path, "fsync");
+
+    /// <summary>fdatasync: the same as fsync here (the model keeps no timestamps).</summary>
+    public override void SyncData(FileStream file, string path) => SyncFile(file, path, "fdatasync");
+
+    private void SyncFile(FileStream file, string path, string call)
     {
+        if (_options.SlowSyncOneIn > 0 && call == "fdatasync")
+        {
+            lock (_gate)
+            {
+                if (_slow.Next(_options.SlowSyncOneIn) == 0)
+                {
+                    Thread.Sleep(1);
+                }
+            }
+        }
+
         SyncCall? failure;
         lock (_gate)
         {
-            Begin("fsync", path);
+            Begin(call, path);
             FileNode node = NodeOf(file);
             byte[] current = ReadAll(file.SafeFileHandle);
-            failure = Fails("fsync", path);
+            failure = Fails(call, path);
             if (failure is null)
             {
-                base.Sync(file, path);
+                if (call == "fsync")
+                {
+                    base.Sync(file, path);
+                }
+                else
+                {
+                    base.SyncData(file, path);
+                }
+
                 byte[] durable = (byte[])current.Clone();
                 foreach (long page in node.Poisoned.Keys)
                 {
@@ -240,68 +262,6 @@ internal sealed class SimulatedDisk : Disk
             }
 
             Poison(node, current, 0, Pages(current.Length));
-        }
-
-        throw Failed(failure.Value);
-    }
-
-    public override void SyncRange(MappedFile file, long offset, long length, string path)
-    {
-        if (length <= 0)
-        {
-            return; // no system call, nothing synced
-        }
-
-        SyncCall? failure;
-        lock (_gate)
-        {
-            Begin("msync", path, offset, length);
-            FileNode node = NodeOf(file.Stream);
-            long size = RandomAccess.GetLength(file.Stream.SafeFileHandle);
-            long first = offset / PageSize;
-            long end = Math.Min(Pages(offset + length), Pages(size));
-            if (node.Durable.Length < size)
-            {
-                byte[] grown = new byte[size];
-                node.Durable.CopyTo(grown, 0);
-                node.Durable = grown;
-            }
-
-            if (_options.SlowSyncOneIn > 0 && _slow.Next(_options.SlowSyncOneIn) == 0)
-            {
-                Thread.Sleep(1);
-            }
-
-            // The covered pages as they are now (only those: a segment is msynced at every commit).
-            byte[] pages = new byte[Math.Max(0, Math.Min(size, end * PageSize) - first * PageSize)];
-            _ = RandomAccess.Read(file.Stream.SafeFileHandle, pages, first * PageSize);
-            failure = Fails("msync", path, offset, length);
-            bool failed = failure is not null;
-            if (!failed)
-            {
-                base.SyncRange(file, offset, length, path);
-            }
-
-            for (long page = first; page < end; page++)
-            {
-                long at = (page - first) * PageSize;
-                Span<byte> now = pages.AsSpan((int)at, (int)Math.Min(PageSize, pages.Length - at));
-                Span<byte> durable = node.Durable.AsSpan((int)(page * PageSize), now.Length);
-                if (failed && !now.SequenceEqual(durable))
-                {
-                    node.Poisoned[page] = now.ToArray(); // dirty when the sync failed: dropped
-                }
-                else if (!failed && !node.Dropped(page, now))
-                {
-                    now.CopyTo(durable);
-                }
-            }
-
-            if (failure is null)
-            {
-                node.DurableSize = size;
-                return;
-            }
         }
 
         throw Failed(failure.Value);

@@ -6,7 +6,7 @@ namespace FlashWal.Tests.Durability;
 
 /// <summary>
 /// The power-cut model itself (<see cref="SimulatedDisk"/>): only what a sync covered survives a cut,
-/// exactly the pages an msync covered, names only through a directory sync under the strict model,
+/// exactly what a sync covered, names only through a directory sync under the strict model,
 /// writeback in any order, and what a failed sync's pages held never (until they are written again).
 /// </summary>
 public sealed class SimulatedDiskTests : IDisposable
@@ -73,24 +73,24 @@ public sealed class SimulatedDiskTests : IDisposable
     }
 
     [Fact]
-    public void An_msync_makes_exactly_the_pages_it_covers_durable_as_they_were_then()
+    public void An_fdatasync_makes_every_written_page_durable_as_it_was_then()
     {
         SimulatedDisk disk = Disk();
-        string path = InDisk("mapped");
-        using (MappedFile mapped = MappedFile.Map(disk.CreateNew(path, 5 * Page), 5 * Page, writable: true))
+        string path = InDisk("written");
+        using (FileStream file = disk.CreateNew(path, 5 * Page))
         {
-            Pages(5).CopyTo(mapped.Span(0, 5 * Page));
-            disk.SyncRange(mapped, Page + 100, Page, path); // [4196, 8292): pages 1 and 2, from the page holding the offset
-            mapped.Span(2 * Page, Page).Fill(0xEE); // after the msync: not durable
-            mapped.Span(4 * Page, Page).Fill(0xEE);
+            disk.Write(file, Pages(5).AsSpan(Page, 2 * Page), Page); // pages 1 and 2
+            disk.SyncData(file, path);
+            disk.Write(file, new byte[Page].Select(_ => (byte)0xEE).ToArray(), 2 * Page); // after the sync: not durable
+            disk.Write(file, new byte[Page].Select(_ => (byte)0xEE).ToArray(), 4 * Page);
         }
 
         PowerCut cut = disk.Cut(PowerCutModel.Plain);
-        byte[] after = File.ReadAllBytes(InCut(cut, "mapped"));
+        byte[] after = File.ReadAllBytes(InCut(cut, "written"));
         Assert.Equal(5 * Page, after.Length);
         Assert.Equal(new byte[Page], PageOf(after, 0));
         Assert.Equal(PageOf(Pages(5), 1), PageOf(after, 1));
-        Assert.Equal(PageOf(Pages(5), 2), PageOf(after, 2)); // the content the msync wrote, not the later store
+        Assert.Equal(PageOf(Pages(5), 2), PageOf(after, 2)); // the content the sync wrote, not the later write
         Assert.Equal(new byte[Page], PageOf(after, 3));
         Assert.Equal(new byte[Page], PageOf(after, 4));
     }
@@ -211,28 +211,29 @@ public sealed class SimulatedDiskTests : IDisposable
     {
         string path = InDisk("failing");
         SimulatedDisk disk = Disk(failSync: call => call.Number == 1);
-        using (MappedFile mapped = MappedFile.Map(disk.CreateNew(path, 3 * Page), 3 * Page, writable: true))
+        using (FileStream file = disk.CreateNew(path, 3 * Page))
         {
-            Pages(3).CopyTo(mapped.Span(0, 3 * Page));
-            var failure = Assert.Throws<WalSyncException>(() => disk.SyncRange(mapped, 0, Page, path));
-            Assert.Equal((path, "msync", 5), (failure.Path, failure.Operation, failure.ErrorNumber));
+            disk.Write(file, Pages(3), 0);
+            var failure = Assert.Throws<WalSyncException>(() => disk.SyncData(file, path));
+            Assert.Equal((path, "fdatasync", 5), (failure.Path, failure.Operation, failure.ErrorNumber));
             Assert.Contains("Input/output error", failure.Message, StringComparison.Ordinal);
 
-            // A later fsync succeeds (as Linux reports it) and writes the other pages, but not what page 0 held.
-            disk.Sync(mapped.Stream, path);
-            disk.SyncRange(mapped, 0, 3 * Page, path);
+            // A later sync succeeds (as Linux reports it): it writes what changed since, never what the failed one dropped.
+            byte[] rewritten12 = [.. Enumerable.Repeat((byte)0x77, 2 * Page)];
+            disk.Write(file, rewritten12, Page); // pages 1 and 2 changed: dirty again
+            disk.Sync(file, path);
             byte[] after = File.ReadAllBytes(InCut(disk.Cut(PowerCutModel.FailSync), "failing"));
             Assert.Equal(new byte[Page], PageOf(after, 0));
-            Assert.Equal(PageOf(Pages(3), 1), PageOf(after, 1));
-            Assert.Equal(PageOf(Pages(3), 2), PageOf(after, 2));
+            Assert.Equal(rewritten12[..Page], PageOf(after, 1));
+            Assert.Equal(rewritten12[Page..], PageOf(after, 2));
 
             // Written again, page 0 is dirty again, and the next sync writes it whole.
-            mapped.Span(0, 1).Fill(0x42);
-            disk.Sync(mapped.Stream, path);
+            disk.Write(file, [0x42], 0);
+            disk.Sync(file, path);
         }
 
         SyncCall failed = Assert.Single(disk.FailedSyncs);
-        Assert.Equal((1, "msync", path), (failed.Number, failed.Operation, failed.Path));
+        Assert.Equal((1, "fdatasync", path), (failed.Number, failed.Operation, failed.Path));
         byte[] rewritten = File.ReadAllBytes(InCut(disk.Cut(PowerCutModel.FailSync), "failing"));
         Assert.Equal([0x42, .. PageOf(Pages(3), 0)[1..]], PageOf(rewritten, 0));
     }

@@ -105,7 +105,7 @@ public class VerifierTests
         uint chain = SegmentScanner.ScanFile(Wal.SegmentPath(dir.Path, 2)).FinalChain!.Value;
         SegmentWriter open = Wal.Write(dir.Path, 3, log, chain, 301, 30, Wal.Small, sealEvery: 10);
         long end = SegmentScanner.ScanFile(open.Path).ValidEnd;
-        open.Abandon(); // a crash after three sealed blocks: 301..330, all durable
+        open.AbandonMidWrite(); // a crash after three sealed blocks: 301..330, all durable
         new MetaCheckpoint(log, 3, end, 330, 330, 1_700_000_000_000_000_000).Save(dir.Path);
         byte[] pristine = File.ReadAllBytes(open.Path);
 
@@ -217,7 +217,7 @@ public class VerifierTests
         LogId log = Wal.WriteLog(dir.Path, 2, 100, Wal.Small);
         uint chain = SegmentScanner.ScanFile(Wal.SegmentPath(dir.Path, 1)).FinalChain!.Value;
         SegmentWriter last = Wal.Write(dir.Path, 2, log, chain, 201, 50, Wal.Small, sealEvery: 20);
-        last.Abandon();
+        last.AbandonMidWrite();
 
         VerificationReport report = SegmentVerifier.Verify(dir.Path);
         Assert.True(report.IsIntact, string.Join('\n', report.Findings));
@@ -238,7 +238,7 @@ public class VerifierTests
         LogId log = LogId.NewId();
         SegmentWriter first = Wal.Write(dir.Path, 0, log, SegmentFormat.GenesisChainSeed(log), 1, 50, Wal.Small);
         first.Seal();
-        first.Abandon(); // rotated, never closed by its maintainer
+        first.AbandonMidWrite(); // rotated, never closed by its maintainer
         Wal.Write(dir.Path, 1, log, first.ChainValue, 51, 50, Wal.Small).Close();
         SegmentWriter.Create(dir.Path, 2, log, Wal.Small).Abandon(); // prepared, never used, left by a crash
         VerificationReport report = SegmentVerifier.Verify(dir.Path);

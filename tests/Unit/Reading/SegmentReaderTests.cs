@@ -71,7 +71,7 @@ public class SegmentReaderTests
         using var dir = new TempDirectory();
         LogId log = LogId.NewId();
         SegmentWriter writer = Wal.Write(dir.Path, 0, log, SegmentFormat.GenesisChainSeed(log), 1, 50, Wal.Small, sealEvery: 20);
-        writer.Abandon(); // 40 events sealed, 10 in an open block: what a killed process leaves
+        writer.AbandonMidWrite(); // 40 events sealed, 10 in an open block: what a killed process leaves
 
         using SegmentReader reader = SegmentReader.Open(writer.Path);
         Assert.Equal(SegmentState.TornTail, reader.Scan.State);

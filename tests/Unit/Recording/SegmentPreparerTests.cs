@@ -115,7 +115,7 @@ public class SegmentPreparerTests
     }
 
     [LinuxFact("counts open files and mappings in /proc/self")]
-    public void Stop_leaks_no_file_handle_and_no_mapping()
+    public void Prepared_segments_are_open_never_mapped_and_stop_leaks_no_file_handle()
     {
         using var dir = new TempDirectory();
         for (int round = 0; round < 3; round++)
@@ -123,7 +123,8 @@ public class SegmentPreparerTests
             var preparer = new SegmentPreparer(dir.Path, LogId.NewId(), Wal.Small);
             preparer.Start(round * 100);
             Eventually(() => preparer.ReadyCount == 4);
-            Assert.True(OpenHandles(dir.Path) >= 4 && Mappings(dir.Path) >= 4, "the prepared segments should be open and mapped");
+            Assert.True(OpenHandles(dir.Path) >= 4, "the prepared segments should be open");
+            Assert.Equal(0, Mappings(dir.Path)); // the writer stages blocks in its ring; nothing maps a segment to write it
             preparer.Stop();
             Assert.Equal(0, OpenHandles(dir.Path));
             Assert.Equal(0, Mappings(dir.Path));

@@ -56,7 +56,7 @@ public class WalRecorderTests
             Assert.Empty(recorder.OpenFindings);
             AppendRange(recorder, 1, 1000);
             Assert.Equal(1000, recorder.LastEventId);
-            Assert.InRange(recorder.CommittedEventId, 1, 999); // the blocks that filled are sealed; the open one is not
+            Assert.InRange(recorder.CommittedEventId, 0, 999); // the blocks that filled are sealed, and the flusher writes them; the open one is not
             Assert.Equal(1000, recorder.Commit());
             Assert.Equal(1000, recorder.CommittedEventId);
         }
@@ -72,15 +72,18 @@ public class WalRecorderTests
         using var dir = new TempDirectory();
         using WalRecorder recorder = WalRecorder.Open(dir.Path, new WalRecorderOptions { BlockSize = 4096 });
         byte[] payload = new byte[100];
-        while (recorder.CommittedEventId == 0 && recorder.LastEventId < 1000)
+        for (int i = 0; i < 32; i++)
         {
             recorder.Append(payload);
         }
 
-        // 4096-byte blocks hold 31 records of 128 bytes: the 32nd append sealed the first block.
-        Assert.Equal(32, recorder.LastEventId);
-        Assert.Equal(31, recorder.CommittedEventId);
+        // 4096-byte blocks hold 31 records of 128 bytes: the 32nd append sealed the first block, and
+        // the flusher writes it into the file (which commits it) without any call of the writer.
+        Assert.True(SpinWait.SpinUntil(() => recorder.CommittedEventId == 31, TimeSpan.FromSeconds(10)), "the flusher did not write the filled block");
         Assert.Equal(31, recorder.Mark.Read().EventId); // what in-process readers and the interval flush go by
+        Assert.Equal(31, SegmentScanner.ScanFile(Wal.SegmentPath(dir.Path, 0)).LastEventId); // in the file
+        Thread.Sleep(20);
+        Assert.Equal(31, recorder.CommittedEventId); // the 32nd event's block is open: not committed
     }
 
     [Fact]
@@ -164,7 +167,7 @@ public class WalRecorderTests
         AppendRange(crashed, 1, 700);
         crashed.Commit();
         AppendRange(crashed, 701, 705); // appended, not committed: may be lost
-        crashed.Abandon();
+        crashed.AbandonMidWrite();
 
         using (WalRecorder recorder = WalRecorder.Open(dir.Path, Tiny))
         {
@@ -185,7 +188,7 @@ public class WalRecorderTests
         AppendRange(crashed, 1, 50);
         crashed.Commit();
         AppendRange(crashed, 51, 60); // in an open block when the process "dies"
-        crashed.Abandon();
+        crashed.AbandonMidWrite();
 
         using WalRecorder recorder = WalRecorder.Open(dir.Path);
         Assert.Equal(50, recorder.LastEventId);
@@ -204,7 +207,7 @@ public class WalRecorderTests
         crashed.Commit();
         SegmentPreparerTests.Eventually(() => Directory.GetFiles(dir.Path, "*.wal").Length >= 3);
         // Simulate the prepared files a killed process leaves: Abandon discards them, so create two by hand.
-        crashed.Abandon();
+        crashed.AbandonMidWrite();
         SegmentWriter.Create(dir.Path, 1, crashed.LogId, Tiny.Segments).Abandon();
         SegmentWriter.Create(dir.Path, 2, crashed.LogId, Tiny.Segments).Abandon();
 

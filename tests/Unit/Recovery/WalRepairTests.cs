@@ -33,7 +33,7 @@ public class WalRepairTests
     {
         LogId log = Wal.WriteLog(directory, closedSegments, perSegment: 100, Wal.Small);
         uint chain = SegmentScanner.ScanFile(Wal.SegmentPath(directory, closedSegments - 1)).FinalChain!.Value;
-        Wal.Write(directory, closedSegments, log, chain, 100L * closedSegments + 1, 30, Wal.Small, sealEvery: 20).Abandon();
+        Wal.Write(directory, closedSegments, log, chain, 100L * closedSegments + 1, 30, Wal.Small, sealEvery: 20).AbandonMidWrite();
         return log;
     }
 
@@ -122,7 +122,7 @@ public class WalRepairTests
 
         long active = recorder.ActiveSegmentIndex;
         LogId log = recorder.LogId;
-        recorder.Abandon();
+        recorder.AbandonMidWrite();
         SegmentWriter.Create(dir.Path, active + 1, log, Small.Segments).Abandon(); // prepared ahead, never used
         File.WriteAllBytes(Wal.SegmentPath(dir.Path, active + 2), new byte[8192]); // a creation a power loss cut short
 
@@ -334,7 +334,7 @@ public class WalRepairTests
         using var dir = new TempDirectory();
         LogId log = Wal.WriteLog(dir.Path, segments: 5, perSegment: 100, Wal.Small);
         uint chain = SegmentScanner.ScanFile(Wal.SegmentPath(dir.Path, 4)).FinalChain!.Value;
-        Wal.Write(dir.Path, 5, log, chain, 501, 100, Wal.Small, sealEvery: 10).Abandon(); // a killed recorder's last segment
+        Wal.Write(dir.Path, 5, log, chain, 501, 100, Wal.Small, sealEvery: 10).AbandonMidWrite(); // a killed recorder's last segment
         string segment = Wal.SegmentPath(dir.Path, 5);
         FlipByte(segment, BlockOffset(segment, 9) + SegmentFormat.BlockHeaderSize + 30); // ids 591..600: the last block
         new MetaCheckpoint(log, 5, 0, CommittedEventId: 600, DurableEventId: 600, 0).Save(dir.Path);

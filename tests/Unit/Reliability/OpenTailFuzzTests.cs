@@ -52,9 +52,9 @@ public sealed class OpenTailFuzzTests : IDisposable
 
         uint chain = SegmentScanner.ScanFile(Wal.SegmentPath(_pristine.Path, Closed - 1)).FinalChain!.Value;
         SegmentWriter open = Wal.Write(_pristine.Path, Closed, _log, chain, FirstOpenId, PerSegment + Unsealed, Wal.Small, sealEvery: 10);
-        open.Abandon(); // a recorder killed with five events in its open block
+        open.AbandonMidWrite(); // a recorder killed with five events in its open block
         _open = File.ReadAllBytes(Wal.SegmentPath(_pristine.Path, Closed));
-        for (long at = SegmentFormat.DataOffset; BinaryPrimitives.ReadUInt64LittleEndian(_open.AsSpan((int)at)) != 0;)
+        for (long at = SegmentFormat.DataOffset; BinaryPrimitives.ReadUInt32LittleEndian(_open.AsSpan((int)at)) == SegmentFormat.BlockMagic;)
         {
             ReadOnlySpan<byte> h = _open.AsSpan((int)at, 64);
             long end = at + BinaryPrimitives.ReadUInt32LittleEndian(h[4..]);

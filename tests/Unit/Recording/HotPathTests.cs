@@ -1,0 +1,182 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using FlashWal.Recording;
+using FlashWal.Storage;
+using FlashWal.Tests.Support;
+
+namespace FlashWal.Tests.Recording;
+
+/// <summary>
+/// The writer's hot path stores only into memory it has stored into before: no page fault, no
+/// allocation, across blocks, rotations and laps of the staging ring.
+/// </summary>
+/// <remarks>
+/// Faults are the kernel's count for the calling thread (<c>getrusage(RUSAGE_THREAD)</c>: minor and
+/// major). A guest whose hypervisor fills its own page tables lazily pays for that without the guest
+/// kernel counting a fault; that cost is what <see cref="ResidentMemory"/> measures at the start and
+/// the append-latency benchmark shows.
+/// </remarks>
+public sealed class HotPathTests
+{
+    // Segments of 4 MiB: four rotations in two laps of the ring, each into a segment the preparer
+    // had ready before the measurement began (it keeps four), so none is a file the writer must create
+    // itself (which is a system call and an allocation on its thread, by design: the fallback).
+    private static readonly WalRecorderOptions Rotating = new() { SegmentSize = 4 << 20, BlockSize = 4096, Durability = DurabilityPolicy.None };
+
+    [LinuxFact("counts the thread's page faults with getrusage(RUSAGE_THREAD)")]
+    public void Appends_across_rotations_and_two_laps_of_the_ring_take_no_page_fault_and_allocate_nothing()
+    {
+        using var dir = new TempDirectory();
+        using var recorder = WalRecorder.Open(dir.Path, Rotating);
+        Warm(recorder);
+        long laps = 2 * recorder.GetTelemetry().StagingRingBytes / 88; // 88-byte records: more than two laps with the block headers
+        long rotationsBefore = recorder.GetTelemetry().Rotations;
+        long createdBefore = recorder.GetTelemetry().WriterCreatedSegments;
+
+        (long faults, long allocated) = AppendMeasured(recorder, laps);
+
+        long rotations = recorder.GetTelemetry().Rotations - rotationsBefore;
+        Assert.True(rotations >= 4, $"only {rotations} rotations");
+        var telemetry = recorder.GetTelemetry();
+        long created = telemetry.WriterCreatedSegments - createdBefore;
+        string context = $"{rotations} rotations, {created} segments the writer created itself (the preparer was late), {telemetry.StagingStalls} times the ring was full";
+        Assert.True(created == 0, $"the preparer was late: {context}");
+        Assert.True(faults == 0, $"{faults} page faults; {context}");
+        Assert.True(allocated == 0, $"{allocated} bytes allocated; {context}");
+        Assert.Equal(recorder.LastEventId, recorder.Commit());
+    }
+
+    [LinuxFact("counts the thread's page faults with getrusage(RUSAGE_THREAD)")]
+    public void Without_a_prefault_only_the_first_lap_of_the_ring_faults()
+    {
+        using var dir = new TempDirectory();
+        using var recorder = WalRecorder.Open(dir.Path, Rotating with { Prefault = PrefaultMode.None });
+        long lap = recorder.GetTelemetry().StagingRingBytes / 88;
+        (long firstLap, _) = AppendMeasured(recorder, lap);
+        Warm(recorder);
+
+        long createdBefore = recorder.GetTelemetry().WriterCreatedSegments;
+        (long later, _) = AppendMeasured(recorder, 2 * lap);
+
+        Assert.True(firstLap > 0, "the first lap of an unprefaulted ring took no fault: the test measures nothing");
+        Assert.Equal(0, recorder.GetTelemetry().WriterCreatedSegments - createdBefore); // the preparer was not late
+        Assert.Equal(0, later);
+        Assert.Equal(PrefaultMode.None, recorder.GetTelemetry().StagingPrefault);
+    }
+
+    /// <summary>
+    /// Runs the append and rotation paths until the runtime has compiled them at their final tier
+    /// (tiering waits 100 ms before it promotes a method): a tier change patches code and stubs, and
+    /// that write faults on the thread that happens to run into it, whatever the code does.
+    /// </summary>
+    private static void Warm(WalRecorder recorder)
+    {
+        for (int round = 0; round < 3; round++)
+        {
+            long segment = recorder.ActiveSegmentIndex;
+            while (recorder.ActiveSegmentIndex < segment + 2)
+            {
+                recorder.Append(Payload);
+            }
+
+            recorder.Commit();
+            Thread.Sleep(250);
+        }
+    }
+
+    private static readonly byte[] Payload = new byte[64];
+
+    /// <summary>Appends <paramref name="count"/> events; returns the thread's page faults and the bytes it allocated meanwhile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // no tier change (or on-stack replacement) of this loop while it runs
+    private static (long Faults, long Allocated) AppendMeasured(WalRecorder recorder, long count)
+    {
+        long faults = ThreadFaults();
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
+        byte[] payload = Payload;
+        for (long i = 0; i < count; i++)
+        {
+            recorder.Append(payload);
+        }
+
+        return (ThreadFaults() - faults, GC.GetAllocatedBytesForCurrentThread() - allocated);
+    }
+
+    [Fact]
+    public void The_recorder_reports_how_it_made_its_staging_ring_resident_and_what_a_first_store_costs_after()
+    {
+        using var dir = new TempDirectory();
+        using var recorder = WalRecorder.Open(dir.Path);
+        var telemetry = recorder.GetTelemetry();
+        Assert.Equal(8L << 20, telemetry.StagingRingBytes);
+        Assert.Contains(telemetry.StagingPrefault, new[] { PrefaultMode.PopulateWrite, PrefaultMode.Touch });
+        Assert.False(double.IsNaN(telemetry.StagingFirstWriteNs));
+        Assert.False(string.IsNullOrWhiteSpace(telemetry.StagingPrefaultChoice));
+        if (telemetry.StagingPrefault == PrefaultMode.PopulateWrite)
+        {
+            // Auto keeps populate only when a first store after it measured below a fault's cost.
+            Assert.True(telemetry.StagingFirstWriteNs < ResidentMemory.FaultThresholdNs, telemetry.StagingPrefaultChoice);
+        }
+        else
+        {
+            Assert.Contains("written", telemetry.StagingPrefaultChoice, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData(PrefaultMode.Touch)]
+    [InlineData(PrefaultMode.None)]
+    public void Resident_memory_is_made_resident_the_way_asked(PrefaultMode mode)
+    {
+        using var memory = ResidentMemory.Allocate(1 << 20, mode);
+        Assert.Equal(mode, memory.Used);
+        Assert.Equal(mode == PrefaultMode.None, double.IsNaN(memory.FirstWriteNs));
+        Assert.False(string.IsNullOrWhiteSpace(memory.Choice));
+    }
+
+    [LinuxFact("MADV_POPULATE_WRITE is a Linux madvise")]
+    public void Populate_write_asked_is_populate_write_used_with_its_first_store_measured()
+    {
+        using var memory = ResidentMemory.Allocate(1 << 20, PrefaultMode.PopulateWrite);
+        Assert.Equal(PrefaultMode.PopulateWrite, memory.Used);
+        Assert.True(memory.FirstWriteNs > 0);
+        Assert.StartsWith("MADV_POPULATE_WRITE left", memory.Choice, StringComparison.Ordinal);
+    }
+
+    /// <summary>Minor and major faults of the calling thread so far.</summary>
+    private static long ThreadFaults()
+    {
+        // No Assert here: it allocates, and this runs inside the measured window's bounds.
+        return getrusage(RusageThread, out Rusage usage) == 0
+            ? usage.MinorFaults + usage.MajorFaults
+            : throw new InvalidOperationException($"getrusage failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    private const int RusageThread = 1;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct Rusage
+    {
+        public long UserSeconds;
+        public long UserMicroseconds;
+        public long SystemSeconds;
+        public long SystemMicroseconds;
+        public long MaxResidentKb;
+        public long SharedKb;
+        public long UnsharedDataKb;
+        public long UnsharedStackKb;
+        public long MinorFaults;
+        public long MajorFaults;
+        public long Swaps;
+        public long BlocksIn;
+        public long BlocksOut;
+        public long MessagesSent;
+        public long MessagesReceived;
+        public long Signals;
+        public long VoluntarySwitches;
+        public long InvoluntarySwitches;
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int getrusage(int who, out Rusage usage);
+}
+

@@ -341,6 +341,8 @@ internal static class RecordCommand
             $"{seconds:F2} s, {written / seconds:N0} events/s, {written * (double)plan.PayloadLength / seconds / (1 << 20):N1} MiB/s of payload; durability {recorder.Options.Durability}, durable up to {recorder.DurableEventId}"));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"rotations {telemetry.Rotations}, preparer misses {telemetry.PreparerMisses} (writer-created {telemetry.WriterCreatedSegments}), commits {telemetry.Commits}"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"staging ring {ByteSize.Format(telemetry.StagingRingBytes)}, prefault {telemetry.StagingPrefault}: {telemetry.StagingPrefaultChoice}; full {telemetry.StagingStalls} time(s)"));
         output.WriteLine("append latency (ns)   count        p50      p99    p99.9   p99.99        max");
         Row(output, "all appends", telemetry.Append);
         Row(output, "rotation appends", telemetry.RotationAppend);

@@ -5,6 +5,7 @@ using FlashWal.Errors;
 using FlashWal.Format;
 using FlashWal.Recording;
 using FlashWal.Telemetry;
+using FlashWal.Threading;
 
 namespace FlashWal.Cli.Commands;
 
@@ -36,10 +37,14 @@ internal static class RecordCommand
         var reportDurable = new Option<bool>("--report-durable") { Description = "Print 'durable <id>' on stdout each time the durable watermark advances." };
         var noPreparer = new Option<bool>("--no-preparer") { Description = "Create segments on the writer thread at each rotation (the baseline the preparer beats)." };
         var compressAfter = new Option<int?>("--compress-after") { Description = "Compress closed segments once this many newer ones exist (.walz, read transparently).", CustomParser = r => Numbers.Whole<int>(r) };
+        var writerCore = new Option<int?>("--writer-core") { Description = "Pin the writer thread (this command's) to this core (Linux).", CustomParser = r => Numbers.Whole<int>(r) };
+        var backgroundCores = new Option<string?>("--background-cores") { Description = "Cores the recorder's background threads (preparer, flusher, maintainer) may run on, e.g. 0 or 0,2 (Linux)." };
+        var backgroundNice = new Option<int>("--background-nice") { Description = "Nice value of the background threads, 0 to 19: they yield to the writer on a shared core (Linux).", DefaultValueFactory = _ => 0, CustomParser = Numbers.Whole<int> };
         var keepSegments = new Option<int?>("--keep-segments") { Description = "Retention: keep at most this many segments, deleting the oldest closed ones.", CustomParser = r => Numbers.Whole<int>(r) };
         var command = new Command("record", "Write synthetic events into a WAL directory through the recorder, continuing its log.")
         {
             directory, events, rate, duration, payloadSize, segmentSize, blockSize, durability, syncInterval, commitEvery, reportDurable, noPreparer, compressAfter, keepSegments,
+            writerCore, backgroundCores, backgroundNice,
         };
         // The recorder option (an ArgumentOutOfRangeException's ParamName) that each option of this command sets.
         var setting = new Dictionary<string, Option>(StringComparer.Ordinal)
@@ -49,6 +54,9 @@ internal static class RecordCommand
             [nameof(WalRecorderOptions.SyncInterval)] = syncInterval,
             [nameof(RetentionPolicy.MaxSegments)] = keepSegments,
             [nameof(RetentionPolicy.CompressAfter)] = compressAfter,
+            [$"{nameof(WalRecorderOptions.BackgroundThreads)}.{nameof(ThreadPlacement.Cores)}"] = backgroundCores,
+            [$"{nameof(WalRecorderOptions.BackgroundThreads)}.{nameof(ThreadPlacement.Nice)}"] = backgroundNice,
+            [$"{nameof(WalRecorderHostOptions.WriterThread)}.{nameof(ThreadPlacement.Cores)}"] = writerCore,
         };
         command.SetAction(parse => CommandErrors.Run(error, () =>
         {
@@ -79,8 +87,25 @@ internal static class RecordCommand
                 return CommandErrors.Usage(error, wrong);
             }
 
+            List<int>? cores = null;
+            if (parse.GetValue(backgroundCores) is { } coreList)
+            {
+                cores = [];
+                foreach (string part in coreList.Split(',', StringSplitOptions.TrimEntries))
+                {
+                    if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int core))
+                    {
+                        return CommandErrors.Usage(error, $"--background-cores '{coreList}' is not a list of cores; give numbers separated by commas, e.g. 0 or 0,2.");
+                    }
+
+                    cores.Add(core);
+                }
+            }
+
+            var writerPlacement = parse.GetValue(writerCore) is { } pinned ? new ThreadPlacement { Cores = [pinned] } : ThreadPlacement.Anywhere;
             var options = new WalRecorderOptions
             {
+                BackgroundThreads = new ThreadPlacement { Cores = cores, Nice = parse.GetValue(backgroundNice) },
                 SegmentSize = segment,
                 BlockSize = (int)block,
                 Durability = parse.GetValue(durability) switch { "none" => DurabilityPolicy.None, "commit" => DurabilityPolicy.EveryCommit, _ => DurabilityPolicy.Interval },
@@ -92,6 +117,7 @@ internal static class RecordCommand
             try
             {
                 options.Validate();
+                writerPlacement.Validate(nameof(WalRecorderHostOptions.WriterThread));
             }
             catch (ArgumentOutOfRangeException e) when (e.ParamName is { } name && setting.TryGetValue(name, out Option? option))
             {
@@ -104,7 +130,17 @@ internal static class RecordCommand
             }
 
             var plan = new Plan(count, parse.GetValue(rate), seconds, (int)payload, parse.GetValue(commitEvery), parse.GetValue(reportDurable));
-            return Record(output, error, parse.GetRequiredValue(directory), configure is null ? options : configure(options), plan);
+            // The writer is this thread; in-process callers (tests, a host program) get their thread back as it was.
+            var before = new ThreadPlacement { Cores = writerPlacement.IsAnywhere ? null : ThreadPlacement.OfCurrentThread().Cores };
+            writerPlacement.ApplyToCurrentThread();
+            try
+            {
+                return Record(output, error, parse.GetRequiredValue(directory), configure is null ? options : configure(options), plan);
+            }
+            finally
+            {
+                before.ApplyToCurrentThread();
+            }
         }));
         return command;
     }
@@ -343,6 +379,9 @@ internal static class RecordCommand
             $"rotations {telemetry.Rotations}, preparer misses {telemetry.PreparerMisses} (writer-created {telemetry.WriterCreatedSegments}), commits {telemetry.Commits}"));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"staging ring {ByteSize.Format(telemetry.StagingRingBytes)}, prefault {telemetry.StagingPrefault}: {telemetry.StagingPrefaultChoice}; full {telemetry.StagingStalls} time(s)"));
+        (IReadOnlyList<int> writerCores, int writerNice) = ThreadPlacement.OfCurrentThread();
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"threads: writer on cores {string.Join(',', writerCores)} (nice {writerNice}); background {telemetry.BackgroundPlacement}"));
         output.WriteLine("append latency (ns)   count        p50      p99    p99.9   p99.99        max");
         Row(output, "all appends", telemetry.Append);
         Row(output, "rotation appends", telemetry.RotationAppend);

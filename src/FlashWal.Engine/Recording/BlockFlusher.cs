@@ -18,8 +18,9 @@ internal sealed class BlockFlusher
     private volatile bool _stopping;
     private volatile bool _abandon;
 
-    public BlockFlusher(StagingRing ring, Action<Exception> failed)
+    public BlockFlusher(StagingRing ring, Action<Exception> failed, Action? placeThread = null)
     {
+        _placeThread = placeThread;
         _ring = ring;
         _failed = failed;
         _thread = new Thread(Run) { IsBackground = true, Name = "FlashWal flusher" };
@@ -47,8 +48,11 @@ internal sealed class BlockFlusher
         Stop();
     }
 
+    private readonly Action? _placeThread;
+
     private void Run()
     {
+        _placeThread?.Invoke();
         while (!_abandon)
         {
             bool stopping = _stopping;

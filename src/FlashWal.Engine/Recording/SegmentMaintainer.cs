@@ -90,6 +90,7 @@ internal sealed class SegmentMaintainer
 
     private void Run()
     {
+        _telemetry.PlaceBackgroundThread(_options.BackgroundThreads, "maintainer");
         long nextSync = Stopwatch.GetTimestamp();
         long nextCheckpoint = Stopwatch.GetTimestamp();
         long syncTicks = (long)(_options.SyncInterval.TotalSeconds * Stopwatch.Frequency);

@@ -41,8 +41,9 @@ public sealed class SegmentPreparer : IDisposable
     private volatile Exception? _lastError;
 
     /// <summary>Creates a preparer for the log <paramref name="logId"/> in <paramref name="directory"/>.</summary>
-    public SegmentPreparer(string directory, LogId logId, SegmentOptions options, PreparerTelemetry? telemetry = null, TimeSpan? spinBudget = null)
+    public SegmentPreparer(string directory, LogId logId, SegmentOptions options, PreparerTelemetry? telemetry = null, TimeSpan? spinBudget = null, Action? placeThread = null)
     {
+        _placeThread = placeThread;
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _directory = directory;
@@ -164,8 +165,11 @@ public sealed class SegmentPreparer : IDisposable
     /// <inheritdoc />
     public void Dispose() => Stop();
 
+    private readonly Action? _placeThread;
+
     private void Run()
     {
+        _placeThread?.Invoke();
         int idle = 1;
         while (!_stopping)
         {

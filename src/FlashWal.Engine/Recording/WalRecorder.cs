@@ -71,13 +71,13 @@ public sealed class WalRecorder : IDisposable, IStagingListener
         _durableId = tail.LastEventId; // recovery flushed every segment it closed
         CommittedBeyond = tail.CommittedBeyond;
         _ring = new StagingRing(StagingRing.SizeFor(options.BlockSize), options.Prefault, this);
-        _flusher = new BlockFlusher(_ring, Halt);
+        _flusher = new BlockFlusher(_ring, Halt, () => _telemetry.PlaceBackgroundThread(options.BackgroundThreads, "flusher"));
         _writer = SegmentWriter.Create(directory, tail.NextSegmentIndex, tail.LogId, _segmentOptions);
         _writer.Start(tail.ChainValue, tail.NextEventId - 1, _ring);
         Mark.Publish(_writer, _writer.WrittenEnd, _committedId);
         if (options.UsePreparer)
         {
-            _preparer = new SegmentPreparer(directory, tail.LogId, _segmentOptions, _telemetry.Preparer);
+            _preparer = new SegmentPreparer(directory, tail.LogId, _segmentOptions, _telemetry.Preparer, placeThread: () => _telemetry.PlaceBackgroundThread(options.BackgroundThreads, "preparer"));
         }
 
         _maintainer = new SegmentMaintainer(this, options, _telemetry) { FirstSegmentIndex = tail.FirstSegmentIndex };
@@ -366,6 +366,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
         StagingFirstWriteNs = _ring.Memory.FirstWriteNs,
         StagingPrefaultChoice = _ring.Memory.Choice,
         StagingStalls = _ring.Stalls,
+        BackgroundPlacement = _options.BackgroundThreads.ToString() + (_telemetry.PlacementFailure is { } failed ? $" (not applied to {failed})" : ""),
         Events = _telemetry.Events,
         Commits = _telemetry.Commits,
         Rotations = _telemetry.Rotations,

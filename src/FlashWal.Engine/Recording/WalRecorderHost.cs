@@ -297,6 +297,7 @@ public sealed class WalRecorderHost : IDisposable
     {
         try
         {
+            _options.WriterThread.ApplyToCurrentThread(); // validated with the options: cores this process may use
             while (true)
             {
                 _paused.Wait();

@@ -1,3 +1,5 @@
+using FlashWal.Threading;
+
 namespace FlashWal.Recording;
 
 /// <summary>What a submitter waits for.</summary>
@@ -41,11 +43,16 @@ public sealed record WalRecorderHostOptions
     /// <summary>The writer commits when the queue runs dry, and at least after this many events.</summary>
     public int MaxBatch { get; init; } = 4096;
 
+    /// <summary>Where the host's writer thread runs (a core of its own, for a trading engine); <see cref="ThreadPlacement.Anywhere"/> by default.</summary>
+    public ThreadPlacement WriterThread { get; init; } = ThreadPlacement.Anywhere;
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first option out of range.</summary>
     public void Validate()
     {
         ArgumentNullException.ThrowIfNull(Recorder, nameof(Recorder));
         Recorder.Validate();
+        ArgumentNullException.ThrowIfNull(WriterThread, nameof(WriterThread));
+        WriterThread.Validate(nameof(WriterThread));
         if (QueueCapacity < 2 || QueueCapacity > 1 << 24 || (QueueCapacity & (QueueCapacity - 1)) != 0)
         {
             throw new ArgumentOutOfRangeException(nameof(QueueCapacity), QueueCapacity, "The queue capacity must be a power of two from 2 to 16777216.");

@@ -1,5 +1,6 @@
 using FlashWal.Format;
 using FlashWal.Storage;
+using FlashWal.Threading;
 
 namespace FlashWal.Recording;
 
@@ -12,7 +13,7 @@ public sealed record WalRecorderOptions
     /// <summary>Largest block (a power of two from 4 KiB to 16 MiB); bounds the largest event.</summary>
     public int BlockSize { get; init; } = SegmentFormat.DefaultBlockSize;
 
-    /// <summary>How new segments are pre-faulted.</summary>
+    /// <summary>How the staging ring (the memory the writer builds blocks in) is made resident when the recorder opens.</summary>
     public PrefaultMode Prefault { get; init; } = PrefaultMode.Auto;
 
     /// <summary>When committed events are flushed to stable storage.</summary>
@@ -25,13 +26,21 @@ public sealed record WalRecorderOptions
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// Prepare segments on a background thread (the default). Off, every rotation creates, maps and
-    /// pre-faults its segment on the writer thread: the baseline the preparer is measured against.
+    /// Prepare segments on a background thread (the default). Off, every rotation creates its segment
+    /// file on the writer thread: the baseline the preparer is measured against.
     /// </summary>
     public bool UsePreparer { get; init; } = true;
 
     /// <summary>Measure every append's latency (two clock reads per append) into the telemetry histogram.</summary>
     public bool MeasureAppendLatency { get; init; }
+
+    /// <summary>
+    /// Where the recorder's background threads (preparer, flusher, maintainer) run: cores apart from
+    /// the writer's, and a nice value so that they yield on a shared core. <see cref="ThreadPlacement.Anywhere"/> by default.
+    /// The writer is the caller's thread: place it with <see cref="ThreadPlacement.ApplyToCurrentThread"/>
+    /// (or <see cref="WalRecorderHostOptions.WriterThread"/> for a host).
+    /// </summary>
+    public ThreadPlacement BackgroundThreads { get; init; } = ThreadPlacement.Anywhere;
 
     /// <summary>Which sealed, durable segments to keep, compress or delete.</summary>
     public RetentionPolicy Retention { get; init; } = RetentionPolicy.KeepEverything;
@@ -61,6 +70,8 @@ public sealed record WalRecorderOptions
             throw new ArgumentOutOfRangeException(nameof(CheckpointInterval), CheckpointInterval, "The checkpoint interval must be from 10 ms to 1 hour.");
         }
 
+        ArgumentNullException.ThrowIfNull(BackgroundThreads, nameof(BackgroundThreads));
+        BackgroundThreads.Validate(nameof(BackgroundThreads));
         ArgumentNullException.ThrowIfNull(Retention, nameof(Retention));
         Retention.Validate();
     }

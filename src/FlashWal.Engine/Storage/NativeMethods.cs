@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace FlashWal.Storage;
 
-/// <summary>The few Linux system calls .NET does not expose: ranged msync, madvise, fdatasync, a directory fsync and statx.</summary>
+/// <summary>The few Linux system calls .NET does not expose: ranged msync, madvise, fdatasync, a directory fsync, statx, and thread placement.</summary>
 internal static partial class NativeMethods
 {
     internal const int MadvPopulateWrite = 23; // Linux 5.14+
@@ -40,6 +40,21 @@ internal static partial class NativeMethods
 
     [LibraryImport("libc", SetLastError = true)]
     internal static partial int close(int fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    internal static partial int sched_setaffinity(int pid, nuint size, ref ulong mask);
+
+    [LibraryImport("libc", SetLastError = true)]
+    internal static partial int sched_getaffinity(int pid, nuint size, ref ulong mask);
+
+    [LibraryImport("libc", SetLastError = true)]
+    internal static partial int setpriority(int which, uint who, int priority);
+
+    [LibraryImport("libc", SetLastError = true)]
+    internal static partial int getpriority(int which, uint who);
+
+    [LibraryImport("libc")]
+    internal static partial int gettid();
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static unsafe partial int statx(int directoryFd, string path, int flags, uint mask, byte* buffer);

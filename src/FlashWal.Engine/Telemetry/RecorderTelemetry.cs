@@ -18,6 +18,24 @@ public sealed class RecorderTelemetry
     private long _compressions;
     private long _compressionFailures;
 
+    private string? _placementFailure;
+
+    /// <summary>Why a background thread could not be placed as <c>BackgroundThreads</c> asked (it runs anywhere then); null when none failed.</summary>
+    public string? PlacementFailure => Volatile.Read(ref _placementFailure);
+
+    /// <summary>Background thread <paramref name="thread"/> runs where <paramref name="placement"/> says, or, when the kernel refuses, anywhere, with the reason kept in <see cref="PlacementFailure"/>.</summary>
+    internal void PlaceBackgroundThread(Threading.ThreadPlacement placement, string thread)
+    {
+        try
+        {
+            placement.ApplyToCurrentThread();
+        }
+        catch (Exception e) when (e is InvalidOperationException or PlatformNotSupportedException)
+        {
+            Interlocked.CompareExchange(ref _placementFailure, $"the {thread}: {e.Message}", null);
+        }
+    }
+
     /// <summary>Latency of each append (only with <c>MeasureAppendLatency</c>).</summary>
     public LatencyHistogram Append { get; } = new();
 
@@ -30,7 +48,7 @@ public sealed class RecorderTelemetry
     /// <summary>Time a rotation took on the writer thread (getting the next segment and handing the old one over).</summary>
     public LatencyHistogram Rotation { get; } = new();
 
-    /// <summary>Time the maintainer took to close a segment (flush, summary, unmap).</summary>
+    /// <summary>Time the maintainer took to close a segment (sync, summary, sync).</summary>
     public LatencyHistogram Close { get; } = new();
 
     /// <summary>Time of each background or on-demand flush of the active segment.</summary>

@@ -81,6 +81,9 @@ public sealed record RecorderTelemetrySnapshot
     /// <summary>Times the writer found the staging ring full and wrote blocks itself (or waited for the flusher).</summary>
     public long StagingStalls { get; init; }
 
+    /// <summary>Where the background threads run ("anywhere", "cores 0, nice 10"), and which one the kernel refused to place, if any.</summary>
+    public string BackgroundPlacement { get; init; } = "anywhere";
+
     /// <summary>Append latency (only with <c>MeasureAppendLatency</c>).</summary>
     public required LatencySnapshot Append { get; init; }
 

@@ -16,6 +16,7 @@ namespace FlashWal.Tests.Recording;
 /// kernel counting a fault; that cost is what <see cref="ResidentMemory"/> measures at the start and
 /// the append-latency benchmark shows.
 /// </remarks>
+[Collection(RunsAlone.Name)] // another test's garbage collection suspends every thread, this writer's too, and that is not the hot path's doing
 public sealed class HotPathTests
 {
     // Segments of 4 MiB: four rotations in two laps of the ring, each into a segment the preparer

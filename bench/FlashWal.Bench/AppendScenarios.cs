@@ -128,7 +128,7 @@ internal static class AppendLatencyScenario
     internal readonly record struct RunResult(double AllocatedPerEvent, long Rotations, double MaxLateUs, double FaultsPer1000);
 
     /// <summary>One paced run of one system in a fresh directory.</summary>
-    private static RunResult RunPaced(SystemSpec spec, long segmentSize, int events, int rate, byte[] payload, LatencyHistogram all, LatencyHistogram rotation)
+    internal static RunResult RunPaced(SystemSpec spec, long segmentSize, int events, int rate, byte[] payload, LatencyHistogram all, LatencyHistogram rotation)
     {
         string dir = Stats.TempDir();
         try

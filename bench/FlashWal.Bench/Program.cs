@@ -7,6 +7,11 @@ using FlashWal.Bench;
 // times, and reports medians side by side: the machines are shared and noisy, so only ratios taken
 // in one run mean anything.
 string scenario = args.Length > 0 ? args[0] : "help";
+if (scenario == "spin" && args.Length > 1)
+{
+    return NeighbourScenario.Spinner.Spin(int.Parse(args[1], CultureInfo.InvariantCulture)); // the busy neighbour's process
+}
+
 bool quick = args.Contains("--quick");
 string results = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "results");
 for (int i = 0; i < args.Length - 1; i++)
@@ -25,6 +30,7 @@ var scenarios = new Dictionary<string, Func<bool, ScenarioResult>>
     ["durability"] = DurabilityScenario.Run,
     ["recovery"] = RecoveryScenario.Run,
     ["host"] = HostScenario.Run,
+    ["neighbour"] = NeighbourScenario.Run,
     ["prefault"] = q => Legacy("prefault", PrefaultScenario.Run(q)),
     ["block-size"] = q => Legacy("block-size", BlockSizeScenario.Run(q)),
     ["compression"] = q => Legacy("compression", CompressionScenario.Run(q)),

@@ -32,15 +32,16 @@ internal sealed record SystemSpec(string Name, string Settings, Func<string, lon
 {
     public ILogSystem Open(string dir, long segmentSize) => Factory(dir, segmentSize);
 
-    public static SystemSpec FlashWal(DurabilityPolicy durability = DurabilityPolicy.None, bool preparer = true, string? name = null, TimeSpan? syncInterval = null) =>
+    public static SystemSpec FlashWal(DurabilityPolicy durability = DurabilityPolicy.None, bool preparer = true, string? name = null, TimeSpan? syncInterval = null, Threading.ThreadPlacement? background = null) =>
         new(name ?? (preparer ? "FlashWal" : "FlashWal (no preparer)"),
-            $"WalRecorder, UsePreparer={preparer}, Durability={durability}{(syncInterval is { } s ? $", SyncInterval={s.TotalMilliseconds} ms" : "")}, block 64 KiB, prefault Auto, CRC-32C per record and block",
+            $"WalRecorder, UsePreparer={preparer}, Durability={durability}{(syncInterval is { } s ? $", SyncInterval={s.TotalMilliseconds} ms" : "")}, block 64 KiB, prefault Auto, CRC-32C per record and block{(background is { IsAnywhere: false } ? $", background threads on {background}" : "")}",
             (dir, size) => new FlashWalSystem(dir, new WalRecorderOptions
             {
                 SegmentSize = size,
                 UsePreparer = preparer,
                 Durability = durability,
                 SyncInterval = syncInterval ?? TimeSpan.FromMilliseconds(10),
+                BackgroundThreads = background ?? Threading.ThreadPlacement.Anywhere,
             }, name ?? (preparer ? "FlashWal" : "FlashWal (no preparer)")));
 
     public static SystemSpec Faster(string name = "FasterLog") =>

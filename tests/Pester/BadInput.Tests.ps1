@@ -192,6 +192,9 @@ Describe 'Bad input to the recorder cmdlets' -Tag 'CI' {
         @{ Option = @{ SyncInterval = [timespan]::Zero }; Name = 'SyncInterval' }
         @{ Option = @{ MaxSegments = 1 }; Name = 'MaxSegments' }
         @{ Option = @{ CompressAfter = -1 }; Name = 'CompressAfter' }
+        @{ Option = @{ BackgroundCores = 4096 }; Name = 'BackgroundThreads.Cores' }
+        @{ Option = @{ BackgroundNice = 20 }; Name = 'BackgroundThreads.Nice' }
+        @{ Option = @{ WriterCore = 4096 }; Name = 'WriterThread.Cores' }
     ) {
         $dir = Join-Path $TestDrive "option-$Name"
         $r = Invoke-Collecting { Start-WalRecorder -Path $dir -Name 'options' @Option }

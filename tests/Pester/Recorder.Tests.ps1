@@ -204,6 +204,22 @@ Test-WalSegment ./wal
             { Start-WalRecorder (Join-Path $TestDrive 'bad-name') -Name 'a*' -ErrorAction Stop } | Should -Throw -ErrorId 'WalRecorderNameInvalid,*'
         }
 
+        It 'places the writer and the background threads where -WriterCore, -BackgroundCores and -BackgroundNice say' {
+            $cores = [FlashWal.Threading.ThreadPlacement]::AllowedCores()
+            $dir = Join-Path $TestDrive 'placed'
+            Start-WalRecorder $dir -Name placed -WriterCore $cores[-1] -BackgroundCores $cores[0] -BackgroundNice 5 | Out-Null
+            1..100 | Write-WalEvent -Name placed -Wait Committed | Out-Null
+            (Get-WalTelemetry -Name placed).BackgroundPlacement | Should -Be "cores $($cores[0]), nice 5"
+            # The kernel keeps 15 characters of a thread's name: every recorder's writer is 'FlashWal writer'.
+            $pinned = @(Get-ChildItem /proc/self/task | Where-Object {
+                    (Get-Content -Raw (Join-Path $_.FullName comm)) -like 'FlashWal writer*' -and
+                    ((Get-Content (Join-Path $_.FullName status) | Where-Object { $_ -like 'Cpus_allowed_list:*' }) -replace '^Cpus_allowed_list:\s*', '') -eq "$($cores[-1])"
+                })
+            $pinned.Count | Should -BeGreaterOrEqual 1
+            Stop-WalRecorder -Name placed
+            Test-WalSegment $dir | Should -BeTrue
+        }
+
         It 'refuses an option out of range with WalRecorderOptionInvalid, naming it' {
             $dir = Join-Path $TestDrive 'bad-option'
             Start-WalRecorder $dir -Name bad -BlockSize 1000 -ErrorVariable errs -ErrorAction SilentlyContinue

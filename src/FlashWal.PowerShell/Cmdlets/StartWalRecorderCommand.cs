@@ -4,6 +4,7 @@ using FlashWal.Hosting;
 using FlashWal.Inspection;
 using FlashWal.PowerShell.Internal;
 using FlashWal.Recording;
+using FlashWal.Threading;
 
 namespace FlashWal.PowerShell.Cmdlets;
 
@@ -62,6 +63,18 @@ public sealed class StartWalRecorderCommand : PSCmdlet
     /// <summary>Compress closed segments once this many newer ones exist (0: as soon as they close).</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public int? CompressAfter { get; set; }
+
+    /// <summary>Pin the writer thread to this core (Linux).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public int? WriterCore { get; set; }
+
+    /// <summary>Cores the background threads may run on (Linux).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public int[]? BackgroundCores { get; set; }
+
+    /// <summary>Nice value of the background threads, 0 to 19 (Linux).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public int? BackgroundNice { get; set; }
 
     /// <inheritdoc />
     protected override void BeginProcessing() => RecorderCmdlets.StopRecordersOnModuleRemoval(this);
@@ -134,7 +147,9 @@ public sealed class StartWalRecorderCommand : PSCmdlet
                 // A PowerShell pipeline spends microseconds an event; two clock reads an append cost nothing
                 // beside that and give Get-WalTelemetry its append latency percentiles.
                 MeasureAppendLatency = true,
+                BackgroundThreads = new ThreadPlacement { Cores = BackgroundCores, Nice = BackgroundNice ?? 0 },
             },
+            WriterThread = WriterCore is { } core ? new ThreadPlacement { Cores = [core] } : ThreadPlacement.Anywhere,
         };
     }
 }

@@ -93,6 +93,8 @@ internal sealed class SegmentMaintainer
         _telemetry.PlaceBackgroundThread(_options.BackgroundThreads, "maintainer");
         long nextSync = Stopwatch.GetTimestamp();
         long nextCheckpoint = Stopwatch.GetTimestamp();
+        long nextAnchor = Stopwatch.GetTimestamp();
+        long anchorTicks = (long)(EventClock.AnchorInterval.TotalSeconds * Stopwatch.Frequency);
         long syncTicks = (long)(_options.SyncInterval.TotalSeconds * Stopwatch.Frequency);
         long checkpointTicks = (long)(_options.CheckpointInterval.TotalSeconds * Stopwatch.Frequency);
         int idleSleep = (int)Math.Clamp(_options.SyncInterval.TotalMilliseconds / 2, 1, 10);
@@ -127,6 +129,12 @@ internal sealed class SegmentMaintainer
                 }
 
                 long now = Stopwatch.GetTimestamp();
+                if (now >= nextAnchor)
+                {
+                    _recorder.Clock.Reanchor();
+                    nextAnchor = now + anchorTicks;
+                }
+
                 if (_options.Durability == DurabilityPolicy.Interval && now >= nextSync)
                 {
                     SyncActive();

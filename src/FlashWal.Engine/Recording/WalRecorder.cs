@@ -41,6 +41,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
     private readonly bool _measure;
     private readonly IDisposable _meterRegistration;
     private readonly StagingRing _ring;
+    private readonly EventClock _clock = new();
     private readonly BlockFlusher _flusher;
     private SegmentWriter _writer;
     private long _lastId;
@@ -122,6 +123,9 @@ public sealed class WalRecorder : IDisposable, IStagingListener
     public Exception? CheckpointFailure => _maintainer.CheckpointFailure;
 
     internal CommitMark Mark { get; } = new();
+
+    /// <summary>The writer's clock for event timestamps (re-anchored by the maintainer).</summary>
+    internal EventClock Clock => _clock;
 
     /// <summary>
     /// Opens (or creates) the WAL in <paramref name="directory"/> for writing: locks it, closes a
@@ -218,7 +222,11 @@ public sealed class WalRecorder : IDisposable, IStagingListener
         }
     }
 
-    /// <summary>Appends an event with the next id; returns the id. The payload is copied.</summary>
+    /// <summary>
+    /// Appends an event with the next id, stamped by the recorder's event clock (the monotonic counter
+    /// carried to wall time, re-anchored every 100 ms: see <see cref="RecorderTelemetrySnapshot.ClockMaxDriftNs"/>);
+    /// returns the id. The payload is copied.
+    /// </summary>
     /// <exception cref="WalEventTooLargeException">The payload exceeds the block size's limit.</exception>
     /// <exception cref="WalEventIdException">The last id was <see cref="long.MaxValue"/>: no id follows it.</exception>
     /// <exception cref="IOException">The active segment is full and the next one could not be created (a full disk: the message names the segment and the reason). The event is not appended; everything appended before is kept and the recorder can still be disposed.</exception>
@@ -227,7 +235,19 @@ public sealed class WalRecorder : IDisposable, IStagingListener
     public long Append(ReadOnlySpan<byte> payload, ushort type = 0)
     {
         long id = _lastId + 1;
-        AppendCore(id, payload, type);
+        AppendCore(id, _clock.UnixNs(), payload, type);
+        return id;
+    }
+
+    /// <summary>
+    /// Appends an event with the next id and the timestamp the caller took (nanoseconds since the Unix
+    /// epoch: an exchange's time, or a clock the caller already read); returns the id. No clock is read.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public long AppendAt(long timestampUnixNs, ReadOnlySpan<byte> payload, ushort type = 0)
+    {
+        long id = _lastId + 1;
+        AppendCore(id, timestampUnixNs, payload, type);
         return id;
     }
 
@@ -247,7 +267,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
             throw new WalEventIdException(Directory, eventId, _lastId);
         }
 
-        AppendCore(eventId, payload, type);
+        AppendCore(eventId, _clock.UnixNs(), payload, type);
         return eventId;
     }
 
@@ -366,6 +386,8 @@ public sealed class WalRecorder : IDisposable, IStagingListener
         StagingFirstWriteNs = _ring.Memory.FirstWriteNs,
         StagingPrefaultChoice = _ring.Memory.Choice,
         StagingStalls = _ring.Stalls,
+        ClockMaxDriftNs = _clock.MaxDriftNs,
+        ClockAnchors = _clock.Anchors,
         BackgroundPlacement = _options.BackgroundThreads.ToString() + (_telemetry.PlacementFailure is { } failed ? $" (not applied to {failed})" : ""),
         Events = _telemetry.Events,
         Commits = _telemetry.Commits,
@@ -512,7 +534,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void AppendCore(long id, ReadOnlySpan<byte> payload, ushort type)
+    private void AppendCore(long id, long timestampUnixNs, ReadOnlySpan<byte> payload, ushort type)
     {
         if (_stopped)
         {
@@ -520,10 +542,10 @@ public sealed class WalRecorder : IDisposable, IStagingListener
         }
 
         long start = _measure ? Stopwatch.GetTimestamp() : 0;
-        if (!_writer.TryAppend(id, WalClock.UnixNs(), type, payload))
+        if (!_writer.TryAppend(id, timestampUnixNs, type, payload))
         {
             Rotate();
-            if (!_writer.TryAppend(id, WalClock.UnixNs(), type, payload))
+            if (!_writer.TryAppend(id, timestampUnixNs, type, payload))
             {
                 throw new InvalidOperationException($"An event of {payload.Length} bytes did not fit in a fresh segment of '{Directory}'.");
             }

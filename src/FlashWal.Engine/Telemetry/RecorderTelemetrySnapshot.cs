@@ -81,6 +81,12 @@ public sealed record RecorderTelemetrySnapshot
     /// <summary>Times the writer found the staging ring full and wrote blocks itself (or waited for the flusher).</summary>
     public long StagingStalls { get; init; }
 
+    /// <summary>The largest distance between the event clock and the wall clock that a re-anchor found, in ns (the event clock: see <c>WalRecorder.Append</c>).</summary>
+    public long ClockMaxDriftNs { get; init; }
+
+    /// <summary>Anchors the event clock has taken (one at the start, then every 100 ms).</summary>
+    public long ClockAnchors { get; init; }
+
     /// <summary>Where the background threads run ("anywhere", "cores 0, nice 10"), and which one the kernel refused to place, if any.</summary>
     public string BackgroundPlacement { get; init; } = "anywhere";
 

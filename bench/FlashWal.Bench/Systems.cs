@@ -25,6 +25,18 @@ internal interface ILogSystem : IDisposable
 
     /// <summary>Events committed but not yet durable (0 where every commit is durable or unknown).</summary>
     long DurableLag { get; }
+
+    /// <summary>How many events one <see cref="AppendBatch"/> call takes (1: the system appends one at a time).</summary>
+    int BatchSize => 1;
+
+    /// <summary>Appends <paramref name="count"/> events of <paramref name="size"/> bytes each, laid out one after another in <paramref name="payloads"/>.</summary>
+    void AppendBatch(ReadOnlySpan<byte> payloads, int size, int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            Append(payloads.Slice(i * size, size));
+        }
+    }
 }
 
 /// <summary>Which system, and how it is configured; <see cref="Open"/> makes one in a fresh directory.</summary>
@@ -43,6 +55,11 @@ internal sealed record SystemSpec(string Name, string Settings, Func<string, lon
                 SyncInterval = syncInterval ?? TimeSpan.FromMilliseconds(10),
                 BackgroundThreads = background ?? Threading.ThreadPlacement.Anywhere,
             }, name ?? (preparer ? "FlashWal" : "FlashWal (no preparer)")));
+
+    /// <summary>FlashWal appending <paramref name="batch"/> events a call (<see cref="WalRecorder.AppendBatch{T}"/>).</summary>
+    public static SystemSpec FlashWalBatch(int batch) =>
+        new($"FlashWal (batch of {batch})", $"WalRecorder.AppendBatch, {batch} events a call (one clock read, one CRC update per block's run), otherwise as FlashWal",
+            (dir, size) => new FlashWalSystem(dir, new WalRecorderOptions { SegmentSize = size, Durability = DurabilityPolicy.None }, $"FlashWal (batch of {batch})") { BatchSize = batch });
 
     public static SystemSpec Faster(string name = "FasterLog") =>
         new(name, "FasterLog 2.6.5, Devices.CreateLogDevice(preallocateFile: false) defaults, SegmentSizeBits = log2(segment size), PageSizeBits = segment/4 (max 4 MiB), MemorySizeBits = 4 pages min, LogChecksum = PerEntry, AutoRefreshSafeTailAddress off; Commit = Commit(spinWait: false), durable = Commit(spinWait: true)",
@@ -68,6 +85,32 @@ internal sealed class FlashWalSystem(string dir, WalRecorderOptions options, str
     public long DurableLag => _recorder.CommittedEventId - _recorder.DurableEventId;
 
     public void Append(ReadOnlySpan<byte> payload) => _recorder.Append(payload, 1);
+
+    public int BatchSize { get; init; } = 1;
+
+    /// <summary>One <see cref="WalRecorder.AppendBatch{T}"/> call, the payloads seen as fixed-size structs of their size.</summary>
+    public void AppendBatch(ReadOnlySpan<byte> payloads, int size, int count)
+    {
+        ReadOnlySpan<byte> bytes = payloads[..(size * count)];
+        _ = size switch
+        {
+            64 => _recorder.AppendBatch(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Bytes64>(bytes), 1),
+            4096 => _recorder.AppendBatch(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Bytes4096>(bytes), 1),
+            _ => throw new ArgumentOutOfRangeException(nameof(size), size, "The batch rows use 64- and 4096-byte events."),
+        };
+    }
+
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential, Size = 64)]
+    private struct Bytes64
+    {
+        public long First;
+    }
+
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential, Size = 4096)]
+    private struct Bytes4096
+    {
+        public long First;
+    }
 
     public void Commit() => _recorder.Commit();
 

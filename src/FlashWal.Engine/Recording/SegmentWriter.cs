@@ -273,6 +273,70 @@ public sealed unsafe class SegmentWriter : IDisposable
         return true;
     }
 
+    /// <summary>
+    /// Appends up to <paramref name="count"/> events with ids from <paramref name="firstId"/>, one
+    /// timestamp and type, each carrying <paramref name="payloadLength"/> bytes of
+    /// <paramref name="payloads"/> in turn. Fills the open block (and then new ones) with as many as
+    /// fit: one bounds check per block, and one CRC-32C update over each block's run of records (the
+    /// interleaved path, where a record alone is too short for it). Returns how many it appended; fewer
+    /// than <paramref name="count"/> when the segment is full (its open block sealed, as
+    /// <see cref="TryAppend(long, long, ushort, ReadOnlySpan{byte})"/> does).
+    /// </summary>
+    /// <exception cref="WalEventTooLargeException">The payload length exceeds <see cref="MaxPayloadSize"/>.</exception>
+    /// <exception cref="WalEventIdException"><paramref name="firstId"/> is not greater than the previous id.</exception>
+    public int TryAppendBatch(long firstId, long timestampUnixNs, ushort type, ReadOnlySpan<byte> payloads, int payloadLength, int count)
+    {
+        if ((uint)payloadLength > (uint)_maxPayload)
+        {
+            ThrowTooLarge(payloadLength);
+        }
+
+        if (firstId <= _lastId)
+        {
+            ThrowBadId(firstId);
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(payloads.Length, (long)payloadLength * count, nameof(payloads));
+        int recordSize = SegmentFormat.RecordSize(payloadLength);
+        int done = 0;
+        while (done < count)
+        {
+            if (_position + recordSize > _blockLimit && !OpenBlockFor(recordSize))
+            {
+                return done;
+            }
+
+            int fit = (int)Math.Min(count - done, (_blockLimit - _position) / recordSize);
+            byte* start = _base + _position;
+            byte* p = start;
+            long id = firstId + done;
+            for (int i = 0; i < fit; i++, p += recordSize, id++)
+            {
+                *(ulong*)(p + recordSize - 8) = 0; // padding after the payload
+                var record = new Span<byte>(p, recordSize);
+                BinaryPrimitives.WriteUInt32LittleEndian(record, (uint)payloadLength);
+                BinaryPrimitives.WriteUInt32LittleEndian(record[4..], type); // type, then flags = 0
+                BinaryPrimitives.WriteInt64LittleEndian(record[8..], id);
+                BinaryPrimitives.WriteInt64LittleEndian(record[16..], timestampUnixNs);
+                payloads.Slice((done + i) * payloadLength, payloadLength).CopyTo(record[SegmentFormat.RecordHeaderSize..]);
+            }
+
+            _crcRegister = Crc32C.Update(_crcRegister, new ReadOnlySpan<byte>(start, fit * recordSize));
+            if (_blockRecords == 0)
+            {
+                _blockFirstId = firstId + done;
+            }
+
+            _blockRecords += fit;
+            _position += (long)fit * recordSize;
+            _recordCount += fit;
+            done += fit;
+            _lastId = firstId + done - 1;
+        }
+
+        return done;
+    }
+
     /// <summary>Appends an event whose payload is the bytes of <paramref name="payload"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryAppend<T>(long eventId, long timestampUnixNs, ushort type, in T payload)

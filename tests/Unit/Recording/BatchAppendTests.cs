@@ -1,0 +1,100 @@
+using System.Runtime.InteropServices;
+using FlashWal.Errors;
+using FlashWal.Format;
+using FlashWal.Inspection;
+using FlashWal.Reading;
+using FlashWal.Recording;
+using FlashWal.Tests.Support;
+
+namespace FlashWal.Tests.Recording;
+
+/// <summary><see cref="WalRecorder.AppendBatch{T}"/>: the same log as single appends, a block's worth of records at a time.</summary>
+public sealed class BatchAppendTests
+{
+    /// <summary>A 64-byte fixed-size event, as a trading engine writes them.</summary>
+    [StructLayout(LayoutKind.Sequential, Size = 64)]
+    private struct Order
+    {
+        public long Id;
+        public long Price;
+        public long Quantity;
+    }
+
+    [Fact]
+    public void A_batch_spanning_blocks_and_segments_reads_back_event_by_event_and_verifies_intact()
+    {
+        using var dir = new TempDirectory();
+        var orders = new Order[5_000];
+        for (int i = 0; i < orders.Length; i++)
+        {
+            orders[i] = new Order { Id = i, Price = 100 + i, Quantity = i * 3 };
+        }
+
+        using (var recorder = WalRecorder.Open(dir.Path, new WalRecorderOptions { SegmentSize = 64 * 1024, BlockSize = 4096 }))
+        {
+            Assert.Equal(1, recorder.Append([7], type: 1)); // a single append before
+            Assert.Equal(2, recorder.AppendBatch<Order>(orders, type: 5));
+            Assert.Equal(5_001, recorder.LastEventId);
+            Assert.Equal(5_002, recorder.Append([8], type: 1)); // and one after
+            Assert.Equal(0, recorder.AppendBatch(ReadOnlySpan<Order>.Empty));
+            Assert.True(recorder.ActiveSegmentIndex >= 5, "the batch should span segments");
+            Assert.Equal(5_002, recorder.Commit());
+        }
+
+        VerificationReport report = SegmentVerifier.Verify(dir.Path);
+        Assert.True(report.IsIntact, string.Join('\n', report.Findings));
+        Assert.Equal(5_002, report.Events);
+        var events = new List<(long Id, ushort Type, long Timestamp, byte[] Payload)>();
+        foreach ((long _, string path) in WalDirectory.List(dir.Path).Segments)
+        {
+            using SegmentReader reader = SegmentReader.Open(path);
+            while (reader.TryReadNext(out WalEvent e))
+            {
+                events.Add((e.EventId, e.Type, e.TimestampUnixNs, e.Payload.ToArray()));
+            }
+        }
+
+        Assert.Equal(Enumerable.Range(1, 5_002).Select(i => (long)i), events.Select(e => e.Id));
+        var batch = events.Skip(1).Take(orders.Length).ToList();
+        Assert.All(batch, e => Assert.Equal((ushort)5, e.Type));
+        Assert.Single(batch.Select(e => e.Timestamp).Distinct()); // one clock read for the batch
+        for (int i = 0; i < orders.Length; i++)
+        {
+            Assert.Equal(MemoryMarshal.AsBytes(orders.AsSpan(i, 1)).ToArray(), batch[i].Payload);
+        }
+    }
+
+    [Fact]
+    public void A_batch_allocates_nothing()
+    {
+        using var dir = new TempDirectory();
+        using var recorder = WalRecorder.Open(dir.Path);
+        var orders = new Order[1_000];
+        recorder.AppendBatch<Order>(orders); // compiles it
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++)
+        {
+            recorder.AppendBatch<Order>(orders);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(101_000, recorder.Commit());
+    }
+
+    [Fact]
+    public void An_element_larger_than_a_block_allows_is_refused_and_nothing_is_appended()
+    {
+        using var dir = new TempDirectory();
+        using var recorder = WalRecorder.Open(dir.Path, new WalRecorderOptions { BlockSize = 4096 });
+        recorder.Append([1]);
+        Assert.Throws<WalEventTooLargeException>(() => recorder.AppendBatch<Big>(new Big[2]));
+        Assert.Equal(1, recorder.LastEventId);
+        Assert.Equal(2, recorder.Append([2]));
+    }
+
+    [StructLayout(LayoutKind.Sequential, Size = 8192)]
+    private struct Big
+    {
+        public long Value;
+    }
+}

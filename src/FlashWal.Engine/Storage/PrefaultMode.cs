@@ -1,17 +1,25 @@
 namespace FlashWal.Storage;
 
-/// <summary>How a new segment's pages are faulted in for writing before the first append.</summary>
+/// <summary>
+/// How the recorder's staging ring (the resident memory the writer builds blocks in) is made
+/// resident when the recorder opens. It matters for the ring's first lap only: after it the writer
+/// stores only into pages it has stored into before.
+/// </summary>
 public enum PrefaultMode
 {
-    /// <summary><see cref="PopulateWrite"/> where the kernel has it, otherwise <see cref="Touch"/>.</summary>
+    /// <summary>
+    /// <see cref="PopulateWrite"/> where the kernel has it, then a check: a store into each of 64 pages
+    /// is timed, and where the median still looks like a fault (a hypervisor that fills its own page
+    /// tables lazily) every page is written (<see cref="Touch"/>). Otherwise <see cref="Touch"/>.
+    /// </summary>
     Auto = 0,
 
-    /// <summary>One <c>madvise(MADV_POPULATE_WRITE)</c> call over the whole mapping (Linux 5.14+).</summary>
+    /// <summary>One <c>madvise(MADV_POPULATE_WRITE)</c> call over the whole ring (Linux 5.14+).</summary>
     PopulateWrite = 1,
 
-    /// <summary>Read and write back one byte per page.</summary>
+    /// <summary>Write one byte of every page.</summary>
     Touch = 2,
 
-    /// <summary>No pre-faulting: each page faults on its first append (the slow baseline).</summary>
+    /// <summary>No prefault: each page faults at its first store, on the writer's first lap (the slow baseline).</summary>
     None = 3,
 }

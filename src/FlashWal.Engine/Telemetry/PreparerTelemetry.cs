@@ -7,7 +7,7 @@ public sealed class PreparerTelemetry
     private long _failures;
     private long _writerCreated;
 
-    /// <summary>Time to create, map and pre-fault a segment, in ns.</summary>
+    /// <summary>Time to create a segment file (exclusive create, preallocation, header, rename), in ns.</summary>
     public LatencyHistogram Create { get; } = new();
 
     /// <summary>Time the writer thread spent getting a prepared segment at a rotation, in ns.</summary>

@@ -189,7 +189,7 @@ internal static class AppendThroughputScenario
     {
         var result = new ScenarioResult { Scenario = "append-throughput", BarUnit = "million events/s (64 B)" };
         int repetitions = quick ? 1 : 5;
-        SystemSpec[] specs = Systems.Only([.. Systems.Compared(), SystemSpec.FlashWalBatch(50)]);
+        SystemSpec[] specs = Systems.Only([.. Systems.Compared(), SystemSpec.FlashWalBatch(50), SystemSpec.FlashWalClaim()]);
         long segment = quick ? 1L << 20 : 8L << 20;
         (int Size, int Events)[] sizes = quick ? [(64, 200_000), (4096, 5_000)] : [(64, 4_000_000), (4096, 100_000)];
         result.Method = $"Unpaced: each system appends as fast as one thread can, committing every {AppendLatencyScenario.CommitEvery} events, then commits; segments of {segment >> 20} MiB. " +

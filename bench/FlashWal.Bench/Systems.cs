@@ -61,6 +61,11 @@ internal sealed record SystemSpec(string Name, string Settings, Func<string, lon
         new($"FlashWal (batch of {batch})", $"WalRecorder.AppendBatch, {batch} events a call (one clock read, one CRC update per block's run), otherwise as FlashWal",
             (dir, size) => new FlashWalSystem(dir, new WalRecorderOptions { SegmentSize = size, Durability = DurabilityPolicy.None }, $"FlashWal (batch of {batch})") { BatchSize = batch });
 
+    /// <summary>FlashWal appending through <see cref="WalRecorder.Claim"/> and <see cref="WalRecorder.Publish"/> (the payload written into the claimed span).</summary>
+    public static SystemSpec FlashWalClaim() =>
+        new("FlashWal (claim)", "WalRecorder.Claim + Publish, the payload copied into the claimed span (what a serializer writing in place costs at least), otherwise as FlashWal",
+            (dir, size) => new FlashWalSystem(dir, new WalRecorderOptions { SegmentSize = size, Durability = DurabilityPolicy.None }, "FlashWal (claim)") { UseClaim = true });
+
     public static SystemSpec Faster(string name = "FasterLog") =>
         new(name, "FasterLog 2.6.5, Devices.CreateLogDevice(preallocateFile: false) defaults, SegmentSizeBits = log2(segment size), PageSizeBits = segment/4 (max 4 MiB), MemorySizeBits = 4 pages min, LogChecksum = PerEntry, AutoRefreshSafeTailAddress off; Commit = Commit(spinWait: false), durable = Commit(spinWait: true)",
             (dir, size) => new FasterLogSystem(dir, size, name));
@@ -84,7 +89,21 @@ internal sealed class FlashWalSystem(string dir, WalRecorderOptions options, str
 
     public long DurableLag => _recorder.CommittedEventId - _recorder.DurableEventId;
 
-    public void Append(ReadOnlySpan<byte> payload) => _recorder.Append(payload, 1);
+    public void Append(ReadOnlySpan<byte> payload)
+    {
+        if (UseClaim)
+        {
+            payload.CopyTo(_recorder.Claim(payload.Length, out _, 1));
+            _recorder.Publish();
+        }
+        else
+        {
+            _recorder.Append(payload, 1);
+        }
+    }
+
+    /// <summary>Append through Claim and Publish.</summary>
+    public bool UseClaim { get; init; }
 
     public int BatchSize { get; init; } = 1;
 

@@ -62,6 +62,10 @@ public sealed unsafe class SegmentWriter : IDisposable
     private Exception? _syncFailure; // a sync of this file failed: no later one proves anything
     private bool _started;
     private bool _closed;
+    private long _claimAt = -1;     // offset of the record a claim reserved, -1 when none is open
+    private int _claimSize;
+    private long _claimId;
+    private long _lastIdBeforeClaim; // _lastId is long.MaxValue while a claim is open, so that appends fail the id check
 
     private SegmentWriter(string path, FileStream file, Disk disk, SegmentHeader header)
     {
@@ -337,6 +341,83 @@ public sealed unsafe class SegmentWriter : IDisposable
         return done;
     }
 
+    /// <summary>
+    /// Reserves room for one event of <paramref name="length"/> payload bytes in the open block (opening
+    /// one, or sealing a full one, as an append does) and writes its record header; returns where the
+    /// payload goes, for the caller to write in place, or null when the segment is full. Nothing is
+    /// appended until <see cref="PublishClaim"/>; no append, seal or second claim is allowed before it
+    /// (or <see cref="CancelClaim"/>).
+    /// </summary>
+    /// <exception cref="WalEventTooLargeException">The length exceeds <see cref="MaxPayloadSize"/>.</exception>
+    /// <exception cref="WalEventIdException"><paramref name="eventId"/> is not greater than the previous id.</exception>
+    /// <exception cref="InvalidOperationException">A claim is open already.</exception>
+    internal byte* TryClaim(long eventId, long timestampUnixNs, ushort type, int length)
+    {
+        if ((uint)length > (uint)_maxPayload)
+        {
+            ThrowTooLarge(length);
+        }
+
+        if (eventId <= _lastId)
+        {
+            ThrowBadId(eventId);
+        }
+
+        int recordSize = SegmentFormat.RecordSize(length);
+        if (_position + recordSize > _blockLimit && !OpenBlockFor(recordSize))
+        {
+            return null;
+        }
+
+        byte* p = _base + _position;
+        *(ulong*)(p + recordSize - 8) = 0; // padding after the payload (overwritten by it where it reaches)
+        var record = new Span<byte>(p, SegmentFormat.RecordHeaderSize);
+        BinaryPrimitives.WriteUInt32LittleEndian(record, (uint)length);
+        BinaryPrimitives.WriteUInt32LittleEndian(record[4..], type); // type, then flags = 0
+        BinaryPrimitives.WriteInt64LittleEndian(record[8..], eventId);
+        BinaryPrimitives.WriteInt64LittleEndian(record[16..], timestampUnixNs);
+        _claimAt = _position;
+        _claimSize = recordSize;
+        _claimId = eventId;
+        _lastIdBeforeClaim = _lastId;
+        _lastId = long.MaxValue;
+        return p + SegmentFormat.RecordHeaderSize;
+    }
+
+    /// <summary>Appends the claimed event, its payload as the caller wrote it (the CRC is taken now).</summary>
+    /// <exception cref="InvalidOperationException">No claim is open.</exception>
+    internal void PublishClaim()
+    {
+        if (_claimAt < 0)
+        {
+            throw new InvalidOperationException($"No claim is open in segment '{Path}'.");
+        }
+
+        _crcRegister = Crc32C.Update(_crcRegister, new ReadOnlySpan<byte>(_base + _claimAt, _claimSize));
+        _position += _claimSize;
+        if (_blockRecords++ == 0)
+        {
+            _blockFirstId = _claimId;
+        }
+
+        _lastId = _claimId;
+        _recordCount++;
+        _claimAt = -1;
+    }
+
+    /// <summary>Gives the open claim up: nothing of it is appended (its bytes are overwritten by the next record).</summary>
+    internal void CancelClaim()
+    {
+        if (_claimAt >= 0)
+        {
+            _lastId = _lastIdBeforeClaim;
+            _claimAt = -1;
+        }
+    }
+
+    /// <summary>Whether a claim is open.</summary>
+    internal bool HasOpenClaim => _claimAt >= 0;
+
     /// <summary>Appends an event whose payload is the bytes of <paramref name="payload"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryAppend<T>(long eventId, long timestampUnixNs, ushort type, in T payload)
@@ -352,6 +433,11 @@ public sealed unsafe class SegmentWriter : IDisposable
         if (_blockStart < 0)
         {
             return;
+        }
+
+        if (_claimAt >= 0)
+        {
+            throw new InvalidOperationException($"A claim is open in segment '{Path}' (event {_claimId}): publish or cancel it before sealing.");
         }
 
         (long start, int length) = SealOpenBlock();
@@ -675,6 +761,11 @@ public sealed unsafe class SegmentWriter : IDisposable
     private void ThrowBadId(long eventId)
     {
         ObjectDisposedException.ThrowIf(_closed, this);
+        if (_claimAt >= 0)
+        {
+            throw new InvalidOperationException($"A claim is open in segment '{Path}' (event {_claimId}): publish or cancel it before the next append or claim.");
+        }
+
         if (!_started)
         {
             throw new InvalidOperationException($"Segment '{Path}' has not been started; call Start before appending.");

@@ -312,6 +312,57 @@ public sealed class WalRecorder : IDisposable, IStagingListener
         return first;
     }
 
+    /// <summary>
+    /// Zero-copy append, first half: reserves room for the next event's payload of
+    /// <paramref name="length"/> bytes in the open block and returns it, for the caller to write the
+    /// payload in place (the writer's staging ring: no copy); <paramref name="eventId"/> is the id the
+    /// event will have. <see cref="Publish"/> appends it; <see cref="CancelClaim"/> gives it up. Until
+    /// then no other append, claim or commit is allowed, and the span is valid only until then.
+    /// </summary>
+    /// <exception cref="WalEventTooLargeException">The length exceeds the block size's limit.</exception>
+    /// <exception cref="InvalidOperationException">A claim is open already.</exception>
+    public unsafe Span<byte> Claim(int length, out long eventId, ushort type = 0)
+    {
+        if (_stopped)
+        {
+            ThrowIfStopped();
+        }
+
+        long id = _lastId + 1;
+        long timestamp = _clock.UnixNs();
+        byte* payload = _writer.TryClaim(id, timestamp, type, length);
+        if (payload == null)
+        {
+            Rotate();
+            payload = _writer.TryClaim(id, timestamp, type, length);
+            if (payload == null)
+            {
+                throw new InvalidOperationException($"An event of {length} bytes did not fit in a fresh segment of '{Directory}'.");
+            }
+        }
+
+        eventId = id;
+        return new Span<byte>(payload, length);
+    }
+
+    /// <summary>Zero-copy append, second half: appends the claimed event with the payload the caller wrote; returns its id.</summary>
+    /// <exception cref="InvalidOperationException">No claim is open.</exception>
+    public long Publish()
+    {
+        _writer.PublishClaim();
+        _lastId = _writer.LastEventId;
+        if (++_eventsSinceTelemetry >= 1024)
+        {
+            _telemetry.AddEvents(_eventsSinceTelemetry);
+            _eventsSinceTelemetry = 0;
+        }
+
+        return _lastId;
+    }
+
+    /// <summary>Gives up the open claim, if any: nothing of it is appended, and its id is handed out next.</summary>
+    public void CancelClaim() => _writer.CancelClaim();
+
     /// <summary>Appends an event with an id the caller chose, which must be greater than <see cref="LastEventId"/>.</summary>
     /// <exception cref="WalEventIdException">The id does not increase.</exception>
     public long Append(long eventId, ReadOnlySpan<byte> payload, ushort type = 0)
@@ -488,6 +539,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
             throw HaltError(halt);
         }
 
+        _writer.CancelClaim(); // a claim never published was never appended
         Exception? failure = null;
         try
         {

@@ -1,0 +1,85 @@
+using FlashWal.Inspection;
+using FlashWal.Recording;
+using FlashWal.Tests.Support;
+
+namespace FlashWal.Tests.Recording;
+
+/// <summary><see cref="WalRecorder.Claim"/> and <see cref="WalRecorder.Publish"/>: the payload written in place, the same log as an append.</summary>
+public sealed class ClaimTests
+{
+    [Fact]
+    public void Claimed_payloads_written_in_place_read_back_across_blocks_and_segments()
+    {
+        using var dir = new TempDirectory();
+        using (var recorder = WalRecorder.Open(dir.Path, new WalRecorderOptions { SegmentSize = 64 * 1024, BlockSize = 4096 }))
+        {
+            for (long i = 1; i <= 3_000; i++)
+            {
+                int length = Wal.PayloadLength(i);
+                Span<byte> payload = recorder.Claim(length, out long id, type: 3);
+                Assert.Equal(i, id);
+                Wal.Payload(i, length).CopyTo(payload);
+                Assert.Equal(i, recorder.Publish());
+            }
+
+            Assert.True(recorder.ActiveSegmentIndex >= 5, "the claims should span segments");
+            Assert.Equal(3_000, recorder.Commit());
+        }
+
+        Assert.Equal(Enumerable.Range(1, 3_000).Select(i => (long)i), WalRecorderTests.ReadLog(dir.Path));
+        VerificationReport report = SegmentVerifier.Verify(dir.Path);
+        Assert.True(report.IsIntact, string.Join('\n', report.Findings));
+    }
+
+    [Fact]
+    public void A_cancelled_claim_appends_nothing_and_its_id_goes_to_the_next_event()
+    {
+        using var dir = new TempDirectory();
+        using (var recorder = WalRecorder.Open(dir.Path))
+        {
+            recorder.Claim(10, out long cancelled).Fill(0xEE);
+            recorder.CancelClaim();
+            Assert.Equal(0, recorder.LastEventId);
+            Assert.Equal(cancelled, recorder.Append(Wal.Payload(1, Wal.PayloadLength(1))));
+            recorder.Claim(5, out _); // never published: the close gives it up
+        }
+
+        Assert.Equal([1L], WalRecorderTests.ReadLog(dir.Path));
+    }
+
+    [Fact]
+    public void While_a_claim_is_open_appends_claims_and_commits_are_refused()
+    {
+        using var dir = new TempDirectory();
+        using var recorder = WalRecorder.Open(dir.Path);
+        recorder.Claim(8, out _);
+        Assert.Contains("publish or cancel", Assert.Throws<InvalidOperationException>(() => recorder.Append([1])).Message, StringComparison.Ordinal);
+        Assert.Throws<InvalidOperationException>(() => recorder.Claim(8, out _));
+        Assert.Throws<InvalidOperationException>(() => recorder.Commit());
+        Assert.Equal(1, recorder.Publish());
+        Assert.Throws<InvalidOperationException>(() => recorder.Publish()); // none open now
+        Assert.Equal(1, recorder.Commit());
+    }
+
+    [Fact]
+    public void Claim_and_publish_allocate_nothing()
+    {
+        using var dir = new TempDirectory();
+        using var recorder = WalRecorder.Open(dir.Path);
+        Claimed(recorder, 100); // compiles them
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Claimed(recorder, 100_000);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(100_100, recorder.Commit());
+    }
+
+    private static void Claimed(WalRecorder recorder, int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            Span<byte> payload = recorder.Claim(64, out long id);
+            BitConverter.TryWriteBytes(payload, id);
+            recorder.Publish();
+        }
+    }
+}

@@ -36,7 +36,8 @@ Describe 'Get-WalEvent' -Tag 'CI' {
                 $event.Hex.Length | Should -Be 128
                 $event.Text | Should -BeNullOrEmpty # synthetic payloads are binary
                 $event.Time | Should -BeOfType ([DateTimeOffset])
-                $event.Time.UtcTicks | Should -Be ([DateTimeOffset]::UnixEpoch.UtcTicks + [long][Math]::Floor($event.TimeUnixNs / 100))
+                # Integer division: a double loses the last digits of a timestamp with all nine digits of its nanoseconds.
+                $event.Time.UtcTicks | Should -Be ([DateTimeOffset]::UnixEpoch.UtcTicks + [Math]::DivRem([long]$event.TimeUnixNs, [long]100).Item1)
             }
         }
 

@@ -70,6 +70,9 @@ internal sealed record SystemSpec(string Name, string Settings, Func<string, lon
         new(name, "FasterLog 2.6.5, Devices.CreateLogDevice(preallocateFile: false) defaults, SegmentSizeBits = log2(segment size), PageSizeBits = segment/4 (max 4 MiB), MemorySizeBits = 4 pages min, LogChecksum = PerEntry, AutoRefreshSafeTailAddress off; Commit = Commit(spinWait: false), durable = Commit(spinWait: true)",
             (dir, size) => new FasterLogSystem(dir, size, name));
 
+    public static SystemSpec Tsavorite(string name = "TsavoriteLog") =>
+        new(name, TsavoriteLogSystem.Settings, (dir, size) => new TsavoriteLogSystem(dir, size, name));
+
     public static SystemSpec FileStream(string name = "FileStream") =>
         new(name, "FileStream append, 4-byte length + payload, 64 KiB buffer, a new file at the same segment size; Commit = Flush(), durable = Flush(flushToDisk: true)",
             (dir, size) => new FileStreamSystem(dir, size, name));

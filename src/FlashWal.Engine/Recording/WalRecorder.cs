@@ -298,7 +298,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
                 }
 
                 Rotate();
-                rotated = appended == 0;
+                rotated = true; // a fresh segment that takes none of the rest means the event cannot fit anywhere
             }
         }
 

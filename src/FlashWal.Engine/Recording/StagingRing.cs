@@ -11,9 +11,10 @@ namespace FlashWal.Recording;
 /// segment files.
 /// </summary>
 /// <remarks>
-/// <para>Why: the writer never stores into a page it has not stored into before (after the first lap,
-/// and not even then when the prefault worked), so no append takes a page fault, and a rotation is
-/// a queue entry: the next segment's file is written by the flusher. The cost moves to the flusher:
+/// <para>Why: the ring's pages are made resident when the recorder opens and are reused lap after lap,
+/// so the writer only ever stores into memory that is already mapped in its page tables (without a
+/// prefault, from the second lap on): no append takes a page fault, and a rotation is a queue entry,
+/// the next segment's file being written by the flusher. The cost moves to the flusher:
 /// the kernel copies each sealed block into the page cache (two <c>pwrite</c>s a block).</para>
 /// <para>Positions are bytes since the ring was created: a block occupies [position, position +
 /// length), at <c>position % Size</c> in memory, never across the ring's end (a block that would

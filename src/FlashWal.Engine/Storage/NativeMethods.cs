@@ -56,6 +56,33 @@ internal static partial class NativeMethods
     [LibraryImport("libc")]
     internal static partial int gettid();
 
+    [LibraryImport("libc", SetLastError = true)]
+    internal static partial int getrusage(int who, out Rusage usage);
+
+    /// <summary>struct rusage (x86-64 and arm64: two timevals, then fourteen longs).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct Rusage
+    {
+        public long UserSeconds;
+        public long UserMicroseconds;
+        public long SystemSeconds;
+        public long SystemMicroseconds;
+        public long MaxResidentKb;
+        public long SharedKb;
+        public long UnsharedDataKb;
+        public long UnsharedStackKb;
+        public long MinorFaults;
+        public long MajorFaults;
+        public long Swaps;
+        public long BlocksIn;
+        public long BlocksOut;
+        public long MessagesSent;
+        public long MessagesReceived;
+        public long Signals;
+        public long VoluntarySwitches;
+        public long InvoluntarySwitches;
+    }
+
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static unsafe partial int statx(int directoryFd, string path, int flags, uint mask, byte* buffer);
 }

@@ -1,8 +1,8 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using FlashWal.Recording;
 using FlashWal.Storage;
 using FlashWal.Tests.Support;
+using FlashWal.Threading;
 
 namespace FlashWal.Tests.Recording;
 
@@ -143,41 +143,7 @@ public sealed class HotPathTests
         Assert.StartsWith("MADV_POPULATE_WRITE left", memory.Choice, StringComparison.Ordinal);
     }
 
-    /// <summary>Minor and major faults of the calling thread so far.</summary>
-    private static long ThreadFaults()
-    {
-        // No Assert here: it allocates, and this runs inside the measured window's bounds.
-        return getrusage(RusageThread, out Rusage usage) == 0
-            ? usage.MinorFaults + usage.MajorFaults
-            : throw new InvalidOperationException($"getrusage failed: errno {Marshal.GetLastPInvokeError()}");
-    }
-
-    private const int RusageThread = 1;
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct Rusage
-    {
-        public long UserSeconds;
-        public long UserMicroseconds;
-        public long SystemSeconds;
-        public long SystemMicroseconds;
-        public long MaxResidentKb;
-        public long SharedKb;
-        public long UnsharedDataKb;
-        public long UnsharedStackKb;
-        public long MinorFaults;
-        public long MajorFaults;
-        public long Swaps;
-        public long BlocksIn;
-        public long BlocksOut;
-        public long MessagesSent;
-        public long MessagesReceived;
-        public long Signals;
-        public long VoluntarySwitches;
-        public long InvoluntarySwitches;
-    }
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int getrusage(int who, out Rusage usage);
+    /// <summary>The calling thread's page faults (no Assert: it allocates, and this runs at the measured window's bounds).</summary>
+    private static long ThreadFaults() => ThreadUsage.PageFaults();
 }
 

@@ -26,9 +26,6 @@ internal sealed class BlockFlusher
         _thread = new Thread(Run) { IsBackground = true, Name = "FlashWal flusher" };
     }
 
-    /// <summary>The flusher's thread (for placement).</summary>
-    public Thread Thread => _thread;
-
     public void Start() => _thread.Start();
 
     /// <summary>Writes what is queued, then ends the thread.</summary>

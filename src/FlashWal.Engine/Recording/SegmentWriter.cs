@@ -106,9 +106,6 @@ public sealed unsafe class SegmentWriter : IDisposable
     /// <summary>Id of the last event in a block written into the file: visible to readers, survives a killed process. Any thread.</summary>
     public long CommittedEventId => Volatile.Read(ref _committedId);
 
-    /// <summary>Id of the last event in a sealed block (written into the file, or on its way there). Writer thread.</summary>
-    public long SealedEventId => _sealedId;
-
     /// <summary>Offset just past the last block written into the file. Any thread.</summary>
     public long WrittenEnd => Volatile.Read(ref _writtenEnd);
 
@@ -258,12 +255,7 @@ public sealed unsafe class SegmentWriter : IDisposable
         }
 
         byte* p = _base + _position;
-        *(ulong*)(p + recordSize - 8) = 0; // padding after the payload (overwritten by it where it reaches)
-        var record = new Span<byte>(p, recordSize);
-        BinaryPrimitives.WriteUInt32LittleEndian(record, (uint)length);
-        BinaryPrimitives.WriteUInt32LittleEndian(record[4..], type); // type, then flags = 0
-        BinaryPrimitives.WriteInt64LittleEndian(record[8..], eventId);
-        BinaryPrimitives.WriteInt64LittleEndian(record[16..], timestampUnixNs);
+        var record = WriteRecordHeader(p, recordSize, length, type, eventId, timestampUnixNs);
         payload.CopyTo(record[SegmentFormat.RecordHeaderSize..]);
         _crcRegister = Crc32C.Update(_crcRegister, record);
         _position += recordSize;
@@ -316,12 +308,7 @@ public sealed unsafe class SegmentWriter : IDisposable
             long id = firstId + done;
             for (int i = 0; i < fit; i++, p += recordSize, id++)
             {
-                *(ulong*)(p + recordSize - 8) = 0; // padding after the payload
-                var record = new Span<byte>(p, recordSize);
-                BinaryPrimitives.WriteUInt32LittleEndian(record, (uint)payloadLength);
-                BinaryPrimitives.WriteUInt32LittleEndian(record[4..], type); // type, then flags = 0
-                BinaryPrimitives.WriteInt64LittleEndian(record[8..], id);
-                BinaryPrimitives.WriteInt64LittleEndian(record[16..], timestampUnixNs);
+                var record = WriteRecordHeader(p, recordSize, payloadLength, type, id, timestampUnixNs);
                 payloads.Slice((done + i) * payloadLength, payloadLength).CopyTo(record[SegmentFormat.RecordHeaderSize..]);
             }
 
@@ -370,12 +357,7 @@ public sealed unsafe class SegmentWriter : IDisposable
         }
 
         byte* p = _base + _position;
-        *(ulong*)(p + recordSize - 8) = 0; // padding after the payload (overwritten by it where it reaches)
-        var record = new Span<byte>(p, SegmentFormat.RecordHeaderSize);
-        BinaryPrimitives.WriteUInt32LittleEndian(record, (uint)length);
-        BinaryPrimitives.WriteUInt32LittleEndian(record[4..], type); // type, then flags = 0
-        BinaryPrimitives.WriteInt64LittleEndian(record[8..], eventId);
-        BinaryPrimitives.WriteInt64LittleEndian(record[16..], timestampUnixNs);
+        WriteRecordHeader(p, recordSize, length, type, eventId, timestampUnixNs);
         _claimAt = _position;
         _claimSize = recordSize;
         _claimId = eventId;
@@ -415,8 +397,22 @@ public sealed unsafe class SegmentWriter : IDisposable
         }
     }
 
-    /// <summary>Whether a claim is open.</summary>
-    internal bool HasOpenClaim => _claimAt >= 0;
+    /// <summary>
+    /// Writes a record's 24-byte header at <paramref name="p"/> and zeroes its last 8 bytes (the padding
+    /// after the payload, which the payload then overwrites where it reaches); returns the record's
+    /// <paramref name="recordSize"/> bytes. One encoding for appends, batches and claims (FORMAT.md §7.3).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Span<byte> WriteRecordHeader(byte* p, int recordSize, int length, ushort type, long eventId, long timestampUnixNs)
+    {
+        *(ulong*)(p + recordSize - 8) = 0;
+        var record = new Span<byte>(p, recordSize);
+        BinaryPrimitives.WriteUInt32LittleEndian(record, (uint)length);
+        BinaryPrimitives.WriteUInt32LittleEndian(record[4..], type); // type, then flags = 0
+        BinaryPrimitives.WriteInt64LittleEndian(record[8..], eventId);
+        BinaryPrimitives.WriteInt64LittleEndian(record[16..], timestampUnixNs);
+        return record;
+    }
 
     /// <summary>Appends an event whose payload is the bytes of <paramref name="payload"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

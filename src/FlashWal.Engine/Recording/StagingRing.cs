@@ -19,7 +19,7 @@ namespace FlashWal.Recording;
 /// <para>Positions are bytes since the ring was created: a block occupies [position, position +
 /// length), at <c>position % Size</c> in memory, never across the ring's end (a block that would
 /// cross it starts at the beginning instead). The writer may reuse memory up to <c>Size</c> bytes past
-/// what has been written (<see cref="WrittenPosition"/>).</para>
+/// the position up to which blocks are in their files.</para>
 /// <para>Draining (writing queued blocks into their files) is done by one thread at a time, whichever
 /// takes the drain flag: the flusher's thread normally, the writer when a commit must be in the file
 /// on return or the ring is full. The flag's interlocked exchange orders one drainer's writes before
@@ -66,9 +66,6 @@ internal sealed unsafe class StagingRing : BlockStaging, IDisposable
 
     /// <summary>How the ring's memory was made resident, and why.</summary>
     public ResidentMemory Memory => _memory;
-
-    /// <summary>Position up to which sealed blocks are in their files. Any thread.</summary>
-    public long WrittenPosition => Volatile.Read(ref _written.Value);
 
     /// <summary>Times the writer found the ring (or its queue) full and wrote blocks itself or waited. Any thread.</summary>
     public long Stalls => Volatile.Read(ref _stalls);

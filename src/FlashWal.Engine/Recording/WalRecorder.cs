@@ -294,7 +294,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
             {
                 if (appended == 0 && rotated)
                 {
-                    throw new InvalidOperationException($"An event of {size} bytes did not fit in a fresh segment of '{Directory}'.");
+                    throw NoRoomInFreshSegment(size);
                 }
 
                 Rotate();
@@ -302,13 +302,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
             }
         }
 
-        _eventsSinceTelemetry += events.Length;
-        if (_eventsSinceTelemetry >= 1024)
-        {
-            _telemetry.AddEvents(_eventsSinceTelemetry);
-            _eventsSinceTelemetry = 0;
-        }
-
+        CountEvents(events.Length);
         return first;
     }
 
@@ -337,7 +331,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
             payload = _writer.TryClaim(id, timestamp, type, length);
             if (payload == null)
             {
-                throw new InvalidOperationException($"An event of {length} bytes did not fit in a fresh segment of '{Directory}'.");
+                throw NoRoomInFreshSegment(length);
             }
         }
 
@@ -351,12 +345,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
     {
         _writer.PublishClaim();
         _lastId = _writer.LastEventId;
-        if (++_eventsSinceTelemetry >= 1024)
-        {
-            _telemetry.AddEvents(_eventsSinceTelemetry);
-            _eventsSinceTelemetry = 0;
-        }
-
+        CountEvents(1);
         return _lastId;
     }
 
@@ -654,7 +643,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
             Rotate();
             if (!_writer.TryAppend(id, timestampUnixNs, type, payload))
             {
-                throw new InvalidOperationException($"An event of {payload.Length} bytes did not fit in a fresh segment of '{Directory}'.");
+                throw NoRoomInFreshSegment(payload.Length);
             }
 
             if (_measure)
@@ -669,12 +658,24 @@ public sealed class WalRecorder : IDisposable, IStagingListener
             _telemetry.Append.RecordSince(start);
         }
 
-        if (++_eventsSinceTelemetry >= 1024)
+        CountEvents(1);
+    }
+
+    /// <summary>Counts appended events into the telemetry a thousand or so at a time (an interlocked add per append would cost the hot path).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CountEvents(int events)
+    {
+        _eventsSinceTelemetry += events;
+        if (_eventsSinceTelemetry >= 1024)
         {
             _telemetry.AddEvents(_eventsSinceTelemetry);
             _eventsSinceTelemetry = 0;
         }
     }
+
+    /// <summary>An event too large for even a fresh segment: the options' sizes allow it through their checks, the segment's room does not.</summary>
+    private InvalidOperationException NoRoomInFreshSegment(long bytes) =>
+        new($"An event of {bytes} bytes did not fit in a fresh segment of '{Directory}'.");
 
     /// <summary>
     /// The active segment is full (and sealed): continue in the next one at once; the flusher hands

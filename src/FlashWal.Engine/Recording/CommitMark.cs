@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace FlashWal.Recording;
 
 /// <summary>
@@ -13,6 +15,7 @@ internal sealed class CommitMark
     private long _eventId;
 
     /// <summary>Writer thread: publishes that <paramref name="writer"/> holds committed events up to <paramref name="eventId"/>, sealed up to <paramref name="end"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the writer's drain path: see WalRecorder.CompileWriterPaths
     public void Publish(SegmentWriter writer, long end, long eventId)
     {
         long sequence = _sequence;

@@ -47,8 +47,8 @@ internal sealed class SegmentMaintainer
 
     public void Start() => _thread.Start();
 
-    /// <summary>Writer thread: hands a rotated (fully sealed) segment over for closing. Waits only if 64 closes are pending.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per segment: see WalRecorder.Rotate
+    /// <summary>The staging ring's drainer (the flusher, or the writer draining itself): hands a rotated segment, all its blocks in the file, over for closing. Waits only if 64 closes are pending.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the writer's drain path: see WalRecorder.CompileWriterPaths
     public void HandOver(SegmentWriter writer)
     {
         Interlocked.Increment(ref _pendingCloses); // before the new active segment is published

@@ -87,13 +87,29 @@ public sealed class SegmentPreparer : IDisposable
     }
 
     /// <summary>
-    /// The writer thread's call at a rotation: the next prepared segment, or null after a bounded spin
-    /// when none is ready. The caller then counts a miss (<see cref="CountMiss"/>) and either creates
-    /// segment <paramref name="index"/> itself, if <see cref="TryClaim"/> lets it, or calls again: the
-    /// preparer is creating it right now.
+    /// The next prepared segment, or null after a bounded spin when none is ready; its wait goes into
+    /// <see cref="PreparerTelemetry.Wait"/>. The caller then counts a miss (<see cref="CountMiss"/>)
+    /// and either creates segment <paramref name="index"/> itself, if <see cref="TryClaim"/> lets it, or
+    /// calls again: the preparer is creating it right now.
+    /// </summary>
+    public SegmentWriter? GetNextSegment(long index)
+    {
+        SegmentWriter? writer = TakeNextSegment(index, out long waitedTicks);
+        if (writer is not null)
+        {
+            _telemetry.Wait.RecordTicks(waitedTicks);
+        }
+
+        return writer;
+    }
+
+    /// <summary>
+    /// The writer thread's call at a rotation: as <see cref="GetNextSegment"/>, but the wait is returned
+    /// (<paramref name="waitedTicks"/>, <see cref="Stopwatch"/> ticks) rather than recorded, so that the
+    /// rotation touches none of the telemetry's memory (the recorder's drainer records it).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per segment: see WalRecorder.Rotate
-    public SegmentWriter? GetNextSegment(long index)
+    internal SegmentWriter? TakeNextSegment(long index, out long waitedTicks)
     {
         long start = Stopwatch.GetTimestamp();
         var spin = default(SpinWait);
@@ -106,12 +122,13 @@ public sealed class SegmentPreparer : IDisposable
                     throw new InvalidOperationException($"Prepared segment {writer.SegmentIndex} arrived where {index} was expected.");
                 }
 
-                _telemetry.Wait.RecordSince(start);
+                waitedTicks = Stopwatch.GetTimestamp() - start;
                 return writer;
             }
 
             if (Stopwatch.GetElapsedTime(start) > _spinBudget)
             {
+                waitedTicks = 0;
                 return null;
             }
 

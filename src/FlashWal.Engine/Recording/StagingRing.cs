@@ -98,17 +98,18 @@ internal sealed unsafe class StagingRing : BlockStaging, IDisposable
     {
         long at = _reservedAt;
         _head = at + length;
-        Enqueue(new SealedBlock(segment, offset, at, length, lastEventId, null));
+        Enqueue(new SealedBlock(segment, offset, at, length, lastEventId, null, default));
     }
 
     /// <summary>
     /// Writer thread, at a rotation: once the blocks sealed before it are written, <paramref name="ended"/>
     /// goes to the listener (which hands it over for closing) and <paramref name="next"/> becomes the
     /// segment the committed mark points at. The writer itself goes on in <paramref name="next"/> at once.
+    /// <paramref name="timing"/> travels with the entry to the listener, which records it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per segment: see WalRecorder.Rotate
-    public void SegmentEnded(SegmentWriter ended, SegmentWriter next) =>
-        Enqueue(new SealedBlock(ended, 0, 0, 0, 0, next));
+    public void SegmentEnded(SegmentWriter ended, SegmentWriter next, RotationTiming timing) =>
+        Enqueue(new SealedBlock(ended, 0, 0, 0, 0, next, timing));
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void WaitWritten()
@@ -229,7 +230,7 @@ internal sealed unsafe class StagingRing : BlockStaging, IDisposable
             wrote = true;
             if (block.Length == 0)
             {
-                _listener.SegmentEnded(block.Segment, block.Next!);
+                _listener.SegmentEnded(block.Segment, block.Next!, block.Timing);
             }
             else
             {
@@ -245,8 +246,8 @@ internal sealed unsafe class StagingRing : BlockStaging, IDisposable
         return wrote;
     }
 
-    /// <summary>One queue entry: a sealed block, or with a length of 0 the end of <see cref="Segment"/>.</summary>
-    internal readonly record struct SealedBlock(SegmentWriter Segment, long Offset, long Position, int Length, long LastEventId, SegmentWriter? Next);
+    /// <summary>One queue entry: a sealed block, or with a length of 0 the end of <see cref="Segment"/> (and how long the rotation took).</summary>
+    internal readonly record struct SealedBlock(SegmentWriter Segment, long Offset, long Position, int Length, long LastEventId, SegmentWriter? Next, RotationTiming Timing);
 }
 
 /// <summary>What the recorder learns from its staging ring's drainer (on the drainer's thread).</summary>
@@ -255,6 +256,15 @@ internal interface IStagingListener
     /// <summary>Blocks of <paramref name="segment"/> up to offset <paramref name="end"/>, ending with event <paramref name="lastEventId"/>, are in the file: committed.</summary>
     void BlocksWritten(SegmentWriter segment, long end, long lastEventId);
 
-    /// <summary>Every block of <paramref name="ended"/> is in its file; the writer went on in <paramref name="next"/>.</summary>
-    void SegmentEnded(SegmentWriter ended, SegmentWriter next);
+    /// <summary>Every block of <paramref name="ended"/> is in its file; the writer went on in <paramref name="next"/>, after a rotation that took <paramref name="timing"/>.</summary>
+    void SegmentEnded(SegmentWriter ended, SegmentWriter next, RotationTiming timing);
 }
+
+/// <summary>
+/// What the writer measured of one rotation, in <see cref="System.Diagnostics.Stopwatch"/> ticks: the
+/// whole of it, and the part spent taking the prepared segment (-1: the writer created the segment
+/// itself, or there is no preparer). Carried to the drainer, which records both: the histograms'
+/// memory is then never touched by the writer at a rotation (each cold cache line there costs the
+/// writer about 130 ns on these hosts: docs/PERFORMANCE.md).
+/// </summary>
+internal readonly record struct RotationTiming(long Ticks, long WaitedTicks);

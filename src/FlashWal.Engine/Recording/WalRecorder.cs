@@ -48,6 +48,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
     private long _committedId; // written by whoever drains the staging ring
     private long _durableId;
     private long _eventsSinceTelemetry;
+    private long _rotations; // the writer's, beside its other fields: a rotation touches no telemetry memory (see RotationTiming)
     private static int s_rotationPathCompiled;
     private TaskCompletionSource _durableAdvanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _closed;
@@ -486,7 +487,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
         BackgroundPlacement = _options.BackgroundThreads.ToString() + (_telemetry.PlacementFailure is { } failed ? $" (not applied to {failed})" : ""),
         Events = _telemetry.Events,
         Commits = _telemetry.Commits,
-        Rotations = _telemetry.Rotations,
+        Rotations = Volatile.Read(ref _rotations),
         PreparerMisses = _telemetry.Preparer.Misses,
         WriterCreatedSegments = _telemetry.Preparer.WriterCreated,
         PreparerFailures = _telemetry.Preparer.Failures,
@@ -693,18 +694,18 @@ public sealed class WalRecorder : IDisposable, IStagingListener
     {
         long start = Stopwatch.GetTimestamp();
         SegmentWriter old = _writer;
-        long next = old.SegmentIndex + 1;
-        SegmentWriter fresh = NextSegment(next);
+        SegmentWriter fresh = NextSegment(old.SegmentIndex + 1, out long waitedTicks);
         fresh.Start(old.ChainValue, _lastId, _ring);
-        _ring.SegmentEnded(old, fresh);
+        Volatile.Write(ref _rotations, _rotations + 1);
+        _ring.SegmentEnded(old, fresh, new RotationTiming(Stopwatch.GetTimestamp() - start, waitedTicks));
         _writer = fresh;
-        _telemetry.CountRotation();
-        _telemetry.Rotation.RecordSince(start);
     }
 
+    /// <summary>The segment the writer goes on in: a prepared one, or one it creates itself (<paramref name="waitedTicks"/> -1) when none is ready.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private SegmentWriter NextSegment(long index)
+    private SegmentWriter NextSegment(long index, out long waitedTicks)
     {
+        waitedTicks = -1;
         if (_preparer is null)
         {
             return SegmentWriter.Create(Directory, index, LogId, _segmentOptions);
@@ -713,9 +714,10 @@ public sealed class WalRecorder : IDisposable, IStagingListener
         bool missed = false;
         while (true)
         {
-            SegmentWriter? prepared = _preparer.GetNextSegment(index);
+            SegmentWriter? prepared = _preparer.TakeNextSegment(index, out long waited);
             if (prepared is not null)
             {
+                waitedTicks = waited;
                 return prepared;
             }
 
@@ -759,7 +761,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
         [
             (typeof(WalRecorder), nameof(Rotate)),
             (typeof(WalRecorder), nameof(NextSegment)),
-            (typeof(SegmentPreparer), nameof(SegmentPreparer.GetNextSegment)),
+            (typeof(SegmentPreparer), nameof(SegmentPreparer.TakeNextSegment)),
             (typeof(StagingRing), nameof(StagingRing.SegmentEnded)),
             (typeof(StagingRing), nameof(StagingRing.WaitWritten)),
             (typeof(StagingRing), nameof(StagingRing.TryDrain)),
@@ -770,6 +772,11 @@ public sealed class WalRecorder : IDisposable, IStagingListener
             (typeof(SpscRing<StagingRing.SealedBlock>), nameof(SpscRing<StagingRing.SealedBlock>.TryDequeue)),
             (typeof(SpscRing<SegmentWriter>), nameof(SpscRing<SegmentWriter>.TryDequeue)),
             (typeof(SpscRing<StagingRing.SealedBlock>), nameof(SpscRing<StagingRing.SealedBlock>.TryEnqueue)),
+            (typeof(WalRecorder), "FlashWal.Recording.IStagingListener.BlocksWritten"),
+            (typeof(WalRecorder), "FlashWal.Recording.IStagingListener.SegmentEnded"),
+            (typeof(CommitMark), nameof(CommitMark.Publish)),
+            (typeof(SegmentMaintainer), nameof(SegmentMaintainer.HandOver)),
+            (typeof(LatencyHistogram), nameof(LatencyHistogram.RecordTicks)),
         ];
         RuntimeHelpers.PrepareMethod(typeof(SegmentWriter).GetMethod(nameof(SegmentWriter.Start), Any, [typeof(uint), typeof(long), typeof(BlockStaging)])!.MethodHandle);
         foreach ((Type type, string name) in path)
@@ -780,6 +787,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
     }
 
     /// <summary>Drainer of the staging ring: blocks up to <paramref name="end"/> are in the file, so events up to <paramref name="lastEventId"/> are committed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the writer's drain path: see CompileWriterPaths
     void IStagingListener.BlocksWritten(SegmentWriter segment, long end, long lastEventId)
     {
         Mark.Publish(segment, end, lastEventId);
@@ -787,8 +795,15 @@ public sealed class WalRecorder : IDisposable, IStagingListener
     }
 
     /// <summary>Drainer of the staging ring: every block of <paramref name="ended"/> is in the file; it goes to the maintainer for closing.</summary>
-    void IStagingListener.SegmentEnded(SegmentWriter ended, SegmentWriter next)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the writer's drain path: see CompileWriterPaths
+    void IStagingListener.SegmentEnded(SegmentWriter ended, SegmentWriter next, RotationTiming timing)
     {
+        _telemetry.Rotation.RecordTicks(timing.Ticks);
+        if (timing.WaitedTicks >= 0)
+        {
+            _preparer?.Telemetry.Wait.RecordTicks(timing.WaitedTicks);
+        }
+
         _maintainer.HandOver(ended);
         Mark.Publish(next, next.WrittenEnd, Volatile.Read(ref _committedId));
     }

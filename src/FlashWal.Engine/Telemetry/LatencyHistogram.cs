@@ -67,6 +67,10 @@ public sealed class LatencyHistogram
     /// <summary>Records, from the single writer thread, the nanoseconds since <paramref name="startTimestamp"/> (a <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/> value).</summary>
     public void RecordSince(long startTimestamp) => Record(NanosecondsSince(startTimestamp));
 
+    /// <summary>Records, from the single writer thread, a duration of <paramref name="ticks"/> <see cref="System.Diagnostics.Stopwatch"/> ticks.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // on the recorder writer's drain path: see WalRecorder.CompileWriterPaths
+    public void RecordTicks(long ticks) => Record((long)(ticks * NanosecondsPerTick));
+
     private static readonly double NanosecondsPerTick = 1e9 / System.Diagnostics.Stopwatch.Frequency;
 
     private static long NanosecondsSince(long startTimestamp) =>

@@ -8,7 +8,6 @@ public sealed class RecorderTelemetry
 {
     private long _events;
     private long _commits;
-    private long _rotations;
     private long _segmentsClosed;
     private long _segmentsDeleted;
     private long _syncs;
@@ -45,7 +44,7 @@ public sealed class RecorderTelemetry
     /// <summary>Time to seal a block on commit.</summary>
     public LatencyHistogram Seal { get; } = new();
 
-    /// <summary>Time a rotation took on the writer thread (getting the next segment and handing the old one over).</summary>
+    /// <summary>Time a rotation took on the writer thread (getting the next segment and handing the old one over), recorded by the staging ring's drainer.</summary>
     public LatencyHistogram Rotation { get; } = new();
 
     /// <summary>Time the maintainer took to close a segment (sync, summary, sync).</summary>
@@ -68,9 +67,6 @@ public sealed class RecorderTelemetry
 
     /// <summary>Commits (block seals requested by the application).</summary>
     public long Commits => Volatile.Read(ref _commits);
-
-    /// <summary>Segment rotations.</summary>
-    public long Rotations => Volatile.Read(ref _rotations);
 
     /// <summary>Segments closed by the maintainer.</summary>
     public long SegmentsClosed => Volatile.Read(ref _segmentsClosed);
@@ -99,8 +95,6 @@ public sealed class RecorderTelemetry
     internal void AddEvents(long count) => Volatile.Write(ref _events, _events + count);
 
     internal void CountCommit() => Volatile.Write(ref _commits, _commits + 1);
-
-    internal void CountRotation() => Volatile.Write(ref _rotations, _rotations + 1);
 
     internal void CountClose() => Interlocked.Increment(ref _segmentsClosed);
 

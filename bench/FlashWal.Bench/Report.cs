@@ -272,6 +272,16 @@ internal sealed record MachineInfo(int Cores, string Cpu, string Kernel, string 
 }
 
 /// <summary>Per-operation timing helpers.</summary>
+/// <summary>What <see cref="Timing.Interruptions"/> found: interruptions a second, their mean and p99 length (µs), and the share of the core they took.</summary>
+internal sealed record HostInterruptions(double PerSecond, double MeanUs, double P99Us, double LostPercent)
+{
+    public override string ToString() =>
+        $"{PerSecond:N0} interruptions a second of the measuring thread (gaps > 2 µs between two clock reads), mean {MeanUs:F1} µs, p99 {P99Us:F1} µs, {LostPercent:F2} % of the core";
+
+    /// <summary>The expected share of operations of <paramref name="ns"/> ns that an interruption lands in.</summary>
+    public double ShareHit(double ns) => PerSecond * ns / 1e9;
+}
+
 internal static class Timing
 {
     public static readonly double NsPerTick = 1e9 / Stopwatch.Frequency;
@@ -300,6 +310,39 @@ internal static class Timing
     }
 
     public static long Ns(long ticks) => (long)(ticks * NsPerTick);
+
+    /// <summary>
+    /// How often the host takes this thread's core away, and for how long: the clock is read back to
+    /// back for <paramref name="duration"/>, and every gap between two reads longer than 2 µs is an
+    /// interruption (a timer tick, the hypervisor, another thread). Any operation of w ns is hit with a
+    /// probability of about w × the rate, whatever it does: that sets the tail percentiles no code can beat.
+    /// </summary>
+    public static HostInterruptions Interruptions(TimeSpan duration)
+    {
+        long threshold = (long)(2000 / NsPerTick);
+        long start = Stopwatch.GetTimestamp();
+        long end = start + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        var gaps = new List<long>(100_000);
+        long previous = start;
+        while (previous < end)
+        {
+            long now = Stopwatch.GetTimestamp();
+            if (now - previous > threshold && gaps.Count < gaps.Capacity)
+            {
+                gaps.Add(now - previous);
+            }
+
+            previous = now;
+        }
+
+        double seconds = (previous - start) / (double)Stopwatch.Frequency;
+        gaps.Sort();
+        double lost = gaps.Sum() * NsPerTick / 1e9;
+        return new HostInterruptions(gaps.Count / seconds,
+            gaps.Count == 0 ? 0 : gaps.Average() * NsPerTick / 1000,
+            gaps.Count == 0 ? 0 : gaps[(int)Math.Min(gaps.Count - 1, gaps.Count * 0.99)] * NsPerTick / 1000,
+            100 * lost / seconds);
+    }
 
     /// <summary>The timestamp at which event <paramref name="index"/> of a paced run is due.</summary>
     public static long Due(long start, long index, double ticksPerEvent) => start + (long)(index * ticksPerEvent);

@@ -245,3 +245,38 @@ internal sealed class FileStreamSystem(string dir, long segmentSize, string name
     private static System.IO.FileStream Create(string dir, long index) =>
         new(Path.Combine(dir, $"{index:D8}.log"), FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1 << 16);
 }
+
+/// <summary>
+/// Appends nothing: the paced loop, the two clock reads and the interface call alone. Its tail is what
+/// the host (timer interrupts, the hypervisor, other threads) does to any thread, whatever it runs, so
+/// no system's percentile below it can be asked of the code.
+/// </summary>
+internal sealed class HostFloorSystem : ILogSystem
+{
+    public const string SystemName = "host floor (nothing appended)";
+
+    public static SystemSpec Spec { get; } = new(SystemName, "an Append that returns at once: the loop, clock reads and interface call every row pays, and the host's interruptions", (_, _) => new HostFloorSystem());
+
+    public string Name => SystemName;
+
+    public long Segment => 0;
+
+    public long DurableLag => 0;
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    public void Append(ReadOnlySpan<byte> payload)
+    {
+    }
+
+    public void Commit()
+    {
+    }
+
+    public void Flush()
+    {
+    }
+
+    public void Dispose()
+    {
+    }
+}

@@ -48,10 +48,11 @@ internal static class DurabilityScenario
             SystemSpec.FlashWal(DurabilityPolicy.Interval, name: "FlashWal Interval 1 ms", syncInterval: TimeSpan.FromMilliseconds(1)),
             SystemSpec.FlashWal(DurabilityPolicy.EveryCommit, name: "FlashWal EveryCommit"),
             SystemSpec.Faster("FasterLog Commit(spinWait)"),
+            SystemSpec.Tsavorite("TsavoriteLog Commit(spinWait)"),
             SystemSpec.FileStream("FileStream Flush(true)"),
         ];
         result.Method =
-            $"Single: append one 64-byte event, then make it durable and wait for it — FlashWal None: Flush(); Interval (SyncInterval 1 ms): Commit() + WaitForDurable(id); EveryCommit: Commit(); FasterLog: Commit(spinWait: true); FileStream: Flush(flushToDisk: true). {single:N0} times a run. " +
+            $"Single: append one 64-byte event, then make it durable and wait for it — FlashWal None: Flush(); Interval (SyncInterval 1 ms): Commit() + WaitForDurable(id); EveryCommit: Commit(); FasterLog and TsavoriteLog: Commit(spinWait: true); FileStream: Flush(flushToDisk: true). {single:N0} times a run. " +
             $"Group commit: {groupEvents:N0} unpaced 64-byte events, a commit every 1,000 (for the baselines a durable one: Commit(spinWait: true) / Flush(true), their only way to know durability); the durable lag is CommittedEventId − DurableEventId sampled after each commit (events). " +
             $"{repetitions} measured repetitions after a discarded warm-up, interleaved; latencies over all measured runs, throughput medians. Segments of {segment >> 20} MiB.";
         result.Settings["systems"] = Systems.Describe(specs);
@@ -154,7 +155,7 @@ internal static class DurabilityScenario
         result.Tables.Add(table);
         result.Tables.Add(group);
         result.Tables.Add(paced);
-        result.Notes.Add("FasterLog: Commit(spinWait: true) returns when FASTER's commit (device writes and its commit record) is done; whether that includes an fsync depends on its device (Devices.CreateLogDevice defaults here). FileStream Flush(true) is fsync.");
+        result.Notes.Add("FasterLog and TsavoriteLog: Commit(spinWait: true) returns when the commit (device writes and its commit record) is done; whether that includes an fsync depends on its device (Devices.CreateLogDevice defaults here). FileStream Flush(true) is fsync.");
         return result;
     }
 }

@@ -6,10 +6,10 @@ using FlashWal.Telemetry;
 
 namespace FlashWal.Bench;
 
-/// <summary>The recovery scenario's comparisons beyond the preloader table: time to the first event after a seek, and FasterLog's scan.</summary>
+/// <summary>The recovery scenario's table beyond the preloader's: time to the first event after a seek.</summary>
 internal static class RecoveryExtras
 {
-    public static void Add(ScenarioResult result, string dir, int events, long segmentSize, int repetitions, bool quick)
+    public static void Add(ScenarioResult result, string dir, bool quick)
     {
         // Time to the first event after ResumeFrom a middle id: open (catalog), seek, first read.
         int seeks = quick ? 3 : 20;
@@ -41,40 +41,12 @@ internal static class RecoveryExtras
             ["WalRecovery.Open (catalog of every segment)", Stats.F(o.P50 / 1e3, 0), Stats.F(o.P99 / 1e3, 0), Stats.F(o.Max / 1e3, 0)],
             ["ResumeFrom(middle) + first TryReadNext", Stats.F(f.P50 / 1e3, 0), Stats.F(f.P99 / 1e3, 0), Stats.F(f.Max / 1e3, 0)],
         ]));
-
-        // FasterLog: the same events written into it, recovered and scanned.
-        string fdir = Stats.TempDir();
-        try
-        {
-            long bytes = WriteFaster(fdir, events, segmentSize);
-            var rates = new List<double>();
-            var gbps = new List<double>();
-            for (int rep = -1; rep < repetitions; rep++)
-            {
-                (long n, double seconds) = ScanFaster(fdir, segmentSize);
-                if (n != events)
-                {
-                    throw new InvalidOperationException($"FasterLog scan read {n} of {events} entries");
-                }
-
-                if (rep >= 0)
-                {
-                    rates.Add(n / seconds);
-                    gbps.Add(bytes / seconds / 1e9);
-                }
-            }
-
-            result.Tables.Add(new ResultTable("FasterLog: recover and scan the same events", ["system", "log bytes (GB)", "M events/s", "GB/s of log"],
-                [["FasterLog 2.6.5 (PerEntry checksums, payload summed)", Stats.F(bytes / 1e9, 2), Stats.F(Stats.Median(rates) / 1e6, 2), Stats.F(Stats.Median(gbps), 2)]]));
-            result.Bars.Add(new Bar("FasterLog scan", Math.Round(Stats.Median(gbps), 3)));
-            result.Notes.Add("FasterLog's scan: a new FasterLog over the closed log's files (recovering its latest commit), then Scan(BeginAddress, TailAddress) with UnsafeGetNext, summing each payload as the FlashWal replay does; its files were just written, so they are in the page cache. It has no event ids: a 'resume from id' has no equivalent there.");
-        }
-        finally
-        {
-            Directory.Delete(fdir, recursive: true);
-        }
     }
+}
 
+/// <summary>FasterLog written and scanned for <see cref="PeerScans"/>.</summary>
+internal static class FasterScan
+{
     private static FasterLogSettings Settings(string dir, long segmentSize, IDevice device)
     {
         int bits = System.Numerics.BitOperations.Log2((ulong)segmentSize);
@@ -89,7 +61,7 @@ internal static class RecoveryExtras
         };
     }
 
-    private static long WriteFaster(string dir, int events, long segmentSize)
+    public static long Write(string dir, int events, long segmentSize)
     {
         using IDevice device = Devices.CreateLogDevice(Path.Combine(dir, "faster.log"), preallocateFile: false, deleteOnClose: false);
         using var log = new FasterLog(Settings(dir, segmentSize, device));
@@ -108,9 +80,8 @@ internal static class RecoveryExtras
         return log.TailAddress - log.BeginAddress;
     }
 
-    private static unsafe (long Events, double Seconds) ScanFaster(string dir, long segmentSize)
+    public static unsafe long Scan(string dir, long segmentSize)
     {
-        long start = Stopwatch.GetTimestamp();
         using IDevice device = Devices.CreateLogDevice(Path.Combine(dir, "faster.log"), preallocateFile: false, deleteOnClose: false);
         using var log = new FasterLog(Settings(dir, segmentSize, device));
         long n = 0;
@@ -130,6 +101,6 @@ internal static class RecoveryExtras
         }
 
         GC.KeepAlive(sum);
-        return (n, (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency);
+        return n;
     }
 }

@@ -29,6 +29,7 @@ internal static class RecoveryScenario
         try
         {
             WriteLog(dir, events, segmentSize);
+            using var peers = new PeerScans(events, segmentSize);
             var keys = WorkNs.SelectMany(w => new[] { (w, true), (w, false) }).ToList();
             var rate = keys.ToDictionary(k => k, _ => new List<double>());
             var stallP50 = keys.ToDictionary(k => k, _ => new List<double>());
@@ -57,6 +58,8 @@ internal static class RecoveryScenario
                     Stats.Record(stallP99, key, rep, (key.preload ? report.ReplayWait : report.SegmentOpen).P99 / 1e6);
                     Stats.Record(gbps, key, rep, logBytes / report.Elapsed.TotalSeconds / 1e9);
                 }
+
+                peers.ScanAll(measured: rep >= 0);
             }
 
             var rows = keys.Select(k => new[]
@@ -80,8 +83,9 @@ internal static class RecoveryScenario
                 result.Bars.Add(new Bar($"FlashWal, {(k.p ? "preloader" : "synchronous")}", Math.Round(Stats.Median(gbps[k]), 3)));
             }
 
-            RecoveryExtras.Add(result, dir, events, segmentSize, repetitions, quick);
+            RecoveryExtras.Add(result, dir, quick);
             double best = Stats.Median(gbps[(0, true)]);
+            peers.Report(result, best, Stats.Median(rate[(0, true)]) * 1e6);
             result.Goals.Add($"verify-and-replay ≥ 2 GB/s (page cache, 0 ns work, preloader): {best:F2} GB/s ({(best >= 2 ? "met" : "missed")}, {best / 2:F2}× the goal)");
             foreach (int w in WorkNs)
             {

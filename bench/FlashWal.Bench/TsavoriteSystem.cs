@@ -4,12 +4,18 @@ namespace FlashWal.Bench;
 
 /// <summary>
 /// TsavoriteLog (Microsoft.Garnet 2.2.12's Tsavorite.core, FasterLog's maintained successor), set up
-/// as FasterLog is here, with the FileStream device: its native device needs a newer glibc than
-/// these machines have.
+/// as FasterLog is here, with the FileStream device for the log and for its commit records: the native
+/// device needs a newer glibc than these machines have.
 /// </summary>
+/// <remarks>
+/// The commit manager must be given: the default one opens its files on <c>DeviceType.Default</c>,
+/// the native device here, fails to, and no commit ever completes (CommittedUntilAddress stays at the
+/// log's start and <c>Commit(spinWait: true)</c> never returns), silently. Rows measured before
+/// 2026-12-05 16:40 UTC had TsavoriteLog commits that did nothing.
+/// </remarks>
 internal sealed class TsavoriteLogSystem : ILogSystem
 {
-    private readonly IDevice _device;
+    private readonly TsavoriteFiles _files;
     private readonly TsavoriteLog _log;
     private readonly int _segmentBits;
 
@@ -22,22 +28,12 @@ internal sealed class TsavoriteLogSystem : ILogSystem
             throw new ArgumentException($"TsavoriteLog segments are powers of two; {segmentSize} is not.", nameof(segmentSize));
         }
 
-        int pageBits = Math.Min(_segmentBits - 2, 22);
-        _device = Devices.CreateLogDevice(Path.Combine(dir, "tsavorite.log"), DeviceType.FileStream, preallocateFile: false, deleteOnClose: true);
-        var settings = new TsavoriteLogSettings
-        {
-            LogDevice = _device,
-            LogChecksum = LogChecksumType.PerEntry,
-            LogCommitDir = Path.Combine(dir, "commits"),
-        };
-        settings.SegmentSizeBits = _segmentBits;
-        settings.PageSizeBits = pageBits;
-        settings.MemorySizeBits = Math.Max(pageBits + 2, Math.Min(_segmentBits + 1, 26));
-        _log = new TsavoriteLog(settings, logger: null);
+        _files = new TsavoriteFiles(dir, deleteOnClose: true);
+        _log = new TsavoriteLog(_files.Settings(segmentSize), logger: null);
     }
 
     public const string Settings =
-        "TsavoriteLog (Microsoft.Garnet 2.2.12), Devices.CreateLogDevice(DeviceType.FileStream, preallocateFile: false) defaults, SegmentSizeBits = log2(segment size), PageSizeBits = segment/4 (max 4 MiB), MemorySizeBits = 4 pages min, LogChecksum = PerEntry; Commit = Commit(spinWait: false), durable = Commit(spinWait: true)";
+        "TsavoriteLog (Microsoft.Garnet 2.2.12), Devices.CreateLogDevice(DeviceType.FileStream, preallocateFile: false) defaults, commit records through DeviceLogCommitCheckpointManager on DeviceType.FileStream, SegmentSizeBits = log2(segment size), PageSizeBits = segment/4 (max 4 MiB), MemorySizeBits = 4 pages min, LogChecksum = PerEntry; Commit = Commit(spinWait: false), durable = Commit(spinWait: true)";
 
     public string Name { get; }
 
@@ -54,6 +50,83 @@ internal sealed class TsavoriteLogSystem : ILogSystem
     public void Dispose()
     {
         _log.Dispose();
+        _files.Dispose();
+    }
+}
+
+/// <summary>A TsavoriteLog's device and commit manager in a directory, both on the FileStream device, and the settings every use here shares.</summary>
+internal sealed class TsavoriteFiles(string dir, bool deleteOnClose) : IDisposable
+{
+    private readonly IDevice _device = Devices.CreateLogDevice(Path.Combine(dir, "tsavorite.log"), DeviceType.FileStream, preallocateFile: false, deleteOnClose: deleteOnClose);
+    private readonly DeviceLogCommitCheckpointManager _commits = new(
+        new LocalStorageNamedDeviceFactoryCreator(deviceType: DeviceType.FileStream),
+        new DefaultCheckpointNamingScheme(Path.Combine(dir, "commits")));
+
+    public TsavoriteLogSettings Settings(long segmentSize)
+    {
+        int bits = System.Numerics.BitOperations.Log2((ulong)segmentSize);
+        int pageBits = Math.Min(bits - 2, 22);
+        return new TsavoriteLogSettings
+        {
+            LogDevice = _device,
+            LogCommitManager = _commits,
+            SegmentSizeBits = bits,
+            PageSizeBits = pageBits,
+            MemorySizeBits = Math.Max(pageBits + 2, Math.Min(bits + 1, 26)),
+            LogChecksum = LogChecksumType.PerEntry,
+        };
+    }
+
+    public void Dispose()
+    {
+        _commits.Dispose();
         _device.Dispose();
+    }
+}
+
+/// <summary>TsavoriteLog written and scanned for <see cref="PeerScans"/>, set up as <see cref="TsavoriteLogSystem"/> is.</summary>
+internal static class TsavoriteScan
+{
+    public static long Write(string dir, int events, long segmentSize)
+    {
+        using var files = new TsavoriteFiles(dir, deleteOnClose: false);
+        using var log = new TsavoriteLog(files.Settings(segmentSize), logger: null);
+        Span<byte> payload = stackalloc byte[64];
+        for (int i = 0; i < events; i++)
+        {
+            BitConverter.TryWriteBytes(payload, i);
+            log.Enqueue(payload);
+            if (i % 1024 == 1023)
+            {
+                log.Commit(spinWait: false);
+            }
+        }
+
+        log.Commit(spinWait: true);
+        return log.TailAddress - log.BeginAddress;
+    }
+
+    public static unsafe long Scan(string dir, long segmentSize)
+    {
+        using var files = new TsavoriteFiles(dir, deleteOnClose: false);
+        using var log = new TsavoriteLog(files.Settings(segmentSize), logger: null);
+        long n = 0;
+        long sum = 0;
+        using (TsavoriteLogScanIterator iterator = log.Scan(log.BeginAddress, log.TailAddress))
+        {
+            while (iterator.UnsafeGetNext(out byte* entry, out int length, out _, out _))
+            {
+                for (int i = 0; i < length; i++)
+                {
+                    sum += entry[i];
+                }
+
+                iterator.UnsafeRelease();
+                n++;
+            }
+        }
+
+        GC.KeepAlive(sum);
+        return n;
     }
 }

@@ -46,7 +46,7 @@ internal static class AppendLatencyScenario
             ? [(1_000_000, 256 << 10, 100_000), (100_000, 128 << 10, 50_000)]
             : [(1_000_000, 4L << 20, 2_000_000), (100_000, 1L << 20, 400_000)];
         result.Method =
-            $"64-byte payloads paced at each rate (a spin until each event is due; latency is the append's own service time, not time since it was due). Commit (seal / Commit(false) / Flush()) every {CommitEvery} events, outside the timed append. " +
+            $"64-byte payloads paced at each rate (a spin until each event is due; latency is the append's own service time, not time since it was due). Commit every {CommitEvery} events, outside the timed append: FlashWal RequestCommit (seals; its flusher writes the block), FasterLog and TsavoriteLog Commit(spinWait: false), none of which waits; FileStream Flush(), which writes. " +
             $"{repetitions} measured repetitions after one discarded warm-up, systems interleaved in each; each histogram holds every append of every measured repetition. " +
             "Rotation appends: the appends after which the system's segment number changed (FlashWal ActiveSegmentIndex, FasterLog TailAddress >> SegmentSizeBits, FileStream its own file counter). " +
             "Allocated: GC.GetAllocatedBytesForCurrentThread around the measured loop (the histograms are preallocated) / events. " +
@@ -220,10 +220,10 @@ internal static class AppendThroughputScenario
     {
         var result = new ScenarioResult { Scenario = "append-throughput", BarUnit = "million events/s (64 B)" };
         int repetitions = quick ? 1 : 5;
-        SystemSpec[] specs = Systems.Only([.. Systems.Compared(), SystemSpec.FlashWalBatch(50), SystemSpec.FlashWalClaim()]);
+        SystemSpec[] specs = Systems.Only([.. Systems.Compared(), SystemSpec.FlashWalWaitingCommit(), SystemSpec.FlashWalBatch(50), SystemSpec.FlashWalClaim()]);
         long segment = quick ? 1L << 20 : 8L << 20;
         (int Size, int Events)[] sizes = quick ? [(64, 200_000), (4096, 5_000)] : [(64, 4_000_000), (4096, 100_000)];
-        result.Method = $"Unpaced: each system appends as fast as one thread can, committing every {AppendLatencyScenario.CommitEvery} events, then commits; segments of {segment >> 20} MiB. " +
+        result.Method = $"Unpaced: each system appends as fast as one thread can, committing every {AppendLatencyScenario.CommitEvery} events (FlashWal RequestCommit, FasterLog and TsavoriteLog Commit(spinWait: false): none waits; 'FlashWal (Commit waits)' Commit, which returns once the blocks are in the file; FileStream Flush()), then commits; segments of {segment >> 20} MiB. " +
             $"{repetitions} measured repetitions after one discarded warm-up, systems interleaved, medians. CPU per event: Process.TotalProcessorTime delta (all threads: the writer and every background thread) / events. GB/s counts payload bytes (10^9).";
         result.Settings["systems"] = Systems.Describe(specs);
         foreach ((int size, int events) in sizes)

@@ -17,7 +17,7 @@ internal interface ILogSystem : IDisposable
 
     void Append(ReadOnlySpan<byte> payload);
 
-    /// <summary>Makes appended events survive a killed process (FlashWal: seal; FasterLog: Commit(false); FileStream: Flush()).</summary>
+    /// <summary>Asks for the appended events to be committed (FlashWal: RequestCommit; FasterLog and TsavoriteLog: Commit(spinWait: false); none waits for it; FileStream: Flush(), which writes).</summary>
     void Commit();
 
     /// <summary>Makes appended events durable and returns when they are.</summary>
@@ -55,6 +55,11 @@ internal sealed record SystemSpec(string Name, string Settings, Func<string, lon
                 SyncInterval = syncInterval ?? TimeSpan.FromMilliseconds(10),
                 BackgroundThreads = background ?? Threading.ThreadPlacement.Anywhere,
             }, name ?? (preparer ? "FlashWal" : "FlashWal (no preparer)")));
+
+    /// <summary>FlashWal whose commits wait until their blocks are in the file (<see cref="WalRecorder.Commit"/>), where the peers' commits return at once.</summary>
+    public static SystemSpec FlashWalWaitingCommit() =>
+        new("FlashWal (Commit waits)", "as FlashWal, committing with WalRecorder.Commit, which returns once the blocks are in the file (survive a killed process); the peers' Commit(spinWait: false) and FlashWal's RequestCommit return at once",
+            (dir, size) => new FlashWalSystem(dir, new WalRecorderOptions { SegmentSize = size, Durability = DurabilityPolicy.None }, "FlashWal (Commit waits)") { WaitingCommit = true });
 
     /// <summary>FlashWal appending <paramref name="batch"/> events a call (<see cref="WalRecorder.AppendBatch{T}"/>).</summary>
     public static SystemSpec FlashWalBatch(int batch) =>
@@ -134,7 +139,26 @@ internal sealed class FlashWalSystem(string dir, WalRecorderOptions options, str
         public long First;
     }
 
-    public void Commit() => _recorder.Commit();
+    /// <summary>
+    /// <see cref="WalRecorder.RequestCommit"/> (seal; the flusher writes the block), as FasterLog's and
+    /// TsavoriteLog's <c>Commit(spinWait: false)</c>; with <see cref="WaitingCommit"/>,
+    /// <see cref="WalRecorder.Commit"/>, which returns once the blocks are in the file. Under
+    /// EveryCommit durability always <see cref="WalRecorder.Commit"/>: that is the policy's meaning.
+    /// </summary>
+    public void Commit()
+    {
+        if (WaitingCommit || _everyCommit)
+        {
+            _recorder.Commit();
+        }
+        else
+        {
+            _recorder.RequestCommit();
+        }
+    }
+
+    /// <summary>Commit through <see cref="WalRecorder.Commit"/> (waits for the file) rather than <see cref="WalRecorder.RequestCommit"/>.</summary>
+    public bool WaitingCommit { get; init; }
 
     /// <summary>The durable flush each policy implies: EveryCommit commits; Interval commits and waits for the background flush; None flushes.</summary>
     public void Flush()

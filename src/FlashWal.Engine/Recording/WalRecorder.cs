@@ -394,6 +394,28 @@ public sealed class WalRecorder : IDisposable, IStagingListener
         return _committedId;
     }
 
+    /// <summary>
+    /// Seals the open block and returns at once, without waiting for the file: the flusher writes the
+    /// sealed blocks into their segment within about a millisecond (it looks every millisecond), and
+    /// <see cref="CommittedEventId"/> then reaches the id returned, the last appended. The writer makes
+    /// no system call (unless the staging ring is full, when it writes blocks itself as appends do).
+    /// This is FasterLog's <c>Commit(spinWait: false)</c>; <see cref="Commit"/> is the call that
+    /// returns once the events survive a killed process. Durability stays the policy's: the
+    /// <see cref="DurabilityPolicy.Interval"/> syncs cover these blocks once they are written, and under
+    /// <see cref="DurabilityPolicy.EveryCommit"/> only <see cref="Commit"/> and <see cref="Flush"/> make events durable.
+    /// </summary>
+    public long RequestCommit()
+    {
+        ThrowIfStopped();
+        if (_writer.HasOpenBlock)
+        {
+            _writer.Seal();
+        }
+
+        _telemetry.CountCommit();
+        return _lastId;
+    }
+
     /// <summary>Commits and flushes now, whatever the policy: on return every appended event is durable.</summary>
     public long Flush()
     {

@@ -67,6 +67,51 @@ public class WalRecorderTests
     }
 
     [Fact]
+    public void RequestCommit_seals_and_returns_at_once_and_the_flusher_commits_what_it_sealed()
+    {
+        using var dir = new TempDirectory();
+        using WalRecorder recorder = WalRecorder.Open(dir.Path, new WalRecorderOptions { Durability = DurabilityPolicy.None });
+        AppendRange(recorder, 1, 10);
+        Assert.Equal(10, recorder.RequestCommit()); // returns the id it will be committed up to: the last appended
+
+        // Nothing waits for the file on the writer's side: the flusher writes the block.
+        Assert.True(SpinWait.SpinUntil(() => recorder.CommittedEventId == 10, TimeSpan.FromSeconds(10)), $"committed {recorder.CommittedEventId}, not 10");
+        Assert.Equal(10, SegmentScanner.ScanFile(Wal.SegmentPath(dir.Path, 0)).LastEventId); // in the file, the recorder still open
+
+        // The next appends open a new block, and a RequestCommit with nothing appended seals nothing.
+        AppendRange(recorder, 11, 12);
+        Assert.Equal(12, recorder.RequestCommit());
+        Assert.Equal(12, recorder.RequestCommit());
+        Assert.True(SpinWait.SpinUntil(() => recorder.CommittedEventId == 12, TimeSpan.FromSeconds(10)), $"committed {recorder.CommittedEventId}, not 12");
+        Assert.Equal(3, recorder.GetTelemetry().Commits);
+        Assert.Equal(Enumerable.Range(1, 12).Select(i => (long)i), ReadLog(dir.Path));
+    }
+
+    [Fact]
+    public void RequestCommit_allocates_nothing_and_refuses_once_the_recorder_is_closed()
+    {
+        using var dir = new TempDirectory();
+        var recorder = WalRecorder.Open(dir.Path, new WalRecorderOptions { Durability = DurabilityPolicy.None });
+        byte[] payload = new byte[64];
+        for (int i = 0; i < 3; i++)
+        {
+            recorder.Append(payload);
+            recorder.RequestCommit(); // the first calls compile it
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++)
+        {
+            recorder.Append(payload);
+            recorder.RequestCommit();
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        recorder.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => recorder.RequestCommit());
+    }
+
+    [Fact]
     public void A_block_that_fills_commits_its_events_without_a_commit_call()
     {
         using var dir = new TempDirectory();

@@ -39,14 +39,14 @@ internal static class AppendLatencyScenario
     {
         var result = new ScenarioResult { Scenario = "append-latency", LatencyPlotTitle = "append latency, 64 B at 1M events/s" };
         int repetitions = quick ? 1 : 5;
-        SystemSpec[] specs = Systems.Only([.. Systems.Compared(), HostFloorSystem.Spec]);
+        SystemSpec[] specs = Systems.Only([.. Systems.Compared(), SystemSpec.FlashWalWaitingCommit(), HostFloorSystem.Spec]);
         // (rate, segment size, events): at least 20 rotations for every system (FlashWal stores 88 B a
         // 64-byte event, FasterLog 80 B with its per-entry checksum, FileStream 68 B: FileStream rotates least).
         (int Rate, long Segment, int Events)[] variants = quick
             ? [(1_000_000, 256 << 10, 100_000), (100_000, 128 << 10, 50_000)]
             : [(1_000_000, 4L << 20, 2_000_000), (100_000, 1L << 20, 400_000)];
         result.Method =
-            $"64-byte payloads paced at each rate (a spin until each event is due; latency is the append's own service time, not time since it was due). Commit every {CommitEvery} events, outside the timed append: FlashWal RequestCommit (seals; its flusher writes the block), FasterLog and TsavoriteLog Commit(spinWait: false), none of which waits; FileStream Flush(), which writes. " +
+            $"64-byte payloads paced at each rate (a spin until each event is due; latency is the append's own service time, not time since it was due). Commit every {CommitEvery} events, outside the timed append: FlashWal RequestCommit (seals; its flusher writes the block), FasterLog and TsavoriteLog Commit(spinWait: false), none of which waits; 'FlashWal (Commit waits)' Commit, which returns once the blocks are in the file (the writer writes what its flusher has not); FileStream Flush(), which writes. " +
             $"{repetitions} measured repetitions after one discarded warm-up, systems interleaved in each; each histogram holds every append of every measured repetition. " +
             "Rotation appends: the appends after which the system's segment number changed (FlashWal ActiveSegmentIndex, FasterLog TailAddress >> SegmentSizeBits, FileStream its own file counter). " +
             "Allocated: GC.GetAllocatedBytesForCurrentThread around the measured loop (the histograms are preallocated) / events. " +

@@ -44,7 +44,7 @@ public sealed class RecorderTelemetry
     /// <summary>Time to seal a block on commit.</summary>
     public LatencyHistogram Seal { get; } = new();
 
-    /// <summary>Time a rotation took on the writer thread (getting the next segment and handing the old one over), recorded by the staging ring's drainer.</summary>
+    /// <summary>Time a rotation took on the writer thread (taking the next segment and starting it; the hand-over's queue entry is not included), recorded by the staging ring's drainer.</summary>
     public LatencyHistogram Rotation { get; } = new();
 
     /// <summary>Time the maintainer took to close a segment (sync, summary, sync).</summary>

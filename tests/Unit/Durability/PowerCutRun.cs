@@ -196,7 +196,7 @@ internal sealed class PowerCutRun
         }
         catch (Exception e) when (e is WalException or IOException or UnauthorizedAccessException or InvalidOperationException)
         {
-            if (!(e is WalSyncException || e.InnerException is WalSyncException))
+            if (!CausedByFailedSync(e))
             {
                 Problem($"KillReopen {(e is WalCorruptionException c ? c.Finding.Code.ToString() : e.GetType().Name)}", $"the reopen after the kill failed: {e.GetType().Name}: {e.Message}");
             }
@@ -271,11 +271,29 @@ internal sealed class PowerCutRun
                 _reported.Carry(_recorder.DurableEventId);
             }
         }
-        catch (WalException e) when (Stopped is not null || e is WalSyncException || e.InnerException is WalSyncException)
+        catch (WalException e) when (Stopped is not null || CausedByFailedSync(e))
         {
             // A failed sync stopped it (or the close's own sync failed): disposing says so and leaves the files as a crash does.
             Interlocked.CompareExchange(ref _stopped, e, null);
         }
+    }
+
+    /// <summary>
+    /// Whether a failed sync is somewhere in <paramref name="e"/>'s chain: a host whose final flush
+    /// fails at its close reports "closing failed" around "recording stopped" around the sync's own
+    /// error, two levels down.
+    /// </summary>
+    private static bool CausedByFailedSync(Exception e)
+    {
+        for (Exception? cause = e; cause is not null; cause = cause.InnerException)
+        {
+            if (cause is WalSyncException)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private void Problem(string code, string what)

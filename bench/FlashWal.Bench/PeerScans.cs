@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using FlashWal.Telemetry;
 
 namespace FlashWal.Bench;
 

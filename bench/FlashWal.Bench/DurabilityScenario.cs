@@ -53,7 +53,7 @@ internal static class DurabilityScenario
         ];
         result.Method =
             $"Single: append one 64-byte event, then make it durable and wait for it — FlashWal None: Flush(); Interval (SyncInterval 1 ms): Commit() + WaitForDurable(id); EveryCommit: Commit(); FasterLog and TsavoriteLog: Commit(spinWait: true); FileStream: Flush(flushToDisk: true). {single:N0} times a run. " +
-            $"Group commit: {groupEvents:N0} unpaced 64-byte events, a commit every 1,000 (for the baselines a durable one: Commit(spinWait: true) / Flush(true), their only way to know durability); the durable lag is CommittedEventId − DurableEventId sampled after each commit (events). " +
+            $"Group commit: {groupEvents:N0} unpaced 64-byte events, a commit every 1,000 (FlashWal None and Interval: RequestCommit, which does not wait for the file, so the lag sampled after it can trail the flusher by up to ~1 ms of events; EveryCommit: Commit; for the baselines a durable one: Commit(spinWait: true) / Flush(true), their only way to know durability); the durable lag is CommittedEventId − DurableEventId sampled after each commit (events). " +
             $"{repetitions} measured repetitions after a discarded warm-up, interleaved; latencies over all measured runs, throughput medians. Segments of {segment >> 20} MiB.";
         result.Settings["systems"] = Systems.Describe(specs);
         byte[] payload = new byte[64];

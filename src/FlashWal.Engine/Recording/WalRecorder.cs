@@ -378,10 +378,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
     {
         ThrowIfStopped();
         long start = Stopwatch.GetTimestamp();
-        if (_writer.HasOpenBlock)
-        {
-            _writer.Seal();
-        }
+        _writer.Seal(); // nothing to seal without an open block
 
         WaitWritten();
         _telemetry.Seal.RecordSince(start);
@@ -407,10 +404,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
     public long RequestCommit()
     {
         ThrowIfStopped();
-        if (_writer.HasOpenBlock)
-        {
-            _writer.Seal();
-        }
+        _writer.Seal(); // nothing to seal without an open block
 
         _telemetry.CountCommit();
         return _lastId;
@@ -420,10 +414,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
     public long Flush()
     {
         ThrowIfStopped();
-        if (_writer.HasOpenBlock)
-        {
-            _writer.Seal();
-        }
+        _writer.Seal(); // nothing to seal without an open block
 
         WaitWritten();
         FlushActive();

@@ -88,3 +88,38 @@ internal sealed class PeerScans : IDisposable
         public List<double> Gbps { get; } = [];
     }
 }
+
+/// <summary>Enqueues one payload into a peer log.</summary>
+internal delegate void EnqueuePayload(ReadOnlySpan<byte> payload);
+
+/// <summary>What both peers' writes and scans do alike.</summary>
+internal static class PeerLog
+{
+    /// <summary>Enqueues <paramref name="events"/> 64-byte payloads (the index in the first bytes), a <paramref name="commit"/> every 1,024.</summary>
+    public static void Fill(int events, EnqueuePayload enqueue, Action commit)
+    {
+        Span<byte> payload = stackalloc byte[64];
+        for (int i = 0; i < events; i++)
+        {
+            BitConverter.TryWriteBytes(payload, i);
+            enqueue(payload);
+            if (i % 1024 == 1023)
+            {
+                commit();
+            }
+        }
+    }
+
+    /// <summary>The byte sum a scan takes of each payload, the same work FlashWal's replay does.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inside the timed scan: no call per entry
+    public static unsafe long Sum(byte* entry, int length)
+    {
+        long sum = 0;
+        for (int i = 0; i < length; i++)
+        {
+            sum += entry[i];
+        }
+
+        return sum;
+    }
+}

@@ -65,16 +65,7 @@ internal static class FasterScan
     {
         using IDevice device = Devices.CreateLogDevice(Path.Combine(dir, "faster.log"), preallocateFile: false, deleteOnClose: false);
         using var log = new FasterLog(Settings(dir, segmentSize, device));
-        Span<byte> payload = stackalloc byte[64];
-        for (int i = 0; i < events; i++)
-        {
-            BitConverter.TryWriteBytes(payload, i);
-            log.Enqueue(payload);
-            if (i % 1024 == 1023)
-            {
-                log.Commit(spinWait: false);
-            }
-        }
+        PeerLog.Fill(events, payload => log.Enqueue(payload), () => log.Commit(spinWait: false));
 
         log.Commit(spinWait: true);
         return log.TailAddress - log.BeginAddress;
@@ -90,10 +81,7 @@ internal static class FasterScan
         {
             while (iterator.UnsafeGetNext(out byte* entry, out int length, out _, out _))
             {
-                for (int i = 0; i < length; i++)
-                {
-                    sum += entry[i];
-                }
+                sum += PeerLog.Sum(entry, length);
 
                 iterator.UnsafeRelease();
                 n++;

@@ -91,16 +91,7 @@ internal static class TsavoriteScan
     {
         using var files = new TsavoriteFiles(dir, deleteOnClose: false);
         using var log = new TsavoriteLog(files.Settings(segmentSize), logger: null);
-        Span<byte> payload = stackalloc byte[64];
-        for (int i = 0; i < events; i++)
-        {
-            BitConverter.TryWriteBytes(payload, i);
-            log.Enqueue(payload);
-            if (i % 1024 == 1023)
-            {
-                log.Commit(spinWait: false);
-            }
-        }
+        PeerLog.Fill(events, payload => log.Enqueue(payload), () => log.Commit(spinWait: false));
 
         log.Commit(spinWait: true);
         return log.TailAddress - log.BeginAddress;
@@ -116,10 +107,7 @@ internal static class TsavoriteScan
         {
             while (iterator.UnsafeGetNext(out byte* entry, out int length, out _, out _))
             {
-                for (int i = 0; i < length; i++)
-                {
-                    sum += entry[i];
-                }
+                sum += PeerLog.Sum(entry, length);
 
                 iterator.UnsafeRelease();
                 n++;

@@ -230,8 +230,19 @@ function Invoke-UnitTask {
         Add-SuiteResult 'unit' 0 0 0 "dotnet test exited $exit and wrote no results ($trx)"
         return
     }
-    $counters = ([xml](Get-Content -LiteralPath $trx -Raw)).TestRun.ResultSummary.Counters
+    $run = ([xml](Get-Content -LiteralPath $trx -Raw)).TestRun
+    $counters = $run.ResultSummary.Counters
     $problem = if ($exit -ne 0 -and [int]$counters.failed -eq 0) { "dotnet test exited $exit" } else { $null }
+    if ([int]$counters.failed -gt 0) {
+        # CI keeps only the tail of the log, so the summary names each failed test and the first line of
+        # its message (three lines at most): a failure that happened once must be identifiable from the tail alone.
+        $names = foreach ($result in @($run.Results.UnitTestResult | Where-Object outcome -eq 'Failed')) {
+            $message = ("$($result.Output.ErrorInfo.Message)".Trim() -split "`n" | ForEach-Object Trim | Where-Object { $_ } | Select-Object -First 3) -join ' | '
+            if ($message.Length -gt 300) { $message = $message.Substring(0, 300) + '...' }
+            "$($result.testName): $message"
+        }
+        $problem = "$($counters.failed) failed`n  " + ($names -join "`n  ")
+    }
     Add-SuiteResult 'unit' ([int]$counters.passed) ([int]$counters.failed) ([int]$counters.notExecuted) $problem
 }
 
@@ -358,7 +369,7 @@ function Write-Summary {
     Write-Host "total: $passed passed, $failed failed, $skipped skipped"
     $bad = @($Suites | Where-Object Problem)
     if ($bad.Count -gt 0) {
-        [Console]::Error.WriteLine("build.ps1: tests failed: $(($bad | ForEach-Object { "$($_.Name) ($($_.Problem))" }) -join '; ').")
+        [Console]::Error.WriteLine("build.ps1: tests failed: $(($bad | ForEach-Object { "$($_.Name) ($(($_.Problem -split "`n")[0]))" }) -join '; ').")
         exit 1
     }
 }

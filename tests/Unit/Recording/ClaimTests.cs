@@ -67,10 +67,8 @@ public sealed class ClaimTests
         using var dir = new TempDirectory();
         using var recorder = WalRecorder.Open(dir.Path);
         Claimed(recorder, 100); // compiles them
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Claimed(recorder, 100_000);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
-        Assert.Equal(100_100, recorder.Commit());
+        Assert.Equal(0, AllocationCounter.Least(() => Claimed(recorder, 100_000)));
+        Assert.Equal(100 + (AllocationCounter.Windows * 100_000), recorder.Commit());
     }
 
     private static void Claimed(WalRecorder recorder, int count)

@@ -18,6 +18,7 @@ namespace FlashWal.Reading;
 public sealed unsafe class SegmentReader : IDisposable
 {
     private readonly MappedFile? _file;
+    private readonly ReadBufferPool.ReadBuffer? _buffer; // the file's bytes, read into a pooled buffer instead of mapped
     private System.Runtime.InteropServices.GCHandle _pinned; // the decompressed bytes of a compressed segment (not readonly: Free mutates it)
     private readonly byte* _base;
     private IReadOnlyList<long> _blocks;
@@ -27,11 +28,20 @@ public sealed unsafe class SegmentReader : IDisposable
     private long _recordOffset;
     private int _recordsLeft;
     private bool _disposed;
+    private bool _released;
 
     private SegmentReader(MappedFile? file, SegmentScan scan)
     {
         _file = file;
         _base = file is null ? null : file.Pointer;
+        Scan = scan;
+        _blocks = scan.BlockOffsets;
+    }
+
+    private SegmentReader(ReadBufferPool.ReadBuffer buffer, SegmentScan scan)
+    {
+        _buffer = buffer;
+        _base = buffer.Pointer;
         Scan = scan;
         _blocks = scan.BlockOffsets;
     }
@@ -43,6 +53,9 @@ public sealed unsafe class SegmentReader : IDisposable
         Scan = SegmentScanner.Scan(path, _base, decompressed.Length);
         _blocks = Scan.BlockOffsets;
     }
+
+    /// <summary>Whether the file was mapped (not read into a buffer, nor decompressed).</summary>
+    internal bool IsMapped => _file is not null;
 
     /// <summary>Everything the verification of this segment found, and its valid prefix.</summary>
     public SegmentScan Scan { get; }
@@ -95,9 +108,15 @@ public sealed unsafe class SegmentReader : IDisposable
     /// <exception cref="WalFormatException">The file is not a FlashWal segment.</exception>
     /// <exception cref="WalVersionException">The segment uses a newer format version.</exception>
     /// <exception cref="WalCorruptionException">The segment header is damaged.</exception>
-    public static SegmentReader Open(string path, bool salvage)
+    public static SegmentReader Open(string path, bool salvage) => Open(path, salvage, buffers: null);
+
+    /// <summary>
+    /// <see cref="Open(string, bool)"/>, reading the file into a buffer of <paramref name="buffers"/>
+    /// when one is free (the reader gives it back when disposed) and mapping it otherwise.
+    /// </summary>
+    internal static SegmentReader Open(string path, bool salvage, ReadBufferPool? buffers)
     {
-        SegmentReader reader = OpenVerified(path);
+        SegmentReader reader = OpenVerified(path, buffers);
         if (salvage && reader.Scan.State == SegmentState.Damaged)
         {
             // Scan.FileLength is the mapped length (the decompressed one for a .walz).
@@ -120,7 +139,7 @@ public sealed unsafe class SegmentReader : IDisposable
         return reader;
     }
 
-    private static SegmentReader OpenVerified(string path)
+    private static SegmentReader OpenVerified(string path, ReadBufferPool? buffers)
     {
         ArgumentNullException.ThrowIfNull(path);
         path = System.IO.Path.GetFullPath(path);
@@ -141,6 +160,11 @@ public sealed unsafe class SegmentReader : IDisposable
 
         FileStream stream = WalFileErrors.OpenRead(path);
         long length = stream.Length;
+        if (length > 0 && buffers is not null && buffers.TryRent(length, out ReadBufferPool.ReadBuffer? buffer))
+        {
+            return OpenRead(path, stream, length, buffer!);
+        }
+
         MappedFile? mapped = null;
         if (length == 0)
         {
@@ -167,6 +191,34 @@ public sealed unsafe class SegmentReader : IDisposable
         catch
         {
             mapped?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Reads the file into <paramref name="buffer"/> and verifies it there; disposes the stream, and releases the buffer on failure.</summary>
+    private static SegmentReader OpenRead(string path, FileStream stream, long length, ReadBufferPool.ReadBuffer buffer)
+    {
+        try
+        {
+            using (stream)
+            {
+                try
+                {
+                    length = buffer.ReadFrom(stream.SafeFileHandle, length);
+                }
+                catch (Exception e) when (WalFileErrors.IsIo(e))
+                {
+                    throw WalFileErrors.Reading(path, e);
+                }
+            }
+
+            SegmentScan scan = SegmentScanner.Scan(path, length == 0 ? null : buffer.Pointer, length);
+            ThrowIfUnreadable(scan, buffer.Pointer);
+            return new SegmentReader(buffer, scan);
+        }
+        catch
+        {
+            buffer.Release();
             throw;
         }
     }
@@ -322,12 +374,18 @@ public sealed unsafe class SegmentReader : IDisposable
         EnterBlock(start);
     }
 
-    /// <summary>Unmaps the file. Payload spans handed out before are invalid afterwards.</summary>
+    /// <summary>Unmaps the file (or gives back the buffer it was read into). Payload spans handed out before are invalid afterwards.</summary>
     public void Dispose()
     {
         _disposed = true;
         _recordsLeft = 0; // the next TryReadNext goes by the disposed check instead of reading unmapped memory
         _file?.Dispose();
+        if (_buffer is not null && !_released)
+        {
+            _released = true;
+            _buffer.Release();
+        }
+
         if (_pinned.IsAllocated)
         {
             _pinned.Free();
@@ -338,7 +396,7 @@ public sealed unsafe class SegmentReader : IDisposable
     {
         if (_disposed)
         {
-            throw new ObjectDisposedException(nameof(SegmentReader), $"The reader of '{Path}' has been disposed; its file is no longer mapped.");
+            throw new ObjectDisposedException(nameof(SegmentReader), $"The reader of '{Path}' has been disposed; its bytes are no longer in memory.");
         }
     }
 

@@ -1,6 +1,7 @@
 using FlashWal.Errors;
 using FlashWal.Inspection;
 using FlashWal.Reading;
+using FlashWal.Storage;
 
 namespace FlashWal.Recovery;
 
@@ -34,7 +35,10 @@ public sealed class PreloadedSegment
     /// Opens and verifies <paramref name="entry"/>'s file (the same work with or without a preloader);
     /// a file that cannot be opened becomes a failure, never an exception.
     /// </summary>
-    public static PreloadedSegment Load(SegmentScan entry, bool salvage)
+    public static PreloadedSegment Load(SegmentScan entry, bool salvage) => Load(entry, salvage, buffers: null);
+
+    /// <summary><see cref="Load(SegmentScan, bool)"/>, reading the file into a buffer of <paramref name="buffers"/> when one is free.</summary>
+    internal static PreloadedSegment Load(SegmentScan entry, bool salvage, ReadBufferPool? buffers)
     {
         ArgumentNullException.ThrowIfNull(entry);
 
@@ -43,7 +47,7 @@ public sealed class PreloadedSegment
         salvage &= !entry.EndsTorn;
         try
         {
-            return new PreloadedSegment(entry, SegmentReader.Open(entry.Path, salvage), null);
+            return new PreloadedSegment(entry, SegmentReader.Open(entry.Path, salvage, buffers), null);
         }
         catch (Exception e) when (e is WalPathNotFoundException or FileNotFoundException && SegmentScanner.CompressedTwin(entry.Path) is { } compressed)
         {

@@ -1,13 +1,14 @@
 using System.Diagnostics;
 using FlashWal.Inspection;
 using FlashWal.Reading;
+using FlashWal.Storage;
 using FlashWal.Telemetry;
 using FlashWal.Threading;
 
 namespace FlashWal.Recovery;
 
 /// <summary>
-/// A background thread that opens, maps and fully verifies the segments a replay will need next and
+/// A background thread that opens, reads and fully verifies the segments a replay will need next and
 /// hands them over through a prepared ring, and takes exhausted readers back through a finished ring
 /// and closes them: the replay thread never maps, verifies or closes a file.
 /// </summary>
@@ -15,13 +16,19 @@ namespace FlashWal.Recovery;
 /// <para><b>Rings.</b> Two lock-free single-producer single-consumer rings of
 /// <see cref="RingCapacity"/> slots, all usable: prepared (this thread produces, the replay thread
 /// consumes) and finished (the other way round).</para>
+/// <para><b>Reading.</b> A segment is read whole into one of <see cref="ReadBuffers"/> buffers,
+/// which are reused from segment to segment (<see cref="ReadBufferPool"/> says why not a mapping): the
+/// memory this costs is that many segments' length. The thread loads the next segment when a buffer
+/// is free; the replay thread frees one with each segment it hands back. When none is free and the
+/// replay has nothing prepared (it holds them all: the segment it reads and one it deferred), the
+/// segment is mapped instead, so the replay never waits on a buffer.</para>
 /// <para><b>Order and failures.</b> Segments are handed over in the order given, one entry each: a
 /// segment that cannot be opened is handed over as a <see cref="PreloadedSegment.Failure"/> in its
 /// place, so the replay thread decides (strict stops, salvage reports and goes on) and nothing is
 /// skipped silently.</para>
 /// <para><b>Waiting.</b> With nothing to do (ring full, nothing finished) the thread spins briefly,
 /// then yields, then sleeps 1 ms at a time: an idle preloader costs about a thousand wake-ups per
-/// second, and never a core; with four segments ready, a late wake-up costs the replay nothing. The
+/// second, and never a core; with two segments ready, a late wake-up costs the replay nothing. The
 /// replay thread's <see cref="Take"/> spins briefly, then blocks on an event this thread sets after
 /// each hand-over (and at most <see cref="MaxBlockedWait"/> at a time, to look at cancellation): a
 /// replay that has caught up with verification resumes the moment the next segment is ready, not at
@@ -37,7 +44,12 @@ public sealed class SegmentPreloader : IDisposable
     /// <summary>The longest the replay thread blocks in one go before it looks at cancellation again.</summary>
     public static readonly TimeSpan MaxBlockedWait = TimeSpan.FromMilliseconds(10);
 
+    /// <summary>Buffers segments are read into: one for the segment the replay reads, two prepared ahead of it.</summary>
+    public const int ReadBuffers = 3;
+
     private const int SpinsBeforeBlocking = 20;
+
+    private readonly ReadBufferPool _buffers = new(ReadBuffers);
 
     private readonly SpscRing<PreloadedSegment> _prepared = new(RingCapacity);
     private readonly SpscRing<SegmentReader> _finished = new(RingCapacity);
@@ -159,6 +171,7 @@ public sealed class SegmentPreloader : IDisposable
     {
         Stop();
         _handedOver.Dispose();
+        _buffers.Dispose(); // a buffer the replay still holds is freed when its reader is disposed
     }
 
     private void Run()
@@ -168,28 +181,34 @@ public sealed class SegmentPreloader : IDisposable
         while (!_stopping)
         {
             bool worked = false;
-            if (next < _segments.Count && _prepared.Count < RingCapacity)
+
+            // Finished readers first: each gives a buffer back for the load below.
+            while (_finished.TryDequeue(out SegmentReader? finished))
             {
                 long start = Stopwatch.GetTimestamp();
-                PreloadedSegment segment = PreloadedSegment.Load(_segments[next], _salvage);
+                finished.Dispose();
+                Telemetry.Close.RecordConcurrentSince(start);
+                worked = true;
+            }
+
+            if (next < _segments.Count && _prepared.Count < RingCapacity && (_buffers.HasFree || _prepared.Count == 0))
+            {
+                long start = Stopwatch.GetTimestamp();
+                PreloadedSegment segment = PreloadedSegment.Load(_segments[next], _salvage, _buffers);
                 Telemetry.Open.RecordSince(start);
                 if (segment.Failure is not null)
                 {
                     Telemetry.CountFailure();
+                }
+                else if (segment.Reader is { IsMapped: true })
+                {
+                    Telemetry.CountMappedSegment();
                 }
 
                 _prepared.TryEnqueue(segment); // only this thread fills it, and it checked the count
                 next++;
                 _preloadingDone = next == _segments.Count;
                 _handedOver.Set();
-                worked = true;
-            }
-
-            while (_finished.TryDequeue(out SegmentReader? finished))
-            {
-                long start = Stopwatch.GetTimestamp();
-                finished.Dispose();
-                Telemetry.Close.RecordConcurrentSince(start);
                 worked = true;
             }
 

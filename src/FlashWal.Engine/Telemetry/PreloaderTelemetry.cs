@@ -5,6 +5,7 @@ public sealed class PreloaderTelemetry
 {
     private long _failures;
     private long _synchronousCloses;
+    private long _mappedSegments;
 
     /// <summary>Opening, mapping and fully verifying a segment, in ns.</summary>
     public LatencyHistogram Open { get; } = new();
@@ -25,6 +26,15 @@ public sealed class PreloaderTelemetry
     public long SynchronousCloses => Volatile.Read(ref _synchronousCloses);
 
     internal void CountFailure() => Interlocked.Increment(ref _failures);
+
+    /// <summary>
+    /// Segments the preloader mapped instead of reading into one of its buffers, because none was free
+    /// (the replay held them all) while the replay had nothing prepared: each one's pages fault as it is
+    /// verified. Compressed segments are decompressed, never mapped, and not counted.
+    /// </summary>
+    public long MappedSegments => Volatile.Read(ref _mappedSegments);
+
+    internal void CountMappedSegment() => Interlocked.Increment(ref _mappedSegments);
 
     internal void CountSynchronousClose() => Interlocked.Increment(ref _synchronousCloses);
 }

@@ -74,23 +74,25 @@ public class SegmentPreloaderTests
     }
 
     [LinuxFact("counts the files and mappings the process holds in /proc/self")]
-    public void Never_prepares_more_than_the_ring_holds_and_stopping_closes_what_it_prepared()
+    public void Never_prepares_more_than_its_read_buffers_hold_and_keeps_no_file_open_or_mapped()
     {
         (TempDirectory dir, IReadOnlyList<SegmentScan> segments) = SixSegments();
         using (dir)
         {
             var preloader = new SegmentPreloader(salvage: false);
             preloader.Start(segments);
-            Eventually(() => preloader.Telemetry.Open.Snapshot().Count == SegmentPreloader.RingCapacity);
+            Eventually(() => preloader.Telemetry.Open.Snapshot().Count == SegmentPreloader.ReadBuffers);
             Thread.Sleep(50); // room to overrun, if it would
-            Assert.Equal(SegmentPreloader.RingCapacity, preloader.Telemetry.Open.Snapshot().Count);
+            Assert.Equal(SegmentPreloader.ReadBuffers, preloader.Telemetry.Open.Snapshot().Count);
             Assert.False(preloader.PreloadingIsDone);
-            Assert.Equal(SegmentPreloader.RingCapacity, OpenHandles(dir.Path));
+
+            // Each prepared segment was read whole into a buffer: its file is closed and nothing is mapped.
+            Assert.Equal(0, OpenHandles(dir.Path));
+            Assert.Equal(0, Mappings(dir.Path));
+            Assert.Equal(0, preloader.Telemetry.MappedSegments);
 
             preloader.Stop();
             Assert.True(preloader.IsDone);
-            Assert.Equal(0, OpenHandles(dir.Path));
-            Assert.Equal(0, Mappings(dir.Path));
             Assert.Null(preloader.Take()); // stopped: nothing more, no wait
             preloader.Dispose();
         }

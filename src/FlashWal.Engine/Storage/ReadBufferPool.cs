@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace FlashWal.Storage;
 
 /// <summary>
@@ -112,11 +110,18 @@ internal sealed unsafe class ReadBufferPool : IDisposable
         buffer.Free();
     }
 
-    /// <summary>Native memory, page-aligned, that a file is read into.</summary>
+    /// <summary>
+    /// Native memory that a file is read into: 2 MiB aligned, a whole number of 2 MiB, asked for
+    /// transparent huge pages (<see cref="ResidentMemory"/> with no prefault). Why: the first read
+    /// into a fresh buffer faults in each of its pages; here (2026-12-05) a read of 8 MiB into fresh
+    /// 4 KiB pages took 21 to 28 ms, into fresh huge pages 1.4 ms, and into a warm buffer 0.55 to
+    /// 0.75 ms, so a recovery's first segments no longer wait tens of milliseconds each.
+    /// </summary>
     internal sealed class ReadBuffer
     {
-        private const int PageSize = 4096;
+        private const long Granule = 2 << 20;
         private readonly ReadBufferPool _pool;
+        private ResidentMemory? _memory;
 
         internal ReadBuffer(ReadBufferPool pool) => _pool = pool;
 
@@ -157,19 +162,18 @@ internal sealed unsafe class ReadBufferPool : IDisposable
             }
 
             Free();
-            long size = (length + (PageSize - 1)) & -PageSize;
-            Pointer = (byte*)NativeMemory.AlignedAlloc((nuint)size, PageSize);
+            long size = (length + (Granule - 1)) & -Granule;
+            _memory = ResidentMemory.Allocate(size, PrefaultMode.None);
+            Pointer = _memory.Pointer;
             Capacity = size;
         }
 
         internal void Free()
         {
-            if (Pointer != null)
-            {
-                NativeMemory.AlignedFree(Pointer);
-                Pointer = null;
-                Capacity = 0;
-            }
+            _memory?.Dispose();
+            _memory = null;
+            Pointer = null;
+            Capacity = 0;
         }
     }
 }

@@ -7,7 +7,8 @@ namespace FlashWal.Storage;
 
 /// <summary>
 /// Anonymous memory made resident and writable in this process's page tables before its first use,
-/// with the strategy checked by measurement: the recorder's staging ring.
+/// with the strategy checked by measurement: the recorder's staging ring (and, with no prefault, the
+/// recovery's read buffers, for the alignment and huge pages).
 /// </summary>
 /// <remarks>
 /// <para>Why a check: on a guest with shadow paging (a paravirtualised VM) a page that
@@ -82,7 +83,7 @@ internal sealed unsafe class ResidentMemory : IDisposable
         if (mode == PrefaultMode.None)
         {
             Used = PrefaultMode.None;
-            Choice = "none asked: each page faults at its first store, on the writer's first lap of the ring";
+            Choice = "none asked: each page faults at its first store (the staging ring: on the writer's first lap)";
             return;
         }
 

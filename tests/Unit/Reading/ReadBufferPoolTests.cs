@@ -19,8 +19,8 @@ public sealed unsafe class ReadBufferPoolTests
         Assert.False(pool.HasFree);
         Assert.False(pool.TryRent(1, out var none));
         Assert.Null(none);
-        Assert.Equal(12_288, first!.Capacity); // whole pages
-        Assert.Equal(0, (long)first.Pointer % 4096);
+        Assert.Equal(2 << 20, first!.Capacity); // whole huge pages
+        Assert.Equal(0, (long)first.Pointer % (2 << 20));
 
         byte* memory = first.Pointer;
         first.Release();
@@ -30,9 +30,9 @@ public sealed unsafe class ReadBufferPoolTests
         Assert.True(again!.Pointer == memory, "a buffer long enough is reused as it is");
 
         second!.Release();
-        Assert.True(pool.TryRent(1 << 20, out var grown));
+        Assert.True(pool.TryRent((2 << 20) + 1, out var grown));
         Assert.Same(second, grown);
-        Assert.Equal(1 << 20, grown!.Capacity);
+        Assert.Equal(4 << 20, grown!.Capacity);
         grown.Release();
         again.Release();
     }

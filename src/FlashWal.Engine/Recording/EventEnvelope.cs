@@ -27,6 +27,15 @@ internal sealed class EventEnvelope : IValueTaskSource<long>
 
     public long EventId { get; set; }
 
+    /// <summary>For a batch, each event's payload size (the payload holds them one after another); 0 for one event.</summary>
+    public int BatchEventSize { get; private set; }
+
+    /// <summary>Events the envelope carries: 1, or a batch's count.</summary>
+    public int Count => BatchEventSize == 0 ? 1 : Length / BatchEventSize;
+
+    /// <summary>The id of the envelope's last event, once appended (what commit and durability wait for).</summary>
+    public long LastEventId => EventId + Count - 1;
+
     /// <summary>A flush request, not an event: the writer appends nothing for it.</summary>
     public bool IsFlushMarker { get; private set; }
 
@@ -34,26 +43,52 @@ internal sealed class EventEnvelope : IValueTaskSource<long>
 
     public short Version => _completion.Version;
 
-    public void Fill(ReadOnlySpan<byte> payload, ushort type, SubmitWait wait, bool blocking, ObjectPool<EventEnvelope> pool, bool flushMarker = false)
+    public void Fill(ReadOnlySpan<byte> payload, ushort type, SubmitWait wait, bool blocking, ObjectPool<EventEnvelope> pool, bool flushMarker = false, int batchEventSize = 0)
     {
         IsFlushMarker = flushMarker;
-        if (Buffer.Length < payload.Length)
-        {
-            Buffer = new byte[Math.Max(payload.Length, Buffer.Length * 2)]; // grows once per size class, then reused
-        }
-
+        BatchEventSize = batchEventSize;
+        Size(payload.Length);
         payload.CopyTo(Buffer);
-        Length = payload.Length;
         Type = type;
+        _pool = pool;
+        Arm(wait, blocking);
+    }
+
+    /// <summary>A claimed submission: the caller writes <paramref name="length"/> bytes of payload into <see cref="Buffer"/> itself, then it is armed and queued.</summary>
+    public void OpenClaim(int length, ushort type, ObjectPool<EventEnvelope> pool)
+    {
+        IsFlushMarker = false;
+        BatchEventSize = 0;
+        Size(length);
+        Type = type;
+        _pool = pool;
+        Claimed = true;
+    }
+
+    /// <summary>Whether a claim holds the envelope: it is the claimer's until submitted or cancelled.</summary>
+    public bool Claimed { get; set; }
+
+    /// <summary>Sets what the submitter waits for; resets the completion state for a new submission.</summary>
+    public void Arm(SubmitWait wait, bool blocking)
+    {
         Wait = wait;
         Blocking = blocking;
-        _pool = pool;
         _failure = null;
         EventId = 0;
         if (blocking)
         {
             (_signal ??= new ManualResetEventSlim(false, spinCount: 100)).Reset();
         }
+    }
+
+    private void Size(int length)
+    {
+        if (Buffer.Length < length)
+        {
+            Buffer = new byte[Math.Max(length, Buffer.Length * 2)]; // grows once per size class, then reused
+        }
+
+        Length = length;
     }
 
     /// <summary>Writer thread: the event reached what its submitter waits for.</summary>
@@ -118,6 +153,7 @@ internal sealed class EventEnvelope : IValueTaskSource<long>
     /// <summary>Back to the pool, ready for the next event.</summary>
     public void Release()
     {
+        Claimed = false;
         _completion.Reset();
         ObjectPool<EventEnvelope>? pool = _pool;
         _pool = null;

@@ -269,29 +269,48 @@ public sealed class WalRecorder : IDisposable, IStagingListener
     /// <exception cref="WalEventTooLargeException">An element is larger than the block size's limit.</exception>
     public long AppendBatch<T>(ReadOnlySpan<T> events, ushort type = 0)
         where T : unmanaged
+        => AppendBatchCore(MemoryMarshal.AsBytes(events), Unsafe.SizeOf<T>(), events.Length, type);
+
+    /// <summary>
+    /// <see cref="AppendBatch{T}"/> for payloads already laid out as bytes: <paramref name="payloads"/>
+    /// holds one event after another, each <paramref name="payloadSize"/> bytes (the recorder host
+    /// hands its producers' batches over this way). Returns the first id (0 for an empty batch).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="payloadSize"/> is below 1, or the length of <paramref name="payloads"/> is not a multiple of it.</exception>
+    /// <exception cref="WalEventTooLargeException">A payload is larger than the block size's limit.</exception>
+    public long AppendBatch(ReadOnlySpan<byte> payloads, int payloadSize, ushort type = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(payloadSize, 1);
+        if (payloads.Length % payloadSize != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(payloads), payloads.Length, $"A batch of payloads of {payloadSize} bytes each must be a multiple of {payloadSize} bytes long.");
+        }
+
+        return AppendBatchCore(payloads, payloadSize, payloads.Length / payloadSize, type);
+    }
+
+    private long AppendBatchCore(ReadOnlySpan<byte> bytes, int size, int count, ushort type)
     {
         if (_stopped)
         {
             ThrowIfStopped();
         }
 
-        if (events.IsEmpty)
+        if (count == 0)
         {
             return 0;
         }
 
         long first = _lastId + 1;
         long timestamp = _clock.UnixNs();
-        ReadOnlySpan<byte> bytes = MemoryMarshal.AsBytes(events);
-        int size = Unsafe.SizeOf<T>();
         int done = 0;
         bool rotated = false;
-        while (done < events.Length)
+        while (done < count)
         {
-            int appended = _writer.TryAppendBatch(first + done, timestamp, type, bytes[(done * size)..], size, events.Length - done);
+            int appended = _writer.TryAppendBatch(first + done, timestamp, type, bytes[(done * size)..], size, count - done);
             done += appended;
             _lastId = first + done - 1;
-            if (done < events.Length)
+            if (done < count)
             {
                 if (appended == 0 && rotated)
                 {
@@ -303,7 +322,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
             }
         }
 
-        CountEvents(events.Length);
+        CountEvents(count);
         return first;
     }
 

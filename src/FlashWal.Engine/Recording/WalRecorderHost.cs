@@ -155,6 +155,106 @@ public sealed class WalRecorderHost : IDisposable
         return new ValueTask<long>(envelope, envelope.Version);
     }
 
+    /// <summary>
+    /// Queues a batch, one event per element of <paramref name="events"/> (its bytes are the payload),
+    /// and returns at once (fire and forget). The writer appends it with
+    /// <see cref="WalRecorder.AppendBatch{T}"/>: consecutive ids, one timestamp, no other producer's event
+    /// between them. False when the queue is full and the host fails fast; true for an empty batch.
+    /// </summary>
+    /// <exception cref="WalEventTooLargeException">An element is larger than the recorder's payload limit; nothing was submitted.</exception>
+    public bool TrySubmitBatch<T>(ReadOnlySpan<T> events, ushort type = 0)
+        where T : unmanaged
+    {
+        if (events.IsEmpty)
+        {
+            ThrowIfClosed();
+            return true;
+        }
+
+        EventEnvelope envelope = PrepareBatch(events, type, SubmitWait.None, blocking: false);
+        if (Enqueue(envelope, throwWhenFull: false))
+        {
+            return true;
+        }
+
+        envelope.Release();
+        return false;
+    }
+
+    /// <summary>
+    /// Queues a batch (see <see cref="TrySubmitBatch{T}"/>) and blocks until all of it reached
+    /// <paramref name="wait"/>; returns its first id (0 for <see cref="SubmitWait.None"/> or an empty batch).
+    /// </summary>
+    /// <exception cref="WalQueueFullException">The queue is full and the host fails fast.</exception>
+    /// <exception cref="WalEventTooLargeException">An element is larger than the recorder's payload limit; nothing was submitted.</exception>
+    /// <exception cref="TimeoutException">It did not get there within <paramref name="timeout"/> (default: no limit).</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="wait"/> is not a <see cref="SubmitWait"/>, or <paramref name="timeout"/> is out of range; nothing was submitted.</exception>
+    public long SubmitBatch<T>(ReadOnlySpan<T> events, ushort type = 0, SubmitWait wait = SubmitWait.Appended, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+        where T : unmanaged
+    {
+        CheckWait(wait, timeout);
+        if (events.IsEmpty)
+        {
+            ThrowIfClosed();
+            return 0;
+        }
+
+        bool blocking = wait != SubmitWait.None;
+        EventEnvelope envelope = PrepareBatch(events, type, wait, blocking);
+        Enqueue(envelope, throwWhenFull: true);
+        return blocking ? envelope.WaitAndRelease(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken) : 0;
+    }
+
+    /// <summary>
+    /// Zero-copy submission, first half: a pooled envelope of <paramref name="length"/> bytes of payload
+    /// for the caller to write in place (no copy of a payload built elsewhere); the claim's
+    /// <see cref="SubmissionClaim.Submit"/> or <see cref="SubmissionClaim.TrySubmit"/> queues it,
+    /// <see cref="SubmissionClaim.Cancel"/> gives it back. Unlike <see cref="WalRecorder.Claim"/> it
+    /// holds up no other producer: the id is given when the writer appends it.
+    /// </summary>
+    /// <exception cref="WalEventTooLargeException">The length exceeds the recorder's payload limit.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The length is negative.</exception>
+    public SubmissionClaim Claim(int length, ushort type = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        ThrowIfClosed();
+        if (length > _maxPayload)
+        {
+            throw new WalEventTooLargeException(Directory, length, _maxPayload);
+        }
+
+        EventEnvelope envelope = _pool.Get();
+        envelope.OpenClaim(length, type, _pool);
+        return new SubmissionClaim(this, envelope, envelope.Version);
+    }
+
+    /// <summary>Queues a claimed envelope (see <see cref="SubmissionClaim"/>).</summary>
+    internal long SubmitClaim(EventEnvelope envelope, SubmitWait wait, bool throwWhenFull, TimeSpan? timeout, CancellationToken cancellationToken, out bool queued)
+    {
+        CheckWait(wait, timeout);
+        envelope.Claimed = false;
+        bool blocking = wait != SubmitWait.None;
+        envelope.Arm(wait, blocking);
+        try
+        {
+            ThrowIfClosed();
+        }
+        catch
+        {
+            envelope.Release();
+            throw;
+        }
+
+        queued = Enqueue(envelope, throwWhenFull);
+        if (!queued)
+        {
+            envelope.Claimed = true; // still the claimer's: it may try again or cancel
+            return 0;
+        }
+
+        return blocking ? envelope.WaitAndRelease(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken) : 0;
+    }
+
     /// <summary>Blocks until every event submitted before the call is durable; returns the durable watermark.</summary>
     public long Flush(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
@@ -249,6 +349,21 @@ public sealed class WalRecorderHost : IDisposable
         return envelope;
     }
 
+    private EventEnvelope PrepareBatch<T>(ReadOnlySpan<T> events, ushort type, SubmitWait wait, bool blocking)
+        where T : unmanaged
+    {
+        ThrowIfClosed();
+        int size = System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        if (size > _maxPayload)
+        {
+            throw new WalEventTooLargeException(Directory, size, _maxPayload);
+        }
+
+        EventEnvelope envelope = _pool.Get();
+        envelope.Fill(System.Runtime.InteropServices.MemoryMarshal.AsBytes(events), type, wait, blocking, _pool, batchEventSize: size);
+        return envelope;
+    }
+
     private bool Enqueue(EventEnvelope envelope, bool throwWhenFull)
     {
         var spin = default(SpinWait);
@@ -269,7 +384,7 @@ public sealed class WalRecorderHost : IDisposable
             spin.SpinOnce(); // sleeps after a while: this is the producer, not the writer
         }
 
-        Interlocked.Increment(ref _submitted);
+        Interlocked.Add(ref _submitted, envelope.IsFlushMarker ? 0 : envelope.Count); // events: a flush request is none
         if (_writerEnded)
         {
             // Nobody takes it any more (the writer thread ended on a failure): fail it, and anything
@@ -358,11 +473,13 @@ public sealed class WalRecorderHost : IDisposable
             count++;
             try
             {
-                envelope.EventId = envelope.IsFlushMarker ? _recorder.LastEventId : _recorder.Append(envelope.Payload, envelope.Type);
+                envelope.EventId = envelope.IsFlushMarker ? _recorder.LastEventId
+                    : envelope.BatchEventSize > 0 ? _recorder.AppendBatch(envelope.Payload, envelope.BatchEventSize, envelope.Type)
+                    : _recorder.Append(envelope.Payload, envelope.Type);
             }
             catch (Exception e) when (e is WalException or IOException or ObjectDisposedException)
             {
-                Interlocked.Increment(ref _failed);
+                Interlocked.Add(ref _failed, envelope.Count);
                 envelope.Fail(e);
                 continue;
             }
@@ -370,7 +487,7 @@ public sealed class WalRecorderHost : IDisposable
             Volatile.Write(ref _lastAppendedId, _recorder.LastEventId);
             if (!envelope.IsFlushMarker)
             {
-                Interlocked.Increment(ref _appended);
+                Interlocked.Add(ref _appended, envelope.Count);
             }
 
             switch (envelope.Wait)
@@ -422,7 +539,7 @@ public sealed class WalRecorderHost : IDisposable
         for (int i = 0; i < _awaitingDurable.Count; i++)
         {
             EventEnvelope envelope = _awaitingDurable[i];
-            if (force || envelope.EventId <= durable)
+            if (force || envelope.LastEventId <= durable)
             {
                 envelope.Complete();
             }
@@ -440,7 +557,7 @@ public sealed class WalRecorderHost : IDisposable
         if (_awaitingDurable.Count > 0)
         {
             // Group commit: one background flush completes every waiter up to its watermark.
-            _recorder.WaitForDurable(_awaitingDurable[^1].EventId, TimeSpan.FromMilliseconds(1));
+            _recorder.WaitForDurable(_awaitingDurable[^1].LastEventId, TimeSpan.FromMilliseconds(1));
             return;
         }
 

@@ -94,6 +94,41 @@ public sealed class BatchAppendTests
         Assert.Equal(2, recorder.Append([2]));
     }
 
+    [Fact]
+    public void Payloads_laid_out_as_bytes_append_as_the_typed_batch_does_and_a_ragged_layout_is_refused()
+    {
+        using var typedDir = new TempDirectory();
+        using var bytesDir = new TempDirectory();
+        var orders = Enumerable.Range(0, 300).Select(i => new Order { Id = i, Price = i * 7, Quantity = 1 }).ToArray();
+        using (var typed = WalRecorder.Open(typedDir.Path, new WalRecorderOptions { BlockSize = 4096 }))
+        using (var bytes = WalRecorder.Open(bytesDir.Path, new WalRecorderOptions { BlockSize = 4096 }))
+        {
+            Assert.Equal(1, typed.AppendBatch<Order>(orders, 5));
+            Assert.Equal(1, bytes.AppendBatch(MemoryMarshal.AsBytes(orders.AsSpan()), 64, 5));
+            Assert.Equal(0, bytes.AppendBatch([], 64));
+            Assert.Throws<ArgumentOutOfRangeException>(() => bytes.AppendBatch(new byte[100], 64));
+            Assert.Throws<ArgumentOutOfRangeException>(() => bytes.AppendBatch(new byte[64], 0));
+            Assert.Equal(300, bytes.LastEventId);
+        }
+
+        Assert.Equal(Read(typedDir.Path), Read(bytesDir.Path));
+    }
+
+    private static List<(long, ushort, string)> Read(string directory)
+    {
+        var events = new List<(long, ushort, string)>();
+        foreach ((long _, string path) in WalDirectory.List(directory).Segments)
+        {
+            using SegmentReader reader = SegmentReader.Open(path);
+            while (reader.TryReadNext(out WalEvent e))
+            {
+                events.Add((e.EventId, e.Type, Convert.ToHexString(e.Payload)));
+            }
+        }
+
+        return events;
+    }
+
     [StructLayout(LayoutKind.Sequential, Size = 8192)]
     private struct Big
     {

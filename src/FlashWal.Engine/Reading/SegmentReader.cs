@@ -160,9 +160,9 @@ public sealed unsafe class SegmentReader : IDisposable
 
         FileStream stream = WalFileErrors.OpenRead(path);
         long length = stream.Length;
-        if (length > 0 && buffers is not null && buffers.TryRent(length, out ReadBufferPool.ReadBuffer? buffer))
+        if (length > 0 && buffers is not null && TryRent(buffers, length) is { } buffer)
         {
-            return OpenRead(path, stream, length, buffer!);
+            return OpenRead(path, stream, length, buffer);
         }
 
         MappedFile? mapped = null;
@@ -192,6 +192,19 @@ public sealed unsafe class SegmentReader : IDisposable
         {
             mapped?.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>A buffer for <paramref name="length"/> bytes, or null: none is free, or memory for one is not (then the file is mapped, as without a pool).</summary>
+    private static ReadBufferPool.ReadBuffer? TryRent(ReadBufferPool buffers, long length)
+    {
+        try
+        {
+            return buffers.TryRent(length, out ReadBufferPool.ReadBuffer? buffer) ? buffer : null;
+        }
+        catch (OutOfMemoryException)
+        {
+            return null;
         }
     }
 

@@ -55,6 +55,40 @@ public readonly record struct BlockHeader(
         return chain;
     }
 
+    /// <summary>
+    /// Writes a block header's magic and the fields the block's writer knows at its seal; the
+    /// checksums are left for <see cref="Complete"/>.
+    /// </summary>
+    internal static void WriteFields(Span<byte> b, int length, int blockIndex, int recordCount, long firstEventId, long lastEventId, long sealedUnixNs)
+    {
+        b = b[..SegmentFormat.BlockHeaderSize];
+        BinaryPrimitives.WriteUInt32LittleEndian(b[OffMagic..], SegmentFormat.BlockMagic);
+        BinaryPrimitives.WriteUInt32LittleEndian(b[OffLength..], (uint)length);
+        BinaryPrimitives.WriteUInt32LittleEndian(b[OffBlockIndex..], (uint)blockIndex);
+        BinaryPrimitives.WriteUInt32LittleEndian(b[OffRecordCount..], (uint)recordCount);
+        BinaryPrimitives.WriteUInt64LittleEndian(b[OffFirstId..], (ulong)firstEventId);
+        BinaryPrimitives.WriteUInt64LittleEndian(b[OffLastId..], (ulong)lastEventId);
+        BinaryPrimitives.WriteInt64LittleEndian(b[OffSealed..], sealedUnixNs);
+    }
+
+    /// <summary>
+    /// Completes the header of the whole block <paramref name="block"/> (header and data) whose other
+    /// fields <see cref="WriteFields"/> wrote: the chain seed <paramref name="chainSeed"/>, the CRC of the
+    /// data after the header, the chain CRC and the header CRC, the same bytes <see cref="Encode"/>
+    /// writes. Returns the chain CRC (the next block's seed).
+    /// </summary>
+    internal static uint Complete(Span<byte> block, uint chainSeed)
+    {
+        Span<byte> b = block[..SegmentFormat.BlockHeaderSize];
+        BinaryPrimitives.WriteUInt32LittleEndian(b[OffChainSeed..], chainSeed);
+        BinaryPrimitives.WriteUInt32LittleEndian(b[OffDataCrc..], Crc32C.Compute(block[SegmentFormat.BlockHeaderSize..]));
+        uint chain = ComputeChainCrc(chainSeed, b);
+        BinaryPrimitives.WriteUInt32LittleEndian(b[OffChainCrc..], chain);
+        BinaryPrimitives.WriteUInt64LittleEndian(b[OffReserved..], 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(b[OffCrc..], ComputeCrc(b));
+        return chain;
+    }
+
     /// <summary>Decodes the fields without judging them.</summary>
     public static BlockHeader Read(ReadOnlySpan<byte> b) => new(
         (int)BinaryPrimitives.ReadUInt32LittleEndian(b[OffLength..]),

@@ -230,6 +230,7 @@ internal sealed unsafe class StagingRing : BlockStaging, IDisposable
             wrote = true;
             if (block.Length == 0)
             {
+                block.Next!.ContinueChainFrom(block.Segment); // every block of the ended segment is written: its chain is final
                 _listener.SegmentEnded(block.Segment, block.Next!, block.Timing);
             }
             else

@@ -727,7 +727,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
         long start = Stopwatch.GetTimestamp();
         SegmentWriter old = _writer;
         SegmentWriter fresh = NextSegment(old.SegmentIndex + 1, out long waitedTicks);
-        fresh.Start(old.ChainValue, _lastId, _ring);
+        fresh.Start(0, _lastId, _ring); // its chain seed is old's final chain value, which the ring's drainer gives it (ContinueChainFrom)
         Volatile.Write(ref _rotations, _rotations + 1);
         _ring.SegmentEnded(old, fresh, new RotationTiming(Stopwatch.GetTimestamp() - start, waitedTicks));
         _writer = fresh;
@@ -788,7 +788,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
             return;
         }
 
-        const BindingFlags Any = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic;
+        const BindingFlags Any = BindingFlags.Instance | BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic;
         (Type Type, string Name)[] path =
         [
             (typeof(WalRecorder), nameof(Rotate)),
@@ -801,6 +801,9 @@ public sealed class WalRecorder : IDisposable, IStagingListener
             (typeof(StagingRing), "WaitForRoom"),
             (typeof(StagingRing), "EnqueueWhenRoom"),
             (typeof(SegmentWriter), nameof(SegmentWriter.WriteBlock)),
+            (typeof(SegmentWriter), nameof(SegmentWriter.ContinueChainFrom)),
+            (typeof(BlockHeader), nameof(BlockHeader.Complete)),
+            (typeof(BlockHeader), nameof(BlockHeader.WriteFields)),
             (typeof(SpscRing<StagingRing.SealedBlock>), nameof(SpscRing<StagingRing.SealedBlock>.TryDequeue)),
             (typeof(SpscRing<SegmentWriter>), nameof(SpscRing<SegmentWriter>.TryDequeue)),
             (typeof(SpscRing<StagingRing.SealedBlock>), nameof(SpscRing<StagingRing.SealedBlock>.TryEnqueue)),

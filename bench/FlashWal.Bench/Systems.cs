@@ -46,7 +46,7 @@ internal sealed record SystemSpec(string Name, string Settings, Func<string, lon
 
     public static SystemSpec FlashWal(DurabilityPolicy durability = DurabilityPolicy.None, bool preparer = true, string? name = null, TimeSpan? syncInterval = null, Threading.ThreadPlacement? background = null) =>
         new(name ?? (preparer ? "FlashWal" : "FlashWal (no preparer)"),
-            $"WalRecorder, UsePreparer={preparer}, Durability={durability}{(syncInterval is { } s ? $", SyncInterval={s.TotalMilliseconds} ms" : "")}, block 64 KiB, prefault Auto, CRC-32C per record and block{(background is { IsAnywhere: false } ? $", background threads on {background}" : "")}",
+            $"WalRecorder, UsePreparer={preparer}, Durability={durability}{(syncInterval is { } s ? $", SyncInterval={s.TotalMilliseconds} ms" : "")}, block 64 KiB, prefault Auto, CRC-32C per block by the thread that writes it into the file{(background is { IsAnywhere: false } ? $", background threads on {background}" : "")}",
             (dir, size) => new FlashWalSystem(dir, new WalRecorderOptions
             {
                 SegmentSize = size,

@@ -39,20 +39,8 @@ public readonly record struct BlockHeader(
     public uint Encode(Span<byte> b)
     {
         b = b[..SegmentFormat.BlockHeaderSize];
-        BinaryPrimitives.WriteUInt32LittleEndian(b[OffMagic..], SegmentFormat.BlockMagic);
-        BinaryPrimitives.WriteUInt32LittleEndian(b[OffLength..], (uint)Length);
-        BinaryPrimitives.WriteUInt32LittleEndian(b[OffBlockIndex..], (uint)BlockIndex);
-        BinaryPrimitives.WriteUInt32LittleEndian(b[OffRecordCount..], (uint)RecordCount);
-        BinaryPrimitives.WriteUInt64LittleEndian(b[OffFirstId..], (ulong)FirstEventId);
-        BinaryPrimitives.WriteUInt64LittleEndian(b[OffLastId..], (ulong)LastEventId);
-        BinaryPrimitives.WriteInt64LittleEndian(b[OffSealed..], SealedUnixNs);
-        BinaryPrimitives.WriteUInt32LittleEndian(b[OffChainSeed..], ChainSeed);
-        BinaryPrimitives.WriteUInt32LittleEndian(b[OffDataCrc..], DataCrc);
-        uint chain = ComputeChainCrc(ChainSeed, b);
-        BinaryPrimitives.WriteUInt32LittleEndian(b[OffChainCrc..], chain);
-        BinaryPrimitives.WriteUInt64LittleEndian(b[OffReserved..], 0);
-        BinaryPrimitives.WriteUInt32LittleEndian(b[OffCrc..], ComputeCrc(b));
-        return chain;
+        WriteFields(b, Length, BlockIndex, RecordCount, FirstEventId, LastEventId, SealedUnixNs);
+        return WriteChecksums(b, ChainSeed, DataCrc);
     }
 
     /// <summary>
@@ -77,11 +65,14 @@ public readonly record struct BlockHeader(
     /// data after the header, the chain CRC and the header CRC, the same bytes <see cref="Encode"/>
     /// writes. Returns the chain CRC (the next block's seed).
     /// </summary>
-    internal static uint Complete(Span<byte> block, uint chainSeed)
+    internal static uint Complete(Span<byte> block, uint chainSeed) =>
+        WriteChecksums(block[..SegmentFormat.BlockHeaderSize], chainSeed, Crc32C.Compute(block[SegmentFormat.BlockHeaderSize..]));
+
+    /// <summary>Writes the chain seed, the data CRC, the chain CRC, the reserved zeros and the header CRC into header <paramref name="b"/>; returns the chain CRC.</summary>
+    private static uint WriteChecksums(Span<byte> b, uint chainSeed, uint dataCrc)
     {
-        Span<byte> b = block[..SegmentFormat.BlockHeaderSize];
         BinaryPrimitives.WriteUInt32LittleEndian(b[OffChainSeed..], chainSeed);
-        BinaryPrimitives.WriteUInt32LittleEndian(b[OffDataCrc..], Crc32C.Compute(block[SegmentFormat.BlockHeaderSize..]));
+        BinaryPrimitives.WriteUInt32LittleEndian(b[OffDataCrc..], dataCrc);
         uint chain = ComputeChainCrc(chainSeed, b);
         BinaryPrimitives.WriteUInt32LittleEndian(b[OffChainCrc..], chain);
         BinaryPrimitives.WriteUInt64LittleEndian(b[OffReserved..], 0);

@@ -803,6 +803,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
             (typeof(SegmentWriter), nameof(SegmentWriter.WriteBlock)),
             (typeof(SegmentWriter), nameof(SegmentWriter.ContinueChainFrom)),
             (typeof(BlockHeader), nameof(BlockHeader.Complete)),
+            (typeof(BlockHeader), "WriteChecksums"),
             (typeof(BlockHeader), nameof(BlockHeader.WriteFields)),
             (typeof(SpscRing<StagingRing.SealedBlock>), nameof(SpscRing<StagingRing.SealedBlock>.TryDequeue)),
             (typeof(SpscRing<SegmentWriter>), nameof(SpscRing<SegmentWriter>.TryDequeue)),

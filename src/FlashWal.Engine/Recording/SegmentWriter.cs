@@ -697,6 +697,7 @@ public sealed unsafe class SegmentWriter : IDisposable
         if (_blockStart >= 0)
         {
             (long start, int length) = SealOpenBlock();
+            _chain = BlockHeader.Complete(new Span<byte>(_base + start, length), _chain); // as WriteBlock would, before its first write
             _disk.Write(_file, new ReadOnlySpan<byte>(_base + start + 4, length - 4), start + 4, Path);
         }
 

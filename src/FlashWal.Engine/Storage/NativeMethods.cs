@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace FlashWal.Storage;
 
-/// <summary>The few Linux system calls .NET does not expose: ranged msync, madvise, fdatasync, a directory fsync, statx, and thread placement.</summary>
+/// <summary>The few Linux system calls .NET does not expose: anonymous mmap, ranged msync, madvise, fdatasync, a directory fsync, statx, and thread placement.</summary>
 internal static partial class NativeMethods
 {
     internal const int MadvPopulateWrite = 23; // Linux 5.14+
@@ -19,6 +19,15 @@ internal static partial class NativeMethods
     internal const int StatxInoOffset = 32;
     internal const int StatxDevMajorOffset = 136;
     internal const int StatxDevMinorOffset = 140;
+
+    internal const int ProtReadWrite = 0x1 | 0x2;
+    internal const int MapPrivateAnonymous = 0x02 | 0x20; // MAP_PRIVATE | MAP_ANONYMOUS (x86-64 and arm64)
+
+    [LibraryImport("libc", SetLastError = true)]
+    internal static unsafe partial void* mmap(void* address, nuint length, int protection, int flags, int fd, nint offset);
+
+    [LibraryImport("libc", SetLastError = true)]
+    internal static unsafe partial int munmap(void* address, nuint length);
 
     [LibraryImport("libc", SetLastError = true)]
     internal static unsafe partial int madvise(void* address, nuint length, int advice);

@@ -45,9 +45,14 @@ public sealed class PreloadedSegment
         // The segment where the log ends torn (the catalog declared it, FORMAT.md §9.1): nothing after
         // its valid prefix is part of the log, so salvage reads nothing there.
         salvage &= !entry.EndsTorn;
+
+        // Only a segment that was closed when listed is read into a buffer: its bytes never change. An
+        // open one may be a live recorder's, which seals blocks while it is verified, and the scanner
+        // walks on over a mapping to see them (SegmentScanner.Scan); a copy would show them as lost.
+        ReadBufferPool? pool = entry.Summary is not null ? buffers : null;
         try
         {
-            return new PreloadedSegment(entry, SegmentReader.Open(entry.Path, salvage, buffers), null);
+            return new PreloadedSegment(entry, SegmentReader.Open(entry.Path, salvage, pool), null);
         }
         catch (Exception e) when (e is WalPathNotFoundException or FileNotFoundException && SegmentScanner.CompressedTwin(entry.Path) is { } compressed)
         {

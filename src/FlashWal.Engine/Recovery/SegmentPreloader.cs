@@ -16,12 +16,14 @@ namespace FlashWal.Recovery;
 /// <para><b>Rings.</b> Two lock-free single-producer single-consumer rings of
 /// <see cref="RingCapacity"/> slots, all usable: prepared (this thread produces, the replay thread
 /// consumes) and finished (the other way round).</para>
-/// <para><b>Reading.</b> A segment is read whole into one of <see cref="ReadBuffers"/> buffers,
+/// <para><b>Reading.</b> A segment closed when the catalog listed it is read whole into one of <see cref="ReadBuffers"/> buffers,
 /// which are reused from segment to segment (<see cref="ReadBufferPool"/> says why not a mapping): the
 /// memory this costs is that many segments' length. The thread loads the next segment when a buffer
 /// is free; the replay thread frees one with each segment it hands back. When none is free and the
 /// replay has nothing prepared (it holds them all: the segment it reads and one it deferred), the
-/// segment is mapped instead, so the replay never waits on a buffer.</para>
+/// segment is mapped instead, so the replay never waits on a buffer. A segment that was open when
+/// listed is always mapped: a live recorder may seal blocks while it is verified, and the scanner
+/// sees them only through a mapping.</para>
 /// <para><b>Order and failures.</b> Segments are handed over in the order given, one entry each: a
 /// segment that cannot be opened is handed over as a <see cref="PreloadedSegment.Failure"/> in its
 /// place, so the replay thread decides (strict stops, salvage reports and goes on) and nothing is

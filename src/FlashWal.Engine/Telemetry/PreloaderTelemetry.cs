@@ -28,9 +28,10 @@ public sealed class PreloaderTelemetry
     internal void CountFailure() => Interlocked.Increment(ref _failures);
 
     /// <summary>
-    /// Segments the preloader mapped instead of reading into one of its buffers, because none was free
-    /// (the replay held them all) while the replay had nothing prepared: each one's pages fault as it is
-    /// verified. Compressed segments are decompressed, never mapped, and not counted.
+    /// Segments the preloader mapped instead of reading into one of its buffers: every segment that was
+    /// open when listed (a live recorder's may grow while it is verified), and a closed one when no
+    /// buffer was free (the replay held them all) while the replay had nothing prepared. Each one's
+    /// pages fault as it is verified. Compressed segments are decompressed, never mapped, and not counted.
     /// </summary>
     public long MappedSegments => Volatile.Read(ref _mappedSegments);
 

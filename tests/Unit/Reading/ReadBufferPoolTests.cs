@@ -111,6 +111,30 @@ public sealed unsafe class ReadBufferPoolTests
         Assert.InRange(preloader.Telemetry.MappedSegments, 0, 12 - SegmentPreloader.ReadBuffers);
     }
 
+    [Fact]
+    public void The_preloader_maps_a_segment_that_was_open_when_listed_so_a_live_recorder_s_later_blocks_are_seen()
+    {
+        using var dir = new TempDirectory();
+        var options = new SegmentOptions { SegmentSize = 1 << 20, BlockSize = 4096 };
+        LogId log = LogId.NewId();
+        SegmentWriter closed = Wal.Write(dir.Path, 0, log, SegmentFormat.GenesisChainSeed(log), 1, 300, options, sealEvery: 50);
+        closed.Close();
+        using SegmentWriter open = Wal.Write(dir.Path, 1, log, closed.ChainValue, 301, 300, options, sealEvery: 50); // sealed blocks in the file, no summary
+        var scans = Directory.GetFiles(dir.Path, "*.wal").Order(StringComparer.Ordinal).Select(SegmentScanner.ScanFile).ToList();
+        Assert.NotNull(scans[0].Summary);
+        Assert.Null(scans[1].Summary);
+
+        using var preloader = new SegmentPreloader(salvage: false);
+        preloader.Start(scans);
+        PreloadedSegment first = preloader.Take()!;
+        PreloadedSegment second = preloader.Take()!;
+        Assert.False(first.Reader!.IsMapped);
+        Assert.True(second.Reader!.IsMapped);
+        Assert.Equal(1, preloader.Telemetry.MappedSegments);
+        preloader.Finish(first.Reader);
+        preloader.Finish(second.Reader);
+    }
+
     private static List<(long Id, string Payload)> Events(SegmentReader reader, bool dispose = true)
     {
         var events = new List<(long, string)>();

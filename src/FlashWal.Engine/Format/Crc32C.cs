@@ -150,6 +150,7 @@ public static class Crc32C
 
     /// <summary>Feeds <paramref name="length"/> bytes at <paramref name="data"/> into a raw register.</summary>
     /// <remarks>For mapped regions that may exceed <see cref="int.MaxValue"/> bytes.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per block of every scan: see SegmentScanner.WalkBlocks
     public static unsafe uint Update(uint register, byte* data, long length)
     {
         while (length > 0)

@@ -12,6 +12,7 @@ public readonly record struct RecordHeader(int PayloadLength, ushort Type, ushor
     internal const int OffTimestamp = 16;
 
     /// <summary>Decodes a record header.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // per record, in every scan and replay
     public static RecordHeader Read(ReadOnlySpan<byte> b) => new(
         (int)BinaryPrimitives.ReadUInt32LittleEndian(b[OffLength..]),
         BinaryPrimitives.ReadUInt16LittleEndian(b[OffType..]),

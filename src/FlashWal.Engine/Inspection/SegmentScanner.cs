@@ -472,6 +472,7 @@ public static unsafe class SegmentScanner
 
     private sealed record BlockFailure(Finding Finding, bool HeaderIncomplete);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per segment: tiering would run a whole recovery's walks at tier 0
     private static BlockFailure? WalkBlocks(SegmentScan scan, byte* data, long length, long limit, SegmentHeader header, bool resume)
     {
         // Resuming goes on from the end of the valid prefix an earlier walk of this scan found.
@@ -877,6 +878,7 @@ public static unsafe class SegmentScanner
     }
 
     /// <summary>The offset of the first non-zero byte in [from, to), or -1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per record: see WalkBlocks
     internal static long FirstNonZero(byte* data, long from, long to)
     {
         for (long at = from; at < to;)

@@ -28,7 +28,6 @@ public sealed unsafe class SegmentReader : IDisposable
     private long _recordOffset;
     private int _recordsLeft;
     private bool _disposed;
-    private bool _released;
 
     private SegmentReader(MappedFile? file, SegmentScan scan)
     {
@@ -390,14 +389,15 @@ public sealed unsafe class SegmentReader : IDisposable
     /// <summary>Unmaps the file (or gives back the buffer it was read into). Payload spans handed out before are invalid afterwards.</summary>
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return; // the buffer, if any, went back once already
+        }
+
         _disposed = true;
         _recordsLeft = 0; // the next TryReadNext goes by the disposed check instead of reading unmapped memory
         _file?.Dispose();
-        if (_buffer is not null && !_released)
-        {
-            _released = true;
-            _buffer.Release();
-        }
+        _buffer?.Release();
 
         if (_pinned.IsAllocated)
         {

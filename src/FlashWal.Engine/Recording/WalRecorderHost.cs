@@ -109,14 +109,7 @@ public sealed class WalRecorderHost : IDisposable
     /// <summary>Queues an event and returns at once (fire and forget). False when the queue is full and the host fails fast.</summary>
     public bool TrySubmit(ReadOnlySpan<byte> payload, ushort type = 0)
     {
-        EventEnvelope envelope = Prepare(payload, type, SubmitWait.None, blocking: false);
-        if (Enqueue(envelope, throwWhenFull: false))
-        {
-            return true;
-        }
-
-        envelope.Release();
-        return false;
+        return TryQueue(Prepare(payload, type, SubmitWait.None, blocking: false));
     }
 
     /// <summary>Queues an event and blocks until it reached <paramref name="wait"/>; returns its id (0 for <see cref="SubmitWait.None"/>).</summary>
@@ -126,16 +119,7 @@ public sealed class WalRecorderHost : IDisposable
     public long Submit(ReadOnlySpan<byte> payload, ushort type = 0, SubmitWait wait = SubmitWait.Appended, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         CheckWait(wait, timeout);
-        if (wait == SubmitWait.None)
-        {
-            EventEnvelope fire = Prepare(payload, type, wait, blocking: false);
-            Enqueue(fire, throwWhenFull: true);
-            return 0;
-        }
-
-        EventEnvelope envelope = Prepare(payload, type, wait, blocking: true);
-        Enqueue(envelope, throwWhenFull: true);
-        return envelope.WaitAndRelease(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken);
+        return Queue(Prepare(payload, type, wait, blocking: wait != SubmitWait.None), timeout, cancellationToken);
     }
 
     /// <summary>Queues an event; the task completes with its id when it reached <paramref name="wait"/>.</summary>
@@ -171,14 +155,7 @@ public sealed class WalRecorderHost : IDisposable
             return true;
         }
 
-        EventEnvelope envelope = PrepareBatch(events, type, SubmitWait.None, blocking: false);
-        if (Enqueue(envelope, throwWhenFull: false))
-        {
-            return true;
-        }
-
-        envelope.Release();
-        return false;
+        return TryQueue(PrepareBatch(events, type, SubmitWait.None, blocking: false));
     }
 
     /// <summary>
@@ -199,10 +176,7 @@ public sealed class WalRecorderHost : IDisposable
             return 0;
         }
 
-        bool blocking = wait != SubmitWait.None;
-        EventEnvelope envelope = PrepareBatch(events, type, wait, blocking);
-        Enqueue(envelope, throwWhenFull: true);
-        return blocking ? envelope.WaitAndRelease(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken) : 0;
+        return Queue(PrepareBatch(events, type, wait, blocking: wait != SubmitWait.None), timeout, cancellationToken);
     }
 
     /// <summary>
@@ -253,6 +227,25 @@ public sealed class WalRecorderHost : IDisposable
         }
 
         return blocking ? envelope.WaitAndRelease(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken) : 0;
+    }
+
+    /// <summary>Queues a prepared envelope without waiting; false (the envelope given back) when the queue is full and the host fails fast.</summary>
+    private bool TryQueue(EventEnvelope envelope)
+    {
+        if (Enqueue(envelope, throwWhenFull: false))
+        {
+            return true;
+        }
+
+        envelope.Release();
+        return false;
+    }
+
+    /// <summary>Queues a prepared envelope and, when it is a blocking one, waits for what it asked; its first id (0 without a wait).</summary>
+    private long Queue(EventEnvelope envelope, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        Enqueue(envelope, throwWhenFull: true);
+        return envelope.Blocking ? envelope.WaitAndRelease(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken) : 0;
     }
 
     /// <summary>Blocks until every event submitted before the call is durable; returns the durable watermark.</summary>

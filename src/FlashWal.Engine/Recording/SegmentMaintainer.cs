@@ -90,7 +90,7 @@ internal sealed class SegmentMaintainer
 
     private void Run()
     {
-        _telemetry.PlaceBackgroundThread(_options.BackgroundThreads, "maintainer");
+        _recorder.PlaceBackgroundThread("maintainer");
         long nextSync = Stopwatch.GetTimestamp();
         long nextCheckpoint = Stopwatch.GetTimestamp();
         long nextAnchor = Stopwatch.GetTimestamp();

@@ -54,6 +54,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
     private bool _closed;
     private bool _stopped; // closed or halted: the one flag the hot path reads
     private volatile Exception? _halt; // why recording stopped: a sync (or a close) that failed
+    private readonly CountdownEvent _placed; // set once every background thread has applied BackgroundThreads
 
     private WalRecorder(string directory, WalRecorderOptions options, DirectoryLock directoryLock, LogTail tail, IReadOnlyList<Finding> openFindings)
     {
@@ -73,17 +74,35 @@ public sealed class WalRecorder : IDisposable, IStagingListener
         _durableId = tail.LastEventId; // recovery flushed every segment it closed
         CommittedBeyond = tail.CommittedBeyond;
         _ring = new StagingRing(StagingRing.SizeFor(options.BlockSize), options.Prefault, this);
-        _flusher = new BlockFlusher(_ring, Halt, () => _telemetry.PlaceBackgroundThread(options.BackgroundThreads, "flusher"));
+        _placed = new CountdownEvent(options.UsePreparer ? 3 : 2);
+        _flusher = new BlockFlusher(_ring, Halt, () => PlaceBackgroundThread("flusher"));
         _writer = SegmentWriter.Create(directory, tail.NextSegmentIndex, tail.LogId, _segmentOptions);
         _writer.Start(tail.ChainValue, tail.NextEventId - 1, _ring);
         Mark.Publish(_writer, _writer.WrittenEnd, _committedId);
         if (options.UsePreparer)
         {
-            _preparer = new SegmentPreparer(directory, tail.LogId, _segmentOptions, _telemetry.Preparer, placeThread: () => _telemetry.PlaceBackgroundThread(options.BackgroundThreads, "preparer"));
+            _preparer = new SegmentPreparer(directory, tail.LogId, _segmentOptions, _telemetry.Preparer, placeThread: () => PlaceBackgroundThread("preparer"));
         }
 
         _maintainer = new SegmentMaintainer(this, options, _telemetry) { FirstSegmentIndex = tail.FirstSegmentIndex };
         _meterRegistration = FlashWalMeter.Register(GetTelemetry);
+    }
+
+    /// <summary>
+    /// Run first by each background thread: it places itself as <see cref="WalRecorderOptions.BackgroundThreads"/>
+    /// says, and <see cref="Open"/> returns only when all have, so that none runs beside the writer
+    /// (a new thread starts on its creator's cores) once appends begin.
+    /// </summary>
+    internal void PlaceBackgroundThread(string thread)
+    {
+        try
+        {
+            _telemetry.PlaceBackgroundThread(_options.BackgroundThreads, thread);
+        }
+        finally
+        {
+            _placed.Signal();
+        }
     }
 
     /// <summary>Full path of the WAL directory.</summary>
@@ -175,6 +194,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
             recorder._preparer?.Start(tail.NextSegmentIndex + 1);
             recorder._maintainer.Start();
             recorder._flusher.Start();
+            recorder._placed.Wait(); // each background thread is where the options say before the first append (not disposed: the last thread may still be inside Signal)
             return recorder;
         }
         catch (Exception e)

@@ -38,7 +38,10 @@ public sealed record WalRecorderOptions
     /// Where the recorder's background threads (preparer, flusher, maintainer) run: cores apart from
     /// the writer's, and a nice value so that they yield on a shared core. <see cref="ThreadPlacement.Anywhere"/> by default.
     /// The writer is the caller's thread: place it with <see cref="ThreadPlacement.ApplyToCurrentThread"/>
-    /// (or <see cref="WalRecorderHostOptions.WriterThread"/> for a host).
+    /// (or <see cref="WalRecorderHostOptions.WriterThread"/> for a host). <see cref="WalRecorder.Open"/>
+    /// returns once every background thread has placed itself. A new thread starts on the cores of
+    /// the thread that creates it, so with <see cref="ThreadPlacement.Anywhere"/> the background
+    /// threads keep the opener's cores: pin the writer after opening, or give them cores here.
     /// </summary>
     public ThreadPlacement BackgroundThreads { get; init; } = ThreadPlacement.Anywhere;
 

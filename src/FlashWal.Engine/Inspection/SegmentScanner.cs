@@ -541,17 +541,13 @@ public static unsafe class SegmentScanner
     /// <summary>
     /// Judges the one block at <paramref name="position"/> by exactly the rules of the walk (see
     /// <c>CheckBlock</c>), for <see cref="Reading.WalTailer"/>, which meets blocks one at a time as
-    /// they are sealed. Null when the block is valid; otherwise the finding, and whether the header
-    /// itself is incomplete (no magic, or a header CRC mismatch: what an interrupted seal leaves).
+    /// they are sealed. Null when the block is valid; otherwise the finding. Whether a failure ends the
+    /// log or is damage depends on what follows it, which only a walk of the log at rest can say.
     /// Allocates nothing when the block is valid.
     /// </summary>
     internal static Finding? CheckBlockAt(SegmentScan scan, byte* data, long length, long position, int index, SegmentHeader header,
-        uint? expectedSeed, long previousId, out BlockHeader block, out bool headerIncomplete)
-    {
-        BlockFailure? failure = CheckBlock(scan, data, length, position, index, header, expectedSeed, previousId, out block);
-        headerIncomplete = failure is { HeaderIncomplete: true };
-        return failure?.Finding;
-    }
+        uint? expectedSeed, long previousId, out BlockHeader block) =>
+        CheckBlock(scan, data, length, position, index, header, expectedSeed, previousId, out block)?.Finding;
 
     // Optimized at first call, not after tiering: a verification runs once per file, in processes
     // (recovery, the CLI, a cmdlet) that end before tiering would have finished (the same for CheckRecords).

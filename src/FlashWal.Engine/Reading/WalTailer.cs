@@ -311,19 +311,19 @@ public sealed unsafe class WalTailer : IDisposable
             return false;
         }
 
-        Finding? problem = CheckBlock(segment, out BlockHeader block, out bool incomplete);
+        Finding? problem = CheckBlock(segment, out BlockHeader block);
         for (int attempt = 0; problem is not null && attempt < Rechecks; attempt++)
         {
             // A correct writer writes a magic only when the rest of its block is there, so this is
             // damage; looking again costs little and makes sure it is not a write still on its way (the
             // kernel copies the magic's bytes in no promised order).
             Thread.Sleep(1);
-            problem = CheckBlock(segment, out block, out incomplete);
+            problem = CheckBlock(segment, out block);
         }
 
         if (problem is not null)
         {
-            if (_summary is null && !DirectoryLock.IsHeld(Directory) && (incomplete || AtTornEnd()))
+            if (_summary is null && !DirectoryLock.IsHeld(Directory) && EndsHereAtRest())
             {
                 // A seal its writer did not finish (never committed), or what a power cut left after the
                 // log's durable point (FORMAT.md §9.1): the log ends here, not damage.
@@ -349,10 +349,10 @@ public sealed unsafe class WalTailer : IDisposable
     }
 
     /// <summary>The scanner's judgement of the block at the current position, plus the chain link into block 0.</summary>
-    private Finding? CheckBlock(TailSegment segment, out BlockHeader block, out bool incomplete)
+    private Finding? CheckBlock(TailSegment segment, out BlockHeader block)
     {
         Finding? problem = SegmentScanner.CheckBlockAt(segment.Scan, segment.Base, segment.Length, _position, _blockIndex, segment.Header,
-            _blockIndex == 0 ? null : _chain, _previousId, out block, out incomplete);
+            _blockIndex == 0 ? null : _chain, _previousId, out block);
         if (problem is null && _blockIndex == 0 && _chain is uint seed && block.ChainSeed != seed)
         {
             problem = segment.Index == 0
@@ -484,7 +484,7 @@ public sealed unsafe class WalTailer : IDisposable
     {
         foreach ((long later, _) in WalDirectory.List(Directory).Segments)
         {
-            if (SegmentLink.CheckIndices(Directory, index, later) is { } missing && !AtTornEnd())
+            if (SegmentLink.CheckIndices(Directory, index, later) is { } missing && !EndsHereAtRest())
             {
                 throw new WalCorruptionException(missing);
             }
@@ -492,15 +492,25 @@ public sealed unsafe class WalTailer : IDisposable
     }
 
     /// <summary>
-    /// With the writer gone: whether the log, as the catalog judges it at rest, ends torn where this
-    /// tailer stands (every event before the failure read, FORMAT.md §9.1), so that the failure ahead is
-    /// the end of the log, as the verifier and recovery say, and not damage.
+    /// With the writer gone: whether the log, as the catalog judges it at rest, ends where this tailer
+    /// stands, so that the failure ahead is the end of the log, as the verifier and recovery say, and
+    /// not damage: a torn tail that starts here in the current segment (a seal a killed writer did not
+    /// finish, with no valid block after it), or a torn end after the durable point that every event
+    /// before the failure reaches (what a power cut leaves, FORMAT.md §9.1).
     /// </summary>
-    private bool AtTornEnd()
+    private bool EndsHereAtRest()
     {
         try
         {
-            return Recovery.WalCatalog.Open(Directory).TornEnd is { } end && _previousId >= end.LastIntactEventId;
+            var catalog = Recovery.WalCatalog.Open(Directory);
+            if (catalog.TornEnd is { } end)
+            {
+                return _previousId >= end.LastIntactEventId;
+            }
+
+            SegmentScan? scan = catalog.Segments.LastOrDefault(s => s.Path == _current!.Path);
+            return scan is { State: SegmentState.TornTail } && scan.ValidEnd == _position
+                && catalog.Segments.All(s => s.SegmentIndex <= scan.SegmentIndex || s.BlockOffsets.Count == 0);
         }
         catch (Exception e) when (e is WalException or IOException or UnauthorizedAccessException)
         {

@@ -5,6 +5,7 @@ using FlashWal.Format;
 using FlashWal.Inspection;
 using FlashWal.Reading;
 using FlashWal.Recording;
+using FlashWal.Recovery;
 using FlashWal.Tests.Support;
 
 namespace FlashWal.Tests.Reading;
@@ -249,6 +250,66 @@ public class WalTailerTests
         List<long> ids = ReadToEnd(tailer);
         Assert.Equal(Enumerable.Range(1, 500).Select(i => (long)i), ids);
         Assert.Equal(TailerState.WriterGone, tailer.State);
+    }
+
+    /// <summary>
+    /// At rest, a segment that was never closed and holds a valid block after a damaged block header
+    /// has lost blocks: the verifier and strict recovery say damage, and so must the tailer, rather
+    /// than end at the damaged header as if it were a killed writer's unfinished seal.
+    /// </summary>
+    [Fact]
+    public void A_damaged_block_header_with_valid_blocks_after_it_in_an_abandoned_log_is_the_damage_recovery_reports()
+    {
+        using var dir = new TempDirectory();
+        WalRecorder recorder = WalRecorder.Open(dir.Path, new WalRecorderOptions { SegmentSize = 1 << 20, BlockSize = 4096, CheckpointInterval = TimeSpan.FromMilliseconds(10) });
+        for (int block = 0; block < 3; block++)
+        {
+            for (int i = 0; i < 10; i++)
+            {
+                AppendNext(recorder);
+            }
+
+            recorder.Commit(); // one sealed block of 10 events
+        }
+
+        // All 30 durable, and the checkpoint says so: a failure before them is damage, not what a power
+        // cut left (FORMAT.md §9.1).
+        recorder.Flush();
+        var patience = Stopwatch.StartNew();
+        while (MetaCheckpoint.Load(dir.Path, out _)?.DurableEventId != 30)
+        {
+            Assert.True(patience.Elapsed < Patience, "the checkpoint never said 30 events were durable");
+            Thread.Sleep(5);
+        }
+
+        recorder.Abandon(); // the writer dies: the segment stays open, without a summary
+        string path = Wal.SegmentPath(dir.Path, 0);
+        long second = SegmentScanner.ScanCurrent(path, quick: false).BlockOffsets[1];
+        using (var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite))
+        {
+            file.Position = second + BlockHeader.OffCrc;
+            int b = file.ReadByte();
+            file.Position--;
+            file.WriteByte((byte)(b ^ 0x01));
+        }
+
+        Finding damage = SegmentVerifier.VerifyDirectory(dir.Path).Findings.First(f => f.Severity >= FindingSeverity.Damage);
+        Assert.Equal((FindingCode.BlockHeaderCorrupt, path, second + BlockHeader.OffCrc), (damage.Code, damage.File, damage.Offset));
+        var ids = new List<long>();
+        WalCorruptionException strict;
+        using (var recovery = WalRecovery.Open(dir.Path, new RecoveryOptions { Mode = RecoveryMode.Strict }))
+        {
+            Assert.True(recovery.ResumeFrom(1));
+            strict = Assert.Throws<WalCorruptionException>(() => Tests.Recovery.WalRecoveryTests.Drain(recovery, ids));
+        }
+
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => (long)i), ids);
+        using WalTailer tailer = WalTailer.Open(dir.Path);
+        var tailed = new List<long>();
+        var error = Assert.Throws<WalCorruptionException>(() => ReadToEnd(tailer, tailed.Add));
+        Assert.Equal(ids, tailed);
+        Assert.Equal((strict.Finding.Code, strict.Finding.File, strict.Finding.Offset, strict.Finding.BlockIndex),
+            (error.Finding.Code, error.Finding.File, error.Finding.Offset, error.Finding.BlockIndex));
     }
 
     [Fact]

@@ -10,7 +10,7 @@ public static class SegmentFile
     public static SegmentSummary? ReadSummary(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        if (path.EndsWith(CompressedSegment.Extension, StringComparison.Ordinal))
+        if (SegmentLocator.IsCompressed(path))
         {
             return CompressedSegment.ReadSummary(path);
         }

@@ -118,10 +118,7 @@ public static class WalDirectory
 
             for (long index = segments[i].Index - 1; index > previous; index--)
             {
-                string plain = Path.Combine(directory, SegmentFileName.Format(index));
-                string packed = Path.Combine(directory, CompressedSegment.FileName(index));
-                string? found = File.Exists(plain) ? plain : File.Exists(packed) ? packed : null;
-                if (found is not null)
+                if (SegmentLocator.Find(directory, index) is { } found)
                 {
                     segments.Insert(i, (index, found));
                 }

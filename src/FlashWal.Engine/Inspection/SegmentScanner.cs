@@ -109,7 +109,7 @@ public static unsafe class SegmentScanner
     {
         try
         {
-            if (path.EndsWith(CompressedSegment.Extension, StringComparison.Ordinal))
+            if (SegmentLocator.IsCompressed(path))
             {
                 return ScanCompressed(path);
             }
@@ -147,24 +147,12 @@ public static unsafe class SegmentScanner
     internal static SegmentScan ScanCurrent(string path, bool quick)
     {
         SegmentScan scan = quick ? ScanQuick(path) : ScanFile(path);
-        return IsVanished(scan) && CompressedTwin(path) is { } compressed ? ScanFile(compressed) : scan;
+        return IsVanished(scan) && SegmentLocator.CompressedSince(path) is { } compressed ? ScanFile(compressed) : scan;
     }
 
     /// <summary>The file could not be read because it no longer exists (deleted since it was listed).</summary>
     internal static bool IsVanished(SegmentScan scan) =>
         scan.State == SegmentState.Unreadable && scan.FileLength < 0 && !File.Exists(scan.Path);
-
-    /// <summary>The path of the compressed container of a plain segment file, when one exists.</summary>
-    internal static string? CompressedTwin(string path)
-    {
-        if (!path.EndsWith(SegmentFileName.Extension, StringComparison.Ordinal))
-        {
-            return null;
-        }
-
-        string compressed = System.IO.Path.ChangeExtension(path, CompressedSegment.Extension);
-        return File.Exists(compressed) ? compressed : null;
-    }
 
     /// <summary>
     /// The cheap look a catalog needs: header, summary and block 0's header, a few kilobytes read. A
@@ -174,7 +162,7 @@ public static unsafe class SegmentScanner
     /// </summary>
     public static SegmentScan ScanQuick(string path)
     {
-        if (path.EndsWith(CompressedSegment.Extension, StringComparison.Ordinal))
+        if (SegmentLocator.IsCompressed(path))
         {
             return ScanFile(path);
         }

@@ -82,7 +82,7 @@ public static class SegmentVerifier
             }
         }
 
-        bool isLive = live ?? IsLive(listing.Directory);
+        bool isLive = live ?? LiveLog.IsLive(listing.Directory);
         if (deletedUpTo >= 0 && isLive)
         {
             // A live log: retention deleted segments since the listing, oldest first, so the log now
@@ -163,17 +163,6 @@ public static class SegmentVerifier
     internal static long? FirstIndexOf(MetaCheckpoint? checkpoint, LogId? log) =>
         checkpoint is { FirstSegmentIndex: long first } meta && log is { } id && meta.LogId == id ? first : null;
 
-    private static bool IsLive(string directory)
-    {
-        try
-        {
-            return DirectoryLock.IsHeld(directory);
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
 
     /// <summary>
     /// A live log: a segment that was still being written when it was scanned (no summary, open or

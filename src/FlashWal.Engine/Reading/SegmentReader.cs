@@ -152,7 +152,7 @@ public sealed unsafe class SegmentReader : IDisposable
             throw MissingPath.Error(path);
         }
 
-        if (path.EndsWith(CompressedSegment.Extension, StringComparison.Ordinal))
+        if (SegmentLocator.IsCompressed(path))
         {
             return OpenCompressed(path);
         }

@@ -66,7 +66,7 @@ internal sealed unsafe class TailSegment : IDisposable
     /// <exception cref="WalCorruptionException">Its header is damaged or names another index, or its container is damaged.</exception>
     public static TailSegment? TryOpen(string directory, long index)
     {
-        string path = System.IO.Path.Combine(directory, SegmentFileName.Format(index));
+        string path = SegmentLocator.PlainPath(directory, index);
         FileStream stream;
         try
         {
@@ -115,7 +115,7 @@ internal sealed unsafe class TailSegment : IDisposable
 
     private static TailSegment? TryOpenCompressed(string directory, long index)
     {
-        string path = System.IO.Path.Combine(directory, CompressedSegment.FileName(index));
+        string path = SegmentLocator.CompressedPath(directory, index);
         if (!File.Exists(path))
         {
             return null;

@@ -27,7 +27,7 @@ namespace FlashWal.Reading;
 /// nothing: empty segments are prepared ahead. Block 0 of every segment must carry the chain CRC the
 /// previous segment ended with.</para>
 /// <para><b>End of log.</b> A recorder holds an exclusive lock on <c>wal.lock</c>, which the kernel
-/// releases if its process dies. While idle the tailer probes it (<see cref="DirectoryLock.IsHeld"/>,
+/// releases if its process dies. While idle the tailer probes it (<see cref="LiveLog.IsWriterPresent"/>,
 /// at most every <see cref="TailerOptions.LockProbeInterval"/>). Once it is free, everything the
 /// recorder wrote is visible, so the tailer looks once more and, if nothing is left, ends:
 /// <see cref="TailerState.Closed"/> when the last segment was closed with a summary (or the recorder
@@ -323,7 +323,7 @@ public sealed unsafe class WalTailer : IDisposable
 
         if (problem is not null)
         {
-            if (_summary is null && !DirectoryLock.IsHeld(Directory) && EndsHereAtRest())
+            if (_summary is null && !LiveLog.IsWriterPresent(Directory) && EndsHereAtRest())
             {
                 // A seal its writer did not finish (never committed), or what a power cut left after the
                 // log's durable point (FORMAT.md §9.1): the log ends here, not damage.
@@ -425,7 +425,7 @@ public sealed unsafe class WalTailer : IDisposable
         }
 
         _nextProbe = now + _probeTicks;
-        bool held = DirectoryLock.IsHeld(Directory);
+        bool held = LiveLog.IsWriterPresent(Directory);
 
         // A view of a segment without blocks may be stale: a recorder reopening the log after a crash
         // deletes the empty segments its predecessor left behind and creates those indices again.

@@ -92,7 +92,7 @@ internal static class Retention
         WalDirectoryListing listing = WalDirectory.List(directory);
         foreach (string duplicate in listing.Duplicates)
         {
-            string original = Path.Combine(directory, Path.GetFileName(duplicate)[..^CompressedSegment.Extension.Length] + SegmentFileName.Extension);
+            string original = SegmentLocator.PlainOf(duplicate);
             if (CompressedSegment.TryDecompress(duplicate, out byte[]? copy, out _) && copy.AsSpan().SequenceEqual(File.ReadAllBytes(original)))
             {
                 disk.Delete(original);

@@ -54,7 +54,7 @@ public sealed class PreloadedSegment
         {
             return new PreloadedSegment(entry, SegmentReader.Open(entry.Path, salvage, pool), null);
         }
-        catch (Exception e) when (e is WalPathNotFoundException or FileNotFoundException && SegmentScanner.CompressedTwin(entry.Path) is { } compressed)
+        catch (Exception e) when (e is WalPathNotFoundException or FileNotFoundException && Format.SegmentLocator.CompressedSince(entry.Path) is { } compressed)
         {
             // A live log: the recorder compressed the segment since the catalog listed it (the
             // container is complete before the original is deleted). Read the container instead.

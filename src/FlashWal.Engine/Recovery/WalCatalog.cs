@@ -87,7 +87,7 @@ public sealed class WalCatalog
         var scans = listing.Segments.Select(s => SegmentScanner.ScanCurrent(s.Path, quick: true)).OrderBy(s => s.SegmentIndex).ToList();
         SegmentVerifier.SalvageDamaged(scans); // the log's last event by the verifier's rule
         LogId? log = SegmentVerifier.LogOf(scans);
-        bool isLive = live ?? IsLive(directory);
+        bool isLive = live ?? LiveLog.IsLive(directory);
         long? firstIndex = isLive ? null : SegmentVerifier.FirstIndexOf(checkpoint, log);
         List<SegmentScan> beyond = SegmentVerifier.CutAtTornEnd(scans, log, checkpoint, firstIndex, isLive, out TornEnd? end);
         var findings = SegmentVerifier.FileFindings(scans).ToList();
@@ -113,17 +113,6 @@ public sealed class WalCatalog
     /// </summary>
     internal TornEnd? TornEnd { get; private init; }
 
-    private static bool IsLive(string directory)
-    {
-        try
-        {
-            return Recording.DirectoryLock.IsHeld(directory);
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
 
     /// <summary>
     /// Reads <paramref name="path"/> as what it is: a WAL directory (<see cref="Open(string)"/>), or else one

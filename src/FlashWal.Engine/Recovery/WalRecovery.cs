@@ -165,7 +165,7 @@ public sealed class WalRecovery : IDisposable
             return false;
         }
 
-        _live = !_atRest && IsLive(Catalog.Directory);
+        _live = !_atRest && LiveLog.IsLive(Catalog.Directory);
         while (_live && start > 0 && Catalog.Segments[start - 1] is { RecordCount: 0, Summary: null, State: SegmentState.Empty, NeverWritten: false })
         {
             // A live log: a segment the catalog found empty may hold the first events by now (the
@@ -604,9 +604,7 @@ public sealed class WalRecovery : IDisposable
                 continue;
             }
 
-            string plain = Path.Combine(Catalog.Directory, Format.SegmentFileName.Format(i));
-            string packed = Path.Combine(Catalog.Directory, Format.CompressedSegment.FileName(i));
-            string? path = File.Exists(plain) ? plain : File.Exists(packed) ? packed : null;
+            string? path = Format.SegmentLocator.Find(Catalog.Directory, i);
             if (path is null)
             {
                 return null;
@@ -627,7 +625,7 @@ public sealed class WalRecovery : IDisposable
         SegmentReader again;
         try
         {
-            again = SegmentReader.Open(SegmentScanner.CompressedTwin(open.Path) is { } compressed && !File.Exists(open.Path) ? compressed : open.Path, _salvage);
+            again = SegmentReader.Open(Format.SegmentLocator.Relocate(open.Path) ?? open.Path, _salvage);
         }
         catch (Exception e) when (e is WalException or IOException or UnauthorizedAccessException)
         {
@@ -646,17 +644,6 @@ public sealed class WalRecovery : IDisposable
         return null;
     }
 
-    private static bool IsLive(string directory)
-    {
-        try
-        {
-            return Recording.DirectoryLock.IsHeld(directory);
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
 
     private void FinishSegment()
     {

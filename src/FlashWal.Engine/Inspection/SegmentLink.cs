@@ -10,6 +10,18 @@ namespace FlashWal.Inspection;
 /// </summary>
 public static class SegmentLink
 {
+    /// <summary>What every reader says of a segment whose header names another log than the one the directory is judged to hold.</summary>
+    public const string ForeignMessage = "the segment belongs to another log";
+
+    /// <summary>
+    /// The damage of a segment at <paramref name="path"/> whose header names log <paramref name="found"/>
+    /// where log <paramref name="log"/> was expected (its offset: the header's log id). The one place
+    /// the finding is built; <paramref name="message"/> says which rule chose the expected log where
+    /// it is not the directory's (the recorder's open compares with the newest segment).
+    /// </summary>
+    internal static Finding Foreign(string path, LogId? log, LogId? found, string message = ForeignMessage) =>
+        new(FindingSeverity.Damage, FindingCode.ForeignSegment, path, SegmentHeader.OffLogId, -1, message, log?.ToString(), found?.ToString());
+
     /// <summary>Damage when indices between <paramref name="previousIndex"/> and <paramref name="nextIndex"/> are missing; otherwise null.</summary>
     public static Finding? CheckIndices(string directory, long previousIndex, long nextIndex)
     {

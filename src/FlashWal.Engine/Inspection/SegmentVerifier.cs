@@ -293,8 +293,7 @@ public static class SegmentVerifier
 
             if (header.LogId != log)
             {
-                yield return new Finding(FindingSeverity.Damage, FindingCode.ForeignSegment, scan.Path, SegmentHeader.OffLogId, -1,
-                    "the segment belongs to another log", log.ToString(), header.LogId.ToString());
+                yield return SegmentLink.Foreign(scan.Path, log, header.LogId);
                 continue;
             }
 
@@ -383,8 +382,4 @@ public static class SegmentVerifier
             }
         }
     }
-
-    private static string Hex(long index) => SegmentScanner.Hex(index);
-
-    private static string Hex(uint value) => SegmentScanner.Hex(value);
 }

@@ -40,8 +40,11 @@ namespace FlashWal.Reading;
 /// </remarks>
 public sealed unsafe class WalTailer : IDisposable
 {
-    /// <summary>How often a block that fails its checks is looked at again before it is called damage.</summary>
+    /// <summary>How often a block that fails its checks is looked at again before it is called damage...</summary>
     private const int Rechecks = 3;
+
+    /// <summary>... and for how long at least, counted from the first look (on later calls: none of them waits).</summary>
+    private static readonly long RecheckTicks = Stopwatch.Frequency * 3 / 1000;
 
     /// <summary>Spins (SpinWait.SpinOnce, without sleeping) before a wait starts sleeping: tens of microseconds.</summary>
     private const int SpinsBeforeSleep = 30;
@@ -61,6 +64,9 @@ public sealed unsafe class WalTailer : IDisposable
     private long _recordOffset;        // next record of the current block
     private int _recordsLeft;
     private long _tornAt = -1;         // a block position found torn after the writer died
+    private long _failingAt = -1;      // a block position that failed its checks, looked at again until the failure is settled
+    private long _failingSince;        // Stopwatch timestamp of the first failed look there
+    private int _failingLooks;
     private long _nextProbe;           // Stopwatch timestamp before which the lock is not probed again
     private bool _disposed;
 
@@ -121,6 +127,11 @@ public sealed unsafe class WalTailer : IDisposable
     /// when the log has ended (see <see cref="State"/>). The event's payload is valid until the next
     /// call on this tailer.
     /// </summary>
+    /// <remarks>
+    /// A block that fails its checks is not judged at the first look: a write may still be on its way.
+    /// Calls return false while it is looked at again, for at least 3 ms and three more calls, and a
+    /// later call throws (or, once the recorder is gone and the log ends there, the tailer ends).
+    /// </remarks>
     /// <exception cref="WalCorruptionException">A sealed block, a summary or the chain between segments is damaged.</exception>
     public bool TryReadNext(out WalEvent next)
     {
@@ -312,17 +323,16 @@ public sealed unsafe class WalTailer : IDisposable
         }
 
         Finding? problem = CheckBlock(segment, out BlockHeader block);
-        for (int attempt = 0; problem is not null && attempt < Rechecks; attempt++)
-        {
-            // A correct writer writes a magic only when the rest of its block is there, so this is
-            // damage; looking again costs little and makes sure it is not a write still on its way (the
-            // kernel copies the magic's bytes in no promised order).
-            Thread.Sleep(1);
-            problem = CheckBlock(segment, out block);
-        }
-
         if (problem is not null)
         {
+            // A correct writer writes a magic only when the rest of its block is there, so this is
+            // damage; looking again on later calls, for a few milliseconds, makes sure it is not a
+            // write still on its way (the kernel copies the magic's bytes in no promised order).
+            if (!FailureSettled())
+            {
+                return false;
+            }
+
             if (_summary is null && !LiveLog.IsWriterPresent(Directory) && EndsHereAtRest())
             {
                 // A seal its writer did not finish (never committed), or what a power cut left after the
@@ -347,6 +357,27 @@ public sealed unsafe class WalTailer : IDisposable
 
         return true;
     }
+
+    /// <summary>
+    /// Whether the block at the current position has failed its checks for long enough to be judged:
+    /// at least <see cref="Rechecks"/> more looks, over at least 3 ms from the first. Never waits.
+    /// </summary>
+    private bool FailureSettled()
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (_failingAt != _position)
+        {
+            _failingAt = _position;
+            _failingSince = now;
+            _failingLooks = 0;
+            return false;
+        }
+
+        return ++_failingLooks >= Rechecks && now - _failingSince >= RecheckTicks;
+    }
+
+    /// <summary>Whether a block failed its checks at the current position and is still being looked at again.</summary>
+    private bool FailureUnsettled => _failingAt == _position && _tornAt != _position;
 
     /// <summary>The scanner's judgement of the block at the current position, plus the chain link into block 0.</summary>
     private Finding? CheckBlock(TailSegment segment, out BlockHeader block)
@@ -406,6 +437,11 @@ public sealed unsafe class WalTailer : IDisposable
             return true;
         }
 
+        if (FailureUnsettled)
+        {
+            return false; // the block here failed its checks: judged first, never skipped
+        }
+
         TailSegment next = _next;
         _next = null;
         Enter(next);
@@ -460,6 +496,12 @@ public sealed unsafe class WalTailer : IDisposable
         {
             _nextProbe = 0; // keep draining; probe again as soon as it is idle
             return true;
+        }
+
+        if (!currentGone && FailureUnsettled)
+        {
+            _nextProbe = 0; // a block ahead is being looked at again: its judgement, not the lock, ends the log
+            return false;
         }
 
         if (_summary is not null)
@@ -593,6 +635,7 @@ public sealed unsafe class WalTailer : IDisposable
         _blockIndex = 0;
         _recordsLeft = 0;
         _tornAt = -1;
+        _failingAt = -1;
         if (segment.Index == 0 && _chain is null)
         {
             _chain = SegmentFormat.GenesisChainSeed(segment.Header.LogId);
@@ -605,8 +648,7 @@ public sealed unsafe class WalTailer : IDisposable
         _logId ??= log;
         if (_logId.Value != log)
         {
-            throw new WalCorruptionException(new Finding(FindingSeverity.Damage, FindingCode.ForeignSegment, segment.Path, SegmentHeader.OffLogId, -1,
-                "the segment belongs to another log", _logId.Value.ToString(), log.ToString()));
+            throw new WalCorruptionException(SegmentLink.Foreign(segment.Path, _logId, log));
         }
     }
 

@@ -462,8 +462,7 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
         }
 
         return log is { } newer && scan.Header.Value.LogId != newer
-            ? new Finding(FindingSeverity.Damage, FindingCode.ForeignSegment, scan.Path, SegmentHeader.OffLogId, -1,
-                "the segment belongs to another log than the newest segment", newer.ToString(), scan.Header.Value.LogId.ToString())
+            ? SegmentLink.Foreign(scan.Path, newer, scan.Header.Value.LogId, SegmentLink.ForeignMessage + " than the newest segment")
             : null;
     }
 
@@ -495,9 +494,8 @@ public sealed record LogTail(string Directory, LogId LogId, long NextSegmentInde
             {
                 return older.LogId == log
                     ? null
-                    : new Finding(FindingSeverity.Damage, FindingCode.ForeignSegment, newest.Path, SegmentHeader.OffLogId, -1,
-                        $"the newest segment with events belongs to another log than the segment before it ({Path.GetFileName(segments[j].Path)}): a recorder will not continue either log; repair sets the foreign segments aside",
-                        older.LogId.ToString(), log.ToString());
+                    : SegmentLink.Foreign(newest.Path, older.LogId, log,
+                        $"the newest segment with events belongs to another log than the segment before it ({Path.GetFileName(segments[j].Path)}): a recorder will not continue either log; repair sets the foreign segments aside");
             }
         }
 

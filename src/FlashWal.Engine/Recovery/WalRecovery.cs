@@ -492,8 +492,7 @@ public sealed class WalRecovery : IDisposable
 
         if (scan.Header?.LogId != Catalog.LogId)
         {
-            var foreign = new Finding(FindingSeverity.Damage, FindingCode.ForeignSegment, scan.Path, Format.SegmentHeader.OffLogId, -1,
-                "the segment belongs to another log", Catalog.LogId?.ToString(), scan.Header?.LogId.ToString());
+            Finding foreign = SegmentLink.Foreign(scan.Path, Catalog.LogId, scan.Header?.LogId);
             HandBack(reader);
             MeetDamage(foreign, scan.Path, lostTo: null, losesEvents: false); // none of this log's events are in it
             return true;

@@ -452,6 +452,46 @@ public class WalTailerTests
         Assert.Equal(40, tailer.LastEventId);
     }
 
+    /// <summary>
+    /// TryReadNext never waits, not even on a damaged block: the call that meets it returns false, and
+    /// a later call, once the block has failed its checks long enough, throws.
+    /// </summary>
+    [Fact]
+    public void TryReadNext_meets_a_damaged_block_without_waiting_and_a_later_call_reports_it()
+    {
+        using var dir = new TempDirectory();
+        Wal.WriteLog(dir.Path, segments: 3, perSegment: 40, Wal.Small);
+        string path = Wal.SegmentPath(dir.Path, 1);
+        Tests.Recovery.WalRecoveryTests.FlipByte(path, SegmentFormat.DataOffset + 100); // inside block 0's records
+
+        using WalTailer tailer = WalTailer.Open(dir.Path);
+        for (long id = 1; id <= 40; id++)
+        {
+            Assert.True(tailer.TryReadNext(out WalEvent e), $"event {id}");
+            Assert.Equal(id, e.EventId);
+        }
+
+        Assert.False(tailer.TryReadNext(out _)); // the damaged block: looked at once, not judged yet
+        Assert.Equal(TailerState.Following, tailer.State);
+        var patience = Stopwatch.StartNew();
+        WalCorruptionException? corrupt = null;
+        while (corrupt is null && patience.Elapsed < Patience)
+        {
+            try
+            {
+                Assert.False(tailer.TryReadNext(out _));
+            }
+            catch (WalCorruptionException e)
+            {
+                corrupt = e;
+            }
+        }
+
+        Assert.NotNull(corrupt);
+        Assert.Equal((path, FindingCode.BlockChecksumMismatch, 0), (corrupt.Finding.File, corrupt.Finding.Code, corrupt.Finding.BlockIndex));
+        Assert.Equal(40, tailer.LastEventId);
+    }
+
     [Fact]
     public void A_segment_that_does_not_continue_the_chain_is_corruption()
     {

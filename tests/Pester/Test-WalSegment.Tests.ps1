@@ -131,6 +131,7 @@ Describe 'Test-WalSegment' -Tag 'CI' {
             $verbose.Count | Should -BeGreaterThan 1
             $name = [System.IO.Path]::GetFileName($damaged)
             @($verbose.Message | Where-Object { $_ -like "*$name*damage*" }).Count | Should -BeGreaterThan 0
+            $verbose[0].Message | Should -BeLike "${dir}: DAMAGED: * damage finding(s); * segment(s), * event(s)*" # the engine's verdict, as flashwal verify prints it
         }
     }
 

@@ -159,13 +159,9 @@ internal static class DumpCommand
             Console.CancelKeyPress -= onCtrlC;
         }
 
-        if (reader.TailerState == TailerState.WriterGone)
+        if (RecoveryText.FollowEnded(reader.TailerState) is { } ended)
         {
-            error.WriteLine("note: the recorder went away without closing the log (its process ended); every committed event was printed");
-        }
-        else if (reader.TailerState == TailerState.Closed)
-        {
-            error.WriteLine("note: the recorder closed the log");
+            error.WriteLine("note: " + ended);
         }
 
         return ExitCodes.Ok;

@@ -36,7 +36,7 @@ internal static class InspectCommand
                 Path.GetFileName(s.Path),
             ]);
             Output.Table(output, headers, rows, new HashSet<int> { 2, 3, 4, 5, 6, 7 });
-            output.WriteLine(VerifyCommand.Verdict(report));
+            output.WriteLine(report.Verdict);
             return VerifyCommand.ExitCode(report); // the verdict and the exit code of verify: inspect reads every byte too
         }));
         return command;

@@ -44,9 +44,7 @@ internal static class RepairCommand
             }
 
             RepairReport report = plan.Apply();
-            int exit = report.Failure is not null ? ExitCodes.UsageOrIo
-                : report.LostEvents || !report.After.IsIntact || report.RecorderRefusal is not null || !report.IsComplete ? ExitCodes.Damage
-                : ExitCodes.Ok;
+            int exit = report.Failure is not null ? ExitCodes.UsageOrIo : report.IsClean ? ExitCodes.Ok : ExitCodes.Damage;
             if (parse.GetValue(json))
             {
                 output.WriteLine(JsonSerializer.Serialize(ReportJson(plan, report, exit), Output.Json));
@@ -99,12 +97,12 @@ internal static class RepairCommand
             output.WriteLine($"quarantine: {folder} (its README.txt says what was moved there and why)");
         }
 
-        output.WriteLine("after: " + VerifyCommand.Verdict(report.After));
+        output.WriteLine("after: " + report.After.Verdict);
         PrintLosses(output, plan.KeptDamagedSegments.Where(File.Exists).ToList(), report.Losses);
         output.WriteLine(report.NextEventId is long next
             ? string.Create(CultureInfo.InvariantCulture, $"recorder: continues at event {next}")
             : $"recorder: would still refuse to open: {report.RecorderRefusal}");
-        output.WriteLine(Verdict(report));
+        output.WriteLine(report.Verdict);
     }
 
     private static void PrintAction(TextWriter output, int i, RepairAction action, RepairResult? outcome)
@@ -131,23 +129,6 @@ internal static class RepairCommand
 
     private static string Log(RepairPlan plan) => plan.LogId is { } log ? $" (log {log})" : "";
 
-    internal static string Verdict(RepairReport report)
-    {
-        int applied = report.Applied.Count();
-        if (report.Failure is { } failed)
-        {
-            return string.Create(CultureInfo.InvariantCulture, $"FAILED: {failed.Action.Kind} {failed.Action.Target}: {failed.Detail}; {applied} action(s) applied before it");
-        }
-
-        string done = report.Results.Count == 0 ? "nothing to repair" : string.Create(CultureInfo.InvariantCulture, $"REPAIRED: {applied} of {report.Results.Count} action(s) applied");
-        if (report.LostEvents)
-        {
-            return $"{done}; EVENTS LOST: {LostRange.Total(report.Losses)} cannot be brought back (verify and recover --mode salvage keep reporting them)";
-        }
-
-        return report.After.IsIntact ? $"{done}; the log verifies intact" : $"{done}; DAMAGE remains (see after:), no event lost";
-    }
-
     private static object PlanJson(RepairPlan plan, int exitCode) => new
     {
         plan.Directory,
@@ -173,12 +154,12 @@ internal static class RepairCommand
         After = new
         {
             report.After.IsIntact,
-            Verdict = VerifyCommand.Verdict(report.After),
+            Verdict = report.After.Verdict,
             report.After.Findings,
         },
         report.RecorderRefusal,
         report.NextEventId,
-        Verdict = Verdict(report),
+        Verdict = report.Verdict,
         ExitCode = exitCode,
     };
 

@@ -38,7 +38,7 @@ internal static class VerifyCommand
                     output.WriteLine(finding.ToString());
                 }
 
-                output.WriteLine(Verdict(report));
+                output.WriteLine(report.Verdict);
             }
 
             return ExitCode(report);
@@ -49,23 +49,4 @@ internal static class VerifyCommand
     /// <summary>The exit code of a verification (verify and inspect): 0 intact (a torn tail allowed), 1 damage, 2 a file that could not be read.</summary>
     internal static int ExitCode(VerificationReport report) =>
         report.HasErrors ? ExitCodes.UsageOrIo : report.IsIntact ? ExitCodes.Ok : ExitCodes.Damage;
-
-    internal static string Verdict(VerificationReport report)
-    {
-        string ids = report.Events > 0 ? string.Create(CultureInfo.InvariantCulture, $", ids {report.FirstEventId}..{report.LastEventId}") : "";
-        string what = string.Create(CultureInfo.InvariantCulture, $"{report.Segments.Count} segment(s), {report.Events} event(s){ids}");
-        int damage = report.Findings.Count(f => f.Severity == FindingSeverity.Damage);
-        int errors = report.Findings.Count(f => f.Severity == FindingSeverity.Error);
-        if (errors > 0)
-        {
-            return $"INCOMPLETE: {errors} file(s) could not be read, {damage} damage finding(s); {what}";
-        }
-
-        if (damage > 0)
-        {
-            return $"DAMAGED: {damage} damage finding(s); {what}";
-        }
-
-        return report.HasTornTail ? $"intact, with a torn tail (not provably damage: a crash or a power cut interrupted the last writes; the tail finding says what they may have cost); {what}" : $"intact: {what}";
-    }
 }

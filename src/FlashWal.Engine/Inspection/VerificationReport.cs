@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace FlashWal.Inspection;
 
 /// <summary>The outcome of verifying a segment file or a WAL directory.</summary>
@@ -34,6 +36,33 @@ public sealed class VerificationReport
 
     /// <summary>Whether the log ends in a torn tail.</summary>
     public bool HasTornTail => Findings.Any(f => f.Code == FindingCode.TornTail && f.Severity == FindingSeverity.TornTail);
+
+    /// <summary>
+    /// The verdict in one line, as <c>flashwal verify</c> prints it and <c>Test-WalSegment</c> writes
+    /// it: <c>INCOMPLETE</c> (a file could not be read), <c>DAMAGED</c>, intact with a torn tail, or
+    /// intact; then the segments, events and ids.
+    /// </summary>
+    public string Verdict
+    {
+        get
+        {
+            string ids = Events > 0 ? string.Create(CultureInfo.InvariantCulture, $", ids {FirstEventId}..{LastEventId}") : "";
+            string what = string.Create(CultureInfo.InvariantCulture, $"{Segments.Count} segment(s), {Events} event(s){ids}");
+            int damage = Findings.Count(f => f.Severity == FindingSeverity.Damage);
+            int errors = Findings.Count(f => f.Severity == FindingSeverity.Error);
+            if (errors > 0)
+            {
+                return string.Create(CultureInfo.InvariantCulture, $"INCOMPLETE: {errors} file(s) could not be read, {damage} damage finding(s); {what}");
+            }
+
+            if (damage > 0)
+            {
+                return string.Create(CultureInfo.InvariantCulture, $"DAMAGED: {damage} damage finding(s); {what}");
+            }
+
+            return HasTornTail ? $"intact, with a torn tail (not provably damage: a crash or a power cut interrupted the last writes; the tail finding says what they may have cost); {what}" : $"intact: {what}";
+        }
+    }
 
     /// <summary>Events in the readable prefixes of all segments.</summary>
     public long Events => Segments.Sum(s => s.Events);

@@ -68,6 +68,17 @@ public static class RecoveryText
     };
 
     /// <summary>
+    /// How following a live log ended (<c>dump --follow</c>, <c>Get-WalEvent -Wait</c>): the recorder
+    /// closed it, or went away without closing it; null while it is still followed, or when no log was followed.
+    /// </summary>
+    public static string? FollowEnded(Reading.TailerState? state) => state switch
+    {
+        Reading.TailerState.Closed => "the recorder closed the log",
+        Reading.TailerState.WriterGone => "the recorder went away without closing the log (its process ended); every committed event was read",
+        _ => null,
+    };
+
+    /// <summary>
     /// <c>STOPPED at damage (strict): …</c>, <c>DAMAGED (salvaged): …</c>, <c>complete</c>, or, for a
     /// replay that did not reach the end of the log, <c>stopped before the end</c> or <c>in progress</c>.
     /// </summary>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using FlashWal.Inspection;
 
 namespace FlashWal.Recovery;
@@ -81,4 +82,35 @@ public sealed class RepairReport
 
     /// <summary>Whether the log has lost events (repair brings none back; it reports them).</summary>
     public bool LostEvents => Losses.Count > 0;
+
+    /// <summary>
+    /// Whether the repair left nothing to look at: every action applied, none failed, no event lost,
+    /// the log verifies intact and a recorder can continue it. <c>flashwal repair</c> exits 0 only then.
+    /// </summary>
+    public bool IsClean => Failure is null && IsComplete && !LostEvents && After.IsIntact && RecorderRefusal is null;
+
+    /// <summary>
+    /// The verdict in one line: <c>FAILED: …</c> (an action failed; the repair stopped there),
+    /// <c>REPAIRED: n of m action(s) applied</c> or <c>nothing to repair</c>, then <c>EVENTS LOST</c>,
+    /// <c>DAMAGE remains</c> or that the log verifies intact.
+    /// </summary>
+    public string Verdict
+    {
+        get
+        {
+            int applied = Applied.Count();
+            if (Failure is { } failed)
+            {
+                return string.Create(CultureInfo.InvariantCulture, $"FAILED: {failed.Action.Kind} {failed.Action.Target}: {failed.Detail}; {applied} action(s) applied before it");
+            }
+
+            string done = Results.Count == 0 ? "nothing to repair" : string.Create(CultureInfo.InvariantCulture, $"REPAIRED: {applied} of {Results.Count} action(s) applied");
+            if (LostEvents)
+            {
+                return string.Create(CultureInfo.InvariantCulture, $"{done}; EVENTS LOST: {LostRange.Total(Losses)} cannot be brought back (verify and recover --mode salvage keep reporting them)");
+            }
+
+            return After.IsIntact ? $"{done}; the log verifies intact" : $"{done}; DAMAGE remains (see after:), no event lost";
+        }
+    }
 }

@@ -107,12 +107,7 @@ public sealed class GetWalEventCommand : WalPathCmdlet
         }
         else
         {
-            string end = reader.TailerState switch
-            {
-                TailerState.Closed => "the recorder closed the log",
-                TailerState.WriterGone => "the recorder went away without closing the log (its process ended); every committed event was read",
-                _ => "the events asked for were read",
-            };
+            string end = RecoveryText.FollowEnded(reader.TailerState) ?? "the events asked for were read";
             WriteVerbose($"{reader.Path}: {reader.EventsRead} event(s); {end}");
         }
     }

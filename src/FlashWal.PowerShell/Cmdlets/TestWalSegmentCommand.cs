@@ -59,7 +59,7 @@ public sealed class TestWalSegmentCommand : PSCmdlet
                 continue;
             }
 
-            WriteVerbose(Summary(report));
+            WriteVerbose($"{report.Path}: {report.Verdict}");
             foreach (Finding finding in report.Findings)
             {
                 WriteVerbose(finding.ToString());
@@ -74,12 +74,5 @@ public sealed class TestWalSegmentCommand : PSCmdlet
                 WriteObject(report.IsIntact);
             }
         }
-    }
-
-    private static string Summary(VerificationReport report)
-    {
-        string verdict = report.IsIntact ? (report.HasTornTail ? "intact (torn tail)" : "intact") : report.HasErrors ? "not fully readable" : "damaged";
-        return string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"{report.Path}: {verdict}; {report.Segments.Count} segment(s), {report.Events} event(s), ids {report.FirstEventId}..{report.LastEventId}, {report.Findings.Count} finding(s)");
     }
 }

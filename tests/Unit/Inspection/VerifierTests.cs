@@ -23,6 +23,7 @@ public class VerifierTests
         Assert.Equal(400, report.LastEventId);
         Assert.Equal([0L, 1, 2, 3], report.Segments.Select(s => s.Index));
         Assert.All(report.Segments, s => Assert.Equal(SegmentState.Closed, s.State));
+        Assert.Equal("intact: 4 segment(s), 400 event(s), ids 1..400", report.Verdict); // what verify prints and Test-WalSegment writes
     }
 
     [Fact]

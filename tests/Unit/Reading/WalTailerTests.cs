@@ -250,6 +250,7 @@ public class WalTailerTests
         List<long> ids = ReadToEnd(tailer);
         Assert.Equal(Enumerable.Range(1, 500).Select(i => (long)i), ids);
         Assert.Equal(TailerState.WriterGone, tailer.State);
+        Assert.Equal("the recorder went away without closing the log (its process ended); every committed event was read", RecoveryText.FollowEnded(tailer.State));
     }
 
     /// <summary>

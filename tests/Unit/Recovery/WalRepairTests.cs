@@ -142,6 +142,8 @@ public class WalRepairTests
         Assert.True(report.IsComplete);
         Assert.True(report.After.IsIntact, string.Join('\n', report.After.Findings));
         Assert.False(report.After.HasTornTail);
+        Assert.True(report.IsClean);
+        Assert.Equal($"REPAIRED: {report.Results.Count} of {report.Results.Count} action(s) applied; the log verifies intact", report.Verdict);
         Assert.Empty(report.Losses);
         Assert.Equal(committed + 1, report.NextEventId);
         Assert.True(SegmentFile.ReadSummary(Wal.SegmentPath(dir.Path, active)) is { IsRecoveredClose: true } summary && summary.LastEventId == committed);
@@ -170,6 +172,9 @@ public class WalRepairTests
 
         RepairReport report = plan.Apply();
         Assert.Empty(report.Results);
+        Assert.False(report.IsClean); // events lost: flashwal repair exits 1
+        Assert.StartsWith("nothing to repair; EVENTS LOST: 10 event(s) in 1 range(s) cannot be brought back", report.Verdict, StringComparison.Ordinal);
+        Assert.StartsWith("DAMAGED: 1 damage finding(s); 6 segment(s), ", report.After.Verdict, StringComparison.Ordinal);
         Assert.Equal(601, report.NextEventId);
         Assert.Equal((231L, (long?)240L), (report.Losses.Single().FirstEventId, report.Losses.Single().LastEventId));
         Continue(dir.Path, 601);

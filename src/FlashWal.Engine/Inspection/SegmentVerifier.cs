@@ -37,7 +37,7 @@ public static class SegmentVerifier
         List<SegmentScan> scans = [SegmentScanner.ScanFile(full)];
         SalvageDamaged(scans);
         SegmentScan scan = scans[0];
-        return new VerificationReport(full, isDirectory: false, [scan.ToInfo()], scan.Findings, LastEventOf(scans, scan.Header?.LogId));
+        return new VerificationReport(full, isDirectory: false, [scan.ToInfo()], scan.Findings, LastEventOf(scans, scan.Header?.LogId), scan.Header?.LogId);
     }
 
     /// <summary>Verifies every segment of a WAL directory and the set as a whole.</summary>
@@ -124,7 +124,7 @@ public static class SegmentVerifier
 
         long lastEventId = LastEventOf(scans, log);
         findings.AddRange(CheckpointCheck.Check(listing.Directory, log, lastEventId, checkpoint, problem, "recovery and the recorder use the segments instead"));
-        return new VerificationReport(listing.Directory, isDirectory: true, scans.ConvertAll(s => s.ToInfo()), findings, lastEventId);
+        return new VerificationReport(listing.Directory, isDirectory: true, scans.ConvertAll(s => s.ToInfo()), findings, lastEventId, log);
     }
 
     /// <summary>

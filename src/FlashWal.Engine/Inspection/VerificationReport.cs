@@ -1,4 +1,5 @@
 using System.Globalization;
+using FlashWal.Format;
 
 namespace FlashWal.Inspection;
 
@@ -6,15 +7,20 @@ namespace FlashWal.Inspection;
 public sealed class VerificationReport
 {
     private readonly long _logLastEventId; // the log's last event as SegmentVerifier.LastEventOf judges it
+    private readonly string? _logId;        // the log the directory holds, as SegmentVerifier.LogOf judges it
 
-    internal VerificationReport(string path, bool isDirectory, IReadOnlyList<SegmentInfo> segments, IReadOnlyList<Finding> findings, long logLastEventId)
+    internal VerificationReport(string path, bool isDirectory, IReadOnlyList<SegmentInfo> segments, IReadOnlyList<Finding> findings, long logLastEventId, LogId? log)
     {
         Path = path;
         IsDirectory = isDirectory;
         Segments = segments;
         Findings = findings;
         _logLastEventId = logLastEventId;
+        _logId = log?.ToString();
     }
+
+    /// <summary>The segments whose events are the log's: not those of a foreign segment (another log's, reported as damage).</summary>
+    private IEnumerable<SegmentInfo> LogSegments => Segments.Where(s => s.Events > 0 && (_logId is null || s.LogId == _logId));
 
     /// <summary>What was verified.</summary>
     public string Path { get; }
@@ -64,15 +70,15 @@ public sealed class VerificationReport
         }
     }
 
-    /// <summary>Events in the readable prefixes of all segments.</summary>
-    public long Events => Segments.Sum(s => s.Events);
+    /// <summary>Events in the readable prefixes of the log's segments (a foreign segment's are another log's and not counted).</summary>
+    public long Events => LogSegments.Sum(s => s.Events);
 
-    /// <summary>The lowest readable event id (0 when none).</summary>
-    public long FirstEventId => Segments.Where(s => s.Events > 0).Select(s => s.FirstEventId).DefaultIfEmpty().Min();
+    /// <summary>The lowest readable event id of the log (0 when none).</summary>
+    public long FirstEventId => LogSegments.Select(s => s.FirstEventId).DefaultIfEmpty().Min();
 
     /// <summary>
     /// The highest event id (0 when none): the highest readable one, or the log's last event when a
     /// damaged segment's summary or its blocks that verify after the damage go further (docs/FORMAT.md §10).
     /// </summary>
-    public long LastEventId => Math.Max(Segments.Where(s => s.Events > 0).Select(s => s.LastEventId).DefaultIfEmpty().Max(), _logLastEventId);
+    public long LastEventId => Math.Max(LogSegments.Select(s => s.LastEventId).DefaultIfEmpty().Max(), _logLastEventId);
 }

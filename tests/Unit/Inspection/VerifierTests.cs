@@ -26,6 +26,20 @@ public class VerifierTests
         Assert.Equal("intact: 4 segment(s), 400 event(s), ids 1..400", report.Verdict); // what verify prints and Test-WalSegment writes
     }
 
+    /// <summary>A foreign segment is damage, and its events are another log's: not in the totals, nor in the ids the verdict names.</summary>
+    [Fact]
+    public void A_foreign_segments_events_are_not_counted_as_the_logs()
+    {
+        using var dir = new TempDirectory();
+        Wal.WriteLog(dir.Path, 3, 100, Wal.Small);
+        string foreign = Tests.Recovery.WalRecoveryTests.CopyForeignSegment(dir.Path, 3); // another log's ids 31..40
+        VerificationReport report = SegmentVerifier.Verify(dir.Path);
+        Assert.Contains(report.Findings, f => f.Code == FindingCode.ForeignSegment && f.File == foreign);
+        Assert.Equal(4, report.Segments.Count);
+        Assert.Equal((300L, 1L, 300L), (report.Events, report.FirstEventId, report.LastEventId));
+        Assert.EndsWith("; 4 segment(s), 300 event(s), ids 1..300", report.Verdict, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_missing_checkpoint_is_information_and_a_damaged_one_too()
     {

@@ -18,10 +18,16 @@ public sealed record WalDirectoryListing(
 /// <summary>Lists WAL directories.</summary>
 public static class WalDirectory
 {
+    /// <summary>The file a recorder holds an exclusive lock on while it writes the directory (FORMAT.md §3).</summary>
+    public const string LockFileName = "wal.lock";
+
+    /// <summary>The file that names the lock's holder (process id, machine, since when; FORMAT.md §3).</summary>
+    public const string OwnerFileName = "wal.owner";
+
     /// <summary>Files a recorder keeps beside its segments.</summary>
     public static IReadOnlySet<string> MetadataFileNames { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
-        Recording.DirectoryLock.LockFileName, Recording.DirectoryLock.OwnerFileName, MetaCheckpoint.FileName, MetaCheckpoint.FileName + ".tmp",
+        LockFileName, OwnerFileName, MetaCheckpoint.FileName, MetaCheckpoint.FileName + ".tmp",
     };
 
     /// <summary>Lists <paramref name="directory"/>.</summary>

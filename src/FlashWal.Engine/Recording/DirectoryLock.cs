@@ -1,5 +1,6 @@
 using System.Globalization;
 using FlashWal.Errors;
+using FlashWal.Format;
 using FlashWal.Storage;
 
 namespace FlashWal.Recording;
@@ -11,11 +12,11 @@ namespace FlashWal.Recording;
 /// </summary>
 public sealed class DirectoryLock : IDisposable
 {
-    /// <summary>The lock file's name.</summary>
-    public const string LockFileName = "wal.lock";
+    /// <summary>The lock file's name (the format's: <see cref="WalDirectory.LockFileName"/>).</summary>
+    public const string LockFileName = WalDirectory.LockFileName;
 
-    /// <summary>The file that names the holder (process id, machine, since when).</summary>
-    public const string OwnerFileName = "wal.owner";
+    /// <summary>The file that names the holder (process id, machine, since when; <see cref="WalDirectory.OwnerFileName"/>).</summary>
+    public const string OwnerFileName = WalDirectory.OwnerFileName;
 
     private readonly FileStream _lock;
 

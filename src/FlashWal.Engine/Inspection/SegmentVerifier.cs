@@ -107,11 +107,11 @@ public static class SegmentVerifier
         }
 
         SalvageDamaged(scans);
-        LogId? log = LogOf(scans);
+        LogId? log = LogOf(scans, checkpoint);
         long? firstIndex = isLive ? null : FirstIndexOf(checkpoint, log);
         List<SegmentScan> beyond = CutAtTornEnd(scans, log, checkpoint, firstIndex, isLive, out TornEnd? end);
         var findings = FileFindings(scans).ToList();
-        findings.AddRange(CheckSet(listing, scans, firstIndex, inFileOrder: true));
+        findings.AddRange(CheckSet(listing, scans, firstIndex, checkpoint, inFileOrder: true));
         if (end is { InSegment: false })
         {
             findings.Add(end.Finding);
@@ -229,13 +229,14 @@ public static class SegmentVerifier
     /// <param name="listing">The directory's files.</param>
     /// <param name="scans">The segments, in order.</param>
     /// <param name="firstIndex">The checkpoint's first segment index, or null.</param>
+    /// <param name="checkpoint">The checkpoint, which decides a tie between logs (<see cref="LogOf"/>); null when none is valid.</param>
     /// <param name="inFileOrder">
     /// The scans are in the order of the indices their file names give (the verifier's), not of those
     /// their headers state (the catalog's, which replays a misnamed segment where it belongs): missing
     /// indices are then judged by the names, so that a misnamed segment, which is a finding of its own,
     /// does not make the indices between its header's and its neighbours' look missing.
     /// </param>
-    internal static IEnumerable<Finding> CheckSet(WalDirectoryListing listing, IReadOnlyList<SegmentScan> scans, long? firstIndex, bool inFileOrder = false)
+    internal static IEnumerable<Finding> CheckSet(WalDirectoryListing listing, IReadOnlyList<SegmentScan> scans, long? firstIndex, MetaCheckpoint? checkpoint, bool inFileOrder = false)
     {
         foreach (string path in listing.Temporary)
         {
@@ -260,7 +261,7 @@ public static class SegmentVerifier
             yield break;
         }
 
-        LogId? log = LogOf(scans);
+        LogId? log = LogOf(scans, checkpoint);
         int lastWithData = -1;
         for (int i = 0; i < scans.Count; i++)
         {
@@ -337,12 +338,13 @@ public static class SegmentVerifier
     }
 
     /// <summary>
-    /// The log a directory's segments belong to: the id most of the readable headers carry (ties: the
-    /// one with the newest segment); null when no header is readable.
+    /// The log a directory's segments belong to: the id most of the readable headers carry; on a tie,
+    /// the one <paramref name="checkpoint"/> names (as repair decides, FORMAT.md §16.1), else the one
+    /// with the newest segment. Null when no header is readable.
     /// </summary>
-    internal static LogId? LogOf(IEnumerable<SegmentScan> scans) =>
+    internal static LogId? LogOf(IEnumerable<SegmentScan> scans, MetaCheckpoint? checkpoint = null) =>
         scans.Where(s => s.Header is not null).GroupBy(s => s.Header!.Value.LogId)
-            .OrderByDescending(g => g.Count()).ThenByDescending(g => g.Max(s => s.SegmentIndex))
+            .OrderByDescending(g => g.Count()).ThenByDescending(g => checkpoint is { } meta && meta.LogId == g.Key).ThenByDescending(g => g.Max(s => s.SegmentIndex))
             .Select(g => (LogId?)g.Key).FirstOrDefault();
 
     /// <summary>

@@ -86,12 +86,12 @@ public sealed class WalCatalog
         // renamed or swapped files replay where they belong; the verifier reports the names.
         var scans = listing.Segments.Select(s => SegmentScanner.ScanCurrent(s.Path, quick: true)).OrderBy(s => s.SegmentIndex).ToList();
         SegmentVerifier.SalvageDamaged(scans); // the log's last event by the verifier's rule
-        LogId? log = SegmentVerifier.LogOf(scans);
+        LogId? log = SegmentVerifier.LogOf(scans, checkpoint);
         bool isLive = live ?? LiveLog.IsLive(directory);
         long? firstIndex = isLive ? null : SegmentVerifier.FirstIndexOf(checkpoint, log);
         List<SegmentScan> beyond = SegmentVerifier.CutAtTornEnd(scans, log, checkpoint, firstIndex, isLive, out TornEnd? end);
         var findings = SegmentVerifier.FileFindings(scans).ToList();
-        findings.AddRange(SegmentVerifier.CheckSet(listing, scans, firstIndex));
+        findings.AddRange(SegmentVerifier.CheckSet(listing, scans, firstIndex, checkpoint));
         if (end is not null)
         {
             if (!end.InSegment)

@@ -40,6 +40,25 @@ public class VerifierTests
         Assert.EndsWith("; 4 segment(s), 300 event(s), ids 1..300", report.Verdict, StringComparison.Ordinal);
     }
 
+    /// <summary>As many segments of two logs: the one the checkpoint names is the directory's (as repair decides), not the one with the newest segment.</summary>
+    [Fact]
+    public void A_tie_between_two_logs_goes_to_the_one_the_checkpoint_names()
+    {
+        using var dir = new TempDirectory();
+        Wal.WriteLog(dir.Path, 2, 10, Wal.Small);
+        Wal.Checkpoint(dir.Path); // names this log
+        using var other = new TempDirectory();
+        Wal.WriteLog(other.Path, 4, 10, Wal.Small);
+        string[] foreign = [Wal.SegmentPath(dir.Path, 2), Wal.SegmentPath(dir.Path, 3)]; // the other log's newest two: two segments each
+        File.Copy(Wal.SegmentPath(other.Path, 2), foreign[0]);
+        File.Copy(Wal.SegmentPath(other.Path, 3), foreign[1]);
+        VerificationReport report = SegmentVerifier.Verify(dir.Path);
+        Assert.Equal(foreign, report.Findings.Where(f => f.Code == FindingCode.ForeignSegment).Select(f => f.File));
+        Assert.DoesNotContain(report.Findings, f => f.Code == FindingCode.CheckpointMismatch);
+        Assert.Equal((20L, 1L, 20L), (report.Events, report.FirstEventId, report.LastEventId));
+        Assert.Equal(MetaCheckpoint.Load(dir.Path, out _)!.Value.LogId, FlashWal.Recovery.WalCatalog.Open(dir.Path).LogId); // recovery reads the same log
+    }
+
     [Fact]
     public void A_missing_checkpoint_is_information_and_a_damaged_one_too()
     {

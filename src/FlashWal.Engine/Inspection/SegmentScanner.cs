@@ -700,6 +700,32 @@ public static unsafe class SegmentScanner
             new(new Finding(FindingSeverity.Damage, FindingCode.RecordInvalid, scan.Path, offset, index, message, expected, found), HeaderIncomplete: false);
     }
 
+    /// <summary>
+    /// The first field in which a valid summary disagrees with the blocks read before its data end, in
+    /// this order: data end, block count, event count, event ids, final chain (when there are blocks);
+    /// null when it agrees. When the blocks stop before the summary's data end (zeroed blocks), the
+    /// finding points where the data stops, not at the summary. The one summary check: the scanner's
+    /// walk and <see cref="Reading.WalTailer"/>, which reads a segment a block at a time, both make it.
+    /// </summary>
+    internal static Finding? SummaryDisagrees(string path, SegmentSummary summary, long validEnd, int blocks, long records, long firstId, long lastId, uint? finalChain)
+    {
+        (string Field, int Offset, string Expected, string Found)? mismatch =
+            summary.DataEnd != validEnd ? ("data end", SegmentSummary.OffDataEnd, summary.DataEnd.ToString(CultureInfo.InvariantCulture), validEnd.ToString(CultureInfo.InvariantCulture))
+            : summary.BlockCount != blocks ? ("block count", SegmentSummary.OffBlockCount, summary.BlockCount.ToString(CultureInfo.InvariantCulture), blocks.ToString(CultureInfo.InvariantCulture))
+            : summary.RecordCount != records ? ("event count", SegmentSummary.OffRecordCount, summary.RecordCount.ToString(CultureInfo.InvariantCulture), records.ToString(CultureInfo.InvariantCulture))
+            : summary.FirstEventId != firstId || summary.LastEventId != lastId ? ("event ids", SegmentSummary.OffFirstId, $"{summary.FirstEventId}..{summary.LastEventId}", $"{firstId}..{lastId}")
+            : blocks > 0 && summary.FinalChain != finalChain ? ("final chain", SegmentSummary.OffFinalChain, Hex(summary.FinalChain), Hex(finalChain ?? 0))
+            : null;
+        if (mismatch is not { } m)
+        {
+            return null;
+        }
+
+        bool dataMissing = m.Offset == SegmentSummary.OffDataEnd && validEnd < summary.DataEnd;
+        return new Finding(FindingSeverity.Damage, FindingCode.SummaryMismatch, path, dataMissing ? validEnd : SegmentFormat.SummaryOffset + m.Offset, dataMissing ? blocks : -1,
+            $"the summary's {m.Field} disagrees with the blocks (blocks lost or summary damaged)", m.Expected, m.Found);
+    }
+
     private static void ClassifyClosed(SegmentScan scan, byte* data, long limit, SegmentSummary summary, BlockFailure? failure)
     {
         if (failure is { HeaderIncomplete: true } && summary.IsRecoveredClose && summary.DataEnd == scan.ValidEnd)
@@ -713,38 +739,10 @@ public static unsafe class SegmentScanner
         }
 
         int blocks = scan.BlockOffsets.Count;
-        string? mismatch = null;
-        long field = 0;
-        string? expected = null;
-        string? found = null;
-        if (summary.DataEnd != scan.ValidEnd)
-        {
-            (mismatch, field, expected, found) = ("data end", SegmentSummary.OffDataEnd, summary.DataEnd.ToString(CultureInfo.InvariantCulture), scan.ValidEnd.ToString(CultureInfo.InvariantCulture));
-        }
-        else if (summary.BlockCount != blocks)
-        {
-            (mismatch, field, expected, found) = ("block count", SegmentSummary.OffBlockCount, summary.BlockCount.ToString(CultureInfo.InvariantCulture), blocks.ToString(CultureInfo.InvariantCulture));
-        }
-        else if (summary.RecordCount != scan.RecordCount)
-        {
-            (mismatch, field, expected, found) = ("event count", SegmentSummary.OffRecordCount, summary.RecordCount.ToString(CultureInfo.InvariantCulture), scan.RecordCount.ToString(CultureInfo.InvariantCulture));
-        }
-        else if (summary.FirstEventId != scan.FirstEventId || summary.LastEventId != scan.LastEventId)
-        {
-            (mismatch, field, expected, found) = ("event ids", SegmentSummary.OffFirstId, $"{summary.FirstEventId}..{summary.LastEventId}", $"{scan.FirstEventId}..{scan.LastEventId}");
-        }
-        else if (blocks > 0 && summary.FinalChain != scan.FinalChain)
-        {
-            (mismatch, field, expected, found) = ("final chain", SegmentSummary.OffFinalChain, Hex(summary.FinalChain), Hex(scan.FinalChain ?? 0));
-        }
-
+        Finding? mismatch = SummaryDisagrees(scan.Path, summary, scan.ValidEnd, blocks, scan.RecordCount, scan.FirstEventId, scan.LastEventId, scan.FinalChain);
         if (mismatch is not null && failure is null)
         {
-            // The summary verifies (its CRC): when the walk ended before its data end (zeroed blocks), the
-            // damage is where the data stops, not in the summary.
-            bool dataMissing = field == SegmentSummary.OffDataEnd && scan.ValidEnd < summary.DataEnd;
-            scan.Add(FindingSeverity.Damage, FindingCode.SummaryMismatch, dataMissing ? scan.ValidEnd : SegmentFormat.SummaryOffset + field, dataMissing ? blocks : -1,
-                $"the summary's {mismatch} disagrees with the blocks (blocks lost or summary damaged)", expected, found);
+            scan.Add(mismatch);
         }
 
         if (blocks == 0)

@@ -61,6 +61,8 @@ public sealed unsafe class WalTailer : IDisposable
     private int _blockIndex;           // index of the next block
     private uint? _chain;              // the seed the next block must carry; null when unknown (started in mid-log)
     private long _previousId;          // last event id of the blocks passed so far
+    private long _segmentRecords;      // events in the current segment's blocks passed so far
+    private long _segmentFirstId;      // first event id of the current segment (0 before its block 0)
     private long _recordOffset;        // next record of the current block
     private int _recordsLeft;
     private long _tornAt = -1;         // a block position found torn after the writer died
@@ -311,7 +313,7 @@ public sealed unsafe class WalTailer : IDisposable
         {
             if (_summary is { } summary)
             {
-                throw Mismatch(segment, summary, "data end", SegmentSummary.OffDataEnd, summary.DataEnd, _position);
+                throw new WalCorruptionException(SummaryDisagrees(segment, summary)!); // the data stops before the summary's end
             }
 
             return false;
@@ -349,6 +351,12 @@ public sealed unsafe class WalTailer : IDisposable
         _blockIndex++;
         _chain = block.ChainCrc;
         _previousId = block.LastEventId;
+        _segmentRecords += block.RecordCount;
+        if (_segmentFirstId == 0)
+        {
+            _segmentFirstId = block.FirstEventId;
+        }
+
         if (block.LastEventId >= _from)
         {
             _recordOffset = start + SegmentFormat.BlockHeaderSize;
@@ -592,28 +600,18 @@ public sealed unsafe class WalTailer : IDisposable
     /// <summary>The summary of a segment read to its data end must agree with what was read.</summary>
     private void CheckSummary(TailSegment segment, SegmentSummary summary)
     {
-        if (_position != summary.DataEnd)
+        if (SummaryDisagrees(segment, summary) is { } mismatch)
         {
-            throw Mismatch(segment, summary, "data end", SegmentSummary.OffDataEnd, summary.DataEnd, _position);
-        }
-
-        if (summary.BlockCount != _blockIndex)
-        {
-            throw Mismatch(segment, summary, "block count", SegmentSummary.OffBlockCount, summary.BlockCount, _blockIndex);
-        }
-
-        if (_chain is uint chain && summary.FinalChain != chain)
-        {
-            throw Mismatch(segment, summary, "final chain", SegmentSummary.OffFinalChain, summary.FinalChain, chain);
+            throw new WalCorruptionException(mismatch);
         }
 
         _chain = summary.FinalChain; // an empty closed segment entered without a known chain passes its seed on
     }
 
-    private static WalCorruptionException Mismatch(TailSegment segment, SegmentSummary summary, string field, int offset, long expected, long found) =>
-        new(new Finding(FindingSeverity.Damage, FindingCode.SummaryMismatch, segment.Path, SegmentFormat.SummaryOffset + offset, summary.BlockCount,
-            $"the summary's {field} disagrees with the blocks (blocks lost or summary damaged)",
-            SegmentScanner.Hex(expected), SegmentScanner.Hex(found)));
+    /// <summary>The scanner's summary check against the blocks read so far in <paramref name="segment"/>.</summary>
+    private Finding? SummaryDisagrees(TailSegment segment, SegmentSummary summary) =>
+        SegmentScanner.SummaryDisagrees(segment.Path, summary, _position, _blockIndex, _segmentRecords, _segmentFirstId,
+            _segmentRecords > 0 ? _previousId : 0, _blockIndex > 0 ? _chain : null);
 
     private void Enter(TailSegment segment)
     {
@@ -633,6 +631,8 @@ public sealed unsafe class WalTailer : IDisposable
         _summary = null;
         _position = SegmentFormat.DataOffset;
         _blockIndex = 0;
+        _segmentRecords = 0;
+        _segmentFirstId = 0;
         _recordsLeft = 0;
         _tornAt = -1;
         _failingAt = -1;

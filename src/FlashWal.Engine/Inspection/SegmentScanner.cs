@@ -56,21 +56,7 @@ public static unsafe class SegmentScanner
 
         scan.SegmentIndex = header.SegmentIndex;
         long limit = Math.Min(length, header.Capacity);
-        CheckZeros(scan, data, SegmentFormat.HeaderSize, SegmentFormat.SummaryOffset, length);
-        CheckZeros(scan, data, SegmentFormat.SummaryOffset + SegmentFormat.SummarySize, SegmentFormat.DataOffset, length);
-        bool summaryCorrupt = ScanSummary(scan, data, length);
-        if (length < header.Capacity)
-        {
-            scan.Add(FindingSeverity.Damage, FindingCode.FileTruncated, length, -1,
-                "the file is shorter than the segment's capacity; data beyond the end of the file is lost",
-                header.Capacity.ToString(CultureInfo.InvariantCulture) + " bytes", length.ToString(CultureInfo.InvariantCulture) + " bytes");
-        }
-        else if (length > header.Capacity)
-        {
-            scan.Add(FindingSeverity.Damage, FindingCode.FileTooLong, header.Capacity, -1,
-                "bytes follow the end of the segment's capacity",
-                header.Capacity.ToString(CultureInfo.InvariantCulture) + " bytes", length.ToString(CultureInfo.InvariantCulture) + " bytes");
-        }
+        bool summaryCorrupt = CheckBeforeBlocks(scan, data, length, header, judgeSummary: true);
 
         // A closed segment's summary says where its data ends: the walk stops there, and any byte
         // after it is judged as "data after end" at its exact offset.
@@ -422,6 +408,61 @@ public static unsafe class SegmentScanner
         return Crc32C.Compute(bytes[..(size - 4)]) == BinaryPrimitives.ReadUInt32LittleEndian(bytes[(size - 4)..]);
     }
 
+    /// <summary>
+    /// The checks of a segment file with a valid header that come before its blocks, in this order
+    /// (FORMAT.md §18.4 steps 8 to 10): reserved header bytes, the summary (read into the scan when
+    /// valid; judged only when <paramref name="judgeSummary"/>), the file's length against the capacity.
+    /// </summary>
+    /// <returns>Whether the summary area holds bytes that are not a valid summary.</returns>
+    private static bool CheckBeforeBlocks(SegmentScan scan, byte* data, long length, SegmentHeader header, bool judgeSummary)
+    {
+        CheckZeros(scan, data, SegmentFormat.HeaderSize, SegmentFormat.SummaryOffset, length);
+        CheckZeros(scan, data, SegmentFormat.SummaryOffset + SegmentFormat.SummarySize, SegmentFormat.DataOffset, length);
+        bool summaryCorrupt = judgeSummary && ScanSummary(scan, data, length);
+        if (length < header.Capacity)
+        {
+            scan.Add(FindingSeverity.Damage, FindingCode.FileTruncated, length, -1,
+                "the file is shorter than the segment's capacity; data beyond the end of the file is lost",
+                header.Capacity.ToString(CultureInfo.InvariantCulture) + " bytes", length.ToString(CultureInfo.InvariantCulture) + " bytes");
+        }
+        else if (length > header.Capacity)
+        {
+            scan.Add(FindingSeverity.Damage, FindingCode.FileTooLong, header.Capacity, -1,
+                "bytes follow the end of the segment's capacity",
+                header.Capacity.ToString(CultureInfo.InvariantCulture) + " bytes", length.ToString(CultureInfo.InvariantCulture) + " bytes");
+        }
+
+        return summaryCorrupt;
+    }
+
+    /// <summary>
+    /// For <see cref="Reading.WalTailer"/>, which judges a segment a block at a time: the first damage
+    /// of <see cref="CheckBeforeBlocks"/>, which the walk reports before any block failure; null when
+    /// there is none. <paramref name="judgeSummary"/>: whether a summary area that is not a valid summary
+    /// is damage (at rest), or may be a summary a live recorder is writing right now.
+    /// </summary>
+    internal static Finding? DamageBeforeBlocks(string path, byte* data, long length, SegmentHeader header, bool judgeSummary)
+    {
+        var probe = new SegmentScan(path, length);
+        CheckBeforeBlocks(probe, data, length, header, judgeSummary);
+        return probe.Findings.FirstOrDefault(f => f.Severity >= FindingSeverity.Damage);
+    }
+
+    /// <summary>
+    /// In a closed segment whose blocks agree with its summary: the first non-zero byte after its data
+    /// (up to <paramref name="limit"/>, the capacity or the file's end): damage, or information for a
+    /// segment crash recovery closed (an abandoned tail). Null when only zeros follow.
+    /// </summary>
+    internal static Finding? AfterData(string path, byte* data, long validEnd, long limit, SegmentSummary summary)
+    {
+        long stray = FirstNonZero(data, validEnd, limit);
+        return stray < 0 ? null
+            : summary.IsRecoveredClose ? new Finding(FindingSeverity.Info, FindingCode.TornTail, path, validEnd, -1,
+                "closed by crash recovery: the bytes after the data end are an abandoned tail that was never committed")
+            : new Finding(FindingSeverity.Damage, FindingCode.DataAfterEnd, path, stray, -1,
+                "non-zero bytes after the end of a closed segment's data", "0", Hex(data[stray]));
+    }
+
     /// <returns>Whether the summary area holds bytes that are not a valid summary.</returns>
     private static bool ScanSummary(SegmentScan scan, byte* data, long length)
     {
@@ -750,19 +791,9 @@ public static unsafe class SegmentScanner
             scan.FinalChain = summary.FinalChain;
         }
 
-        if (failure is null && mismatch is null)
+        if (failure is null && mismatch is null && AfterData(scan.Path, data, scan.ValidEnd, limit, summary) is { } after)
         {
-            long stray = FirstNonZero(data, scan.ValidEnd, limit);
-            if (stray >= 0 && summary.IsRecoveredClose)
-            {
-                scan.Add(FindingSeverity.Info, FindingCode.TornTail, scan.ValidEnd, -1,
-                    "closed by crash recovery: the bytes after the data end are an abandoned tail that was never committed");
-            }
-            else if (stray >= 0)
-            {
-                scan.Add(FindingSeverity.Damage, FindingCode.DataAfterEnd, stray, -1,
-                    "non-zero bytes after the end of a closed segment's data", "0", Hex(data[stray]));
-            }
+            scan.Add(after);
         }
 
         scan.State = SegmentState.Closed;

@@ -25,7 +25,12 @@ namespace FlashWal.Reading;
 /// <i>i</i>'s last block before it writes into <i>i + 1</i>; the tailer then looks at <i>i</i> once
 /// more, since its first look may predate that last seal). The mere existence of <i>i + 1</i> means
 /// nothing: empty segments are prepared ahead. Block 0 of every segment must carry the chain CRC the
-/// previous segment ended with.</para>
+/// previous segment ended with. A segment is also judged outside its blocks, by the scanner's own
+/// checks and in its order, so that the tailer reports the damage verify and strict recovery report:
+/// reserved header bytes and the file's length, before a block failure is reported and when the
+/// segment is left; a closed segment's summary against its blocks and the zeros after its data, once
+/// it is read to its data end; the summary area of a segment left without a summary only at rest (a
+/// live recorder writes it after moving on).</para>
 /// <para><b>End of log.</b> A recorder holds an exclusive lock on <c>wal.lock</c>, which the kernel
 /// releases if its process dies. While idle the tailer probes it (<see cref="LiveLog.IsWriterPresent"/>,
 /// at most every <see cref="TailerOptions.LockProbeInterval"/>). Once it is free, everything the
@@ -63,6 +68,8 @@ public sealed unsafe class WalTailer : IDisposable
     private long _previousId;          // last event id of the blocks passed so far
     private long _segmentRecords;      // events in the current segment's blocks passed so far
     private long _segmentFirstId;      // first event id of the current segment (0 before its block 0)
+    private bool _judgedBeforeBlocks;  // the current segment's checks before its blocks made, its summary area included
+    private bool _judgedClosed;        // the current segment closed, read to its data end and judged whole
     private long _recordOffset;        // next record of the current block
     private int _recordsLeft;
     private long _tornAt = -1;         // a block position found torn after the writer died
@@ -335,7 +342,9 @@ public sealed unsafe class WalTailer : IDisposable
                 return false;
             }
 
-            if (_summary is null && !LiveLog.IsWriterPresent(Directory) && EndsHereAtRest())
+            bool atRest = !LiveLog.IsWriterPresent(Directory);
+            ThrowIfDamagedBeforeBlocks(segment, judgeSummary: atRest || _summary is not null); // what the walk reports first
+            if (_summary is null && atRest && EndsHereAtRest())
             {
                 // A seal its writer did not finish (never committed), or what a power cut left after the
                 // log's durable point (FORMAT.md §9.1): the log ends here, not damage.
@@ -416,7 +425,14 @@ public sealed unsafe class WalTailer : IDisposable
                 return TryEnterBlock(); // blocks sealed before the summary: seen now, or damage
             }
 
-            CheckSummary(segment, summary);
+            if (!_judgedClosed)
+            {
+                // Read to its data end: judged once, in the order of the scanner's walk.
+                ThrowIfDamagedBeforeBlocks(segment, judgeSummary: true);
+                CheckSummary(segment, summary);
+                ThrowIfDataAfterEnd(segment, summary);
+                _judgedClosed = true;
+            }
 
             // Opened afresh, never from _next: a recorder reopening the log after a crash discards the
             // empty segments its predecessor prepared and creates the next index again.
@@ -450,6 +466,9 @@ public sealed unsafe class WalTailer : IDisposable
             return false; // the block here failed its checks: judged first, never skipped
         }
 
+        // Left without a summary: what lies outside its blocks is judged now; the summary area only at
+        // rest (a live recorder writes the summary after it has moved on to the next segment).
+        ThrowIfDamagedBeforeBlocks(segment, judgeSummary: !LiveLog.IsWriterPresent(Directory));
         TailSegment next = _next;
         _next = null;
         Enter(next);
@@ -510,6 +529,11 @@ public sealed unsafe class WalTailer : IDisposable
         {
             _nextProbe = 0; // a block ahead is being looked at again: its judgement, not the lock, ends the log
             return false;
+        }
+
+        if (!currentGone)
+        {
+            ThrowIfDamagedBeforeBlocks(segment, judgeSummary: true); // the segment where the log ends, at rest
         }
 
         if (_summary is not null)
@@ -597,6 +621,35 @@ public sealed unsafe class WalTailer : IDisposable
         return SegmentSummary.TryRead(copy, out _);
     }
 
+    /// <summary>
+    /// The checks the scanner makes before it walks a segment's blocks (reserved bytes, the summary
+    /// area when <paramref name="judgeSummary"/>, the file's length), so that the tailer reports the
+    /// same first damage as the walk: once per segment, or again at rest after a live look.
+    /// </summary>
+    private void ThrowIfDamagedBeforeBlocks(TailSegment segment, bool judgeSummary)
+    {
+        if (_judgedBeforeBlocks)
+        {
+            return;
+        }
+
+        if (SegmentScanner.DamageBeforeBlocks(segment.Path, segment.Base, segment.Length, segment.Header, judgeSummary) is { } damage)
+        {
+            throw new WalCorruptionException(damage);
+        }
+
+        _judgedBeforeBlocks = judgeSummary;
+    }
+
+    /// <summary>A closed segment read to its data end: only zeros may follow the data (the scanner's rule).</summary>
+    private static void ThrowIfDataAfterEnd(TailSegment segment, SegmentSummary summary)
+    {
+        if (SegmentScanner.AfterData(segment.Path, segment.Base, summary.DataEnd, segment.Limit, summary) is { Severity: >= FindingSeverity.Damage } stray)
+        {
+            throw new WalCorruptionException(stray);
+        }
+    }
+
     /// <summary>The summary of a segment read to its data end must agree with what was read.</summary>
     private void CheckSummary(TailSegment segment, SegmentSummary summary)
     {
@@ -633,6 +686,8 @@ public sealed unsafe class WalTailer : IDisposable
         _blockIndex = 0;
         _segmentRecords = 0;
         _segmentFirstId = 0;
+        _judgedBeforeBlocks = false;
+        _judgedClosed = false;
         _recordsLeft = 0;
         _tornAt = -1;
         _failingAt = -1;

@@ -493,6 +493,49 @@ public class WalTailerTests
         Assert.Equal(40, tailer.LastEventId);
     }
 
+    /// <summary>
+    /// Damage outside a segment's blocks, which loses no event, is damage to the tailer as it is to
+    /// verify and strict recovery: the tailer reads every event of the segment and then reports the
+    /// same finding, where it used to read on and say nothing.
+    /// </summary>
+    [Theory]
+    [InlineData("garbage after the capacity", FindingCode.FileTooLong)]
+    [InlineData("a reserved header byte", FindingCode.ReservedBytesNotZero)]
+    [InlineData("a byte after the data end", FindingCode.DataAfterEnd)]
+    public void Damage_outside_the_blocks_of_a_closed_segment_is_reported_after_its_events(string what, FindingCode code)
+    {
+        using var dir = new TempDirectory();
+        Wal.WriteLog(dir.Path, segments: 3, perSegment: 40, Wal.Small);
+        string path = Wal.SegmentPath(dir.Path, 1);
+        using (var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite))
+        {
+            long at = what switch
+            {
+                "garbage after the capacity" => file.Length,
+                "a reserved header byte" => SegmentFormat.HeaderSize + 10,
+                _ => SegmentFile.ReadSummary(path)!.Value.DataEnd + 100,
+            };
+            file.Position = at;
+            file.WriteByte(0x5A);
+        }
+
+        var strictIds = new List<long>();
+        WalCorruptionException strict;
+        using (var recovery = WalRecovery.Open(dir.Path, new RecoveryOptions { Mode = RecoveryMode.Strict }))
+        {
+            Assert.True(recovery.ResumeFrom(1));
+            strict = Assert.Throws<WalCorruptionException>(() => Tests.Recovery.WalRecoveryTests.Drain(recovery, strictIds));
+        }
+
+        using WalTailer tailer = WalTailer.Open(dir.Path);
+        var tailed = new List<long>();
+        var error = Assert.Throws<WalCorruptionException>(() => ReadToEnd(tailer, tailed.Add));
+        Assert.Equal(Enumerable.Range(1, 80).Select(i => (long)i), tailed); // every event of segments 0 and 1
+        Assert.Equal(strictIds, tailed);
+        Assert.Equal((code, path), (error.Finding.Code, error.Finding.File));
+        Assert.Equal((strict.Finding.Code, strict.Finding.Offset, strict.Finding.BlockIndex), (error.Finding.Code, error.Finding.Offset, error.Finding.BlockIndex));
+    }
+
     [Fact]
     public void A_segment_that_does_not_continue_the_chain_is_corruption()
     {

@@ -278,10 +278,15 @@ public sealed unsafe class WalTailer : IDisposable
     private bool TryStart()
     {
         IReadOnlyList<(long Index, string Path)> segments = WalDirectory.List(Directory).Segments;
+        if (segments.Count > 0 && _from == SegmentFormat.MinEventId && !LiveLog.IsWriterPresent(Directory) && HeadDamageAtRest(segments[0].Index) is { } head)
+        {
+            throw new WalCorruptionException(head); // strict recovery from the first event stops there too
+        }
+
         for (int i = 0; i < segments.Count; i++)
         {
             long index = segments[i].Index;
-            TailSegment? segment = TailSegment.TryOpen(Directory, index);
+            TailSegment? segment = OpenSegment(index);
             if (segment is null)
             {
                 continue; // removed (retention) since the listing
@@ -438,7 +443,7 @@ public sealed unsafe class WalTailer : IDisposable
             // empty segments its predecessor prepared and creates the next index again.
             _next?.Dispose();
             _next = null;
-            TailSegment? following = TailSegment.TryOpen(Directory, segment.Index + 1);
+            TailSegment? following = OpenSegment(segment.Index + 1);
             if (following is null)
             {
                 return false;
@@ -448,7 +453,7 @@ public sealed unsafe class WalTailer : IDisposable
             return true;
         }
 
-        _next ??= TailSegment.TryOpen(Directory, segment.Index + 1);
+        _next ??= OpenSegment(segment.Index + 1);
         if (_next is null || !HasBlockZero(_next))
         {
             return false; // not created yet, or prepared and still empty
@@ -503,7 +508,7 @@ public sealed unsafe class WalTailer : IDisposable
         bool currentGone = false;
         if (_blockIndex == 0 && _summary is null && !segment.IsStillOnDisk())
         {
-            TailSegment? fresh = TailSegment.TryOpen(Directory, segment.Index);
+            TailSegment? fresh = OpenSegment(segment.Index);
             if (fresh is not null)
             {
                 Enter(fresh);
@@ -536,6 +541,11 @@ public sealed unsafe class WalTailer : IDisposable
             ThrowIfDamagedBeforeBlocks(segment, judgeSummary: true); // the segment where the log ends, at rest
         }
 
+        if (DurableEventsMissingAtRest() is { } lost)
+        {
+            throw new WalCorruptionException(lost); // the checkpoint says events this log no longer holds were durable
+        }
+
         if (_summary is not null)
         {
             ThrowIfSegmentMissing(segment.Index);
@@ -560,8 +570,64 @@ public sealed unsafe class WalTailer : IDisposable
         {
             if (SegmentLink.CheckIndices(Directory, index, later) is { } missing && !EndsHereAtRest())
             {
-                throw new WalCorruptionException(missing);
+                throw new WalCorruptionException(MisnamedAtRest(index + 1) ?? missing); // not missing: under another name
             }
+        }
+    }
+
+    /// <summary>
+    /// Segment <paramref name="index"/> opened by name; at rest, a file that names another index is
+    /// reported as the catalog (which orders segments by the index their headers state) and strict
+    /// recovery report it: the file whose header holds <paramref name="index"/> under another name.
+    /// </summary>
+    private TailSegment? OpenSegment(long index)
+    {
+        try
+        {
+            return TailSegment.TryOpen(Directory, index);
+        }
+        catch (WalCorruptionException e) when (e.Finding.Code == FindingCode.SegmentNameMismatch && !LiveLog.IsWriterPresent(Directory)
+            && MisnamedAtRest(index) is { } misnamed && misnamed.File != e.Finding.File)
+        {
+            throw new WalCorruptionException(misnamed);
+        }
+    }
+
+    /// <summary>At rest: the name-mismatch finding of the file whose header states segment <paramref name="index"/>, when its name says another.</summary>
+    private Finding? MisnamedAtRest(long index) =>
+        CatalogAtRest()?.Segments.Where(s => s.SegmentIndex == index).SelectMany(s => s.Findings).FirstOrDefault(f => f.Code == FindingCode.SegmentNameMismatch);
+
+    /// <summary>
+    /// At rest, before the first segment present (<paramref name="firstListed"/>, by name): a segment
+    /// the catalog finds there under another name, or the segments it finds missing at the head (the
+    /// checkpoint's first index, FORMAT.md §10).
+    /// </summary>
+    private Finding? HeadDamageAtRest(long firstListed)
+    {
+        if (CatalogAtRest() is not { } catalog)
+        {
+            return null;
+        }
+
+        return catalog.Segments.Where(s => s.SegmentIndex < firstListed).SelectMany(s => s.Findings).FirstOrDefault(f => f.Code == FindingCode.SegmentNameMismatch)
+            ?? catalog.Findings.FirstOrDefault(f => f.Code == FindingCode.SegmentMissing
+                && SegmentFileName.TryParse(Path.GetFileName(f.File), out long missing) && missing < firstListed);
+    }
+
+    /// <summary>At the end of a log at rest: the checkpoint's durable events that the segments no longer hold, as the catalog judges them.</summary>
+    private Finding? DurableEventsMissingAtRest() =>
+        CatalogAtRest()?.Findings.FirstOrDefault(f => f.Code == FindingCode.DurableEventsMissing);
+
+    /// <summary>The catalog of the directory (read now), or null when it cannot be read.</summary>
+    private Recovery.WalCatalog? CatalogAtRest()
+    {
+        try
+        {
+            return Recovery.WalCatalog.Open(Directory);
+        }
+        catch (Exception e) when (e is WalException or IOException or UnauthorizedAccessException)
+        {
+            return null;
         }
     }
 

@@ -536,6 +536,55 @@ public class WalTailerTests
         Assert.Equal((strict.Finding.Code, strict.Finding.Offset, strict.Finding.BlockIndex), (error.Finding.Code, error.Finding.Offset, error.Finding.BlockIndex));
     }
 
+    /// <summary>
+    /// At rest, what only the directory as a whole shows is reported as strict recovery reports it:
+    /// durable events gone with a removed last segment (the checkpoint says so), a segment under
+    /// another index's name (where the tailer alone would call the index missing), and the head of
+    /// the log renamed away.
+    /// </summary>
+    [Theory]
+    [InlineData("last segment removed", FindingCode.DurableEventsMissing)]
+    [InlineData("segment 2 renamed 4", FindingCode.SegmentNameMismatch)]
+    [InlineData("segment 0 renamed 4", FindingCode.SegmentNameMismatch)]
+    public void At_rest_the_directory_as_a_whole_is_judged_as_strict_recovery_judges_it(string what, FindingCode code)
+    {
+        using var dir = new TempDirectory();
+        Wal.WriteLog(dir.Path, segments: 4, perSegment: 30, Wal.Small);
+        Wal.Checkpoint(dir.Path); // 120 events durable
+        switch (what)
+        {
+            case "last segment removed":
+                File.Delete(Wal.SegmentPath(dir.Path, 3));
+                break;
+            case "segment 2 renamed 4":
+                File.Move(Wal.SegmentPath(dir.Path, 2), Wal.SegmentPath(dir.Path, 4));
+                break;
+            default:
+                File.Move(Wal.SegmentPath(dir.Path, 0), Wal.SegmentPath(dir.Path, 4));
+                break;
+        }
+
+        var strictIds = new List<long>();
+        WalCorruptionException strict;
+        using (var recovery = WalRecovery.Open(dir.Path, new RecoveryOptions { Mode = RecoveryMode.Strict }))
+        {
+            strict = Assert.Throws<WalCorruptionException>(() =>
+            {
+                if (recovery.ResumeFrom(1))
+                {
+                    Tests.Recovery.WalRecoveryTests.Drain(recovery, strictIds);
+                }
+            });
+        }
+
+        using WalTailer tailer = WalTailer.Open(dir.Path);
+        var tailed = new List<long>();
+        var error = Assert.Throws<WalCorruptionException>(() => ReadToEnd(tailer, tailed.Add));
+        Assert.Equal(strictIds, tailed);
+        Assert.Equal(code, error.Finding.Code);
+        Assert.Equal((strict.Finding.Code, strict.Finding.File, strict.Finding.Offset), (error.Finding.Code, error.Finding.File, error.Finding.Offset));
+    }
+
     [Fact]
     public void A_segment_that_does_not_continue_the_chain_is_corruption()
     {

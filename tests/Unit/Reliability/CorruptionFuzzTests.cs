@@ -642,6 +642,59 @@ public sealed class CorruptionFuzzTests : IDisposable
     }
 
     /// <summary>A file named after an index its header does not hold: all its events are replayed in their place.</summary>
+    /// <summary>
+    /// Null when a tailer reads what strict recovery replayed and then fails as it did (code, file,
+    /// offset, block), or ends where it ended. Two differences are known and let through, both open in
+    /// issue 16: a segment-named file whose header is not a segment's is the tailer's
+    /// <see cref="WalFormatException"/> (the bad-input contract, error id WalNotASegment) where
+    /// recovery reports <see cref="FindingCode.NotASegment"/> damage; and a copy of a segment under a
+    /// later index's name is reported on the same file by both, but the tailer, which follows names,
+    /// reads the segments between the two first.
+    /// </summary>
+    private static string? TailerDisagrees(string dir, List<long> strictIds, WalCorruptionException? strictError)
+    {
+        var tailed = new List<long>();
+        WalException? error = null;
+        using (var tailer = WalTailer.Open(dir, options: new TailerOptions { LockProbeInterval = TimeSpan.FromMilliseconds(1), MaxIdleSleep = TimeSpan.FromMilliseconds(1) }))
+        using (var patience = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+        {
+            try
+            {
+                while (tailer.ReadNext(out WalEvent e, patience.Token))
+                {
+                    tailed.Add(e.EventId);
+                }
+            }
+            catch (Exception e) when (e is WalCorruptionException or WalFormatException)
+            {
+                error = (WalException)e;
+            }
+        }
+
+        Finding? found = (error as WalCorruptionException)?.Finding;
+        Finding? expected = strictError?.Finding;
+        bool agree = (found, expected) switch
+        {
+            (null, null) => error is null && tailed.SequenceEqual(strictIds),
+            ({ } f, { } x) => (f.Code, f.File, f.Offset, f.BlockIndex) == (x.Code, x.File, x.Offset, x.BlockIndex)
+                && (tailed.SequenceEqual(strictIds) || (f.Code == FindingCode.SegmentNameMismatch && tailed.Take(strictIds.Count).SequenceEqual(strictIds))),
+            (null, { } x) => error is WalFormatException && x.Code is FindingCode.NotASegment or FindingCode.FileEmpty && error.Path == x.File && tailed.SequenceEqual(strictIds),
+            _ => false,
+        };
+        if (agree)
+        {
+            return null;
+        }
+
+        string Describe(WalException? e) => e switch
+        {
+            null => "no failure",
+            WalCorruptionException c => $"{c.Finding.Code} in {Path.GetFileName(c.Finding.File)} at {c.Finding.Offset} (block {c.Finding.BlockIndex})",
+            _ => $"{e.GetType().Name} on {Path.GetFileName(e.Path)}",
+        };
+        return $"tailer: read {tailed.Count} events ({(tailed.Count > 0 ? tailed[^1] : 0)} last) then {Describe(error)}; strict: {strictIds.Count} events then {Describe(strictError)}";
+    }
+
     private static void Misnamed(Expectation expect, string file)
     {
         expect.Damage = true;
@@ -730,6 +783,13 @@ public sealed class CorruptionFuzzTests : IDisposable
             {
                 return $"strict: replayed {ids.Count} events without failing";
             }
+        }
+
+        // The tailer (dump --follow, Get-WalEvent -Wait) on the same log at rest: the same events as
+        // strict recovery, then the same first damage, or the same end.
+        if (TailerDisagrees(dir, ids, error) is { } tailer)
+        {
+            return tailer;
         }
 
         // Salvage: exactly the undamaged events, and the lost ones as exact ranges.

@@ -541,14 +541,14 @@ public sealed unsafe class WalTailer : IDisposable
             ThrowIfDamagedBeforeBlocks(segment, judgeSummary: true); // the segment where the log ends, at rest
         }
 
-        if (DurableEventsMissingAtRest() is { } lost)
-        {
-            throw new WalCorruptionException(lost); // the checkpoint says events this log no longer holds were durable
-        }
-
         if (_summary is not null)
         {
             ThrowIfSegmentMissing(segment.Index);
+        }
+
+        if (DurableEventsMissingAtRest() is { } lost)
+        {
+            throw new WalCorruptionException(lost); // last, as recovery checks the checkpoint: it says events the segments no longer hold were durable
         }
 
         // Empty and removed: the recorder discarded its unused active segment when it closed (a crash

@@ -45,6 +45,31 @@ public class WalTailerTests
         return ids;
     }
 
+    /// <summary>
+    /// The log read to its first damage twice, by strict recovery from event 1 and by a tailer; both
+    /// must fail. What each read before it, and the finding each reported.
+    /// </summary>
+    private static (List<long> StrictIds, Finding Strict, List<long> Tailed, Finding Tailer) StrictAndTailerToDamage(string dir)
+    {
+        var strictIds = new List<long>();
+        WalCorruptionException strict;
+        using (var recovery = WalRecovery.Open(dir, new RecoveryOptions { Mode = RecoveryMode.Strict }))
+        {
+            strict = Assert.Throws<WalCorruptionException>(() =>
+            {
+                if (recovery.ResumeFrom(1))
+                {
+                    Tests.Recovery.WalRecoveryTests.Drain(recovery, strictIds);
+                }
+            });
+        }
+
+        using WalTailer tailer = WalTailer.Open(dir);
+        var tailed = new List<long>();
+        WalCorruptionException error = Assert.Throws<WalCorruptionException>(() => ReadToEnd(tailer, tailed.Add));
+        return (strictIds, strict.Finding, tailed, error.Finding);
+    }
+
     /// <remarks>
     /// "Never an uncommitted event" cannot be checked as "every id read is at most
     /// <see cref="WalRecorder.CommittedEventId"/> read just after": that watermark is a lower bound
@@ -296,21 +321,10 @@ public class WalTailerTests
 
         Finding damage = SegmentVerifier.VerifyDirectory(dir.Path).Findings.First(f => f.Severity >= FindingSeverity.Damage);
         Assert.Equal((FindingCode.BlockHeaderCorrupt, path, second + BlockHeader.OffCrc), (damage.Code, damage.File, damage.Offset));
-        var ids = new List<long>();
-        WalCorruptionException strict;
-        using (var recovery = WalRecovery.Open(dir.Path, new RecoveryOptions { Mode = RecoveryMode.Strict }))
-        {
-            Assert.True(recovery.ResumeFrom(1));
-            strict = Assert.Throws<WalCorruptionException>(() => Tests.Recovery.WalRecoveryTests.Drain(recovery, ids));
-        }
-
+        (List<long> ids, Finding strict, List<long> tailed, Finding error) = StrictAndTailerToDamage(dir.Path);
         Assert.Equal(Enumerable.Range(1, 10).Select(i => (long)i), ids);
-        using WalTailer tailer = WalTailer.Open(dir.Path);
-        var tailed = new List<long>();
-        var error = Assert.Throws<WalCorruptionException>(() => ReadToEnd(tailer, tailed.Add));
         Assert.Equal(ids, tailed);
-        Assert.Equal((strict.Finding.Code, strict.Finding.File, strict.Finding.Offset, strict.Finding.BlockIndex),
-            (error.Finding.Code, error.Finding.File, error.Finding.Offset, error.Finding.BlockIndex));
+        Assert.Equal((strict.Code, strict.File, strict.Offset, strict.BlockIndex), (error.Code, error.File, error.Offset, error.BlockIndex));
     }
 
     [Fact]
@@ -519,21 +533,11 @@ public class WalTailerTests
             file.WriteByte(0x5A);
         }
 
-        var strictIds = new List<long>();
-        WalCorruptionException strict;
-        using (var recovery = WalRecovery.Open(dir.Path, new RecoveryOptions { Mode = RecoveryMode.Strict }))
-        {
-            Assert.True(recovery.ResumeFrom(1));
-            strict = Assert.Throws<WalCorruptionException>(() => Tests.Recovery.WalRecoveryTests.Drain(recovery, strictIds));
-        }
-
-        using WalTailer tailer = WalTailer.Open(dir.Path);
-        var tailed = new List<long>();
-        var error = Assert.Throws<WalCorruptionException>(() => ReadToEnd(tailer, tailed.Add));
+        (List<long> strictIds, Finding strict, List<long> tailed, Finding error) = StrictAndTailerToDamage(dir.Path);
         Assert.Equal(Enumerable.Range(1, 80).Select(i => (long)i), tailed); // every event of segments 0 and 1
         Assert.Equal(strictIds, tailed);
-        Assert.Equal((code, path), (error.Finding.Code, error.Finding.File));
-        Assert.Equal((strict.Finding.Code, strict.Finding.Offset, strict.Finding.BlockIndex), (error.Finding.Code, error.Finding.Offset, error.Finding.BlockIndex));
+        Assert.Equal((code, path), (error.Code, error.File));
+        Assert.Equal((strict.Code, strict.Offset, strict.BlockIndex), (error.Code, error.Offset, error.BlockIndex));
     }
 
     /// <summary>
@@ -564,25 +568,10 @@ public class WalTailerTests
                 break;
         }
 
-        var strictIds = new List<long>();
-        WalCorruptionException strict;
-        using (var recovery = WalRecovery.Open(dir.Path, new RecoveryOptions { Mode = RecoveryMode.Strict }))
-        {
-            strict = Assert.Throws<WalCorruptionException>(() =>
-            {
-                if (recovery.ResumeFrom(1))
-                {
-                    Tests.Recovery.WalRecoveryTests.Drain(recovery, strictIds);
-                }
-            });
-        }
-
-        using WalTailer tailer = WalTailer.Open(dir.Path);
-        var tailed = new List<long>();
-        var error = Assert.Throws<WalCorruptionException>(() => ReadToEnd(tailer, tailed.Add));
+        (List<long> strictIds, Finding strict, List<long> tailed, Finding error) = StrictAndTailerToDamage(dir.Path);
         Assert.Equal(strictIds, tailed);
-        Assert.Equal(code, error.Finding.Code);
-        Assert.Equal((strict.Finding.Code, strict.Finding.File, strict.Finding.Offset), (error.Finding.Code, error.Finding.File, error.Finding.Offset));
+        Assert.Equal(code, error.Code);
+        Assert.Equal((strict.Code, strict.File, strict.Offset), (error.Code, error.File, error.Offset));
     }
 
     [Fact]

@@ -349,7 +349,7 @@ public sealed unsafe class WalTailer : IDisposable
 
             bool atRest = !LiveLog.IsWriterPresent(Directory);
             ThrowIfDamagedBeforeBlocks(segment, judgeSummary: atRest || _summary is not null); // what the walk reports first
-            if (_summary is null && atRest && EndsHereAtRest())
+            if (_summary is null && atRest && EndsHereAtRest(CatalogAtRest()))
             {
                 // A seal its writer did not finish (never committed), or what a power cut left after the
                 // log's durable point (FORMAT.md §9.1): the log ends here, not damage.
@@ -541,12 +541,14 @@ public sealed unsafe class WalTailer : IDisposable
             ThrowIfDamagedBeforeBlocks(segment, judgeSummary: true); // the segment where the log ends, at rest
         }
 
+        // The log at rest, read once for the judgements that need all of it.
+        Recovery.WalCatalog? catalog = CatalogAtRest();
         if (_summary is not null)
         {
-            ThrowIfSegmentMissing(segment.Index);
+            ThrowIfSegmentMissing(segment.Index, catalog);
         }
 
-        if (DurableEventsMissingAtRest() is { } lost)
+        if (catalog?.Findings.FirstOrDefault(f => f.Code == FindingCode.DurableEventsMissing) is { } lost)
         {
             throw new WalCorruptionException(lost); // last, as recovery checks the checkpoint: it says events the segments no longer hold were durable
         }
@@ -564,14 +566,13 @@ public sealed unsafe class WalTailer : IDisposable
         && Volatile.Read(ref *(uint*)(segment.Base + SegmentFormat.DataOffset)) != 0;
 
     /// <summary>A closed segment followed by a gap and then more segments: the next one is missing (removed by retention while the tailer was behind, or damage).</summary>
-    private void ThrowIfSegmentMissing(long index)
+    private void ThrowIfSegmentMissing(long index, Recovery.WalCatalog? catalog)
     {
-        foreach ((long later, _) in WalDirectory.List(Directory).Segments)
+        // The first segment listed after the gap: the range before it is what is missing.
+        long? later = WalDirectory.List(Directory).Segments.Select(s => (long?)s.Index).FirstOrDefault(i => i > index + 1);
+        if (later is long next && SegmentLink.CheckIndices(Directory, index, next) is { } missing && !EndsHereAtRest(catalog))
         {
-            if (SegmentLink.CheckIndices(Directory, index, later) is { } missing && !EndsHereAtRest())
-            {
-                throw new WalCorruptionException(MisnamedAtRest(index + 1) ?? missing); // not missing: under another name
-            }
+            throw new WalCorruptionException(MisnamedAtRest(index + 1, catalog) ?? missing); // not missing: under another name
         }
     }
 
@@ -587,15 +588,15 @@ public sealed unsafe class WalTailer : IDisposable
             return TailSegment.TryOpen(Directory, index);
         }
         catch (WalCorruptionException e) when (e.Finding.Code == FindingCode.SegmentNameMismatch && !LiveLog.IsWriterPresent(Directory)
-            && MisnamedAtRest(index) is { } misnamed && misnamed.File != e.Finding.File)
+            && MisnamedAtRest(index, CatalogAtRest()) is { } misnamed && misnamed.File != e.Finding.File)
         {
             throw new WalCorruptionException(misnamed);
         }
     }
 
     /// <summary>At rest: the name-mismatch finding of the file whose header states segment <paramref name="index"/>, when its name says another.</summary>
-    private Finding? MisnamedAtRest(long index) =>
-        CatalogAtRest()?.Segments.Where(s => s.SegmentIndex == index).SelectMany(s => s.Findings).FirstOrDefault(f => f.Code == FindingCode.SegmentNameMismatch);
+    private static Finding? MisnamedAtRest(long index, Recovery.WalCatalog? catalog) =>
+        catalog?.Segments.Where(s => s.SegmentIndex == index).SelectMany(s => s.Findings).FirstOrDefault(f => f.Code == FindingCode.SegmentNameMismatch);
 
     /// <summary>
     /// At rest, before the first segment present (<paramref name="firstListed"/>, by name): a segment
@@ -613,10 +614,6 @@ public sealed unsafe class WalTailer : IDisposable
             ?? catalog.Findings.FirstOrDefault(f => f.Code == FindingCode.SegmentMissing
                 && SegmentFileName.TryParse(Path.GetFileName(f.File), out long missing) && missing < firstListed);
     }
-
-    /// <summary>At the end of a log at rest: the checkpoint's durable events that the segments no longer hold, as the catalog judges them.</summary>
-    private Finding? DurableEventsMissingAtRest() =>
-        CatalogAtRest()?.Findings.FirstOrDefault(f => f.Code == FindingCode.DurableEventsMissing);
 
     /// <summary>The catalog of the directory (read now), or null when it cannot be read.</summary>
     private Recovery.WalCatalog? CatalogAtRest()
@@ -638,24 +635,21 @@ public sealed unsafe class WalTailer : IDisposable
     /// finish, with no valid block after it), or a torn end after the durable point that every event
     /// before the failure reaches (what a power cut leaves, FORMAT.md §9.1).
     /// </summary>
-    private bool EndsHereAtRest()
+    private bool EndsHereAtRest(Recovery.WalCatalog? catalog)
     {
-        try
-        {
-            var catalog = Recovery.WalCatalog.Open(Directory);
-            if (catalog.TornEnd is { } end)
-            {
-                return _previousId >= end.LastIntactEventId;
-            }
-
-            SegmentScan? scan = catalog.Segments.LastOrDefault(s => s.Path == _current!.Path);
-            return scan is { State: SegmentState.TornTail } && scan.ValidEnd == _position
-                && catalog.Segments.All(s => s.SegmentIndex <= scan.SegmentIndex || s.BlockOffsets.Count == 0);
-        }
-        catch (Exception e) when (e is WalException or IOException or UnauthorizedAccessException)
+        if (catalog is null)
         {
             return false;
         }
+
+        if (catalog.TornEnd is { } end)
+        {
+            return _previousId >= end.LastIntactEventId;
+        }
+
+        SegmentScan? scan = catalog.Segments.LastOrDefault(s => s.Path == _current!.Path);
+        return scan is { State: SegmentState.TornTail } && scan.ValidEnd == _position
+            && catalog.Segments.All(s => s.SegmentIndex <= scan.SegmentIndex || s.BlockOffsets.Count == 0);
     }
 
     /// <summary>The current segment's summary once it is there and valid; a partly written one is looked at again later.</summary>

@@ -394,13 +394,23 @@ public sealed unsafe class SegmentWriter : IDisposable
         _claimAt = -1;
     }
 
-    /// <summary>Gives the open claim up: nothing of it is appended (its bytes are overwritten by the next record).</summary>
+    /// <summary>
+    /// Gives the open claim up: nothing of it is appended (its bytes are overwritten by the next record).
+    /// A block the claim opened holds no record then, and is given up too: a block is sealed only with
+    /// records in it (FORMAT.md §7: a block's record count is at least 1; an empty one reads as damage).
+    /// </summary>
     internal void CancelClaim()
     {
         if (_claimAt >= 0)
         {
             _lastId = _lastIdBeforeClaim;
             _claimAt = -1;
+            if (_blockRecords == 0)
+            {
+                _position = _blockStart;
+                _blockStart = -1;
+                _blockLimit = 0;
+            }
         }
     }
 

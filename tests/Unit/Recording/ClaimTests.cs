@@ -48,6 +48,35 @@ public sealed class ClaimTests
     }
 
     [Fact]
+    public void A_claim_cancelled_in_a_block_of_its_own_leaves_no_empty_block_behind()
+    {
+        // The claim opens a block (here the first of the segment, then one after a commit sealed the
+        // block before): once cancelled, sealing that block would write a header with no record, which
+        // every reader rejects as damage. Found by the mixed batch test, 2026-12-05.
+        using var dir = new TempDirectory();
+        using (var recorder = WalRecorder.Open(dir.Path, new WalRecorderOptions { BlockSize = 4096 }))
+        {
+            recorder.Claim(10, out _).Fill(0xEE);
+            recorder.CancelClaim();
+            Assert.Equal(0, recorder.Commit());
+            Assert.Equal(1, recorder.Append(Wal.Payload(1, Wal.PayloadLength(1))));
+            Assert.Equal(1, recorder.Commit());
+            recorder.Claim(10, out _).Fill(0xEE);
+            recorder.CancelClaim();
+            Assert.Equal(1, recorder.Commit());
+            Assert.Equal(2, recorder.Append(Wal.Payload(2, Wal.PayloadLength(2))));
+            recorder.Claim(10, out _).Fill(0xEE);
+            recorder.CancelClaim(); // in a block with a record: that block is sealed as it is
+            Assert.Equal(2, recorder.Commit());
+            recorder.Claim(10, out _); // open at the close, in a block of its own
+        }
+
+        VerificationReport report = SegmentVerifier.Verify(dir.Path);
+        Assert.True(report.IsIntact, string.Join('\n', report.Findings));
+        Assert.Equal([1L, 2L], WalRecorderTests.ReadLog(dir.Path));
+    }
+
+    [Fact]
     public void While_a_claim_is_open_appends_claims_and_commits_are_refused()
     {
         using var dir = new TempDirectory();

@@ -63,10 +63,13 @@ public readonly record struct BlockHeader(
     /// Completes the header of the whole block <paramref name="block"/> (header and data) whose other
     /// fields <see cref="WriteFields"/> wrote: the chain seed <paramref name="chainSeed"/>, the CRC of the
     /// data after the header, the chain CRC and the header CRC, the same bytes <see cref="Encode"/>
-    /// writes. Returns the chain CRC (the next block's seed).
+    /// writes. Returns the chain CRC (the next block's seed). The first <paramref name="dataDone"/> bytes
+    /// of data are already fed into the raw CRC register <paramref name="dataRegister"/> (0 and
+    /// <see cref="Crc32C.Begin"/> when none are): only the rest is read now.
     /// </summary>
-    internal static uint Complete(Span<byte> block, uint chainSeed) =>
-        WriteChecksums(block[..SegmentFormat.BlockHeaderSize], chainSeed, Crc32C.Compute(block[SegmentFormat.BlockHeaderSize..]));
+    internal static uint Complete(Span<byte> block, uint chainSeed, uint dataRegister, int dataDone) =>
+        WriteChecksums(block[..SegmentFormat.BlockHeaderSize], chainSeed,
+            Crc32C.Finish(Crc32C.Update(dataRegister, block[(SegmentFormat.BlockHeaderSize + dataDone)..])));
 
     /// <summary>Writes the chain seed, the data CRC, the chain CRC, the reserved zeros and the header CRC into header <paramref name="b"/>; returns the chain CRC.</summary>
     private static uint WriteChecksums(Span<byte> b, uint chainSeed, uint dataCrc)

@@ -46,6 +46,8 @@ public sealed unsafe class SegmentWriter : IDisposable
     private long _blockStart = -1; // offset of the open block's header, -1 when no block is open
     private long _blockLimit;      // where the open block must end: min(start + block size, capacity); 0 when none is open
     private int _blockRecords;
+    private long _crcEnd;          // the writer has fed the open block's data up to this offset into _crcRegister (batches do)
+    private uint _crcRegister;
     private long _blockFirstId;
     private int _blockIndex;       // index the next sealed block gets
     private uint _chain;           // chain value after the last block written into the file (the segment's seed before any): the drainer's
@@ -283,8 +285,9 @@ public sealed unsafe class SegmentWriter : IDisposable
     /// timestamp and type, each carrying <paramref name="payloadLength"/> bytes of
     /// <paramref name="payloads"/> in turn. Fills the open block (and then new ones) with as many as
     /// fit: one bounds check per block, and one CRC-32C update over each block's run of records (the
-    /// interleaved path, where a record alone is too short for it). Returns how many it appended; fewer
-    /// than <paramref name="count"/> when the segment is full (its open block sealed, as
+    /// interleaved path, taken while the records are in the writer's cache; see
+    /// <see cref="DataCrcSoFar"/>). Returns how many it appended; fewer than <paramref name="count"/>
+    /// when the segment is full (its open block sealed, as
     /// <see cref="TryAppend(long, long, ushort, ReadOnlySpan{byte})"/> does).
     /// </summary>
     /// <exception cref="WalEventTooLargeException">The payload length exceeds <see cref="MaxPayloadSize"/>.</exception>
@@ -328,6 +331,8 @@ public sealed unsafe class SegmentWriter : IDisposable
 
             _blockRecords += fit;
             _position += (long)fit * recordSize;
+            _crcRegister = Crc32C.Update(_crcRegister, new ReadOnlySpan<byte>(_base + _crcEnd, (int)(_position - _crcEnd)));
+            _crcEnd = _position;
             _recordCount += fit;
             done += fit;
             _lastId = firstId + done - 1;
@@ -374,7 +379,7 @@ public sealed unsafe class SegmentWriter : IDisposable
         return p + SegmentFormat.RecordHeaderSize;
     }
 
-    /// <summary>Appends the claimed event, its payload as the caller wrote it (the CRC is taken now).</summary>
+    /// <summary>Appends the claimed event, its payload as the caller wrote it (its CRC is the drainer's, as a single append's).</summary>
     /// <exception cref="InvalidOperationException">No claim is open.</exception>
     internal void PublishClaim()
     {
@@ -453,8 +458,9 @@ public sealed unsafe class SegmentWriter : IDisposable
             throw new InvalidOperationException($"A claim is open in segment '{Path}' (event {_claimId}): publish or cancel it before sealing.");
         }
 
+        var crcSoFar = new DataCrcSoFar((int)(_crcEnd - _blockStart - SegmentFormat.BlockHeaderSize), _crcRegister);
         (long start, int length) = SealOpenBlock();
-        _staging!.Sealed(this, start, length, _lastId);
+        _staging!.Sealed(this, start, length, _lastId, crcSoFar);
     }
 
     /// <summary>Seals the open block in staging (its header, the writer's state); returns where it lies in the segment.</summary>
@@ -464,8 +470,9 @@ public sealed unsafe class SegmentWriter : IDisposable
         new Span<byte>(_base + _position, (int)(end - _position)).Clear();
 
         // The checksums (the data CRC, the chain seed and CRC, the header CRC) are the drainer's: it
-        // computes them over the whole block, three lanes at a time, just before the block is written
-        // (BlockHeader.Complete, in WriteBlock), so the writer pays no CRC per event.
+        // computes them, three lanes at a time, just before the block is written (BlockHeader.Complete,
+        // in WriteBlock), so a single append pays no CRC. It only continues the data CRC where a batch
+        // has already taken it (DataCrcSoFar).
         BlockHeader.WriteFields(new Span<byte>(_base + _blockStart, SegmentFormat.BlockHeaderSize),
             (int)(end - _blockStart), _blockIndex, _blockRecords, _blockFirstId, _lastId, WalClock.UnixNs());
         if (_blockIndex == 0)
@@ -500,9 +507,9 @@ public sealed unsafe class SegmentWriter : IDisposable
     /// Blocks are therefore never written several at a time.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the writer runs it when it drains the ring itself: see WalRecorder.CompileWriterPaths
-    internal void WriteBlock(byte* staged, long offset, int length, long lastEventId)
+    internal void WriteBlock(byte* staged, long offset, int length, long lastEventId, DataCrcSoFar crcSoFar)
     {
-        _chain = BlockHeader.Complete(new Span<byte>(staged, length), _chain);
+        _chain = BlockHeader.Complete(new Span<byte>(staged, length), _chain, crcSoFar.Register, crcSoFar.Length);
         _disk.Write(_file, new ReadOnlySpan<byte>(staged + 4, length - 4), offset + 4, Path);
         _disk.Write(_file, new ReadOnlySpan<byte>(staged, 4), offset, Path);
         Volatile.Write(ref _writtenEnd, offset + length);
@@ -706,8 +713,9 @@ public sealed unsafe class SegmentWriter : IDisposable
         _staging?.WaitWritten();
         if (_blockStart >= 0)
         {
+            var crcSoFar = new DataCrcSoFar((int)(_crcEnd - _blockStart - SegmentFormat.BlockHeaderSize), _crcRegister);
             (long start, int length) = SealOpenBlock();
-            _chain = BlockHeader.Complete(new Span<byte>(_base + start, length), _chain); // as WriteBlock would, before its first write
+            _chain = BlockHeader.Complete(new Span<byte>(_base + start, length), _chain, crcSoFar.Register, crcSoFar.Length); // as WriteBlock would, before its first write
             _disk.Write(_file, new ReadOnlySpan<byte>(_base + start + 4, length - 4), start + 4, Path);
         }
 
@@ -761,6 +769,8 @@ public sealed unsafe class SegmentWriter : IDisposable
         _blockLimit = Math.Min(_blockStart + _blockSize, _capacity);
         _base = _staging!.Reserve((int)(_blockLimit - _blockStart)) - _blockStart;
         _position += SegmentFormat.BlockHeaderSize;
+        _crcEnd = _position;
+        _crcRegister = Crc32C.Begin();
         return true;
     }
 

@@ -94,11 +94,11 @@ internal sealed unsafe class StagingRing : BlockStaging, IDisposable
         return _base + (at & _mask);
     }
 
-    public override void Sealed(SegmentWriter segment, long offset, int length, long lastEventId)
+    public override void Sealed(SegmentWriter segment, long offset, int length, long lastEventId, DataCrcSoFar crcSoFar)
     {
         long at = _reservedAt;
         _head = at + length;
-        Enqueue(new SealedBlock(segment, offset, at, length, lastEventId, null, default));
+        Enqueue(new SealedBlock(segment, offset, at, length, lastEventId, crcSoFar, null, default));
     }
 
     /// <summary>
@@ -109,7 +109,7 @@ internal sealed unsafe class StagingRing : BlockStaging, IDisposable
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per segment: see WalRecorder.Rotate
     public void SegmentEnded(SegmentWriter ended, SegmentWriter next, RotationTiming timing) =>
-        Enqueue(new SealedBlock(ended, 0, 0, 0, 0, next, timing));
+        Enqueue(new SealedBlock(ended, 0, 0, 0, 0, DataCrcSoFar.None, next, timing));
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void WaitWritten()
@@ -235,7 +235,7 @@ internal sealed unsafe class StagingRing : BlockStaging, IDisposable
             }
             else
             {
-                block.Segment.WriteBlock(_base + (block.Position & _mask), block.Offset, block.Length, block.LastEventId);
+                block.Segment.WriteBlock(_base + (block.Position & _mask), block.Offset, block.Length, block.LastEventId, block.CrcSoFar);
                 _listener.BlocksWritten(block.Segment, block.Offset + block.Length, block.LastEventId);
                 Volatile.Write(ref _written.Value, block.Position + block.Length);
             }
@@ -248,7 +248,7 @@ internal sealed unsafe class StagingRing : BlockStaging, IDisposable
     }
 
     /// <summary>One queue entry: a sealed block, or with a length of 0 the end of <see cref="Segment"/> (and how long the rotation took).</summary>
-    internal readonly record struct SealedBlock(SegmentWriter Segment, long Offset, long Position, int Length, long LastEventId, SegmentWriter? Next, RotationTiming Timing);
+    internal readonly record struct SealedBlock(SegmentWriter Segment, long Offset, long Position, int Length, long LastEventId, DataCrcSoFar CrcSoFar, SegmentWriter? Next, RotationTiming Timing);
 }
 
 /// <summary>What the recorder learns from its staging ring's drainer (on the drainer's thread).</summary>

@@ -282,7 +282,8 @@ public sealed class WalRecorder : IDisposable, IStagingListener
     /// Appends one event per element of <paramref name="events"/> (its bytes are the payload), with
     /// consecutive ids, one timestamp (one clock read for the whole batch) and one type; returns the
     /// first id (0 for an empty batch). The records are written a block's worth at a time, with one
-    /// bounds check and one CRC-32C update per block. A batch may span blocks and segments; it is
+    /// bounds check and one CRC-32C update per block, taken while the records are in the writer's
+    /// cache (the flusher computes the block's CRC for single appends). A batch may span blocks and segments; it is
     /// committed like single appends (when its blocks fill, or at <see cref="Commit"/>). Batches are not
     /// timed into the append latency histogram.
     /// </summary>

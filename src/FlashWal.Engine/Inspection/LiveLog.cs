@@ -3,8 +3,9 @@ using FlashWal.Recording;
 namespace FlashWal.Inspection;
 
 /// <summary>
-/// Whether a recorder may be writing a directory while it is read: the one probe of the directory
-/// lock that readers (the verifier, the catalog, recovery, the tailer) make.
+/// Whether a recorder may be writing a directory while it is read (the one probe of the directory
+/// lock that readers make: the verifier, the catalog, recovery, the tailer), and the rules for
+/// reading one it is writing, as functions of scans taken at different moments.
 /// </summary>
 /// <remarks>
 /// A recorder holds an exclusive lock on <c>wal.lock</c> for as long as it writes, and the kernel
@@ -35,5 +36,88 @@ internal static class LiveLog
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="previous"/>, read before <paramref name="next"/>, must be read again
+    /// first: it was still open (no summary, no damage) and <paramref name="next"/> does not continue
+    /// its chain, so the recorder sealed blocks in it after it was read (docs/results/stress.md, 2).
+    /// </summary>
+    public static bool MustReadAgain(SegmentScan? previous, SegmentScan next) =>
+        MayStillGrow(previous) && SegmentLink.CheckChain(previous!, next) is not null;
+
+    /// <summary>Whether a recorder may still be sealing blocks in <paramref name="scan"/>: open, undamaged.</summary>
+    public static bool MayStillGrow(SegmentScan? scan) => scan is { Summary: null, HasDamage: false };
+
+    /// <summary>
+    /// Whether an index missing before <paramref name="next"/> is no loss (yet): <paramref name="next"/>
+    /// holds nothing, a segment the preparer made ready while the recorder created the one before it
+    /// itself; a segment with data after the gap judges it (docs/results/stress.md, 6).
+    /// </summary>
+    public static bool GapBeforeIsNoLossYet(SegmentScan next) => next is { RecordCount: 0, Summary: null };
+
+    /// <summary>
+    /// Whether a segment that <paramref name="listed"/> saw and that is gone now held no event: empty
+    /// when listed, a prepared segment a closing recorder discarded (docs/results/stress.md, 3).
+    /// </summary>
+    public static bool VanishedEmpty(SegmentScan listed) => listed is { RecordCount: 0, Summary: null };
+
+    /// <summary>
+    /// Whether <paramref name="listed"/>, found empty, may hold events by now: a segment a recorder had
+    /// created but not yet sealed a block in (a file of zeros that never got its header is not one).
+    /// A replay from the log's first event reads it again (docs/results/stress.md, 5).
+    /// </summary>
+    public static bool MayHaveFilledSince(SegmentScan listed) =>
+        listed is { RecordCount: 0, Summary: null, State: SegmentState.Empty, NeverWritten: false };
+
+    /// <summary>
+    /// Whether <paramref name="again"/>, a later scan of the segment <paramref name="before"/> describes,
+    /// holds more of it: more events, no damage, and the same blocks first (the same chain seed; for a
+    /// segment that was empty, a chain that continues <paramref name="previous"/>, the last segment
+    /// with data before it). Otherwise the earlier reading stands.
+    /// </summary>
+    public static bool Grew(SegmentScan before, SegmentScan again, SegmentScan? previous)
+    {
+        bool continues = before.RecordCount > 0
+            ? again.ChainSeed == before.ChainSeed
+            : previous is null || SegmentLink.CheckChain(previous, again) is not { Severity: >= FindingSeverity.Damage };
+        return again.LastEventId > before.LastEventId && !again.HasDamage && continues;
+    }
+
+    /// <summary>
+    /// The segments strictly between indices <paramref name="after"/> and <paramref name="before"/> as
+    /// they are now: those <paramref name="metEmpty"/> holds (read empty earlier), the others where
+    /// <paramref name="locate"/> finds them now (created since the listing, to be read as if empty).
+    /// Null when one of them is nowhere: it is missing (docs/results/stress.md, 6 and 9).
+    /// </summary>
+    public static List<SegmentScan>? Between(long after, long before, IReadOnlyList<SegmentScan> metEmpty, Func<long, string?> locate)
+    {
+        var between = new List<SegmentScan>();
+        for (long i = after + 1; i < before; i++)
+        {
+            SegmentScan? met = null;
+            foreach (SegmentScan s in metEmpty)
+            {
+                if (s.SegmentIndex == i)
+                {
+                    met = s;
+                    break;
+                }
+            }
+
+            if (met is null && locate(i) is { } path)
+            {
+                met = new SegmentScan(path, 0) { SegmentIndex = i, State = SegmentState.Empty };
+            }
+
+            if (met is null)
+            {
+                return null;
+            }
+
+            between.Add(met);
+        }
+
+        return between;
     }
 }

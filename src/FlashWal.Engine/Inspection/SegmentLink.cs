@@ -99,6 +99,19 @@ public static class SegmentLink
             from.ToString(CultureInfo.InvariantCulture), next.FirstEventId.ToString(CultureInfo.InvariantCulture));
     }
 
+    /// <summary>
+    /// A replay met <paramref name="scan"/>, whose first event is not above <paramref name="lastReplayed"/>,
+    /// the last id it has replayed: replayed ids only ever increase, so what repeats or goes back (a
+    /// segment out of place) is skipped.
+    /// </summary>
+    public static Finding RepeatsReplayedIds(SegmentScan scan, long lastReplayed)
+    {
+        ArgumentNullException.ThrowIfNull(scan);
+        return new(FindingSeverity.Damage, FindingCode.EventIdOrder, scan.Path, SegmentFormat.DataOffset + BlockHeader.OffFirstId, 0,
+            "the segment's events do not follow those already replayed; the ones at or below the last replayed id are skipped",
+            "> " + lastReplayed.ToString(CultureInfo.InvariantCulture), scan.FirstEventId.ToString(CultureInfo.InvariantCulture));
+    }
+
     /// <summary>Block 0 of the segment at <paramref name="path"/> does not carry the chain value that segment <paramref name="previousIndex"/> ended with.</summary>
     public static Finding ChainNotContinued(string path, long previousIndex, uint expected, uint found) =>
         new(FindingSeverity.Damage, FindingCode.ChainBrokenAcrossSegments, path, SegmentFormat.DataOffset + BlockHeader.OffChainSeed, 0,

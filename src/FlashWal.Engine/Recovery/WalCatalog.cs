@@ -113,6 +113,25 @@ public sealed class WalCatalog
     /// </summary>
     internal TornEnd? TornEnd { get; private init; }
 
+    /// <summary>
+    /// Whether every index strictly between <paramref name="after"/> and <paramref name="before"/> is a
+    /// file of zeros this catalog listed (a prepared segment whose creation never reached the disk,
+    /// which a replay's plan skips): present, holding nothing, so not missing (the verifier judges them
+    /// so too).
+    /// </summary>
+    internal bool NeverWrittenBetween(long after, long before)
+    {
+        for (long i = after + 1; i < before; i++)
+        {
+            if (!Segments.Any(s => s.SegmentIndex == i && s.NeverWritten))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
 
     /// <summary>
     /// Reads <paramref name="path"/> as what it is: a WAL directory (<see cref="Open(string)"/>), or else one

@@ -35,19 +35,15 @@ public delegate void ReplayHandler(WalEvent walEvent);
 public sealed class WalRecovery : IDisposable
 {
     private readonly bool _salvage;
-    private readonly List<LostRange> _gaps = [];
-    private readonly List<Finding> _damage = [];
-    private readonly List<string> _damagedSegments = [];
+    private readonly ReplayLosses _losses = new();
     private PreloaderTelemetry _telemetry = new();
     private SegmentPreloader? _preloader;
     private List<SegmentScan> _plan = [];
     private int _nextInPlan;
     private SegmentReader? _reader;
-    private readonly List<SegmentScan> _skippedEmpty = []; // segments met empty (prepared) since _previous: a live recorder may have written them since
     private bool _live; // a recorder held the directory when the replay was positioned: it may change under it
     private long? _headFloor; // from the log's start: the checkpoint's first segment index, until the first segment is met
-    private readonly Queue<SegmentScan> _reread = [];       // segments to read again (they grew), before _deferred
-    private PreloadedSegment? _deferred;                     // the next segment, held while those are read again
+    private readonly LiveRereads _rereads = new();           // a live log: segments to read again (they grew), and the next one held meanwhile
     private SegmentScan? _previous;      // the last segment of the log with data delivered: its chain must continue
     private long _previousIndex = -1;    // the last segment index met, whatever it held
     private bool _seekPending;
@@ -57,9 +53,6 @@ public sealed class WalRecovery : IDisposable
     private long _firstId;
     private long _lastId;
     private int _segmentsOpened;
-    private Finding? _pendingLoss;
-    private long _pendingLossFrom;
-    private long? _pendingLossTo;
     private TailState _tail;
     private Finding? _tailFinding;
     private Finding? _failure;
@@ -148,14 +141,7 @@ public sealed class WalRecovery : IDisposable
         ThrowIfDisposed();
         ArgumentOutOfRangeException.ThrowIfNegative(eventId);
         Reset(eventId);
-        int start = FindStart(eventId);
-        if (start < 0 && Catalog.Checkpoint is { } meta && meta.DurableEventId >= eventId && Catalog.Findings.Any(f => f.Code == FindingCode.DurableEventsMissing))
-        {
-            // Past the segments' last event but not past the checkpoint's durable one: those events were
-            // lost, which the end of the log reports (strict stops), not "nothing to replay".
-            start = Catalog.Segments.Count;
-        }
-
+        int start = ReplayPlan.StartOf(Catalog, eventId);
         if (start < 0)
         {
             _startNote = Catalog.LastEventId == 0
@@ -166,20 +152,11 @@ public sealed class WalRecovery : IDisposable
         }
 
         _live = !_atRest && LiveLog.IsLive(Catalog.Directory);
-        while (_live && start > 0 && Catalog.Segments[start - 1] is { RecordCount: 0, Summary: null, State: SegmentState.Empty, NeverWritten: false })
-        {
-            // A live log: a segment the catalog found empty may hold the first events by now (the
-            // recorder wrote it after it was read, before the one where the start was found).
-            start--;
-        }
-
-        _plan = Catalog.Segments.Skip(start).Where(s => !s.NeverWritten).ToList();
-        _previous = Catalog.Segments.Take(start).LastOrDefault(s => s.Header?.LogId == Catalog.LogId && (s.RecordCount > 0 || s.Summary is not null));
-        _previousIndex = start > 0 ? Catalog.Segments[start - 1].SegmentIndex : -1;
-
-        // From the log's first segment: where the checkpoint says the log starts (retention's floor), so
-        // that segments missing at the head are a loss, not taken for retention (FORMAT.md §13).
-        _headFloor = start == 0 && !_live ? SegmentVerifier.FirstIndexOf(Catalog.Checkpoint, Catalog.LogId) : null;
+        ReplayPlan plan = ReplayPlan.From(Catalog, start, _live);
+        _plan = plan.Segments;
+        _previous = plan.Previous;
+        _previousIndex = plan.PreviousIndex;
+        _headFloor = plan.HeadFloor;
         if (Options.UsePreloader)
         {
             _preloader = new SegmentPreloader(_salvage, _telemetry);
@@ -320,9 +297,9 @@ public sealed class WalRecovery : IDisposable
         Elapsed = Stopwatch.GetElapsedTime(_started, _active || _ended == 0 ? Stopwatch.GetTimestamp() : _ended),
         // Arrays, not collection expressions: those build a compiler-made type that PowerShell cannot
         // index ($report.Gaps[0] would be the whole list).
-        Gaps = _gaps.ToArray(),
-        Damage = _damage.ToArray(),
-        DamagedSegments = _damagedSegments.ToArray(),
+        Gaps = _losses.Gaps(),
+        Damage = _losses.Damage(),
+        DamagedSegments = _losses.DamagedSegments(),
         Tail = _tail,
         TailFinding = _tailFinding,
         Failure = _failure,
@@ -346,133 +323,37 @@ public sealed class WalRecovery : IDisposable
     }
 
     /// <summary>
-    /// The catalog position to start at: the first segment of the log whose events reach
-    /// <paramref name="eventId"/>, or the damaged or unreadable segments just before it when the id may
-    /// have been in them (so that the loss is reported, or strict mode stops). -1: nothing to replay.
+    /// Opens the next segment to read (false at the end of the log): one read again, or the next of
+    /// the plan, judged against those before it. Damage it meets goes to <see cref="MeetDamage"/>.
     /// </summary>
-    private int FindStart(long eventId)
-    {
-        IReadOnlyList<SegmentScan> all = Catalog.Segments;
-        int found = -1;
-        for (int i = 0; i < all.Count; i++)
-        {
-            SegmentScan s = all[i];
-            if (s.Header?.LogId == Catalog.LogId && s.RecordCount > 0 && s.LastEventId >= eventId && s.State != SegmentState.Damaged)
-            {
-                found = i;
-                break;
-            }
-        }
-
-        int limit = found < 0 ? all.Count : found;
-        if (found >= 0 && eventId >= all[found].FirstEventId)
-        {
-            return found; // the id is inside this segment's range
-        }
-
-        // The id precedes `found` (or every intact segment): it may have been in the damaged, unreadable
-        // or foreign files just before it, back to the last intact segment that ends before the id.
-        int start = limit;
-        while (start > 0 && IsSuspect(all[start - 1], eventId))
-        {
-            start--;
-        }
-
-        return start < limit ? start : found;
-
-        bool IsSuspect(SegmentScan s, long id) =>
-            !s.NeverWritten && (s.State is SegmentState.Damaged or SegmentState.Unreadable || s.Header?.LogId != Catalog.LogId || s.LastEventId >= id);
-    }
-
     private bool EnterNextSegment()
     {
         long switchStart = Stopwatch.GetTimestamp();
-        while (_reread.TryDequeue(out SegmentScan? entry))
+        if (_rereads.TryReadAgain(_previous, _salvage) is { } grown)
         {
-            if (Regrown(entry) is { } grown)
-            {
-                _reader = grown;
-                _segmentsOpened++;
-                grown.SeekTo(Math.Max(_lastId + 1, _from));
-                _seekPending = _seekPending && grown.LastEventId < _from;
-                return true;
-            }
+            _reader = grown;
+            _segmentsOpened++;
+            grown.SeekTo(Math.Max(_lastId + 1, _from));
+            _seekPending = _seekPending && grown.LastEventId < _from;
+            return true;
         }
 
-        PreloadedSegment? next;
-        bool deferred = _deferred is not null;
-        if (_deferred is not null)
-        {
-            next = _deferred;
-            _deferred = null;
-        }
-        else if (_preloader is not null)
-        {
-            next = _preloader.Take();
-        }
-        else if (_nextInPlan < _plan.Count)
-        {
-            long start = Stopwatch.GetTimestamp();
-            next = PreloadedSegment.Load(_plan[_nextInPlan++], _salvage);
-            _telemetry.Open.RecordSince(start);
-        }
-        else
-        {
-            next = null;
-        }
-
+        bool held = _rereads.HoldsNext;
+        PreloadedSegment? next = held ? _rereads.TakeHeld() : TakeNext();
         if (next is null)
         {
             EndOfLog(RecoveryOutcome.Complete);
             return false;
         }
 
-        long index = next.Entry.SegmentIndex;
-        long before = _previousIndex >= 0 ? _previousIndex : _headFloor is long floor ? floor - 1 : -1;
-        bool checkIndices = _previousIndex >= 0 || _headFloor is not null;
-        _headFloor = null;
-        if (checkIndices && index >= 0 && SegmentLink.CheckIndices(Catalog.Directory, before, index) is { } missing && !NeverWrittenBetween(before, index))
+        if (MeetIndexGap(next, held))
         {
-            if (_live && next.Failure is null && next.Reader!.Scan is { RecordCount: 0, Summary: null })
-            {
-                // A live log: the recorder creates a segment while the preparer has the next one ready,
-                // so an index can be missing before a segment that holds nothing; nothing is lost there.
-                // A segment with data after it judges the gap (below).
-            }
-            else if (_live && next.Failure is null && !deferred && _previous is not null && Between(_previous.SegmentIndex, index) is { } appeared)
-            {
-                // A live log: the missing ones exist now (created since the catalog was read). They are
-                // read first (after the previous segment's new events, if it was still being written).
-                if (_previous is { Summary: null, HasDamage: false })
-                {
-                    _reread.Enqueue(_previous);
-                }
-
-                appeared.ForEach(_reread.Enqueue);
-                _skippedEmpty.Clear();
-                _previousIndex = index - 1; // met now: the deferred segment finds no gap before it
-                _deferred = next;
-                return true;
-            }
-            else
-            {
-                MeetDamage(missing, missing.File, lostTo: null);
-            }
+            return true; // segments that appeared since the catalog was read come first
         }
 
-        _previousIndex = Math.Max(_previousIndex, index);
-        if (next.Vanished && next.Entry.RecordCount == 0 && next.Entry.Summary is null)
+        _previousIndex = Math.Max(_previousIndex, next.Entry.SegmentIndex);
+        if (next.Vanished && VanishedWithoutLoss(next.Entry))
         {
-            // Empty when the catalog was read (a segment prepared ahead), and deleted since: a recorder
-            // discards its unused prepared segments when it closes. It held no event.
-            return true;
-        }
-
-        if (next.Vanished && _events == 0 && _pendingLoss is null && _failure is null && _previous is null)
-        {
-            // Retention deleted it after the catalog was read, before the replay reached it: the log
-            // now starts later, which is no loss (the replay starts at the first event still held).
-            _startNote ??= string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(next.Entry.Path)} was deleted (retention) after the replay was planned; the replay starts after it");
             return true;
         }
 
@@ -484,42 +365,142 @@ public sealed class WalRecovery : IDisposable
         }
 
         SegmentReader reader = next.Reader!;
-        SegmentScan scan = reader.Scan;
-        if (Catalog.TornEnd is { InSegment: true } torn && !_live && scan.SegmentIndex == Catalog.Segments[torn.Position].SegmentIndex && scan.HasDamage)
+        DeclareTornEnd(reader.Scan);
+        if (IsForeign(reader) || (!held && HoldBehindReadsAgain(next)))
         {
-            torn.DeclareIn(scan); // the log ends after this segment's valid prefix, as the catalog found
-        }
-
-        if (scan.Header?.LogId != Catalog.LogId)
-        {
-            Finding foreign = SegmentLink.Foreign(scan.Path, Catalog.LogId, scan.Header?.LogId);
-            HandBack(reader);
-            MeetDamage(foreign, scan.Path, lostTo: null, losesEvents: false); // none of this log's events are in it
             return true;
         }
 
-        bool previousGrew = _previous is { Summary: null, HasDamage: false } && SegmentLink.CheckChain(_previous, scan) is not null;
-        if (!deferred && scan.RecordCount > 0 && (previousGrew || _skippedEmpty.Count > 0 || (_live && _previous is not null && index > _previous.SegmentIndex + 1)))
-        {
-            // A live log: the previous segment was read while the recorder still wrote it, or segments
-            // after it were read while still empty (or created since the catalog was read), and this
-            // one began after the recorder sealed their last blocks. They are read again first (the new
-            // events only); this one waits.
-            List<SegmentScan>? between = _live && _previous is not null ? Between(_previous.SegmentIndex, index) : [.. _skippedEmpty];
-            if (between is not null)
-            {
-                if (previousGrew)
-                {
-                    _reread.Enqueue(_previous!);
-                }
+        Enter(reader, switchStart);
+        return true;
+    }
 
-                between.ForEach(_reread.Enqueue);
-                _skippedEmpty.Clear();
-                _deferred = next;
-                return true;
-            }
+    /// <summary>The next segment of the plan, from the preloader or opened here; null after the last.</summary>
+    private PreloadedSegment? TakeNext()
+    {
+        if (_preloader is not null)
+        {
+            return _preloader.Take();
         }
 
+        if (_nextInPlan >= _plan.Count)
+        {
+            return null;
+        }
+
+        long start = Stopwatch.GetTimestamp();
+        PreloadedSegment next = PreloadedSegment.Load(_plan[_nextInPlan++], _salvage);
+        _telemetry.Open.RecordSince(start);
+        return next;
+    }
+
+    /// <summary>
+    /// Judges the indices missing before <paramref name="next"/>: a loss, except on a live log where
+    /// they exist now (true: they are read first, <paramref name="next"/> is held back) or where
+    /// <paramref name="next"/> holds nothing yet (<see cref="LiveLog.GapBeforeIsNoLossYet"/>).
+    /// </summary>
+    private bool MeetIndexGap(PreloadedSegment next, bool held)
+    {
+        long index = next.Entry.SegmentIndex;
+        long before = _previousIndex >= 0 ? _previousIndex : _headFloor is long floor ? floor - 1 : -1;
+        bool checkIndices = _previousIndex >= 0 || _headFloor is not null;
+        _headFloor = null;
+        if (!checkIndices || index < 0 || SegmentLink.CheckIndices(Catalog.Directory, before, index) is not { } missing || Catalog.NeverWrittenBetween(before, index))
+        {
+            return false;
+        }
+
+        if (_live && next.Failure is null && LiveLog.GapBeforeIsNoLossYet(next.Reader!.Scan))
+        {
+            return false;
+        }
+
+        if (_live && next.Failure is null && !held && _previous is not null && _rereads.Between(Catalog.Directory, _previous.SegmentIndex, index) is { } appeared)
+        {
+            // The missing ones exist now (created since the catalog was read): they are read first,
+            // after the previous segment's new events if it was still being written.
+            _rereads.ReadFirst(LiveLog.MayStillGrow(_previous) ? _previous : null, appeared, next);
+            _previousIndex = index - 1; // met now: the held segment finds no gap before it
+            return true;
+        }
+
+        MeetDamage(missing, missing.File, lostTo: null);
+        return false;
+    }
+
+    /// <summary>Whether a segment listed in the catalog and gone now took no event of this replay with it.</summary>
+    private bool VanishedWithoutLoss(SegmentScan listed)
+    {
+        if (LiveLog.VanishedEmpty(listed))
+        {
+            return true; // a prepared segment a closing recorder discarded: it held no event
+        }
+
+        if (_events == 0 && !_losses.IsOpen && _failure is null && _previous is null)
+        {
+            // Retention deleted it after the catalog was read, before the replay reached it: the log
+            // now starts later, which is no loss (the replay starts at the first event still held).
+            _startNote ??= string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(listed.Path)} was deleted (retention) after the replay was planned; the replay starts after it");
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>At rest, the segment where the catalog found the log's torn end ends after its valid prefix.</summary>
+    private void DeclareTornEnd(SegmentScan scan)
+    {
+        if (Catalog.TornEnd is { InSegment: true } torn && !_live && scan.SegmentIndex == Catalog.Segments[torn.Position].SegmentIndex && scan.HasDamage)
+        {
+            torn.DeclareIn(scan);
+        }
+    }
+
+    /// <summary>Whether the segment belongs to another log: damage, none of this log's events in it; it is not read.</summary>
+    private bool IsForeign(SegmentReader reader)
+    {
+        SegmentScan scan = reader.Scan;
+        if (scan.Header?.LogId == Catalog.LogId)
+        {
+            return false;
+        }
+
+        Finding foreign = SegmentLink.Foreign(scan.Path, Catalog.LogId, scan.Header?.LogId);
+        HandBack(reader);
+        MeetDamage(foreign, scan.Path, lostTo: null, losesEvents: false);
+        return true;
+    }
+
+    /// <summary>
+    /// A live log: whether <paramref name="next"/> must wait while segments before it are read again
+    /// (true: they are queued). The previous segment was read while the recorder still wrote it, or
+    /// segments after it were read while still empty (or created since the catalog was read), and
+    /// <paramref name="next"/> began after the recorder sealed their last blocks.
+    /// </summary>
+    private bool HoldBehindReadsAgain(PreloadedSegment next)
+    {
+        SegmentScan scan = next.Reader!.Scan;
+        long index = next.Entry.SegmentIndex;
+        bool previousGrew = LiveLog.MustReadAgain(_previous, scan);
+        if (scan.RecordCount == 0 || !(previousGrew || _rereads.AnyMetEmpty || (_live && _previous is not null && index > _previous.SegmentIndex + 1)))
+        {
+            return false;
+        }
+
+        List<SegmentScan>? between = _live && _previous is not null ? _rereads.Between(Catalog.Directory, _previous.SegmentIndex, index) : _rereads.MetEmpty();
+        if (between is null)
+        {
+            return false;
+        }
+
+        _rereads.ReadFirst(previousGrew ? _previous : null, between, next);
+        return true;
+    }
+
+    /// <summary>Reads <paramref name="reader"/>'s segment next: judged against the one before it, positioned at the start or after the last id replayed.</summary>
+    private void Enter(SegmentReader reader, long switchStart)
+    {
+        SegmentScan scan = reader.Scan;
         _segmentsOpened++;
         _reader = reader;
         if (scan.Findings.FirstOrDefault(f => f.Code == FindingCode.SegmentNameMismatch) is { } misnamed)
@@ -533,7 +514,7 @@ public sealed class WalRecovery : IDisposable
             MeetDamage(broken, scan.Path, lostTo: null);
         }
 
-        if (_previous is { IsFence: true } && _pendingLoss is null && SegmentLink.CheckFence(_previous, Math.Max(_lastId, _from - 1), scan) is { } fenced)
+        if (_previous is { IsFence: true } && !_losses.IsOpen && SegmentLink.CheckFence(_previous, Math.Max(_lastId, _from - 1), scan) is { } fenced)
         {
             // Unless damage before the fence already opened the gap, the jump across it is the loss.
             MeetDamage(fenced, _previous.Path, lostTo: scan.FirstEventId - 1);
@@ -542,108 +523,28 @@ public sealed class WalRecovery : IDisposable
         if (_lastId > 0 && scan.RecordCount > 0 && scan.FirstEventId <= _lastId)
         {
             // Replayed ids only ever increase: what repeats or goes back (a segment out of place) is skipped.
-            MeetDamage(new Finding(FindingSeverity.Damage, FindingCode.EventIdOrder, scan.Path,
-                Format.SegmentFormat.DataOffset + Format.BlockHeader.OffFirstId, 0,
-                "the segment's events do not follow those already replayed; the ones at or below the last replayed id are skipped",
-                "> " + _lastId.ToString(CultureInfo.InvariantCulture), scan.FirstEventId.ToString(CultureInfo.InvariantCulture)), scan.Path, lostTo: null, losesEvents: false);
+            MeetDamage(SegmentLink.RepeatsReplayedIds(scan, _lastId), scan.Path, lostTo: null, losesEvents: false);
             reader.SeekTo(_lastId + 1);
             _seekPending = false;
         }
 
-        if (_seekPending)
-        {
-            // A segment whose every event precedes the start (one out of place, e.g. misnamed) leaves the
-            // seek pending for the next one, which must not be replayed from its start.
-            _seekPending = scan.Summary is { } summary ? summary.LastEventId < _from : scan.State != SegmentState.Damaged && scan.LastEventId < _from;
-            reader.SeekTo(_from);
-            if (reader.SkippedDamage is { } skipped)
-            {
-                MeetDamage(skipped, scan.Path, lostTo: null);
-            }
-        }
-        else
+        if (!_seekPending)
         {
             _telemetry.Switch.RecordSince(switchStart);
+            return;
         }
 
-        return true;
+        // A segment whose every event precedes the start (one out of place, e.g. misnamed) leaves the
+        // seek pending for the next one, which must not be replayed from its start.
+        _seekPending = scan.Summary is { } summary ? summary.LastEventId < _from : scan.State != SegmentState.Damaged && scan.LastEventId < _from;
+        reader.SeekTo(_from);
+        if (reader.SkippedDamage is { } skipped)
+        {
+            MeetDamage(skipped, scan.Path, lostTo: null);
+        }
     }
 
-    /// <summary>
-    /// Whether every index strictly between <paramref name="after"/> and <paramref name="before"/> is a
-    /// file of zeros the catalog listed (a prepared segment whose creation never reached the disk,
-    /// skipped by the plan): present, holding nothing, so not missing (the verifier judges them so too).
-    /// </summary>
-    private bool NeverWrittenBetween(long after, long before)
-    {
-        for (long i = after + 1; i < before; i++)
-        {
-            if (!Catalog.Segments.Any(s => s.SegmentIndex == i && s.NeverWritten))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    /// <summary>
-    /// A live log: the segments strictly between indices <paramref name="after"/> and
-    /// <paramref name="before"/>, as they are now (those met empty, and those created since the catalog
-    /// was read, to be read as if empty); null when one of them does not exist (it is missing).
-    /// </summary>
-    private List<SegmentScan>? Between(long after, long before)
-    {
-        var between = new List<SegmentScan>();
-        for (long i = after + 1; i < before; i++)
-        {
-            if (_skippedEmpty.Find(s => s.SegmentIndex == i) is { } met)
-            {
-                between.Add(met);
-                continue;
-            }
-
-            string? path = Format.SegmentLocator.Find(Catalog.Directory, i);
-            if (path is null)
-            {
-                return null;
-            }
-
-            between.Add(new SegmentScan(path, 0) { SegmentIndex = i, State = SegmentState.Empty });
-        }
-
-        return between;
-    }
-
-    /// <summary>
-    /// The open segment <paramref name="open"/> read again, when it now holds more events than when it
-    /// was read (a live recorder went on writing it) and no damage; otherwise null.
-    /// </summary>
-    private SegmentReader? Regrown(SegmentScan open)
-    {
-        SegmentReader again;
-        try
-        {
-            again = SegmentReader.Open(Format.SegmentLocator.Relocate(open.Path) ?? open.Path, _salvage);
-        }
-        catch (Exception e) when (e is WalException or IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-
-        bool continues = open.RecordCount > 0
-            ? again.Scan.ChainSeed == open.ChainSeed
-            : _previous is null || SegmentLink.CheckChain(_previous, again.Scan) is not { Severity: >= FindingSeverity.Damage };
-        if (again.Scan.LastEventId > open.LastEventId && !again.Scan.HasDamage && continues)
-        {
-            return again;
-        }
-
-        again.Dispose();
-        return null;
-    }
-
-
+    /// <summary>The segment read is done: what it says of the log's end, the damage that ended it, and whose chain the next continues.</summary>
     private void FinishSegment()
     {
         SegmentReader reader = _reader!;
@@ -653,46 +554,58 @@ public sealed class WalRecovery : IDisposable
         if (scan.RecordCount > 0 || scan.Summary is not null || scan.State == SegmentState.TornTail || _tail == TailState.None)
         {
             // Empty segments a recorder prepared ahead of the one it writes say nothing about the tail.
-            // A valid summary closes a segment even when a block of it is damaged (that damage is reported
-            // on its own): the recorder closed the log, and its end is the summary's.
-            _tail = scan.State switch
-            {
-                SegmentState.Closed => TailState.Closed,
-                SegmentState.Damaged when scan.Summary is not null => TailState.Closed,
-                SegmentState.TornTail => TailState.TornTail,
-                _ => TailState.Open,
-            };
-            _tailFinding = scan.State == SegmentState.TornTail ? scan.Findings.FirstOrDefault(f => f.Code == FindingCode.TornTail) : null;
+            (_tail, _tailFinding) = TailOf(scan);
         }
+
         if (scan.State == SegmentState.Damaged)
         {
-            // Damage ends this segment's readable data (after its salvaged runs, if any). What it took:
-            // up to the summary's last id when the summary is valid, else up to the next event replayed.
-            long? summaryLast = scan.Summary?.LastEventId;
-            if (summaryLast is null || _lastId < summaryLast)
-            {
-                Finding cause = scan.SalvagedRuns.Count == 0
-                    ? scan.Findings.First(f => f.Severity >= FindingSeverity.Damage)
-                    : new Finding(FindingSeverity.Damage, FindingCode.BlocksLost, scan.Path, scan.SalvagedRuns[^1].BlockOffsets[^1], -1,
-                        "the blocks after the last block that verifies (at this offset) do not verify: their events are lost");
-                MeetDamage(cause, scan.Path, summaryLast);
-            }
-            else if (scan.Findings.FirstOrDefault(f => f.Severity >= FindingSeverity.Damage && !_damage.Contains(f)) is { } outside)
-            {
-                // Every event of the segment was replayed, but damage outside its blocks (reserved bytes,
-                // the zero tail, the file's length) is damage all the same: strict stops, salvage reports it.
-                MeetDamage(outside, scan.Path, lostTo: null, losesEvents: false);
-            }
+            MeetSegmentDamage(scan);
         }
 
         if (scan.RecordCount > 0 || scan.Summary is not null)
         {
             _previous = scan;
-            _skippedEmpty.Clear();
+            _rereads.MeetData();
         }
         else if (scan.State == SegmentState.Empty)
         {
-            _skippedEmpty.Add(scan);
+            _rereads.MeetEmpty(scan);
+        }
+    }
+
+    /// <summary>
+    /// How the log ends if <paramref name="scan"/> is its last segment. A valid summary closes a segment
+    /// even when a block of it is damaged (that damage is reported on its own): the recorder closed the
+    /// log, and its end is the summary's.
+    /// </summary>
+    private static (TailState Tail, Finding? Finding) TailOf(SegmentScan scan) => scan.State switch
+    {
+        SegmentState.Closed => (TailState.Closed, null),
+        SegmentState.Damaged when scan.Summary is not null => (TailState.Closed, null),
+        SegmentState.TornTail => (TailState.TornTail, scan.Findings.FirstOrDefault(f => f.Code == FindingCode.TornTail)),
+        _ => (TailState.Open, null),
+    };
+
+    /// <summary>
+    /// Damage ended <paramref name="scan"/>'s readable data (after its salvaged runs, if any). What it
+    /// took: up to the summary's last id when the summary is valid, else up to the next event replayed.
+    /// </summary>
+    private void MeetSegmentDamage(SegmentScan scan)
+    {
+        long? summaryLast = scan.Summary?.LastEventId;
+        if (summaryLast is null || _lastId < summaryLast)
+        {
+            Finding cause = scan.SalvagedRuns.Count == 0
+                ? scan.Findings.First(f => f.Severity >= FindingSeverity.Damage)
+                : new Finding(FindingSeverity.Damage, FindingCode.BlocksLost, scan.Path, scan.SalvagedRuns[^1].BlockOffsets[^1], -1,
+                    "the blocks after the last block that verifies (at this offset) do not verify: their events are lost");
+            MeetDamage(cause, scan.Path, summaryLast);
+        }
+        else if (scan.Findings.FirstOrDefault(f => f.Severity >= FindingSeverity.Damage && !_losses.Met(f)) is { } outside)
+        {
+            // Every event of the segment was replayed, but damage outside its blocks (reserved bytes,
+            // the zero tail, the file's length) is damage all the same: strict stops, salvage reports it.
+            MeetDamage(outside, scan.Path, lostTo: null, losesEvents: false);
         }
     }
 
@@ -711,7 +624,7 @@ public sealed class WalRecovery : IDisposable
 
     private void Deliver(long id, int payloadLength)
     {
-        if (_pendingLoss is not null)
+        if (_losses.IsOpen)
         {
             CloseLoss(id - 1);
         }
@@ -719,7 +632,7 @@ public sealed class WalRecovery : IDisposable
         if (_events == 0)
         {
             _firstId = id;
-            if (id > _from && _from > 0 && _gaps.Count == 0 && _startNote is null)
+            if (id > _from && _from > 0 && !_losses.AnyGap && _startNote is null)
             {
                 _startNote = _from < Catalog.FirstEventId
                     ? string.Create(CultureInfo.InvariantCulture, $"event {_from} precedes the log's first event; the replay starts at {id}")
@@ -735,12 +648,7 @@ public sealed class WalRecovery : IDisposable
     /// <summary>Strict: stop and throw. Salvage: remember the damage; the next event replayed bounds the loss.</summary>
     private void MeetDamage(Finding cause, string path, long? lostTo, bool losesEvents = true)
     {
-        _damage.Add(cause);
-        if (!_damagedSegments.Contains(path))
-        {
-            _damagedSegments.Add(path);
-        }
-
+        _losses.Record(cause, path);
         if (!_salvage)
         {
             _failure = cause;
@@ -748,36 +656,18 @@ public sealed class WalRecovery : IDisposable
             throw new WalCorruptionException(cause);
         }
 
-        if (!losesEvents)
+        if (losesEvents)
         {
-            return;
-        }
-
-        if (_pendingLoss is null)
-        {
-            _pendingLoss = cause;
-            _pendingLossFrom = Math.Max(_lastId + 1, Math.Max(_from, 1));
-        }
-
-        if (lostTo is long to)
-        {
-            _pendingLossTo = Math.Max(_pendingLossTo ?? 0, to);
+            _losses.Open(cause, Math.Max(_lastId + 1, Math.Max(_from, 1)), lostTo);
         }
     }
 
     private void CloseLoss(long? to)
     {
-        if (to is null || to >= _pendingLossFrom)
+        if (_losses.Close(to) && _events == 0)
         {
-            _gaps.Add(new LostRange(_pendingLossFrom, to, _pendingLoss!));
-            if (_events == 0)
-            {
-                _startNote = string.Create(CultureInfo.InvariantCulture, $"event {_from} was lost to damage; the replay starts after the gap");
-            }
+            _startNote = string.Create(CultureInfo.InvariantCulture, $"event {_from} was lost to damage; the replay starts after the gap");
         }
-
-        _pendingLoss = null;
-        _pendingLossTo = null;
     }
 
     private void EndOfLog(RecoveryOutcome outcome)
@@ -797,13 +687,13 @@ public sealed class WalRecovery : IDisposable
             {
                 // After damage that nothing verified follows (an unreadable or cut last segment), where
                 // the lost events end is unknown: the durable id is only a lower bound, so the range stays open.
-                bool openEnded = _pendingLoss is not null && _pendingLossTo is null;
+                bool openEnded = _losses.IsOpenEnded;
                 MeetDamage(durableLost, durableLost.File, openEnded ? null : meta.DurableEventId);
             }
 
-            if (_pendingLoss is not null)
+            if (_losses.IsOpen)
             {
-                CloseLoss(_pendingLossTo);
+                CloseLoss(_losses.OpenTo);
             }
         }
 
@@ -822,13 +712,12 @@ public sealed class WalRecovery : IDisposable
             HandBack(reader);
         }
 
-        if (_deferred?.Reader is { } held)
+        if (_rereads.TakeHeld()?.Reader is { } held)
         {
             HandBack(held);
         }
 
-        _deferred = null;
-        _reread.Clear();
+        _rereads.Clear();
         _preloader?.Dispose();
         _preloader = null;
     }
@@ -841,14 +730,11 @@ public sealed class WalRecovery : IDisposable
         }
 
         _telemetry = new PreloaderTelemetry();
-        _gaps.Clear();
-        _damage.Clear();
-        _damagedSegments.Clear();
+        _losses.Clear();
         _plan = [];
         _nextInPlan = 0;
         _previous = null;
-        _skippedEmpty.Clear();
-        _reread.Clear();
+        _rereads.Clear();
         _previousIndex = -1;
         _from = from;
         _events = 0;
@@ -856,8 +742,6 @@ public sealed class WalRecovery : IDisposable
         _firstId = 0;
         _lastId = 0;
         _segmentsOpened = 0;
-        _pendingLoss = null;
-        _pendingLossTo = null;
         _tail = TailState.None;
         _tailFinding = null;
         _failure = null;

@@ -605,48 +605,9 @@ public static unsafe class SegmentScanner
             return Fail(FindingCode.BlockHeaderCorrupt, position + BlockHeader.OffCrc, "the block header's CRC does not match its bytes", Hex(stored), Hex(computed), headerIncomplete: true);
         }
 
-        if (BlockHeader.StoredReserved(bytes) != 0)
+        if (CheckFields(scan, bytes, block, length, position, index, header, previousId) is { } invalid)
         {
-            return Fail(FindingCode.BlockHeaderInvalid, position + BlockHeader.OffReserved, "reserved block header bytes are not zero", "0", "non-zero");
-        }
-
-        int minimum = SegmentFormat.BlockHeaderSize + SegmentFormat.BlockAlignment;
-        if (block.Length < minimum || block.Length > header.BlockSize || block.Length % SegmentFormat.BlockAlignment != 0 || position + block.Length > header.Capacity)
-        {
-            return Fail(FindingCode.BlockHeaderInvalid, position + BlockHeader.OffLength, "block length out of range",
-                $"a multiple of 64 from {minimum} to {Math.Min(header.BlockSize, header.Capacity - position)}", block.Length.ToString(CultureInfo.InvariantCulture));
-        }
-
-        if (position + block.Length > length)
-        {
-            // The file was cut inside this block; FileTruncated already says so.
-            return new BlockFailure(new Finding(FindingSeverity.Damage, FindingCode.FileTruncated, scan.Path, length, index,
-                $"the file ends inside block {index}, which starts at {position}"), HeaderIncomplete: false);
-        }
-
-        if (block.BlockIndex != index)
-        {
-            return Fail(FindingCode.BlockHeaderInvalid, position + BlockHeader.OffBlockIndex, "block index out of place",
-                index.ToString(CultureInfo.InvariantCulture), block.BlockIndex.ToString(CultureInfo.InvariantCulture));
-        }
-
-        int maxRecords = (block.Length - SegmentFormat.BlockHeaderSize) / SegmentFormat.RecordHeaderSize;
-        if (block.RecordCount < 1 || block.RecordCount > maxRecords)
-        {
-            return Fail(FindingCode.BlockHeaderInvalid, position + BlockHeader.OffRecordCount, "record count out of range",
-                $"1 to {maxRecords}", block.RecordCount.ToString(CultureInfo.InvariantCulture));
-        }
-
-        if (block.FirstEventId < SegmentFormat.MinEventId || block.LastEventId < block.FirstEventId)
-        {
-            return Fail(FindingCode.BlockHeaderInvalid, position + BlockHeader.OffFirstId, "first and last event ids out of range",
-                "1 <= first <= last", $"first {block.FirstEventId}, last {block.LastEventId}");
-        }
-
-        if (block.FirstEventId <= previousId)
-        {
-            return Fail(FindingCode.EventIdOrder, position + BlockHeader.OffFirstId, "the block's first event id does not follow the previous block's last",
-                "> " + previousId.ToString(CultureInfo.InvariantCulture), block.FirstEventId.ToString(CultureInfo.InvariantCulture));
+            return invalid;
         }
 
         if (expectedSeed is uint seed && block.ChainSeed != seed)
@@ -672,6 +633,65 @@ public static unsafe class SegmentScanner
         BlockFailure Fail(FindingCode code, long offset, string message, string expected, string found, bool headerIncomplete = false) =>
             new(new Finding(FindingSeverity.Damage, code, scan.Path, offset, index, message, expected, found), headerIncomplete);
     }
+
+    /// <summary>
+    /// The block header's fields, once its CRC matched: reserved bytes zero, the length in range and
+    /// inside the file, the index in place, the record count and the event ids in range and after
+    /// <paramref name="previousId"/>. In this order, the first failure returned.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static BlockFailure? CheckFields(SegmentScan scan, ReadOnlySpan<byte> bytes, in BlockHeader block, long length, long position, int index,
+        SegmentHeader header, long previousId)
+    {
+        if (BlockHeader.StoredReserved(bytes) != 0)
+        {
+            return Failure(scan, index, FindingCode.BlockHeaderInvalid, position + BlockHeader.OffReserved, "reserved block header bytes are not zero", "0", "non-zero");
+        }
+
+        int minimum = SegmentFormat.BlockHeaderSize + SegmentFormat.BlockAlignment;
+        if (block.Length < minimum || block.Length > header.BlockSize || block.Length % SegmentFormat.BlockAlignment != 0 || position + block.Length > header.Capacity)
+        {
+            return Failure(scan, index, FindingCode.BlockHeaderInvalid, position + BlockHeader.OffLength, "block length out of range",
+                $"a multiple of 64 from {minimum} to {Math.Min(header.BlockSize, header.Capacity - position)}", block.Length.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (position + block.Length > length)
+        {
+            // The file was cut inside this block; FileTruncated already says so.
+            return new BlockFailure(new Finding(FindingSeverity.Damage, FindingCode.FileTruncated, scan.Path, length, index,
+                $"the file ends inside block {index}, which starts at {position}"), HeaderIncomplete: false);
+        }
+
+        if (block.BlockIndex != index)
+        {
+            return Failure(scan, index, FindingCode.BlockHeaderInvalid, position + BlockHeader.OffBlockIndex, "block index out of place",
+                index.ToString(CultureInfo.InvariantCulture), block.BlockIndex.ToString(CultureInfo.InvariantCulture));
+        }
+
+        int maxRecords = (block.Length - SegmentFormat.BlockHeaderSize) / SegmentFormat.RecordHeaderSize;
+        if (block.RecordCount < 1 || block.RecordCount > maxRecords)
+        {
+            return Failure(scan, index, FindingCode.BlockHeaderInvalid, position + BlockHeader.OffRecordCount, "record count out of range",
+                $"1 to {maxRecords}", block.RecordCount.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (block.FirstEventId < SegmentFormat.MinEventId || block.LastEventId < block.FirstEventId)
+        {
+            return Failure(scan, index, FindingCode.BlockHeaderInvalid, position + BlockHeader.OffFirstId, "first and last event ids out of range",
+                "1 <= first <= last", $"first {block.FirstEventId}, last {block.LastEventId}");
+        }
+
+        if (block.FirstEventId <= previousId)
+        {
+            return Failure(scan, index, FindingCode.EventIdOrder, position + BlockHeader.OffFirstId, "the block's first event id does not follow the previous block's last",
+                "> " + previousId.ToString(CultureInfo.InvariantCulture), block.FirstEventId.ToString(CultureInfo.InvariantCulture));
+        }
+
+        return null;
+    }
+
+    private static BlockFailure Failure(SegmentScan scan, int index, FindingCode code, long offset, string message, string expected, string found) =>
+        new(new Finding(FindingSeverity.Damage, code, scan.Path, offset, index, message, expected, found), HeaderIncomplete: false);
 
     /// <summary>
     /// The records must tile the block exactly: each 8-aligned, ids strictly increasing from the

@@ -238,21 +238,9 @@ public static class SegmentVerifier
     /// </param>
     internal static IEnumerable<Finding> CheckSet(WalDirectoryListing listing, IReadOnlyList<SegmentScan> scans, long? firstIndex, MetaCheckpoint? checkpoint, bool inFileOrder = false)
     {
-        foreach (string path in listing.Temporary)
+        foreach (Finding other in OtherFiles(listing))
         {
-            yield return new Finding(FindingSeverity.Info, FindingCode.IncompleteCreation, path, -1, -1,
-                "a segment creation that was interrupted; it never carried a segment name and holds no event");
-        }
-
-        foreach (string path in listing.Duplicates)
-        {
-            yield return new Finding(FindingSeverity.Info, FindingCode.CompressedDuplicate, path, -1, -1,
-                "a compressed copy of a segment whose original still exists (a compression was interrupted); the original is verified");
-        }
-
-        foreach (string path in listing.Other)
-        {
-            yield return new Finding(FindingSeverity.Info, FindingCode.UnknownFile, path, -1, -1, "not a FlashWal file; ignored");
+            yield return other;
         }
 
         if (scans.Count == 0)
@@ -298,20 +286,9 @@ public static class SegmentVerifier
                 continue;
             }
 
-            if (scan.State == SegmentState.TornTail && i < lastWithData)
+            if (EndInTheLog(scan, followed: i < lastWithData) is { } end)
             {
-                yield return new Finding(FindingSeverity.Damage, FindingCode.TornTail, scan.Path, scan.ValidEnd, scan.BlockOffsets.Count,
-                    "unsealed bytes end a segment that later segments follow; only the log's last segment may end torn");
-            }
-            else if (scan.State is SegmentState.Open or SegmentState.TornTail && i < lastWithData)
-            {
-                yield return new Finding(FindingSeverity.Info, FindingCode.SegmentNotClosed, scan.Path, SegmentFormat.SummaryOffset, -1,
-                    "the segment was never closed; its successor's chain seed shows whether it is complete");
-            }
-            else if (scan.State == SegmentState.Empty)
-            {
-                yield return new Finding(FindingSeverity.Info, FindingCode.SegmentEmpty, scan.Path, -1, -1,
-                    "the segment holds no event (prepared and never used)");
+                yield return end;
             }
 
             if (previous is not null && !previous.HasDamage && SegmentLink.CheckChain(previous, scan) is { } link)
@@ -336,6 +313,43 @@ public static class SegmentVerifier
         long Place(SegmentScan scan) =>
             inFileOrder && SegmentFileName.TryParseAny(Path.GetFileName(scan.Path), out long named, out _) ? named : scan.SegmentIndex;
     }
+
+    /// <summary>The files beside the segments: interrupted creations, compressed duplicates, and files that are not FlashWal's (information).</summary>
+    private static IEnumerable<Finding> OtherFiles(WalDirectoryListing listing)
+    {
+        foreach (string path in listing.Temporary)
+        {
+            yield return new Finding(FindingSeverity.Info, FindingCode.IncompleteCreation, path, -1, -1,
+                "a segment creation that was interrupted; it never carried a segment name and holds no event");
+        }
+
+        foreach (string path in listing.Duplicates)
+        {
+            yield return new Finding(FindingSeverity.Info, FindingCode.CompressedDuplicate, path, -1, -1,
+                "a compressed copy of a segment whose original still exists (a compression was interrupted); the original is verified");
+        }
+
+        foreach (string path in listing.Other)
+        {
+            yield return new Finding(FindingSeverity.Info, FindingCode.UnknownFile, path, -1, -1, "not a FlashWal file; ignored");
+        }
+    }
+
+    /// <summary>
+    /// What the way <paramref name="scan"/> ends says in its place in the log, <paramref name="followed"/>
+    /// by a segment with data or not: only the last segment may end torn (damage otherwise), an open
+    /// segment that others follow was never closed, an empty one was prepared and never used.
+    /// </summary>
+    private static Finding? EndInTheLog(SegmentScan scan, bool followed) => scan.State switch
+    {
+        SegmentState.TornTail when followed => new Finding(FindingSeverity.Damage, FindingCode.TornTail, scan.Path, scan.ValidEnd, scan.BlockOffsets.Count,
+            "unsealed bytes end a segment that later segments follow; only the log's last segment may end torn"),
+        SegmentState.Open when followed => new Finding(FindingSeverity.Info, FindingCode.SegmentNotClosed, scan.Path, SegmentFormat.SummaryOffset, -1,
+            "the segment was never closed; its successor's chain seed shows whether it is complete"),
+        SegmentState.Empty => new Finding(FindingSeverity.Info, FindingCode.SegmentEmpty, scan.Path, -1, -1,
+            "the segment holds no event (prepared and never used)"),
+        _ => null,
+    };
 
     /// <summary>
     /// The log a directory's segments belong to: the id most of the readable headers carry; on a tie,

@@ -78,129 +78,187 @@ internal sealed record TornEnd(int Position, bool InSegment, long LastIntactEven
     /// <param name="lastIdBefore">The log's last event before the first scan, when the scans start after its first segment (a recorder's open looks only from its last closed segment on).</param>
     public static TornEnd? Find(IReadOnlyList<SegmentScan> scans, LogId? log, MetaCheckpoint? checkpoint, long? firstIndex, long lastIdBefore = 0)
     {
-        long durable = KnownDurable(checkpoint, log, scans);
-        long committed = checkpoint is { } meta && meta.LogId == log ? meta.CommittedEventId : 0;
-        long lastIntact = lastIdBefore;
-        long previousIndex = firstIndex is long first ? first - 1 : NoIndex; // -1 when the log starts at 0
-        uint chain = log is { } id ? SegmentFormat.GenesisChainSeed(id) : 0;
-        SegmentScan? previous = null;
-        bool startsAtZero = firstIndex == 0 || (scans.Count > 0 && scans[0].SegmentIndex == 0 && lastIdBefore == 0);
+        var walk = new Walk(scans, log, checkpoint, firstIndex, lastIdBefore);
         for (int i = 0; i < scans.Count; i++)
+        {
+            if (walk.Meet(i, out TornEnd? end))
+            {
+                return end;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// <see cref="Find"/>'s walk: the log's intact part so far (its last id, its chain, its last segment
+    /// with data, the last index met), and each segment judged against it.
+    /// </summary>
+    private sealed class Walk(IReadOnlyList<SegmentScan> scans, LogId? log, MetaCheckpoint? checkpoint, long? firstIndex, long lastIdBefore)
+    {
+        private readonly long _durable = KnownDurable(checkpoint, log, scans);
+        private readonly long _committed = checkpoint is { } meta && meta.LogId == log ? meta.CommittedEventId : 0;
+        private readonly bool _startsAtZero = firstIndex == 0 || (scans.Count > 0 && scans[0].SegmentIndex == 0 && lastIdBefore == 0);
+        private long _lastIntact = lastIdBefore;
+        private long _previousIndex = firstIndex is long first ? first - 1 : NoIndex; // -1 when the log starts at 0
+        private uint _chain = log is { } id ? SegmentFormat.GenesisChainSeed(id) : 0;
+        private SegmentScan? _previous;
+
+        /// <summary>
+        /// Judges scans[<paramref name="i"/>]. True when the walk ends there: at a torn end
+        /// (<paramref name="end"/>), or at a failure that is damage or no failure a power cut leaves
+        /// (<paramref name="end"/> null). False: the log goes on after it.
+        /// </summary>
+        public bool Meet(int i, out TornEnd? end)
         {
             SegmentScan scan = scans[i];
             bool laterData = HasDataAfter(scans, i, log);
+            end = null;
             if (scan.Header is null)
             {
-                if (scan.NeverWritten && !laterData)
-                {
-                    continue; // a prepared segment whose creation never reached the disk: not part of the log
-                }
-
-                // A file whose first page never reached the disk (zeros, or no size at all) after the
-                // durable point; any other unreadable header is damage.
-                return scan.NeverWritten || scan.HeaderNeverWritten
-                    ? End(i, inSegment: false, scan, null, "its header page never reached the disk")
-                    : null;
+                return MeetHeaderless(i, scan, laterData, out end);
             }
 
             if (scan.Header.Value.LogId != log)
             {
-                return null; // a file of another log: never a power cut's doing
+                return true; // a file of another log: never a power cut's doing
             }
 
-            if (previousIndex != NoIndex && scan.SegmentIndex > previousIndex + 1)
+            if (_previousIndex != NoIndex && scan.SegmentIndex > _previousIndex + 1)
             {
-                Finding missing = SegmentLink.CheckIndices(Path.GetDirectoryName(scan.Path)!, previousIndex, scan.SegmentIndex)!;
                 if (scan.RecordCount == 0 && scan.Summary is null && !laterData && !scan.HasDamage)
                 {
-                    continue; // prepared segments after the last one with data: nothing is missing from the log
+                    return false; // prepared segments after the last one with data: nothing is missing from the log
                 }
 
-                return End(i, inSegment: false, scan, missing, "segments before it are missing");
+                Finding missing = SegmentLink.CheckIndices(Path.GetDirectoryName(scan.Path)!, _previousIndex, scan.SegmentIndex)!;
+                end = End(i, inSegment: false, scan, missing, "segments before it are missing");
+                return true;
             }
 
-            if (previous is not null && scan.RecordCount > 0 && SegmentLink.CheckChain(previous, scan) is { Severity: >= FindingSeverity.Damage } broken)
+            if (JoinFailure(scan) is { } joinFailure)
             {
-                return End(i, inSegment: false, scan, broken, "its first block does not continue the intact part of the log");
-            }
-
-            if (previous is null && scan.RecordCount > 0 && scan.SegmentIndex > 0 && startsAtZero && scan.ChainSeed is uint seed && seed != chain)
-            {
-                // The log's first blocks lie in a segment after ones that hold none: they continue blocks
-                // that never reached the disk.
-                return End(i, inSegment: false, scan, SegmentLink.ChainNotContinued(scan.Path, scan.SegmentIndex - 1, chain, seed),
-                    "its first block does not continue the log's genesis");
+                end = End(i, inSegment: false, scan, joinFailure.Failure, joinFailure.Why);
+                return true;
             }
 
             if (scan.HasDamage)
             {
-                return OwnDamageMayBeTorn(scan) ? End(i, inSegment: true, scan, scan.Findings.First(f => f.Severity >= FindingSeverity.Damage), null) : null;
+                end = OwnDamageMayBeTorn(scan) ? End(i, inSegment: true, scan, scan.Findings.First(f => f.Severity >= FindingSeverity.Damage), null) : null;
+                return true;
             }
 
             if (scan.State == SegmentState.TornTail)
             {
-                if (laterData)
-                {
-                    return End(i, inSegment: true, scan, scan.TornFailure, "later segments hold blocks written after it");
-                }
-
-                // The end of the log: a torn tail says what it may have cost, and is damage where the
-                // durable point lies beyond it and a check failed there (not merely a seal cut short).
-                Finding plain = scan.Findings.First(f => f.Code == FindingCode.TornTail);
-                if (End(i, inSegment: true, scan, scan.TornFailure, plain.Message) is { } end)
-                {
-                    return end;
-                }
-
-                if (scan.TornFailure is { } failure && Math.Max(lastIntact, scan.LastEventId) < durable)
-                {
-                    scan.ReplaceFinding(plain, failure);
-                    scan.State = SegmentState.Damaged;
-                }
-
-                return null;
+                end = MeetTornTail(i, scan, laterData);
+                return true;
             }
 
             if (scan.RecordCount > 0 || scan.Summary is not null)
             {
-                lastIntact = Math.Max(lastIntact, Math.Max(scan.LastEventId, scan.Summary?.LastEventId ?? 0));
-                chain = scan.FinalChain ?? chain;
-                previous = scan;
+                _lastIntact = Math.Max(_lastIntact, Math.Max(scan.LastEventId, scan.Summary?.LastEventId ?? 0));
+                _chain = scan.FinalChain ?? _chain;
+                _previous = scan;
             }
 
-            previousIndex = scan.SegmentIndex;
+            _previousIndex = scan.SegmentIndex;
+            return false;
         }
 
-        return null;
-
-        // The log ends at scans[at]: inside it after its valid prefix, or before it.
-        TornEnd? End(int at, bool inSegment, SegmentScan scan, Finding? failure, string? why)
+        /// <summary>
+        /// A file without a readable header: a prepared segment whose creation never reached the disk
+        /// (skipped, when nothing of the log follows it), or a first page that never did (a torn end
+        /// after the durable point); any other unreadable header is damage.
+        /// </summary>
+        private bool MeetHeaderless(int i, SegmentScan scan, bool laterData, out TornEnd? end)
         {
-            long intact = lastIntact;
-            uint endChain = chain;
+            end = null;
+            if (scan.NeverWritten && !laterData)
+            {
+                return false;
+            }
+
+            if (scan.NeverWritten || scan.HeaderNeverWritten)
+            {
+                end = End(i, inSegment: false, scan, null, "its header page never reached the disk");
+            }
+
+            return true;
+        }
+
+        /// <summary>Why <paramref name="scan"/>'s first block does not continue the intact part of the log, if it does not.</summary>
+        private (Finding Failure, string Why)? JoinFailure(SegmentScan scan)
+        {
+            if (_previous is not null && scan.RecordCount > 0 && SegmentLink.CheckChain(_previous, scan) is { Severity: >= FindingSeverity.Damage } broken)
+            {
+                return (broken, "its first block does not continue the intact part of the log");
+            }
+
+            if (_previous is null && scan.RecordCount > 0 && scan.SegmentIndex > 0 && _startsAtZero && scan.ChainSeed is uint seed && seed != _chain)
+            {
+                // The log's first blocks lie in a segment after ones that hold none: they continue blocks
+                // that never reached the disk.
+                return (SegmentLink.ChainNotContinued(scan.Path, scan.SegmentIndex - 1, _chain, seed), "its first block does not continue the log's genesis");
+            }
+
+            return null;
+        }
+
+        /// <summary>
+        /// A segment that ends in a torn tail. Later segments with data make it a torn end inside it;
+        /// at the end of the log it says what it may have cost, and is damage where the durable point
+        /// lies beyond it and a check failed there (not merely a seal cut short).
+        /// </summary>
+        private TornEnd? MeetTornTail(int i, SegmentScan scan, bool laterData)
+        {
+            if (laterData)
+            {
+                return End(i, inSegment: true, scan, scan.TornFailure, "later segments hold blocks written after it");
+            }
+
+            Finding plain = scan.Findings.First(f => f.Code == FindingCode.TornTail);
+            if (End(i, inSegment: true, scan, scan.TornFailure, plain.Message) is { } end)
+            {
+                return end;
+            }
+
+            if (scan.TornFailure is { } failure && Math.Max(_lastIntact, scan.LastEventId) < _durable)
+            {
+                scan.ReplaceFinding(plain, failure);
+                scan.State = SegmentState.Damaged;
+            }
+
+            return null;
+        }
+
+        /// <summary>The log ends at scans[<paramref name="at"/>]: inside it after its valid prefix, or before it; null when that is damage.</summary>
+        private TornEnd? End(int at, bool inSegment, SegmentScan scan, Finding? failure, string? why)
+        {
+            long intact = _lastIntact;
+            uint endChain = _chain;
             if (inSegment && scan.RecordCount > 0)
             {
                 intact = Math.Max(intact, scan.LastEventId);
                 endChain = scan.FinalChain ?? endChain;
             }
 
-            if (intact < durable || ClosedFrom(scans, at))
+            if (intact < _durable || ClosedFrom(scans, at))
             {
                 // The durable point lies beyond the failure, or a segment from here on was closed (its
                 // summary proves it and everything before it was synced): damage, not a torn write.
                 return null;
             }
 
-            long lostTo = Math.Max(committed, BeyondEventId(scans, at, inSegment));
+            long lostTo = Math.Max(_committed, BeyondEventId(scans, at, inSegment));
             string lost = lostTo > intact
                 ? string.Create(CultureInfo.InvariantCulture, $"events {intact + 1}..{lostTo}, written after it, are lost")
                 : "no event known to have been committed after it is lost";
             string cause = failure is not null ? $"{failure.Code} ({failure.Message})" : why!;
             var finding = new Finding(FindingSeverity.TornTail, FindingCode.TornTail, scan.Path, inSegment ? scan.ValidEnd : -1, inSegment ? scan.BlockOffsets.Count : -1,
                 string.Create(CultureInfo.InvariantCulture,
-                    $"{MessageStart}: the log's intact part ends here, after event {intact}, at or past its durable point (event {durable}); what follows can be writes a crash or a power cut cut short: {cause}; {lost}"),
+                    $"{MessageStart}: the log's intact part ends here, after event {intact}, at or past its durable point (event {_durable}); what follows can be writes a crash or a power cut cut short: {cause}; {lost}"),
                 failure?.Expected, failure?.Found);
-            return new TornEnd(at, inSegment, intact, durable, endChain, lostTo, finding);
+            return new TornEnd(at, inSegment, intact, _durable, endChain, lostTo, finding);
         }
     }
 

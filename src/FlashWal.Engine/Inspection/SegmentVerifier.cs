@@ -48,83 +48,12 @@ public static class SegmentVerifier
     internal static VerificationReport VerifyDirectory(string directory, bool? live)
     {
         ArgumentNullException.ThrowIfNull(directory);
-
-        // The checkpoint is read before the segments are listed: a recorder writes it only after the
-        // events it names are in the segments, so one read first never names events that the look at
-        // the segments below misses, even while the log is being written.
-        MetaCheckpoint? checkpoint = MetaCheckpoint.Load(Path.GetFullPath(directory), out string? problem);
-        WalDirectoryListing listing = WalDirectory.List(directory);
-        var scans = new List<SegmentScan>(listing.Segments.Count);
-        long deletedUpTo = -1;
-        foreach ((long index, string path) in listing.Segments)
-        {
-            SegmentScan scan = SegmentScanner.ScanCurrent(path, quick: false);
-            if (SegmentScanner.IsVanished(scan))
-            {
-                deletedUpTo = index;
-            }
-
-            scans.Add(scan);
-        }
-
-        deletedUpTo = Math.Max(deletedUpTo, RescanGrown(scans));
-        int lastWithData = scans.FindLastIndex(s => s.RecordCount > 0 || s.Summary is not null);
-        if (lastWithData >= 0)
-        {
-            // Gone since the listing after every segment with data: prepared segments, which a closing
-            // recorder discards (they hold no event).
-            for (int i = scans.Count - 1; i > lastWithData; i--)
-            {
-                if (SegmentScanner.IsVanished(scans[i]))
-                {
-                    scans.RemoveAt(i);
-                }
-            }
-        }
-
-        bool isLive = live ?? LiveLog.IsLive(listing.Directory);
-        if (deletedUpTo >= 0 && isLive)
-        {
-            // A live log: retention deleted segments since the listing, oldest first, so the log now
-            // starts after the newest one that went; what was scanned before it is gone or going.
-            scans.RemoveAll(s => s.SegmentIndex <= deletedUpTo);
-        }
-
-        lastWithData = scans.FindLastIndex(s => s.RecordCount > 0 || s.Summary is not null);
-        if (isLive && lastWithData >= 0)
-        {
-            // A live log: the recorder may be creating a segment itself while the preparer already has
-            // the next one ready, so an index can be missing before empty prepared segments: they hold
-            // no event, and the missing one is not missing, only not named yet.
-            for (int i = lastWithData + 1; i < scans.Count; i++)
-            {
-                if (scans[i].SegmentIndex != scans[i - 1].SegmentIndex + 1 && scans.Skip(i).All(s => s.State == SegmentState.Empty))
-                {
-                    scans.RemoveRange(i, scans.Count - i);
-                    break;
-                }
-            }
-        }
-
-        SalvageDamaged(scans);
-        LogId? log = LogOf(scans, checkpoint);
-        long? firstIndex = isLive ? null : FirstIndexOf(checkpoint, log);
-        List<SegmentScan> beyond = CutAtTornEnd(scans, log, checkpoint, firstIndex, isLive, out TornEnd? end);
-        var findings = FileFindings(scans).ToList();
-        findings.AddRange(CheckSet(listing, scans, firstIndex, checkpoint, inFileOrder: true));
-        if (end is { InSegment: false })
-        {
-            findings.Add(end.Finding);
-        }
-
-        if (end is not null)
-        {
-            findings.AddRange(beyond.Select(end.Beyond));
-        }
-
-        long lastEventId = LastEventOf(scans, log);
-        findings.AddRange(CheckpointCheck.Check(listing.Directory, log, lastEventId, checkpoint, problem, "recovery and the recorder use the segments instead"));
-        return new VerificationReport(listing.Directory, isDirectory: true, scans.ConvertAll(s => s.ToInfo()), findings, lastEventId, log);
+        LogSnapshot snapshot = LogSnapshot.Take(directory, live, quick: false, byHeaderIndex: false);
+        List<Finding> findings = snapshot.Findings(inFileOrder: true);
+        long lastEventId = LastEventOf(snapshot.Scans, snapshot.Log);
+        findings.AddRange(CheckpointCheck.Check(snapshot.Listing.Directory, snapshot.Log, lastEventId, snapshot.Checkpoint, snapshot.CheckpointProblem,
+            "recovery and the recorder use the segments instead"));
+        return new VerificationReport(snapshot.Listing.Directory, isDirectory: true, snapshot.Scans.ConvertAll(s => s.ToInfo()), findings, lastEventId, snapshot.Log);
     }
 
     /// <summary>
@@ -163,32 +92,6 @@ public static class SegmentVerifier
     internal static long? FirstIndexOf(MetaCheckpoint? checkpoint, LogId? log) =>
         checkpoint is { FirstSegmentIndex: long first } meta && log is { } id && meta.LogId == id ? first : null;
 
-
-    /// <summary>
-    /// A live log: a segment that was still being written when it was scanned (no summary, open or
-    /// with unsealed bytes) while a later segment scanned after it holds data, is scanned again. The
-    /// recorder sealed its last blocks before it wrote the later one, so the second scan sees them, and
-    /// the chain between the two is judged on what the files hold, not on when each was read.
-    /// </summary>
-    private static long RescanGrown(List<SegmentScan> scans)
-    {
-        long deletedUpTo = -1;
-        for (int i = 0; i < scans.Count - 1; i++)
-        {
-            SegmentScan scan = scans[i];
-            if (scan.Summary is null && scan.State is SegmentState.Open or SegmentState.TornTail or SegmentState.Empty
-                && scans.Skip(i + 1).Any(later => later.RecordCount > 0 && later.Header?.LogId == scan.Header?.LogId))
-            {
-                scans[i] = SegmentScanner.ScanCurrent(scan.Path, quick: false);
-                if (SegmentScanner.IsVanished(scans[i]))
-                {
-                    deletedUpTo = scan.SegmentIndex;
-                }
-            }
-        }
-
-        return deletedUpTo;
-    }
 
     /// <summary>
     /// Each file's own findings, with one judgement only the set can make: an all-zero file after the

@@ -78,32 +78,13 @@ public sealed class WalCatalog
                 : MissingPath.Error(directory);
         }
 
-        // The checkpoint first: on a live log it must not be newer than the segments read after it,
-        // or the durable ids it names would seem missing from segments read before they were written.
-        MetaCheckpoint? checkpoint = MetaCheckpoint.Load(directory, out string? problem);
-        WalDirectoryListing listing = WalDirectory.List(directory);
         // In the order of the index each header states (the file name's for unreadable ones), so that
         // renamed or swapped files replay where they belong; the verifier reports the names.
-        var scans = listing.Segments.Select(s => SegmentScanner.ScanCurrent(s.Path, quick: true)).OrderBy(s => s.SegmentIndex).ToList();
-        SegmentVerifier.SalvageDamaged(scans); // the log's last event by the verifier's rule
-        LogId? log = SegmentVerifier.LogOf(scans, checkpoint);
-        bool isLive = live ?? LiveLog.IsLive(directory);
-        long? firstIndex = isLive ? null : SegmentVerifier.FirstIndexOf(checkpoint, log);
-        List<SegmentScan> beyond = SegmentVerifier.CutAtTornEnd(scans, log, checkpoint, firstIndex, isLive, out TornEnd? end);
-        var findings = SegmentVerifier.FileFindings(scans).ToList();
-        findings.AddRange(SegmentVerifier.CheckSet(listing, scans, firstIndex, checkpoint));
-        if (end is not null)
-        {
-            if (!end.InSegment)
-            {
-                findings.Add(end.Finding);
-            }
-
-            findings.AddRange(beyond.Select(end.Beyond));
-        }
-
-        var catalog = new WalCatalog(directory, scans, log, findings, checkpoint) { TornEnd = end }; // Findings is this list: the checkpoint check below lands in it
-        findings.AddRange(CheckpointCheck.Check(directory, log, catalog.LastEventId, checkpoint, problem, "the segments are used instead"));
+        LogSnapshot snapshot = LogSnapshot.Take(directory, live, quick: true, byHeaderIndex: true);
+        List<Finding> findings = snapshot.Findings(inFileOrder: false);
+        MetaCheckpoint? checkpoint = snapshot.Checkpoint;
+        var catalog = new WalCatalog(directory, snapshot.Scans, snapshot.Log, findings, checkpoint) { TornEnd = snapshot.End }; // Findings is this list: the checkpoint check below lands in it
+        findings.AddRange(CheckpointCheck.Check(directory, snapshot.Log, catalog.LastEventId, checkpoint, snapshot.CheckpointProblem, "the segments are used instead"));
         return catalog;
     }
 

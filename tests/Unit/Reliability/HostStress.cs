@@ -71,6 +71,9 @@ public sealed class StressRunResult
 
     public long Verifications { get; set; }
 
+    /// <summary>Catalogs opened right after a live verification, which must agree with it.</summary>
+    public long Catalogs { get; set; }
+
     public long IdsChecked { get; set; }
 
     /// <summary>Reads that returned an event above the committed watermark read just after (published a moment later).</summary>
@@ -670,7 +673,7 @@ public sealed class HostStress
 
             if (report.LastEventId < before)
             {
-                _result.Fail($"live recovery #{k} ({how}) replayed up to id {report.LastEventId}, below the committed watermark read before it opened, {before}: a committed event missed");
+                _result.Fail($"live recovery #{k} ({how}) replayed up to id {report.LastEventId}, below the committed watermark read before it opened, {before}: a committed event missed (outcome {report.Outcome}, start note '{report.StartNote}', {report.EventsReplayed} events from {report.SegmentsOpened} segments)");
             }
 
             if (checker.Events > 0 && checker.LastId != report.LastEventId)
@@ -715,6 +718,15 @@ public sealed class HostStress
                     if (!verification.IsIntact || verification.HasErrors)
                     {
                         _result.Fail($"live verification #{k} reported damage on a healthy live log: {string.Join("; ", verification.Findings.Where(f => f.Severity >= FindingSeverity.Damage))}");
+                    }
+
+                    // The catalog (Get-WalSegment, a replay's plan) must judge the live log as the
+                    // verifier (Test-WalSegment) just did: no damage on a healthy log either.
+                    WalCatalog catalog = WalCatalog.Open(_directory);
+                    _result.Catalogs++;
+                    if (catalog.HasDamage)
+                    {
+                        _result.Fail($"live catalog #{k} reported damage on a healthy live log the verifier found intact: {string.Join("; ", catalog.Findings.Where(f => f.Severity >= FindingSeverity.Damage))}");
                     }
                 }
                 catch (Exception e)
@@ -923,13 +935,13 @@ public sealed class StressTally
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"seed {Seed}, producers {Producers}, events asked {EventsAsked:N0}, {Environment.ProcessorCount} cores");
         text.AppendLine(CultureInfo.InvariantCulture, $"events accepted and recorded {Runs.Sum(r => r.Accepted):N0} (submissions {Runs.Sum(r => r.Attempts):N0}, rejected by a full fail-fast queue {Runs.Sum(r => r.Rejected):N0}), payload bytes {Runs.Sum(r => r.Bytes):N0}, segments {Runs.Sum(r => r.Segments):N0}, rotations {Runs.Sum(r => r.Rotations):N0}, elapsed {Runs.Sum(r => r.Elapsed.TotalSeconds):F1} s");
-        text.AppendLine(CultureInfo.InvariantCulture, $"read concurrently with recording: tailer {Runs.Sum(r => r.TailerEvents):N0} events; {Runs.Sum(r => r.Recoveries):N0} strict recoveries ({Runs.Sum(r => r.RecoveryEvents):N0} events); {Runs.Sum(r => r.Scans):N0} segment scans ({Runs.Sum(r => r.ScanEvents):N0} events); {Runs.Sum(r => r.Verifications):N0} directory verifications");
+        text.AppendLine(CultureInfo.InvariantCulture, $"read concurrently with recording: tailer {Runs.Sum(r => r.TailerEvents):N0} events; {Runs.Sum(r => r.Recoveries):N0} strict recoveries ({Runs.Sum(r => r.RecoveryEvents):N0} events); {Runs.Sum(r => r.Scans):N0} segment scans ({Runs.Sum(r => r.ScanEvents):N0} events); {Runs.Sum(r => r.Verifications):N0} directory verifications, each followed by a catalog ({Runs.Sum(r => r.Catalogs):N0})");
         text.AppendLine(CultureInfo.InvariantCulture, $"events checked after the close (strict recovery, exact payloads): {Runs.Sum(r => r.FinalEventsChecked):N0}; events checked in all (every reader, every byte): {Runs.Sum(r => r.IdsChecked):N0}");
         text.AppendLine(CultureInfo.InvariantCulture, $"losses {Runs.Sum(r => r.Losses)}, duplicates {Runs.Sum(r => r.Duplicates)}, order violations {Runs.Sum(r => r.OrderViolations)}, payload errors {Runs.Sum(r => r.PayloadErrors)}, other failures (damage on a live log, uncommitted reads, bounds, hangs, exceptions) {Runs.Sum(r => r.Failures.Count) - Runs.Count(r => r.Losses + r.Duplicates + r.OrderViolations + r.PayloadErrors > 0)}");
         foreach (StressRunResult r in Runs)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"- {r.Config}");
-            text.AppendLine(CultureInfo.InvariantCulture, $"    {r.Producers} producers, {r.Accepted:N0} events ({r.Rejected:N0} rejected), {r.Bytes:N0} payload bytes, {r.Segments} segments, {r.Rotations} rotations, {r.Elapsed.TotalSeconds:F1} s; live: tailer {r.TailerEvents:N0} events, {r.Recoveries} recoveries ({r.RecoveryEvents:N0} events, tails {string.Join(", ", r.LiveTailStates.Select(t => $"{t.Key} {t.Value}"))}), {r.Scans} scans ({r.ScanEvents:N0} events), {r.Verifications} verifications; reads ahead of the published watermark {r.AheadOfWatermark} (by up to {r.MaxWatermarkLag} events); recoveries overtaken by retention {r.OvertakenByRetention}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"    {r.Producers} producers, {r.Accepted:N0} events ({r.Rejected:N0} rejected), {r.Bytes:N0} payload bytes, {r.Segments} segments, {r.Rotations} rotations, {r.Elapsed.TotalSeconds:F1} s; live: tailer {r.TailerEvents:N0} events, {r.Recoveries} recoveries ({r.RecoveryEvents:N0} events, tails {string.Join(", ", r.LiveTailStates.Select(t => $"{t.Key} {t.Value}"))}), {r.Scans} scans ({r.ScanEvents:N0} events), {r.Verifications} verifications and {r.Catalogs} catalogs; reads ahead of the published watermark {r.AheadOfWatermark} (by up to {r.MaxWatermarkLag} events); recoveries overtaken by retention {r.OvertakenByRetention}");
             text.AppendLine(CultureInfo.InvariantCulture, $"    peaks: {r.Peaks}");
             text.AppendLine(CultureInfo.InvariantCulture, $"    bounds: {r.Bounds}");
             text.AppendLine(CultureInfo.InvariantCulture, $"    losses {r.Losses}, duplicates {r.Duplicates}, order violations {r.OrderViolations}, payload errors {r.PayloadErrors}, failures {r.Failures.Count}");

@@ -7,7 +7,7 @@ namespace FlashWal.Format;
 /// reader knows its length, place, events and checksums, so a segment that was never closed is
 /// readable up to its last sealed block.
 /// </summary>
-public readonly record struct BlockHeader(
+internal readonly record struct BlockHeader(
     int Length,
     int BlockIndex,
     int RecordCount,

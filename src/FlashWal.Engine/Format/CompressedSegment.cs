@@ -11,7 +11,7 @@ namespace FlashWal.Format;
 /// compressed with Brotli (quality 1, chosen by measurement: see docs/PERFORMANCE.md). Readers
 /// decompress it and read the segment exactly as if it were plain.
 /// </summary>
-public static class CompressedSegment
+internal static class CompressedSegment
 {
     /// <summary>The file name extension.</summary>
     public const string Extension = ".walz";

@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 namespace FlashWal.Format;
 
 /// <summary>The 24-byte header in front of every record's payload.</summary>
-public readonly record struct RecordHeader(int PayloadLength, ushort Type, ushort Flags, long EventId, long TimestampUnixNs)
+internal readonly record struct RecordHeader(int PayloadLength, ushort Type, ushort Flags, long EventId, long TimestampUnixNs)
 {
     internal const int OffLength = 0;
     internal const int OffType = 4;

@@ -1,7 +1,7 @@
 namespace FlashWal.Format;
 
 /// <summary>Small reads of a segment file that do not need a scan.</summary>
-public static class SegmentFile
+internal static class SegmentFile
 {
     /// <summary>The segment's summary, when it has a valid one (it is closed); null otherwise (also for a file that is no segment).</summary>
     /// <exception cref="Errors.WalPathNotFoundException">The file does not exist.</exception>

@@ -6,7 +6,7 @@ namespace FlashWal.Format;
 /// Segment file names: 16 lowercase hex digits of the 64-bit segment index, then ".wal", so that
 /// lexicographic order is numeric order for every index a u64 can hold.
 /// </summary>
-public static class SegmentFileName
+internal static class SegmentFileName
 {
     /// <summary>The extension of a segment file.</summary>
     public const string Extension = ".wal";

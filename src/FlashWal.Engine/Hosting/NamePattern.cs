@@ -13,7 +13,7 @@ namespace FlashWal.Hosting;
 /// recorder name may not contain a wildcard character (<see cref="ValidateName"/>), so a name given
 /// without one always means exactly that recorder.
 /// </remarks>
-public sealed class NamePattern
+internal sealed class NamePattern
 {
     private readonly Regex? _regex;
     private readonly string? _literal;

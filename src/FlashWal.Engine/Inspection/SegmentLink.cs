@@ -8,7 +8,7 @@ namespace FlashWal.Inspection;
 /// earlier one's chain, and increasing event ids. The verifier judges a directory with it and recovery
 /// judges each segment switch with it, so both say the same thing about the same files.
 /// </summary>
-public static class SegmentLink
+internal static class SegmentLink
 {
     /// <summary>What every reader says of a segment whose header names another log than the one the directory is judged to hold.</summary>
     public const string ForeignMessage = "the segment belongs to another log";

@@ -18,7 +18,7 @@ namespace FlashWal.Inspection;
 /// a valid block header after them, or a block whose header is valid but whose content is not, is
 /// damage. In a closed segment the summary states where the data ends, and anything else is damage.
 /// </remarks>
-public static unsafe class SegmentScanner
+internal static unsafe class SegmentScanner
 {
     /// <summary>Scans <paramref name="length"/> mapped bytes of the file at <paramref name="path"/>.</summary>
     public static SegmentScan Scan(string path, byte* data, long length)

@@ -12,7 +12,7 @@ namespace FlashWal.Recording;
 /// after (FORMAT.md §17): a summary that survives a power cut says its data did. Nothing is deleted,
 /// truncated or zeroed.
 /// </summary>
-public static class AbandonedSegment
+internal static class AbandonedSegment
 {
     /// <summary>
     /// Closes the segment at <paramref name="path"/> if it is open and holds events. Returns the summary

@@ -10,7 +10,7 @@ namespace FlashWal.Recording;
 /// exclusive lock on <c>wal.lock</c> (an OS file lock, released by the kernel if the process dies),
 /// and <c>wal.owner</c> naming the holder (<see cref="RecordOwner"/>) so that the next one can say who it is.
 /// </summary>
-public sealed class DirectoryLock : IDisposable
+internal sealed class DirectoryLock : IDisposable
 {
     /// <summary>The lock file's name (the format's: <see cref="WalDirectory.LockFileName"/>).</summary>
     public const string LockFileName = WalDirectory.LockFileName;

@@ -16,7 +16,7 @@ namespace FlashWal.Recording;
 /// <param name="LastEventId">The last committed event id (0 for a new log).</param>
 /// <param name="ChainValue">The chain value the next segment's block 0 must carry as its seed.</param>
 /// <param name="TornTail">The torn-tail finding of the last segment, when a crash left one.</param>
-public sealed record LogTail(string Directory, LogId LogId, long NextSegmentIndex, long LastEventId, uint ChainValue, Finding? TornTail)
+internal sealed record LogTail(string Directory, LogId LogId, long NextSegmentIndex, long LastEventId, uint ChainValue, Finding? TornTail)
 {
     /// <summary>Whether the directory held no segment.</summary>
     public bool IsNewLog => NextSegmentIndex == 0;

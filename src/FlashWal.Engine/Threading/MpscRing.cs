@@ -7,7 +7,7 @@ namespace FlashWal.Threading;
 /// bounded queue with a sequence number per cell). No allocation after construction; a producer
 /// that finds the queue full is told so instead of waiting.
 /// </summary>
-public sealed class MpscRing<T>
+internal sealed class MpscRing<T>
     where T : class
 {
     private readonly Cell[] _cells;

@@ -15,7 +15,7 @@ namespace FlashWal.Threading;
 /// visible to the consumer after <see cref="TryDequeue"/> returns the item (release/acquire on the
 /// indices), so objects that are not thread-safe can move between threads through it.
 /// </remarks>
-public sealed class SpscRing<T>
+internal sealed class SpscRing<T>
 {
     private readonly T[] _slots;
     private readonly long _mask;

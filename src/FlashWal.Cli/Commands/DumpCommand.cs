@@ -100,7 +100,7 @@ internal static class DumpCommand
             error.WriteLine(RecoveryText.Damage(damage));
         }
 
-        if (report.Tail == TailState.TornTail)
+        if (report.Tail == LogEnd.TornTail)
         {
             error.WriteLine("tail: " + RecoveryText.Tail(report)); // not damage: never committed
         }

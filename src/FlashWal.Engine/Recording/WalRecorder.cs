@@ -56,7 +56,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
     private volatile Exception? _halt; // why recording stopped: a sync (or a close) that failed
     private readonly CountdownEvent _placed; // set once every background thread has applied BackgroundThreads
 
-    private WalRecorder(string directory, WalRecorderOptions options, DirectoryLock directoryLock, LogTail tail, IReadOnlyList<Finding> openFindings)
+    private WalRecorder(string directory, WalRecorderOptions options, DirectoryLock directoryLock, ResumePoint tail, IReadOnlyList<Finding> openFindings)
     {
         Directory = directory;
         _options = options;
@@ -124,7 +124,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
     /// </summary>
     public long CommittedEventId => Volatile.Read(ref _committedId);
 
-    /// <summary>Ids committed before a machine crash that lost them (see <see cref="LogTail.CommittedBeyond"/>); 0 when none.</summary>
+    /// <summary>Ids committed before a machine crash that lost them (see <see cref="ResumePoint.CommittedBeyond"/>); 0 when none.</summary>
     internal long CommittedBeyond { get; }
 
     /// <summary>Every event up to this id is flushed to stable storage: it survives a power loss. Any thread.</summary>
@@ -176,7 +176,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
         try
         {
             MetaCheckpoint? checkpoint = MetaCheckpoint.Load(directory, out string? problem);
-            LogTail tail = LogTail.Recover(directory, options.Disk); // everything before its first event is durable once it returns
+            ResumePoint tail = ResumePoint.Recover(directory, options.Disk); // everything before its first event is durable once it returns
             var findings = new List<Finding>();
             if (tail.TornTail is { } torn)
             {

@@ -22,8 +22,8 @@ public enum RecoveryOutcome
     InProgress,
 }
 
-/// <summary>How the log's last segment ends.</summary>
-public enum TailState
+/// <summary>How the log's last segment ends, as a replay found it (<see cref="RecoveryReport.Tail"/>).</summary>
+public enum LogEnd
 {
     /// <summary>No segment was reached.</summary>
     None = 0,
@@ -93,9 +93,9 @@ public sealed class RecoveryReport
     public required IReadOnlyList<string> DamagedSegments { get; init; }
 
     /// <summary>How the last segment reached ends.</summary>
-    public required TailState Tail { get; init; }
+    public required LogEnd Tail { get; init; }
 
-    /// <summary>The torn tail's finding, when <see cref="Tail"/> is <see cref="TailState.TornTail"/>.</summary>
+    /// <summary>The torn tail's finding, when <see cref="Tail"/> is <see cref="LogEnd.TornTail"/>.</summary>
     public Finding? TailFinding { get; init; }
 
     /// <summary>Strict mode's stop: the damage or gap it met.</summary>

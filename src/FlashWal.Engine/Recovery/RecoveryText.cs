@@ -61,9 +61,9 @@ public static class RecoveryText
     /// <summary>How the last segment reached ends, in words.</summary>
     public static string Tail(RecoveryReport report) => (report ?? throw new ArgumentNullException(nameof(report))).Tail switch
     {
-        TailState.Closed => "closed cleanly",
-        TailState.Open => "open (not closed; nothing unsealed after the last block)",
-        TailState.TornTail => "torn: unsealed bytes after the last sealed block (a killed recorder's uncommitted writes, or one still writing)",
+        LogEnd.Closed => "closed cleanly",
+        LogEnd.Open => "open (not closed; nothing unsealed after the last block)",
+        LogEnd.TornTail => "torn: unsealed bytes after the last sealed block (a killed recorder's uncommitted writes, or one still writing)",
         _ => "not reached",
     };
 

@@ -156,7 +156,7 @@ public sealed class RepairPlan
 
         VerificationReport after = SegmentVerifier.VerifyDirectory(Directory, live: false); // this repair holds the lock
         RecoveryReport salvage = WalRepair.Salvage(Directory);
-        TailPlan tail = LogTail.Plan(WalDirectory.List(Directory));
+        TailPlan tail = ResumePoint.Plan(WalDirectory.List(Directory));
         return new RepairReport(Directory, results, quarantine?.Folder, salvage, after, tail.Refusal,
             tail.Refusal is null ? tail.Tail.NextEventId : null);
     }

@@ -53,7 +53,7 @@ public sealed class WalRecovery : IDisposable
     private long _firstId;
     private long _lastId;
     private int _segmentsOpened;
-    private TailState _tail;
+    private LogEnd _tail;
     private Finding? _tailFinding;
     private Finding? _failure;
     private string? _startNote;
@@ -551,7 +551,7 @@ public sealed class WalRecovery : IDisposable
         SegmentScan scan = reader.Scan;
         _reader = null;
         HandBack(reader);
-        if (scan.RecordCount > 0 || scan.Summary is not null || scan.State == SegmentState.TornTail || _tail == TailState.None)
+        if (scan.RecordCount > 0 || scan.Summary is not null || scan.State == SegmentState.TornTail || _tail == LogEnd.None)
         {
             // Empty segments a recorder prepared ahead of the one it writes say nothing about the tail.
             (_tail, _tailFinding) = TailOf(scan);
@@ -578,12 +578,12 @@ public sealed class WalRecovery : IDisposable
     /// even when a block of it is damaged (that damage is reported on its own): the recorder closed the
     /// log, and its end is the summary's.
     /// </summary>
-    private static (TailState Tail, Finding? Finding) TailOf(SegmentScan scan) => scan.State switch
+    private static (LogEnd Tail, Finding? Finding) TailOf(SegmentScan scan) => scan.State switch
     {
-        SegmentState.Closed => (TailState.Closed, null),
-        SegmentState.Damaged when scan.Summary is not null => (TailState.Closed, null),
-        SegmentState.TornTail => (TailState.TornTail, scan.Findings.FirstOrDefault(f => f.Code == FindingCode.TornTail)),
-        _ => (TailState.Open, null),
+        SegmentState.Closed => (LogEnd.Closed, null),
+        SegmentState.Damaged when scan.Summary is not null => (LogEnd.Closed, null),
+        SegmentState.TornTail => (LogEnd.TornTail, scan.Findings.FirstOrDefault(f => f.Code == FindingCode.TornTail)),
+        _ => (LogEnd.Open, null),
     };
 
     /// <summary>
@@ -675,7 +675,7 @@ public sealed class WalRecovery : IDisposable
         if (outcome == RecoveryOutcome.Complete && Catalog.TornEnd is { InSegment: false } torn && !_live && _failure is null)
         {
             // The log ends before a segment a power cut left unwritten or cut off (FORMAT.md §9.1).
-            _tail = TailState.TornTail;
+            _tail = LogEnd.TornTail;
             _tailFinding = torn.Finding;
         }
 
@@ -742,7 +742,7 @@ public sealed class WalRecovery : IDisposable
         _firstId = 0;
         _lastId = 0;
         _segmentsOpened = 0;
-        _tail = TailState.None;
+        _tail = LogEnd.None;
         _tailFinding = null;
         _failure = null;
         _startNote = null;

@@ -15,7 +15,7 @@ namespace FlashWal.Recovery;
 /// <para>Every decision is one the engine already makes elsewhere: which files are foreign or
 /// unreadable is the catalog's judgement (<see cref="WalCatalog"/>, with the verifier's set checks);
 /// what a crash left at the end of the log, and what opening it for writing deletes or closes, is the
-/// recorder's own plan (<see cref="LogTail"/>); what the log has lost is a salvage replay's report
+/// recorder's own plan (<see cref="ResumePoint"/>); what the log has lost is a salvage replay's report
 /// (<see cref="WalRecovery"/>).</para>
 /// <para>What it does: a segment of another log, and a file named as a segment whose header cannot be
 /// read (nothing in it can be replayed), are moved into <c>quarantine/&lt;UTC time&gt;/</c> with a README;
@@ -89,7 +89,7 @@ public static class WalRepair
 
         var moved = quarantined.Select(q => q.Scan.Path).ToHashSet(StringComparer.Ordinal);
         var stays = listing.Segments.Where(s => !moved.Contains(s.Path)).ToList();
-        TailPlan tail = LogTail.Plan(directory, stays);
+        TailPlan tail = ResumePoint.Plan(directory, stays);
         var actions = new List<RepairAction>();
         var removals = tail.Unused.Select(u => new RepairAction(RepairActionKind.RemovePreparedSegment, u.Path,
             ReasonFor(catalog, u.Path, FindingCode.SegmentEmpty, "the segment holds no event (prepared and never used)"),
@@ -107,7 +107,7 @@ public static class WalRepair
             // Refused only because the checkpoint names durable events the segments no longer hold: the
             // segments left open are intact and are closed as a recorder's open would (§16.1), before
             // the fence that will follow them. Left open behind it, a torn one would read as damage.
-            actions.AddRange(LogTail.OpenSegments(newest, stays, stays.FindIndex(s => s.Path == newest.Path)).ToClose.Select(Close));
+            actions.AddRange(ResumePoint.OpenSegments(newest, stays, stays.FindIndex(s => s.Path == newest.Path)).ToClose.Select(Close));
         }
 
         var used = listing.Segments.Where(s => !tail.Unused.Any(u => u.Path == s.Path)).ToList();
@@ -119,7 +119,7 @@ public static class WalRepair
         {
             long index = used.Select(s => s.Index).DefaultIfEmpty(-1).Max() + 1;
             var below = stays.Where(s => s.Index < index && !tail.Unused.Any(u => u.Path == s.Path)).Reverse().Select(s => s.Path);
-            (long readable, long known, uint chain) = LogTail.KnownEnd(directory, below, log!.Value);
+            (long readable, long known, uint chain) = ResumePoint.KnownEnd(directory, below, log!.Value);
             fence = Fence(directory, index, log.Value, chain, readable, known, tail, trailing, removals);
             actions.Add(fence);
             nextEventId = known + 1;
@@ -193,7 +193,7 @@ public static class WalRepair
             : null;
     }
 
-    private static RepairAction Abandon(SegmentScan scan, LogTail end)
+    private static RepairAction Abandon(SegmentScan scan, ResumePoint end)
     {
         Finding reason = end.TornTail ?? new Finding(FindingSeverity.Info, FindingCode.TornTail, scan.Path, -1, -1, "the segment lies beyond the log's torn end");
         return new RepairAction(RepairActionKind.AbandonSegment, scan.Path, reason,
@@ -202,7 +202,7 @@ public static class WalRepair
             null, []) { Scan = scan, Abandoned = (end.LogId, end.ChainValue) };
     }
 
-    private static RepairAction Fill(string directory, long index, LogTail end)
+    private static RepairAction Fill(string directory, long index, ResumePoint end)
     {
         string path = Path.Combine(directory, SegmentFileName.Format(index));
         Finding reason = end.TornTail ?? new Finding(FindingSeverity.Info, FindingCode.SegmentMissing, path, -1, -1, "the segment's name was lost beyond the log's torn end");

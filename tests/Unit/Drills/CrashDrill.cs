@@ -360,7 +360,7 @@ public sealed class CrashDrill
             Expect(report.IsComplete && report.Failure is null, where,
                 $"recovery is not complete: {report.Outcome}, gaps {string.Join(", ", report.Gaps)}, damage {string.Join("\n", report.Damage)}, failure {report.Failure}");
             // A log without any event (killed before its first seal) has nothing to replay: recovery reaches no segment (tail None).
-            Expect(last == 0 || report.Tail is TailState.TornTail == verification.HasTornTail, where, $"recovery's tail is {report.Tail}, the verifier's torn tail {verification.HasTornTail}");
+            Expect(last == 0 || report.Tail is LogEnd.TornTail == verification.HasTornTail, where, $"recovery's tail is {report.Tail}, the verifier's torn tail {verification.HasTornTail}");
             Expect(report.LastEventId == last, where, $"recovery ended at {report.LastEventId}, the verifier's last is {last}");
             Expect(recovery.Catalog.Findings.All(f => f.Severity < FindingSeverity.Damage), where,
                 $"the catalog (segments and checkpoint) found damage: {string.Join("\n", recovery.Catalog.Findings)}");

@@ -102,7 +102,7 @@ public class TornEndTests
             Recovery.WalRecoveryTests.Drain(salvage, ids);
             Assert.Equal(Enumerable.Range(1, 100).Select(i => (long)i), ids);
             Assert.Empty(salvage.Report.Gaps);
-            Assert.Equal(TailState.TornTail, salvage.Report.Tail);
+            Assert.Equal(LogEnd.TornTail, salvage.Report.Tail);
         }
 
         AssertStrictEndsTorn(dir.Path, 100);
@@ -195,7 +195,7 @@ public class TornEndTests
         Assert.Null(FuzzRun.ReplayStrict(strict, ids));
         Assert.Equal(Enumerable.Range(1, (int)last).Select(i => (long)i), ids);
         Assert.True(strict.Report.IsComplete, string.Join('\n', strict.Report.Damage));
-        Assert.Equal(TailState.TornTail, strict.Report.Tail);
+        Assert.Equal(LogEnd.TornTail, strict.Report.Tail);
         Assert.StartsWith("torn tail (not provably damage)", strict.Report.TailFinding!.Message, StringComparison.Ordinal);
     }
 

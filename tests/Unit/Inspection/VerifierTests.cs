@@ -357,7 +357,7 @@ public class VerifierTests
             empty.Start(chain, 20);
         }
 
-        LogTail tail = LogTail.Read(dir.Path);
+        ResumePoint tail = ResumePoint.Read(dir.Path);
         Assert.Equal(20, tail.LastEventId);
         Assert.Equal(chain, tail.ChainValue);
         Assert.Equal(3, tail.NextSegmentIndex);
@@ -369,7 +369,7 @@ public class VerifierTests
     {
         using var dir = new TempDirectory();
         LogId log = Wal.WriteLog(dir.Path, 2, 10, Wal.Small);
-        LogTail tail = LogTail.Read(dir.Path);
+        ResumePoint tail = ResumePoint.Read(dir.Path);
         Assert.Equal(log, tail.LogId);
         Assert.Equal(2, tail.NextSegmentIndex);
         Assert.Equal(20, tail.LastEventId);
@@ -378,7 +378,7 @@ public class VerifierTests
         byte[] bytes = File.ReadAllBytes(Wal.SegmentPath(dir.Path, 1));
         bytes[SegmentFormat.DataOffset + 70] ^= 1;
         File.WriteAllBytes(Wal.SegmentPath(dir.Path, 1), bytes);
-        var e = Assert.Throws<WalCorruptionException>(() => LogTail.Read(dir.Path));
+        var e = Assert.Throws<WalCorruptionException>(() => ResumePoint.Read(dir.Path));
         Assert.Equal(Wal.SegmentPath(dir.Path, 1), e.Finding.File);
     }
 }

@@ -40,7 +40,7 @@ public class WalRecoveryRunTests
         Assert.Equal(RecoveryOutcome.Complete, report.Outcome);
         Assert.True(report.IsComplete);
         Assert.Equal((351L, 250L, 600L), (report.EventsReplayed, report.FirstEventId, report.LastEventId));
-        Assert.Equal(TailState.Closed, report.Tail);
+        Assert.Equal(LogEnd.Closed, report.Tail);
         Assert.Null(recovery.CurrentSegment); // the end: no segment is open
         Assert.Equal(0, SegmentPreparerTests.OpenHandles(dir.Path));
     }

@@ -65,7 +65,7 @@ public class WalRecoveryTests
             Assert.True(report.IsComplete);
             Assert.Equal((first, 600L, 601 - first), (report.FirstEventId, report.LastEventId, report.EventsReplayed));
             Assert.Equal(6 - (int)((first - 1) / 100), report.SegmentsOpened);
-            Assert.Equal(TailState.Closed, report.Tail);
+            Assert.Equal(LogEnd.Closed, report.Tail);
             Assert.Null(report.StartNote);
             Assert.Empty(report.Gaps);
             Assert.Equal(report.SegmentsOpened, report.SegmentOpen.Count);
@@ -219,14 +219,14 @@ public class WalRecoveryTests
             var error = Assert.Throws<WalCorruptionException>(() => Drain(strict, ids));
             Assert.Equal(Range(1, lostFrom - 1), ids);
             Assert.Equal((FindingCode.BlockChecksumMismatch, segment), (error.Finding.Code, error.Finding.File));
-            Assert.Equal(TailState.Closed, strict.Report.Tail);
+            Assert.Equal(LogEnd.Closed, strict.Report.Tail);
         }
 
         using var salvage = WalRecovery.Open(dir.Path, Salvage);
         Assert.Empty(salvage.Catalog.Findings);
         Assert.Equal([.. Range(1, lostFrom - 1), .. Range(lostTo + 1, 600)], Replay(salvage, 1));
         RecoveryReport report = salvage.Report;
-        Assert.Equal((RecoveryOutcome.Complete, TailState.Closed), (report.Outcome, report.Tail));
+        Assert.Equal((RecoveryOutcome.Complete, LogEnd.Closed), (report.Outcome, report.Tail));
         LostRange gap = Assert.Single(report.Gaps);
         Assert.Equal((lostFrom, (long?)lostTo, FindingCode.BlockChecksumMismatch), (gap.FirstEventId, gap.LastEventId, gap.Cause.Code));
         Assert.Equal(FindingCode.BlockChecksumMismatch, Assert.Single(report.Damage).Code);
@@ -407,7 +407,7 @@ public class WalRecoveryTests
             using var recovery = WalRecovery.Open(dir.Path, options2);
             Assert.Equal(Range(1, committed), Replay(recovery, 1));
             RecoveryReport report = recovery.Report;
-            Assert.Equal(TailState.TornTail, report.Tail);
+            Assert.Equal(LogEnd.TornTail, report.Tail);
             Assert.Equal(FindingCode.TornTail, report.TailFinding!.Code);
             Assert.True(report.IsComplete, string.Join('\n', report.Damage));
         }
@@ -435,7 +435,7 @@ public class WalRecoveryTests
 
         using var recovery = WalRecovery.Open(dir.Path, Strict);
         Assert.Equal(Range(1, 2000), Replay(recovery, 1));
-        Assert.Equal(TailState.Open, recovery.Report.Tail); // the open block is in the writer's staging ring, not in the file
+        Assert.Equal(LogEnd.Open, recovery.Report.Tail); // the open block is in the writer's staging ring, not in the file
 
         Assert.True(recovery.Report.IsComplete);
     }

@@ -837,7 +837,7 @@ public sealed class HostStress
             }
         });
         checker.CheckComplete();
-        if (!report.IsComplete || report.Tail != TailState.Closed)
+        if (!report.IsComplete || report.Tail != LogEnd.Closed)
         {
             _result.Fail($"strict recovery of the closed log is not complete: outcome {report.Outcome}, failure {report.Failure}, damage {report.Damage.Count}, gaps {report.Gaps.Count}, tail {report.Tail}");
         }

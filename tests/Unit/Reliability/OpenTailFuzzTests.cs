@@ -428,7 +428,7 @@ public sealed class OpenTailFuzzTests : IDisposable
                     return $"strict: replayed {ids.Count} events, expected 1..{expect.LastPresent}";
                 }
 
-                if ((strict.Report.Tail == TailState.TornTail) != expect.Torn || !strict.Report.IsComplete)
+                if ((strict.Report.Tail == LogEnd.TornTail) != expect.Torn || !strict.Report.IsComplete)
                 {
                     return $"strict: tail {strict.Report.Tail}, complete {strict.Report.IsComplete}, expected {(expect.Torn ? "a torn tail" : "no torn tail")}";
                 }

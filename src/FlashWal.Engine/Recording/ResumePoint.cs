@@ -7,8 +7,9 @@ using FlashWal.Storage;
 namespace FlashWal.Recording;
 
 /// <summary>
-/// Where a log ends: what a writer needs to continue it in a new segment without a gap in the
-/// chain or the event ids, and without touching a byte that exists.
+/// Where a recorder resumes a log: what a writer needs to continue it in a new segment without a gap
+/// in the chain or the event ids, and without touching a byte that exists. (Not the live follower,
+/// <see cref="Reading.WalTailer"/>, nor how a replay found the log to end, <see cref="Recovery.LogEnd"/>.)
 /// </summary>
 /// <param name="Directory">Full path of the WAL directory.</param>
 /// <param name="LogId">The log's id (new when the directory holds no segment).</param>
@@ -16,7 +17,7 @@ namespace FlashWal.Recording;
 /// <param name="LastEventId">The last committed event id (0 for a new log).</param>
 /// <param name="ChainValue">The chain value the next segment's block 0 must carry as its seed.</param>
 /// <param name="TornTail">The torn-tail finding of the last segment, when a crash left one.</param>
-internal sealed record LogTail(string Directory, LogId LogId, long NextSegmentIndex, long LastEventId, uint ChainValue, Finding? TornTail)
+internal sealed record ResumePoint(string Directory, LogId LogId, long NextSegmentIndex, long LastEventId, uint ChainValue, Finding? TornTail)
 {
     /// <summary>Whether the directory held no segment.</summary>
     public bool IsNewLog => NextSegmentIndex == 0;
@@ -48,7 +49,7 @@ internal sealed record LogTail(string Directory, LogId LogId, long NextSegmentIn
     /// <exception cref="WalCorruptionException">The newest segment with data is damaged.</exception>
     /// <exception cref="WalVersionException">It was written by a newer format version.</exception>
     /// <exception cref="WalAccessDeniedException">It may not be read.</exception>
-    public static LogTail Recover(string directory) => Recover(directory, Disk.Real);
+    public static ResumePoint Recover(string directory) => Recover(directory, Disk.Real);
 
     /// <summary>
     /// <see cref="Recover(string)"/> through <paramref name="disk"/>, in the order FORMAT.md §17 gives
@@ -58,7 +59,7 @@ internal sealed record LogTail(string Directory, LogId LogId, long NextSegmentIn
     /// open ones closed (those beyond a torn end abandoned, lost names filled), oldest first; then the
     /// directory is synced. Only then may a writer claim the log's last event as durable.
     /// </summary>
-    internal static LogTail Recover(string directory, Disk disk)
+    internal static ResumePoint Recover(string directory, Disk disk)
     {
         WalDirectoryListing listing = WalDirectory.List(directory);
         TailPlan plan = Plan(listing);
@@ -73,7 +74,7 @@ internal sealed record LogTail(string Directory, LogId LogId, long NextSegmentIn
         // now), every id seen written (a closed or abandoned segment no longer shows what lay beyond a
         // torn end) and where the log starts, so that a power cut at any later step finds nothing missing
         // and the next open hands out none of those ids.
-        LogTail tail = plan.Tail;
+        ResumePoint tail = plan.Tail;
         MetaCheckpoint? existing = MetaCheckpoint.Load(listing.Directory, out _);
         bool saysSo = existing is { } meta && meta.LogId == tail.LogId && meta.DurableEventId >= tail.LastEventId
             && meta.CommittedEventId >= Math.Max(tail.LastEventId, tail.CommittedBeyond) && meta.FirstSegmentIndex == tail.FirstSegmentIndex;
@@ -109,7 +110,7 @@ internal sealed record LogTail(string Directory, LogId LogId, long NextSegmentIn
     /// sync, or between an interval's appends and its flush, leaves data only in the page cache, which
     /// a power cut after this open would take with it.
     /// </summary>
-    private static void SyncUnproven(WalDirectoryListing listing, LogTail tail, Disk disk)
+    private static void SyncUnproven(WalDirectoryListing listing, ResumePoint tail, Disk disk)
     {
         MetaCheckpoint? checkpoint = MetaCheckpoint.Load(listing.Directory, out _);
         long durable = checkpoint is { } meta && meta.LogId == tail.LogId ? meta.DurableEventId : -1;
@@ -138,7 +139,7 @@ internal sealed record LogTail(string Directory, LogId LogId, long NextSegmentIn
     /// </summary>
     /// <exception cref="WalPathNotFoundException">The directory does not exist.</exception>
     /// <exception cref="WalCorruptionException">The newest segment with data is damaged: continuing would hide it.</exception>
-    public static LogTail Read(string directory)
+    public static ResumePoint Read(string directory)
     {
         TailPlan plan = Plan(WalDirectory.List(directory));
         return plan.Refusal is not null ? throw RefusalError(plan) : plan.Tail;
@@ -174,7 +175,7 @@ internal sealed record LogTail(string Directory, LogId LogId, long NextSegmentIn
         // Read once, for the refusal and for the ids not to hand out again.
         MetaCheckpoint? checkpoint = MetaCheckpoint.Load(directory, out _);
         TailPlan plan = PlanCore(directory, segments, checkpoint);
-        LogTail tail = plan.Tail;
+        ResumePoint tail = plan.Tail;
         long first = checkpoint is { FirstSegmentIndex: long floor } meta && meta.LogId == tail.LogId ? floor
             : segments.Count > 0 ? segments[0].Index : tail.NextSegmentIndex;
         return plan with { Tail = tail with { FirstSegmentIndex = Math.Min(Math.Max(first, tail.FirstSegmentIndex), tail.NextSegmentIndex) } };
@@ -217,7 +218,7 @@ internal sealed record LogTail(string Directory, LogId LogId, long NextSegmentIn
                 }
 
                 (List<SegmentScan> toClose, Finding? blocked, SegmentScan? blocking) = OpenSegments(scan, segments, i);
-                var tail = new LogTail(directory, log.Value, next, scan.LastEventId, chain, torn) { CommittedBeyond = CheckpointCommittedBeyond(checkpoint, log.Value, scan.LastEventId) };
+                var tail = new ResumePoint(directory, log.Value, next, scan.LastEventId, chain, torn) { CommittedBeyond = CheckpointCommittedBeyond(checkpoint, log.Value, scan.LastEventId) };
                 return new TailPlan(tail, unused, toClose, blocked, blocking);
             }
 
@@ -227,7 +228,7 @@ internal sealed record LogTail(string Directory, LogId LogId, long NextSegmentIn
                 // accepted, see WalRepair): the log continues from its chain, after the highest id the
                 // log is known to have held, and whatever lies before it is no longer the tail.
                 (_, long known, _) = KnownEnd(directory, segments.Take(i).Reverse().Select(s => s.Path), log.Value);
-                return new TailPlan(new LogTail(directory, log.Value, next, known, fenceChain, null), unused, [], null, null);
+                return new TailPlan(new ResumePoint(directory, log.Value, next, known, fenceChain, null), unused, [], null, null);
             }
 
             // A segment without events does not move the chain: look further back for the last event.
@@ -258,7 +259,7 @@ internal sealed record LogTail(string Directory, LogId LogId, long NextSegmentIn
             }
 
             long next = named.SegmentIndex + 1;
-            var lost = new LogTail(directory, named.LogId, next, 0, SegmentFormat.GenesisChainSeed(named.LogId), torn)
+            var lost = new ResumePoint(directory, named.LogId, next, 0, SegmentFormat.GenesisChainSeed(named.LogId), torn)
             {
                 CommittedBeyond = named.CommittedEventId,
                 FirstSegmentIndex = next, // the segments before held nothing durable
@@ -272,7 +273,7 @@ internal sealed record LogTail(string Directory, LogId LogId, long NextSegmentIn
         }
 
         LogId id = log ?? LogId.NewId();
-        var empty = new LogTail(directory, id, first, 0, SegmentFormat.GenesisChainSeed(id), torn) { CommittedBeyond = CheckpointCommittedBeyond(checkpoint, id, 0) };
+        var empty = new ResumePoint(directory, id, first, 0, SegmentFormat.GenesisChainSeed(id), torn) { CommittedBeyond = CheckpointCommittedBeyond(checkpoint, id, 0) };
         return new TailPlan(empty, unused, [], null, null);
     }
 
@@ -367,7 +368,7 @@ internal sealed record LogTail(string Directory, LogId LogId, long NextSegmentIn
         }
 
         long committed = checkpoint is { } meta && meta.LogId == log ? meta.CommittedEventId : 0;
-        var tail = new LogTail(directory, log.Value, next, end.LastIntactEventId, end.Chain, end.Finding)
+        var tail = new ResumePoint(directory, log.Value, next, end.LastIntactEventId, end.Chain, end.Finding)
         {
             CommittedBeyond = Math.Max(committed, end.LostTo) > end.LastIntactEventId ? Math.Max(committed, end.LostTo) : 0,
         };
@@ -552,10 +553,10 @@ internal sealed record LogTail(string Directory, LogId LogId, long NextSegmentIn
         return 0;
     }
 
-    private static LogTail NewLog(string directory)
+    private static ResumePoint NewLog(string directory)
     {
         LogId fresh = LogId.NewId();
-        return new LogTail(directory, fresh, 0, 0, SegmentFormat.GenesisChainSeed(fresh), null);
+        return new ResumePoint(directory, fresh, 0, 0, SegmentFormat.GenesisChainSeed(fresh), null);
     }
 }
 
@@ -570,7 +571,7 @@ internal sealed record LogTail(string Directory, LogId LogId, long NextSegmentIn
 /// <param name="ToClose">Open segments that hold events, newest first.</param>
 /// <param name="Refusal">Why a writer must not continue: damage at the end of the log. Null when it may.</param>
 /// <param name="Refused">The segment <paramref name="Refusal"/> is about.</param>
-internal sealed record TailPlan(LogTail Tail, IReadOnlyList<SegmentScan> Unused, IReadOnlyList<SegmentScan> ToClose, Finding? Refusal, SegmentScan? Refused)
+internal sealed record TailPlan(ResumePoint Tail, IReadOnlyList<SegmentScan> Unused, IReadOnlyList<SegmentScan> ToClose, Finding? Refusal, SegmentScan? Refused)
 {
     /// <summary>Segments beyond a torn end that hold something (<see cref="AbandonedSegment.Abandon"/>); empty otherwise.</summary>
     public IReadOnlyList<SegmentScan> Abandon { get; init; } = [];

@@ -209,7 +209,9 @@ public static class SegmentVerifier
             {
                 previous = scan;
                 lastId = Math.Max(lastId, Math.Max(scan.LastEventId, scan.Summary?.LastEventId ?? 0));
-                lastIdKnown = !scan.HasDamage || scan.Summary is not null;
+                // A fence tells nothing of where the events before it ended: after a damaged segment
+                // without a summary it stays unknown, and that damage is the loss's record (FORMAT.md §16.2).
+                lastIdKnown = scan.IsFence ? lastIdKnown : !scan.HasDamage || scan.Summary is not null;
             }
         }
 

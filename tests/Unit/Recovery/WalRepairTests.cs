@@ -357,6 +357,35 @@ public class WalRepairTests
         Assert.Equal([.. Range(1, 590), .. Range(601, 610)], SalvageIds(dir.Path, out RecoveryReport salvage));
         Assert.Equal((591L, (long?)600L), (salvage.Gaps.Single().FirstEventId, salvage.Gaps.Single().LastEventId));
         AssertNothingLeft(dir.Path);
+
+        // The segment's own damage records the loss; the fence after a segment without a summary adds
+        // no FencedLoss, whose count would start at the valid prefix only (FORMAT.md §16.2).
+        Assert.All(SegmentVerifier.Verify(dir.Path).Findings.Where(f => f.Severity >= FindingSeverity.Damage), f => Assert.Equal(segment, f.File));
+    }
+
+    [Fact]
+    public void A_fence_after_damage_in_the_middle_of_an_open_segment_adds_no_fenced_loss_counted_from_its_valid_prefix()
+    {
+        // Damage in block 3 of 10 of a killed recorder's last segment, valid blocks after it: salvage
+        // loses 10 events (531..540), while a FencedLoss counted from the valid prefix (530) would have
+        // said 70 (531..600). Only the damage is reported (FORMAT.md §16.2, formerly §18.7).
+        using var dir = new TempDirectory();
+        LogId log = Wal.WriteLog(dir.Path, segments: 5, perSegment: 100, Wal.Small);
+        uint chain = SegmentScanner.ScanFile(Wal.SegmentPath(dir.Path, 4)).FinalChain!.Value;
+        Wal.Write(dir.Path, 5, log, chain, 501, 100, Wal.Small, sealEvery: 10).AbandonMidWrite();
+        string segment = Wal.SegmentPath(dir.Path, 5);
+        FlipByte(segment, BlockOffset(segment, 3) + SegmentFormat.BlockHeaderSize + 30); // ids 531..540
+        new MetaCheckpoint(log, 5, 0, CommittedEventId: 600, DurableEventId: 600, 0).Save(dir.Path); // durable: damage, not a torn end
+        Assert.Equal(RepairActionKind.FenceDamagedTail, Assert.Single(DryRun(dir.Path).Actions).Kind);
+        Assert.True(WalRepair.Plan(dir.Path).Apply().IsComplete);
+        Continue(dir.Path, 601);
+
+        Assert.Equal([.. Range(1, 530), .. Range(541, 610)], SalvageIds(dir.Path, out RecoveryReport salvage));
+        Assert.Equal((531L, (long?)540L), (salvage.Gaps.Single().FirstEventId, salvage.Gaps.Single().LastEventId));
+        VerificationReport verified = SegmentVerifier.Verify(dir.Path);
+        Assert.DoesNotContain(verified.Findings, f => f.Code == FindingCode.FencedLoss);
+        Assert.All(verified.Findings.Where(f => f.Severity >= FindingSeverity.Damage), f => Assert.Equal(segment, f.File));
+        Assert.False(verified.IsIntact);
     }
 
     /// <summary>

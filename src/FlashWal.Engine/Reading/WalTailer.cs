@@ -494,28 +494,10 @@ public sealed unsafe class WalTailer : IDisposable
 
         _nextProbe = now + _probeTicks;
         bool held = LiveLog.IsWriterPresent(Directory);
-
-        // A view of a segment without blocks may be stale: a recorder reopening the log after a crash
-        // deletes the empty segments its predecessor left behind and creates those indices again.
-        // Checked after the lock, so that an end is decided on the files as the last writer left them.
         TailSegment segment = _current!;
-        if (_next is not null && !HasBlockZero(_next) && !_next.IsStillOnDisk())
+        if (RefreshStaleViews(segment, out bool currentGone))
         {
-            _next.Dispose();
-            _next = null;
-        }
-
-        bool currentGone = false;
-        if (_blockIndex == 0 && _summary is null && !segment.IsStillOnDisk())
-        {
-            TailSegment? fresh = OpenSegment(segment.Index);
-            if (fresh is not null)
-            {
-                Enter(fresh);
-                return true;
-            }
-
-            currentGone = true;
+            return true;
         }
 
         if (held)
@@ -536,6 +518,48 @@ public sealed unsafe class WalTailer : IDisposable
             return false;
         }
 
+        EndAtRest(segment, currentGone);
+        return false;
+    }
+
+    /// <summary>
+    /// A view of a segment without blocks may be stale: a recorder reopening the log after a crash
+    /// deletes the empty segments its predecessor left behind and creates those indices again. Checked
+    /// after the lock, so that an end is decided on the files as the last writer left them. True when
+    /// the current segment was entered again from its new file; <paramref name="currentGone"/> when it
+    /// is gone for good.
+    /// </summary>
+    private bool RefreshStaleViews(TailSegment segment, out bool currentGone)
+    {
+        currentGone = false;
+        if (_next is not null && !HasBlockZero(_next) && !_next.IsStillOnDisk())
+        {
+            _next.Dispose();
+            _next = null;
+        }
+
+        if (_blockIndex == 0 && _summary is null && !segment.IsStillOnDisk())
+        {
+            TailSegment? fresh = OpenSegment(segment.Index);
+            if (fresh is not null)
+            {
+                Enter(fresh);
+                return true;
+            }
+
+            currentGone = true;
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// The recorder is gone and nothing more will come: the end of the log is judged at rest (damage
+    /// outside the last segment's blocks, a missing segment after a closed one, durable events the
+    /// segments no longer hold all throw) and the tailer ends, Closed or WriterGone.
+    /// </summary>
+    private void EndAtRest(TailSegment segment, bool currentGone)
+    {
         if (!currentGone)
         {
             ThrowIfDamagedBeforeBlocks(segment, judgeSummary: true); // the segment where the log ends, at rest
@@ -557,7 +581,6 @@ public sealed unsafe class WalTailer : IDisposable
         // leaves it in place, and only a new recorder, under the lock, removes it).
         State = _summary is not null || currentGone ? TailerState.Closed : TailerState.WriterGone;
         Release();
-        return false;
     }
 
     /// <summary>Whether block 0 of <paramref name="segment"/> is written (an acquire load of its magic, which is written last).</summary>

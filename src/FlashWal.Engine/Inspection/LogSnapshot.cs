@@ -73,14 +73,15 @@ internal sealed class LogSnapshot
             scans = [.. scans.OrderBy(s => s.SegmentIndex)];
         }
 
-        long rescannedGone = RescanGrown(scans, quick);
+        RescanGrown(scans, quick);
 
         // Prepared segments a closing recorder discarded go first: only what vanished before the last
-        // segment with data was retention's. (Counted together, a discarded prepared segment, the
-        // newest index, made a live log look retired whole: the catalog found no event, and the
-        // verifier an empty log. Found by the catalog's agreement check in the stress set.)
+        // segment with data was retention's (a rescan that found a segment gone included). (Counted
+        // together, a discarded prepared segment, the newest index, made a live log look retired
+        // whole: the catalog found no event, and the verifier an empty log. Found by the catalog's
+        // agreement check in the stress set.)
         DropVanishedAfterData(scans);
-        long deletedUpTo = Math.Max(LastVanished(scans), rescannedGone);
+        long deletedUpTo = LastVanished(scans);
         bool isLive = live ?? LiveLog.IsLive(listing.Directory);
         if (isLive)
         {
@@ -114,7 +115,7 @@ internal sealed class LogSnapshot
         return findings;
     }
 
-    /// <summary>The index of the last segment found gone since the listing (-1: none).</summary>
+    /// <summary>The index of the last segment found gone since the listing (-1: none); the scans are in index order.</summary>
     private static long LastVanished(List<SegmentScan> scans)
     {
         long deletedUpTo = -1;
@@ -134,11 +135,10 @@ internal sealed class LogSnapshot
     /// with unsealed bytes) while a later segment scanned after it holds data, is scanned again. The
     /// recorder sealed its last blocks before it wrote the later one, so the second scan sees them, and
     /// the chain between the two is judged on what the files hold, not on when each was read
-    /// (docs/results/stress.md, 4). Returns the index of the last one found gone then (-1: none).
+    /// (docs/results/stress.md, 4).
     /// </summary>
-    private static long RescanGrown(List<SegmentScan> scans, bool quick)
+    private static void RescanGrown(List<SegmentScan> scans, bool quick)
     {
-        long deletedUpTo = -1;
         for (int i = 0; i < scans.Count - 1; i++)
         {
             SegmentScan scan = scans[i];
@@ -146,14 +146,8 @@ internal sealed class LogSnapshot
                 && scans.Skip(i + 1).Any(later => later.RecordCount > 0 && later.Header?.LogId == scan.Header?.LogId))
             {
                 scans[i] = SegmentScanner.ScanCurrent(scan.Path, quick);
-                if (SegmentScanner.IsVanished(scans[i]))
-                {
-                    deletedUpTo = scan.SegmentIndex;
-                }
             }
         }
-
-        return deletedUpTo;
     }
 
     /// <summary>

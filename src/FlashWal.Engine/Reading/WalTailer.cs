@@ -619,7 +619,11 @@ public sealed unsafe class WalTailer : IDisposable
 
     /// <summary>At rest: the name-mismatch finding of the file whose header states segment <paramref name="index"/>, when its name says another.</summary>
     private static Finding? MisnamedAtRest(long index, Recovery.WalCatalog? catalog) =>
-        catalog?.Segments.Where(s => s.SegmentIndex == index).SelectMany(s => s.Findings).FirstOrDefault(f => f.Code == FindingCode.SegmentNameMismatch);
+        catalog is null ? null : Misnamed(catalog, i => i == index);
+
+    /// <summary>The first name-mismatch finding of a segment whose header states an index <paramref name="where"/> accepts.</summary>
+    private static Finding? Misnamed(Recovery.WalCatalog catalog, Func<long, bool> where) =>
+        catalog.Segments.Where(s => where(s.SegmentIndex)).SelectMany(s => s.Findings).FirstOrDefault(f => f.Code == FindingCode.SegmentNameMismatch);
 
     /// <summary>
     /// At rest, before the first segment present (<paramref name="firstListed"/>, by name): a segment
@@ -633,7 +637,7 @@ public sealed unsafe class WalTailer : IDisposable
             return null;
         }
 
-        return catalog.Segments.Where(s => s.SegmentIndex < firstListed).SelectMany(s => s.Findings).FirstOrDefault(f => f.Code == FindingCode.SegmentNameMismatch)
+        return Misnamed(catalog, i => i < firstListed)
             ?? catalog.Findings.FirstOrDefault(f => f.Code == FindingCode.SegmentMissing
                 && SegmentFileName.TryParse(Path.GetFileName(f.File), out long missing) && missing < firstListed);
     }

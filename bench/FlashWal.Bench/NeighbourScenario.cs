@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using FlashWal.Recording;
 using FlashWal.Telemetry;
 using FlashWal.Threading;
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using FlashWal.Bench;
 
 // FlashWal benchmarks. Every scenario runs its variants interleaved, in the same process, several

@@ -120,7 +120,7 @@ Describe 'Test-WalSegment' -Tag 'CI' {
             $report = Test-WalSegment $dir -Detailed
             $report.IsIntact | Should -BeFalse
             $damage = @($report.Findings | Where-Object {
-                    $_.Severity -eq [FlashWal.Inspection.FindingSeverity]::Damage -and $_.File -eq $damaged
+                    $_.Severity -eq [FlashWal.Format.FindingSeverity]::Damage -and $_.File -eq $damaged
                 })
             $damage.Count | Should -BeGreaterThan 0
             $damage[0].Offset | Should -BeGreaterOrEqual 4096

@@ -375,6 +375,40 @@ public sealed partial class ModuleContractTests : IClassFixture<ModuleContractTe
         }
     }
 
+    /// <summary>
+    /// Every engine type the scripts name (a format file's selected types and script blocks, the Pester
+    /// tests, the examples) exists and is public: a type moved to another namespace would otherwise leave
+    /// its default view unused, or a script's <c>[FlashWal.X.Y]</c> failing only when it runs.
+    /// </summary>
+    [Fact]
+    public void Types_named_by_format_files_and_scripts_exist_in_the_engine()
+    {
+        Assembly engine = typeof(Errors.WalException).Assembly;
+        IEnumerable<string> files = _module.Manifest.List("FormatsToProcess").Select(f => Path.Combine(_module.RepositoryRoot, f))
+            .Concat(Directory.GetFiles(Path.Combine(_module.RepositoryRoot, "tests", "Pester"), "*.ps1"))
+            .Concat(Directory.GetFiles(Path.Combine(_module.RepositoryRoot, "examples"), "*.ps1"));
+        var missing = new List<string>();
+        int named = 0;
+        foreach (string file in files)
+        {
+            foreach (Match m in EngineTypeName().Matches(File.ReadAllText(file)))
+            {
+                named++;
+                string name = m.Groups["type"].Value;
+                if (engine.GetType(name) is not { IsPublic: true })
+                {
+                    missing.Add($"{name} (in {Path.GetFileName(file)})");
+                }
+            }
+        }
+
+        Assert.True(named > 10, $"only {named} engine type names found: the pattern no longer matches the files");
+        Assert.True(missing.Count == 0, "named but not a public engine type: " + string.Join("; ", missing.Distinct()));
+    }
+
+    [GeneratedRegex(@"(?<![\w.])(?<type>FlashWal\.(?!PowerShell\b)[A-Z]\w*\.[A-Z]\w*)(?=\]|<|\s|$)", RegexOptions.CultureInvariant)]
+    private static partial Regex EngineTypeName();
+
     private static (int Major, int Minor, int Build, int Revision) Normalize(Version version) =>
         (version.Major, version.Minor, Math.Max(version.Build, 0), Math.Max(version.Revision, 0));
 

@@ -95,7 +95,7 @@ internal static class DumpCommand
             error.WriteLine(RecoveryText.Gap(gap));
         }
 
-        foreach (Inspection.Finding damage in report.Damage)
+        foreach (Format.Finding damage in report.Damage)
         {
             error.WriteLine(RecoveryText.Damage(damage));
         }

@@ -1,9 +1,9 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using FlashWal.Format;
 using FlashWal.Inspection;
 using FlashWal.Reading;
-using FlashWal.Recording;
 
 namespace FlashWal.Cli.Commands;
 

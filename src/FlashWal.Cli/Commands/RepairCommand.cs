@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using FlashWal.Inspection;
+using FlashWal.Format;
 using FlashWal.Recovery;
 
 namespace FlashWal.Cli.Commands;

@@ -1,6 +1,6 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Text.Json;
+using FlashWal.Format;
 using FlashWal.Inspection;
 
 namespace FlashWal.Cli.Commands;

@@ -1,3 +1,4 @@
+
 namespace FlashWal.Errors;
 
 /// <summary>The base of every error FlashWal raises about a user's data, paths or arguments.</summary>
@@ -107,11 +108,11 @@ public sealed class WalEventIdException(string path, long eventId, long previous
 }
 
 /// <summary>A segment or log whose data is damaged where the caller needs it intact.</summary>
-public sealed class WalCorruptionException(Inspection.Finding finding)
+public sealed class WalCorruptionException(Format.Finding finding)
     : WalException(finding.ToString(), finding.File)
 {
     /// <summary>The finding that describes the damage: file, offset, block, expected and found.</summary>
-    public Inspection.Finding Finding { get; } = finding;
+    public Format.Finding Finding { get; } = finding;
 
     /// <inheritdoc />
     public override string ErrorId => "WalDataCorrupt";

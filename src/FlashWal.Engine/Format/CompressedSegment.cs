@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using FlashWal.Errors;
-using FlashWal.Inspection;
 
 namespace FlashWal.Format;
 
@@ -154,7 +153,7 @@ internal static class CompressedSegment
         uint headerCrc = Crc32C.Compute(header[..OffCrc]);
         if (storedCrc != headerCrc)
         {
-            problem = Bad(OffCrc, "the container header's CRC does not match its bytes [0, 124)", SegmentScanner.Hex(storedCrc), SegmentScanner.Hex(headerCrc));
+            problem = Bad(OffCrc, "the container header's CRC does not match its bytes [0, 124)", Hex.Of(storedCrc), Hex.Of(headerCrc));
             return false;
         }
 
@@ -179,7 +178,7 @@ internal static class CompressedSegment
         uint dataCrc = Crc32C.Compute(data);
         if (storedDataCrc != dataCrc)
         {
-            problem = Bad(HeaderSize, $"the CRC of the compressed bytes [{HeaderSize}, {file.Length}) does not match the header", SegmentScanner.Hex(storedDataCrc), SegmentScanner.Hex(dataCrc));
+            problem = Bad(HeaderSize, $"the CRC of the compressed bytes [{HeaderSize}, {file.Length}) does not match the header", Hex.Of(storedDataCrc), Hex.Of(dataCrc));
             return false;
         }
 
@@ -194,7 +193,7 @@ internal static class CompressedSegment
         uint originalCrc = Crc32C.Compute(original);
         if (storedOriginalCrc != originalCrc)
         {
-            problem = Bad(OffOriginalCrc, "the decompressed segment's CRC does not match the header", SegmentScanner.Hex(storedOriginalCrc), SegmentScanner.Hex(originalCrc));
+            problem = Bad(OffOriginalCrc, "the decompressed segment's CRC does not match the header", Hex.Of(storedOriginalCrc), Hex.Of(originalCrc));
             return false;
         }
 

@@ -70,15 +70,13 @@ public readonly record struct SegmentSummary(
         uint stored = BinaryPrimitives.ReadUInt32LittleEndian(b[OffCrc..]);
         uint computed = ComputeCrc(b);
         uint flags = BinaryPrimitives.ReadUInt32LittleEndian(b[OffFlags..]);
-        problem = magic != SegmentFormat.SummaryMagic ? (OffMagic, "the summary area holds bytes but no summary magic", Hex(SegmentFormat.SummaryMagic), Hex(magic))
-            : stored != computed ? (OffCrc, "the summary's CRC does not match its bytes [512, 572)", Hex(stored), Hex(computed))
-            : (flags & ~SegmentFormat.KnownSummaryFlags) != 0 ? (OffFlags, "unknown summary flags", Hex(SegmentFormat.KnownSummaryFlags), Hex(flags))
+        problem = magic != SegmentFormat.SummaryMagic ? (OffMagic, "the summary area holds bytes but no summary magic", Hex.Of(SegmentFormat.SummaryMagic), Hex.Of(magic))
+            : stored != computed ? (OffCrc, "the summary's CRC does not match its bytes [512, 572)", Hex.Of(stored), Hex.Of(computed))
+            : (flags & ~SegmentFormat.KnownSummaryFlags) != 0 ? (OffFlags, "unknown summary flags", Hex.Of(SegmentFormat.KnownSummaryFlags), Hex.Of(flags))
             : BinaryPrimitives.ReadUInt32LittleEndian(b[OffReserved..]) != 0 ? (OffReserved, "reserved summary bytes are not zero", "0", "non-zero")
             : null;
         return problem is null ? Read(b) : null;
     }
-
-    private static string Hex(uint value) => "0x" + value.ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>CRC-32C over bytes [0, 60) of the summary.</summary>
     public static uint ComputeCrc(ReadOnlySpan<byte> b) => Crc32C.Compute(b[..OffCrc]);

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using FlashWal.Errors;
 using FlashWal.Format;
-using FlashWal.Inspection;
 using FlashWal.Recording;
 using FlashWal.Telemetry;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using FlashWal.Recording;
+using FlashWal.Format;
 
 namespace FlashWal.Inspection;
 

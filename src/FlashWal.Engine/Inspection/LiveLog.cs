@@ -1,4 +1,4 @@
-using FlashWal.Recording;
+using FlashWal.Format;
 
 namespace FlashWal.Inspection;
 
@@ -17,10 +17,43 @@ namespace FlashWal.Inspection;
 internal static class LiveLog
 {
     /// <summary>
-    /// Whether a recorder holds the directory's lock now (false when there is no lock file or no directory).
+    /// Whether a recorder holds the lock of <paramref name="directory"/> right now, probed without
+    /// blocking: a reader's open of <c>wal.lock</c> asks for a shared lock (on Unix .NET takes
+    /// <c>flock(LOCK_SH | LOCK_NB)</c>), which fails while a recorder holds its exclusive one, and is
+    /// released at once. The kernel drops a recorder's lock when its process dies, so "not held" means
+    /// the writer closed the log or is gone.
     /// </summary>
+    /// <remarks>
+    /// The probe holds a shared lock for the few microseconds between its open and its close; a
+    /// recorder that opens the directory in exactly that window tries again (for up to
+    /// <c>DirectoryLock.LockedRetryWindow</c>) rather than report the directory locked. Probe sparingly all
+    /// the same (a tailer does so only while idle, at most every
+    /// <c>TailerOptions.LockProbeInterval</c>).
+    /// </remarks>
+    /// <returns>False when the lock file or the directory does not exist.</returns>
     /// <exception cref="UnauthorizedAccessException">The lock file cannot be opened for reading, so the answer is unknown.</exception>
-    public static bool IsWriterPresent(string directory) => DirectoryLock.IsHeld(directory);
+    public static bool IsWriterPresent(string directory)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        string path = Path.Combine(directory, WalDirectory.LockFileName);
+        try
+        {
+            using var probe = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            return false;
+        }
+        catch (FileNotFoundException)
+        {
+            return false;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return false;
+        }
+        catch (IOException)
+        {
+            return true; // EWOULDBLOCK (a sharing violation on Windows): the exclusive lock is held
+        }
+    }
 
     /// <summary>
     /// <see cref="IsWriterPresent"/>, except that a lock file this process may not open counts as no
@@ -30,7 +63,7 @@ internal static class LiveLog
     {
         try
         {
-            return DirectoryLock.IsHeld(directory);
+            return IsWriterPresent(directory);
         }
         catch (UnauthorizedAccessException)
         {

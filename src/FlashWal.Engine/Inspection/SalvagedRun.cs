@@ -1,3 +1,5 @@
+using FlashWal.Format;
+
 namespace FlashWal.Inspection;
 
 /// <summary>

@@ -32,9 +32,9 @@ internal static class SegmentLink
 
         long from = previousIndex + 1;
         long to = nextIndex - 1;
-        string where = previousIndex < 0 ? $"at the head of the log, before {Hex(to + 1)}" : $"between {Hex(from - 1)} and {Hex(to + 1)}";
+        string where = previousIndex < 0 ? $"at the head of the log, before {Hex.Of(to + 1)}" : $"between {Hex.Of(from - 1)} and {Hex.Of(to + 1)}";
         return new Finding(FindingSeverity.Damage, FindingCode.SegmentMissing, Path.Combine(directory, SegmentFileName.Format(from)), -1, -1,
-            from == to ? $"segment {Hex(from)} is missing {where}" : $"segments {Hex(from)} to {Hex(to)} are missing",
+            from == to ? $"segment {Hex.Of(from)} is missing {where}" : $"segments {Hex.Of(from)} to {Hex.Of(to)} are missing",
             SegmentFileName.Format(from), SegmentFileName.Format(to + 1));
     }
 
@@ -62,7 +62,7 @@ internal static class SegmentLink
         {
             return new Finding(FindingSeverity.Damage, FindingCode.EventIdOrder, next.Path,
                 SegmentFormat.DataOffset + BlockHeader.OffFirstId, 0,
-                $"the first event id does not follow segment {Hex(previous.SegmentIndex)}'s last",
+                $"the first event id does not follow segment {Hex.Of(previous.SegmentIndex)}'s last",
                 "> " + previous.LastEventId.ToString(CultureInfo.InvariantCulture), next.FirstEventId.ToString(CultureInfo.InvariantCulture));
         }
 
@@ -70,7 +70,7 @@ internal static class SegmentLink
         {
             return new Finding(FindingSeverity.Info, FindingCode.EventIdJump, next.Path,
                 SegmentFormat.DataOffset + BlockHeader.OffFirstId, 0,
-                $"event ids jump from segment {Hex(previous.SegmentIndex)}; the chain is intact, so they were written so",
+                $"event ids jump from segment {Hex.Of(previous.SegmentIndex)}; the chain is intact, so they were written so",
                 (previous.LastEventId + 1).ToString(CultureInfo.InvariantCulture), next.FirstEventId.ToString(CultureInfo.InvariantCulture));
         }
 
@@ -115,15 +115,11 @@ internal static class SegmentLink
     /// <summary>Block 0 of the segment at <paramref name="path"/> does not carry the chain value that segment <paramref name="previousIndex"/> ended with.</summary>
     public static Finding ChainNotContinued(string path, long previousIndex, uint expected, uint found) =>
         new(FindingSeverity.Damage, FindingCode.ChainBrokenAcrossSegments, path, SegmentFormat.DataOffset + BlockHeader.OffChainSeed, 0,
-            $"block 0 does not continue the chain of segment {Hex(previousIndex)}: events between them are missing or a segment was replaced",
-            Hex(expected), Hex(found));
+            $"block 0 does not continue the chain of segment {Hex.Of(previousIndex)}: events between them are missing or a segment was replaced",
+            Hex.Of(expected), Hex.Of(found));
 
     /// <summary>Block 0 of segment 0 (at <paramref name="path"/>) does not carry the log's genesis seed.</summary>
     public static Finding GenesisSeedWrong(string path, uint expected, uint found) =>
         new(FindingSeverity.Damage, FindingCode.ChainBroken, path, SegmentFormat.DataOffset + BlockHeader.OffChainSeed, 0,
-            "block 0 of segment 0 must carry the log's genesis seed, the CRC-32C of its log id", Hex(expected), Hex(found));
-
-    private static string Hex(long value) => SegmentScanner.Hex(value);
-
-    private static string Hex(uint value) => SegmentScanner.Hex(value);
+            "block 0 of segment 0 must carry the log's genesis seed, the CRC-32C of its log id", Hex.Of(expected), Hex.Of(found));
 }

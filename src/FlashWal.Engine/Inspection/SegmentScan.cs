@@ -148,8 +148,8 @@ public sealed class SegmentScan
         Header?.Capacity ?? 0,
         FileLength,
         Header?.LogId.ToString(),
-        Header is { } h ? Recording.WalClock.ToDateTimeOffset(h.CreatedUnixNs) : null,
-        Summary is { } s ? Recording.WalClock.ToDateTimeOffset(s.ClosedUnixNs) : null);
+        Header is { } h ? Format.WalClock.ToDateTimeOffset(h.CreatedUnixNs) : null,
+        Summary is { } s ? Format.WalClock.ToDateTimeOffset(s.ClosedUnixNs) : null);
 }
 
 /// <summary>One segment as a person sees it in <c>flashwal inspect</c> or <c>Get-WalSegment</c>.</summary>

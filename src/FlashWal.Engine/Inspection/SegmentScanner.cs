@@ -51,7 +51,7 @@ internal static unsafe class SegmentScanner
         if (nameIndex >= 0 && nameIndex != header.SegmentIndex)
         {
             scan.Add(FindingSeverity.Damage, FindingCode.SegmentNameMismatch, SegmentHeader.OffSegmentIndex, -1,
-                "the file name and the header disagree on the segment index", Hex(nameIndex), Hex(header.SegmentIndex));
+                "the file name and the header disagree on the segment index", Hex.Of(nameIndex), Hex.Of(header.SegmentIndex));
         }
 
         scan.SegmentIndex = header.SegmentIndex;
@@ -91,13 +91,20 @@ internal static unsafe class SegmentScanner
     }
 
     /// <summary>Opens, maps and scans a file, then unmaps it. Never throws for damaged content; I/O errors become an <see cref="FindingCode.IoError"/> finding.</summary>
-    public static SegmentScan ScanFile(string path)
+    public static SegmentScan ScanFile(string path) => ScanFile(path, salvage: false);
+
+    /// <summary>
+    /// <see cref="ScanFile(string)"/>; with <paramref name="salvage"/>, a damaged segment whose header
+    /// reads is also searched, on the same mapping, for the blocks after its damage that verify on
+    /// their own (<see cref="Salvage"/>), as a salvage reader would serve them.
+    /// </summary>
+    public static SegmentScan ScanFile(string path, bool salvage)
     {
         try
         {
             if (SegmentLocator.IsCompressed(path))
             {
-                return ScanCompressed(path);
+                return ScanCompressed(path, salvage);
             }
 
             var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
@@ -109,7 +116,7 @@ internal static unsafe class SegmentScanner
             }
 
             using var mapped = Storage.MappedFile.Map(stream, length, writable: false);
-            return Scan(path, mapped.Pointer, length);
+            return ScanAndSalvage(path, mapped.Pointer, length, salvage);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or Errors.WalException)
         {
@@ -144,7 +151,7 @@ internal static unsafe class SegmentScanner
     /// The cheap look a catalog needs: header, summary and block 0's header, a few kilobytes read. A
     /// closed segment whose summary is valid and whose file has its full length is described from the
     /// summary (<see cref="SegmentScan.IsQuick"/>); every other file (open, torn, compressed, damaged,
-    /// unreadable) gets the full <see cref="ScanFile"/>, normally only the last segment of a log.
+    /// unreadable) gets the full <see cref="ScanFile(string)"/>, normally only the last segment of a log.
     /// </summary>
     public static SegmentScan ScanQuick(string path)
     {
@@ -281,7 +288,7 @@ internal static unsafe class SegmentScanner
     }
 
     /// <summary>A compressed segment: its container is checked, then the original bytes are judged like any segment.</summary>
-    private static SegmentScan ScanCompressed(string path)
+    private static SegmentScan ScanCompressed(string path, bool salvage)
     {
         if (!CompressedSegment.TryDecompress(path, out byte[]? segment, out Finding? problem))
         {
@@ -297,8 +304,19 @@ internal static unsafe class SegmentScanner
 
         fixed (byte* data = segment)
         {
-            return Scan(path, data, segment.Length);
+            return ScanAndSalvage(path, data, segment.Length, salvage);
         }
+    }
+
+    private static SegmentScan ScanAndSalvage(string path, byte* data, long length, bool salvage)
+    {
+        SegmentScan scan = Scan(path, data, length);
+        if (salvage)
+        {
+            Salvage(scan, data, length);
+        }
+
+        return scan;
     }
 
     private static bool ScanHeader(SegmentScan scan, byte* data, long length, out SegmentHeader header)
@@ -340,7 +358,7 @@ internal static unsafe class SegmentScanner
         if (stored != computed)
         {
             scan.Add(FindingSeverity.Damage, FindingCode.HeaderChecksumMismatch, SegmentHeader.OffCrc, -1,
-                "the segment header's CRC does not match its bytes [0, 124)", Hex(stored), Hex(computed));
+                "the segment header's CRC does not match its bytes [0, 124)", Hex.Of(stored), Hex.Of(computed));
             return false;
         }
 
@@ -360,7 +378,7 @@ internal static unsafe class SegmentScanner
         }
         else if (flags != 0)
         {
-            (problem, offset, expected, found) = ("unknown header flags", SegmentHeader.OffFlags, "0", Hex(flags));
+            (problem, offset, expected, found) = ("unknown header flags", SegmentHeader.OffFlags, "0", Hex.Of(flags));
         }
         else if (header.BlockSize < SegmentFormat.MinBlockSize || header.BlockSize > SegmentFormat.MaxBlockSize || (header.BlockSize & (header.BlockSize - 1)) != 0)
         {
@@ -376,7 +394,7 @@ internal static unsafe class SegmentScanner
         }
         else if (header.SegmentIndex < 0)
         {
-            (problem, offset, expected, found) = ("segment index out of range", SegmentHeader.OffSegmentIndex, "< 2^63", Hex(header.SegmentIndex));
+            (problem, offset, expected, found) = ("segment index out of range", SegmentHeader.OffSegmentIndex, "< 2^63", Hex.Of(header.SegmentIndex));
         }
         else if (bytes[SegmentHeader.OffReserved..SegmentHeader.OffCrc].IndexOfAnyExcept((byte)0) is int r && r >= 0)
         {
@@ -460,7 +478,7 @@ internal static unsafe class SegmentScanner
             : summary.IsRecoveredClose ? new Finding(FindingSeverity.Info, FindingCode.TornTail, path, validEnd, -1,
                 "closed by crash recovery: the bytes after the data end are an abandoned tail that was never committed")
             : new Finding(FindingSeverity.Damage, FindingCode.DataAfterEnd, path, stray, -1,
-                "non-zero bytes after the end of a closed segment's data", "0", Hex(data[stray]));
+                "non-zero bytes after the end of a closed segment's data", "0", Hex.Of(data[stray]));
     }
 
     /// <returns>Whether the summary area holds bytes that are not a valid summary.</returns>
@@ -495,7 +513,7 @@ internal static unsafe class SegmentScanner
         if (at >= 0)
         {
             scan.Add(FindingSeverity.Damage, FindingCode.ReservedBytesNotZero, at, -1,
-                $"bytes [{from}, {to}) are reserved and must be zero", "0", Hex(data[at]));
+                $"bytes [{from}, {to}) are reserved and must be zero", "0", Hex.Of(data[at]));
         }
     }
 
@@ -595,14 +613,14 @@ internal static unsafe class SegmentScanner
         uint magic = BlockHeader.StoredMagic(bytes);
         if (magic != SegmentFormat.BlockMagic)
         {
-            return Fail(FindingCode.BlockHeaderCorrupt, position, "no block magic where a block must start", Hex(SegmentFormat.BlockMagic), Hex(magic), headerIncomplete: true);
+            return Fail(FindingCode.BlockHeaderCorrupt, position, "no block magic where a block must start", Hex.Of(SegmentFormat.BlockMagic), Hex.Of(magic), headerIncomplete: true);
         }
 
         uint stored = BlockHeader.StoredCrc(bytes);
         uint computed = BlockHeader.ComputeCrc(bytes);
         if (stored != computed)
         {
-            return Fail(FindingCode.BlockHeaderCorrupt, position + BlockHeader.OffCrc, "the block header's CRC does not match its bytes", Hex(stored), Hex(computed), headerIncomplete: true);
+            return Fail(FindingCode.BlockHeaderCorrupt, position + BlockHeader.OffCrc, "the block header's CRC does not match its bytes", Hex.Of(stored), Hex.Of(computed), headerIncomplete: true);
         }
 
         if (CheckFields(scan, bytes, block, length, position, index, header, previousId) is { } invalid)
@@ -612,20 +630,20 @@ internal static unsafe class SegmentScanner
 
         if (expectedSeed is uint seed && block.ChainSeed != seed)
         {
-            return Fail(FindingCode.ChainBroken, position + BlockHeader.OffChainSeed, "the block's chain seed is not the previous block's chain CRC", Hex(seed), Hex(block.ChainSeed));
+            return Fail(FindingCode.ChainBroken, position + BlockHeader.OffChainSeed, "the block's chain seed is not the previous block's chain CRC", Hex.Of(seed), Hex.Of(block.ChainSeed));
         }
 
         uint chain = BlockHeader.ComputeChainCrc(block.ChainSeed, bytes);
         if (chain != block.ChainCrc)
         {
-            return Fail(FindingCode.ChainBroken, position + BlockHeader.OffChainCrc, "the block's chain CRC does not match its seed and header", Hex(block.ChainCrc), Hex(chain));
+            return Fail(FindingCode.ChainBroken, position + BlockHeader.OffChainCrc, "the block's chain CRC does not match its seed and header", Hex.Of(block.ChainCrc), Hex.Of(chain));
         }
 
         uint dataCrc = Crc32C.Finish(Crc32C.Update(Crc32C.Begin(), data + position + SegmentFormat.BlockHeaderSize, block.Length - SegmentFormat.BlockHeaderSize));
         if (dataCrc != block.DataCrc)
         {
             return Fail(FindingCode.BlockChecksumMismatch, position + SegmentFormat.BlockHeaderSize,
-                $"the CRC of the block's bytes [{position + SegmentFormat.BlockHeaderSize}, {position + block.Length}) does not match its header", Hex(block.DataCrc), Hex(dataCrc));
+                $"the CRC of the block's bytes [{position + SegmentFormat.BlockHeaderSize}, {position + block.Length}) does not match its header", Hex.Of(block.DataCrc), Hex.Of(dataCrc));
         }
 
         return CheckRecords(scan, data, position, index, block);
@@ -720,7 +738,7 @@ internal static unsafe class SegmentScanner
 
             if (record.Flags != 0)
             {
-                return Fail(at + RecordHeader.OffFlags, $"record {i} has unknown flags", "0", Hex(record.Flags));
+                return Fail(at + RecordHeader.OffFlags, $"record {i} has unknown flags", "0", Hex.Of(record.Flags));
             }
 
             long expectedId = i == 0 ? block.FirstEventId : previous + 1;
@@ -735,7 +753,7 @@ internal static unsafe class SegmentScanner
             long nonZero = FirstNonZero(data, padFrom, at + size);
             if (nonZero >= 0)
             {
-                return Fail(nonZero, $"record {i}'s padding is not zero", "0", Hex(data[nonZero]));
+                return Fail(nonZero, $"record {i}'s padding is not zero", "0", Hex.Of(data[nonZero]));
             }
 
             previous = record.EventId;
@@ -755,7 +773,7 @@ internal static unsafe class SegmentScanner
         }
 
         long stray = FirstNonZero(data, at, end);
-        return stray >= 0 ? Fail(stray, "the block's padding after its last record is not zero", "0", Hex(data[stray])) : null;
+        return stray >= 0 ? Fail(stray, "the block's padding after its last record is not zero", "0", Hex.Of(data[stray])) : null;
 
         BlockFailure Fail(long offset, string message, string expected, string found) =>
             new(new Finding(FindingSeverity.Damage, FindingCode.RecordInvalid, scan.Path, offset, index, message, expected, found), HeaderIncomplete: false);
@@ -775,7 +793,7 @@ internal static unsafe class SegmentScanner
             : summary.BlockCount != blocks ? ("block count", SegmentSummary.OffBlockCount, summary.BlockCount.ToString(CultureInfo.InvariantCulture), blocks.ToString(CultureInfo.InvariantCulture))
             : summary.RecordCount != records ? ("event count", SegmentSummary.OffRecordCount, summary.RecordCount.ToString(CultureInfo.InvariantCulture), records.ToString(CultureInfo.InvariantCulture))
             : summary.FirstEventId != firstId || summary.LastEventId != lastId ? ("event ids", SegmentSummary.OffFirstId, $"{summary.FirstEventId}..{summary.LastEventId}", $"{firstId}..{lastId}")
-            : blocks > 0 && summary.FinalChain != finalChain ? ("final chain", SegmentSummary.OffFinalChain, Hex(summary.FinalChain), Hex(finalChain ?? 0))
+            : blocks > 0 && summary.FinalChain != finalChain ? ("final chain", SegmentSummary.OffFinalChain, Hex.Of(summary.FinalChain), Hex.Of(finalChain ?? 0))
             : null;
         if (mismatch is not { } m)
         {
@@ -928,10 +946,4 @@ internal static unsafe class SegmentScanner
 
         return -1;
     }
-
-    internal static string Hex(long value) => "0x" + value.ToString("x", CultureInfo.InvariantCulture);
-
-    internal static string Hex(byte value) => "0x" + value.ToString("x2", CultureInfo.InvariantCulture);
-
-    internal static string Hex(uint value) => "0x" + value.ToString("x8", CultureInfo.InvariantCulture);
 }

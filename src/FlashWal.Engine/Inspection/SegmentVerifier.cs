@@ -1,8 +1,5 @@
-using System.Globalization;
 using FlashWal.Errors;
 using FlashWal.Format;
-using FlashWal.Reading;
-using FlashWal.Recording;
 
 namespace FlashWal.Inspection;
 
@@ -292,15 +289,12 @@ public static class SegmentVerifier
                 continue;
             }
 
-            try
+            if (SegmentScanner.ScanFile(damaged.Path, salvage: true) is { Header: not null, State: not SegmentState.Unreadable } salvaged)
             {
-                using SegmentReader reader = SegmentReader.Open(damaged.Path, salvage: true);
-                scans[i] = reader.Scan;
+                scans[i] = salvaged;
             }
-            catch (Exception e) when (e is WalException or IOException or UnauthorizedAccessException)
-            {
-                // gone or changed since: the first scan says what it held
-            }
+
+            // else gone or changed since: the first scan says what it held
         }
     }
 }

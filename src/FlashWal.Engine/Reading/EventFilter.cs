@@ -3,7 +3,7 @@ using System.Globalization;
 namespace FlashWal.Reading;
 
 /// <summary>
-/// Which events a <see cref="WalEventReader"/> hands out: those from <see cref="FromEventId"/> up to
+/// Which events a <see cref="Recovery.WalEventReader"/> hands out: those from <see cref="FromEventId"/> up to
 /// <see cref="ToEventId"/>, of the <see cref="Types"/> asked for, the <see cref="First"/> so many.
 /// </summary>
 /// <remarks>

@@ -239,7 +239,7 @@ public sealed unsafe class SegmentReader : IDisposable
     {
         if (!CompressedSegment.TryDecompress(path, out byte[]? segment, out Finding? problem))
         {
-            throw Unreadable(problem!, path, () => BinaryPrimitives.ReadUInt16LittleEndian(WalFileErrors.ReadAllBytes(path).AsSpan(CompressedSegment.OffVersion, 2)));
+            throw SegmentRefusal.Of(problem!, path, () => SegmentRefusal.ContainerVersion(path));
         }
 
         var reader = new SegmentReader(segment, path);
@@ -264,16 +264,8 @@ public sealed unsafe class SegmentReader : IDisposable
         }
 
         ushort version = scan.Findings[0].Code == FindingCode.UnsupportedVersion ? BinaryPrimitives.ReadUInt16LittleEndian(new ReadOnlySpan<byte>(data + SegmentHeader.OffVersion, 2)) : (ushort)0;
-        throw Unreadable(scan.Findings[0], scan.Path, () => version);
+        throw SegmentRefusal.Of(scan.Findings[0], scan.Path, () => version);
     }
-
-    /// <summary>The exception for a file (plain or compressed) whose header <paramref name="finding"/> says cannot be read.</summary>
-    internal static WalException Unreadable(Finding finding, string path, Func<ushort> version) => finding.Code switch
-    {
-        FindingCode.FileEmpty or FindingCode.NotASegment => new WalFormatException($"'{path}' is not a FlashWal segment: {finding.Message}.", path),
-        FindingCode.UnsupportedVersion => new WalVersionException(path, version()),
-        _ => new WalCorruptionException(finding),
-    };
 
     /// <summary>Reads the next event. False at the end of the valid prefix.</summary>
     /// <exception cref="ObjectDisposedException">The reader was disposed (its mapping is gone).</exception>

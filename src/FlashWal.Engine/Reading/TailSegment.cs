@@ -127,7 +127,7 @@ internal sealed unsafe class TailSegment : IDisposable
         {
             if (!CompressedSegment.TryDecompress(path, out bytes, out problem))
             {
-                throw SegmentReader.Unreadable(problem!, path, () => System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(WalFileErrors.ReadAllBytes(path).AsSpan(CompressedSegment.OffVersion, 2)));
+                throw SegmentRefusal.Of(problem!, path, () => SegmentRefusal.ContainerVersion(path));
             }
         }
         catch (WalPathNotFoundException)
@@ -154,7 +154,7 @@ internal sealed unsafe class TailSegment : IDisposable
         if (header.SegmentIndex != index)
         {
             throw new WalCorruptionException(new Finding(FindingSeverity.Damage, FindingCode.SegmentNameMismatch, scan.Path, SegmentHeader.OffSegmentIndex, -1,
-                "the file name and the header disagree on the segment index", SegmentScanner.Hex(index), SegmentScanner.Hex(header.SegmentIndex)));
+                "the file name and the header disagree on the segment index", Hex.Of(index), Hex.Of(header.SegmentIndex)));
         }
     }
 

@@ -3,7 +3,6 @@ using System.Diagnostics;
 using FlashWal.Errors;
 using FlashWal.Format;
 using FlashWal.Inspection;
-using FlashWal.Recording;
 
 namespace FlashWal.Reading;
 
@@ -566,7 +565,7 @@ public sealed unsafe class WalTailer : IDisposable
         }
 
         // The log at rest, read once for the judgements that need all of it.
-        Recovery.WalCatalog? catalog = CatalogAtRest();
+        WalCatalog? catalog = CatalogAtRest();
         if (_summary is not null)
         {
             ThrowIfSegmentMissing(segment.Index, catalog);
@@ -589,7 +588,7 @@ public sealed unsafe class WalTailer : IDisposable
         && Volatile.Read(ref *(uint*)(segment.Base + SegmentFormat.DataOffset)) != 0;
 
     /// <summary>A closed segment followed by a gap and then more segments: the next one is missing (removed by retention while the tailer was behind, or damage).</summary>
-    private void ThrowIfSegmentMissing(long index, Recovery.WalCatalog? catalog)
+    private void ThrowIfSegmentMissing(long index, WalCatalog? catalog)
     {
         // The first segment listed after the gap: the range before it is what is missing.
         long? later = WalDirectory.List(Directory).Segments.Select(s => (long?)s.Index).FirstOrDefault(i => i > index + 1);
@@ -618,11 +617,11 @@ public sealed unsafe class WalTailer : IDisposable
     }
 
     /// <summary>At rest: the name-mismatch finding of the file whose header states segment <paramref name="index"/>, when its name says another.</summary>
-    private static Finding? MisnamedAtRest(long index, Recovery.WalCatalog? catalog) =>
+    private static Finding? MisnamedAtRest(long index, WalCatalog? catalog) =>
         catalog is null ? null : Misnamed(catalog, i => i == index);
 
     /// <summary>The first name-mismatch finding of a segment whose header states an index <paramref name="where"/> accepts.</summary>
-    private static Finding? Misnamed(Recovery.WalCatalog catalog, Func<long, bool> where) =>
+    private static Finding? Misnamed(WalCatalog catalog, Func<long, bool> where) =>
         catalog.Segments.Where(s => where(s.SegmentIndex)).SelectMany(s => s.Findings).FirstOrDefault(f => f.Code == FindingCode.SegmentNameMismatch);
 
     /// <summary>
@@ -643,11 +642,11 @@ public sealed unsafe class WalTailer : IDisposable
     }
 
     /// <summary>The catalog of the directory (read now), or null when it cannot be read.</summary>
-    private Recovery.WalCatalog? CatalogAtRest()
+    private WalCatalog? CatalogAtRest()
     {
         try
         {
-            return Recovery.WalCatalog.Open(Directory);
+            return WalCatalog.Open(Directory);
         }
         catch (Exception e) when (e is WalException or IOException or UnauthorizedAccessException)
         {
@@ -662,7 +661,7 @@ public sealed unsafe class WalTailer : IDisposable
     /// finish, with no valid block after it), or a torn end after the durable point that every event
     /// before the failure reaches (what a power cut leaves, FORMAT.md §9.1).
     /// </summary>
-    private bool EndsHereAtRest(Recovery.WalCatalog? catalog)
+    private bool EndsHereAtRest(WalCatalog? catalog)
     {
         if (catalog is null)
         {

@@ -31,7 +31,7 @@ internal sealed class DirectoryLock : IDisposable
 
     /// <summary>How long <see cref="Acquire(string)"/> keeps trying while the lock file is locked.</summary>
     /// <remarks>
-    /// A reader's <see cref="IsHeld"/> probe holds a shared lock for microseconds; a recorder opening
+    /// A reader's probe (<see cref="Inspection.LiveLog.IsWriterPresent"/>) holds a shared lock for microseconds; a recorder opening
     /// the directory in that instant must not be told another recorder holds it. A real holder holds
     /// for as long as it records, so waiting this long only delays the "locked" error.
     /// </remarks>
@@ -93,45 +93,6 @@ internal sealed class DirectoryLock : IDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new WalDirectoryNotWritableException(Directory, e);
-        }
-    }
-
-    /// <summary>
-    /// Whether a recorder holds the lock of <paramref name="directory"/> right now, probed without
-    /// blocking: a reader's open of <c>wal.lock</c> asks for a shared lock (on Unix .NET takes
-    /// <c>flock(LOCK_SH | LOCK_NB)</c>), which fails while a recorder holds its exclusive one, and is
-    /// released at once. The kernel drops a recorder's lock when its process dies, so "not held" means
-    /// the writer closed the log or is gone.
-    /// </summary>
-    /// <remarks>
-    /// The probe holds a shared lock for the few microseconds between its open and its close; a
-    /// recorder that opens the directory in exactly that window tries again (for up to
-    /// <see cref="LockedRetryWindow"/>) rather than report the directory locked. Probe sparingly all
-    /// the same (a tailer does so only while idle, at most every
-    /// <see cref="Reading.TailerOptions.LockProbeInterval"/>).
-    /// </remarks>
-    /// <returns>False when the lock file or the directory does not exist.</returns>
-    /// <exception cref="UnauthorizedAccessException">The lock file cannot be opened for reading, so the answer is unknown.</exception>
-    public static bool IsHeld(string directory)
-    {
-        ArgumentNullException.ThrowIfNull(directory);
-        string path = Path.Combine(directory, LockFileName);
-        try
-        {
-            using var probe = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            return false;
-        }
-        catch (FileNotFoundException)
-        {
-            return false;
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return false;
-        }
-        catch (IOException)
-        {
-            return true; // EWOULDBLOCK (a sharing violation on Windows): the exclusive lock is held
         }
     }
 

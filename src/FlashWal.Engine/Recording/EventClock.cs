@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using FlashWal.Format;
 
 namespace FlashWal.Recording;
 

@@ -43,7 +43,7 @@ internal static class Retention
             .Select(s => (s.Index, s.Path, Length: new FileInfo(s.Path).Length)).ToList();
         long bytes = segments.Sum(s => s.Length);
         int count = segments.Count;
-        long cutoff = policy.MaxAge is { } age ? Recording.WalClock.UnixNs() - age.Ticks * 100 : long.MinValue;
+        long cutoff = policy.MaxAge is { } age ? Format.WalClock.UnixNs() - age.Ticks * 100 : long.MinValue;
         var doomed = new List<string>();
         long floor = -1;
         foreach ((long index, string path, long length) in segments)

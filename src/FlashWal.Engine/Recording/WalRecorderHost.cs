@@ -87,7 +87,7 @@ public sealed class WalRecorderHost : IDisposable
     public int QueueLength => _queue.Count;
 
     /// <summary>What opening the log found (see <see cref="WalRecorder.OpenFindings"/>).</summary>
-    public IReadOnlyList<Inspection.Finding> OpenFindings => _recorder.OpenFindings;
+    public IReadOnlyList<Format.Finding> OpenFindings => _recorder.OpenFindings;
 
     /// <summary>Whether the host has been closed.</summary>
     public bool IsClosed => _stopping;

@@ -1,4 +1,4 @@
-using FlashWal.Inspection;
+using FlashWal.Format;
 
 namespace FlashWal.Recovery;
 

@@ -1,4 +1,5 @@
 using FlashWal.Errors;
+using FlashWal.Format;
 using FlashWal.Inspection;
 using FlashWal.Reading;
 using FlashWal.Storage;

@@ -1,4 +1,4 @@
-using FlashWal.Inspection;
+using FlashWal.Format;
 using FlashWal.Telemetry;
 
 namespace FlashWal.Recovery;

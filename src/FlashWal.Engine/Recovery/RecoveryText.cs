@@ -1,5 +1,5 @@
 using System.Globalization;
-using FlashWal.Inspection;
+using FlashWal.Format;
 
 namespace FlashWal.Recovery;
 

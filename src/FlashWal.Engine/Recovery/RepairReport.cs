@@ -1,4 +1,5 @@
 using System.Globalization;
+using FlashWal.Format;
 using FlashWal.Inspection;
 
 namespace FlashWal.Recovery;

@@ -1,3 +1,4 @@
+using FlashWal.Format;
 using FlashWal.Inspection;
 
 namespace FlashWal.Recovery;

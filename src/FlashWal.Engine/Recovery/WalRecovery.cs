@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using FlashWal.Errors;
+using FlashWal.Format;
 using FlashWal.Inspection;
 using FlashWal.Reading;
 using FlashWal.Telemetry;

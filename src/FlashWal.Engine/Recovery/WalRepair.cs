@@ -47,7 +47,7 @@ public static class WalRepair
         bool held;
         try
         {
-            held = Directory.Exists(full) && DirectoryLock.IsHeld(full);
+            held = Directory.Exists(full) && LiveLog.IsWriterPresent(full);
         }
         catch (UnauthorizedAccessException e)
         {

@@ -1,7 +1,7 @@
 using System.Management.Automation;
+using FlashWal.Format;
 using FlashWal.Inspection;
 using FlashWal.PowerShell.Internal;
-using FlashWal.Recovery;
 
 namespace FlashWal.PowerShell.Cmdlets;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Management.Automation;
 using FlashWal.Errors;
-using FlashWal.Inspection;
+using FlashWal.Format;
 using FlashWal.PowerShell.Internal;
 using FlashWal.Reading;
 using FlashWal.Recovery;

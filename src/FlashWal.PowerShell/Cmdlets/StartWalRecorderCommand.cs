@@ -1,7 +1,7 @@
 using System.Management.Automation;
 using FlashWal.Errors;
+using FlashWal.Format;
 using FlashWal.Hosting;
-using FlashWal.Inspection;
 using FlashWal.PowerShell.Internal;
 using FlashWal.Recording;
 using FlashWal.Threading;

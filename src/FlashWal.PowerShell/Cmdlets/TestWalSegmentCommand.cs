@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using FlashWal.Format;
 using FlashWal.Inspection;
 using FlashWal.PowerShell.Internal;
 

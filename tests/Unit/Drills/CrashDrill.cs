@@ -6,7 +6,6 @@ using System.Text;
 using FlashWal.Cli;
 using FlashWal.Format;
 using FlashWal.Inspection;
-using FlashWal.Reading;
 using FlashWal.Recording;
 using FlashWal.Recovery;
 

@@ -1,6 +1,5 @@
 using FlashWal.Errors;
 using FlashWal.Format;
-using FlashWal.Inspection;
 using FlashWal.Recording;
 using FlashWal.Tests.Support;
 

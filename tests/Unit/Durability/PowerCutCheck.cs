@@ -1,5 +1,6 @@
 using System.Globalization;
 using FlashWal.Errors;
+using FlashWal.Format;
 using FlashWal.Inspection;
 using FlashWal.Reading;
 using FlashWal.Recording;

@@ -187,7 +187,7 @@ internal sealed class PowerCutFuzz(string scratch, PowerCutTally tally)
             string? keptSecond = KeepCopy(second.Root, config, $"cut{cut.Number}-{second.Number}");
             CutVerdict after = PowerCutCheck.Log(secondWal, second.ReportedDurable, continued, retention.DeletedThrough(second.AfterOperations), config.CaseSeed);
             Untracked(second, after);
-            (long firstId, Exception? failure, IReadOnlyList<FlashWal.Inspection.Finding> findings) = PowerCutCheck.OpenPlain(secondWal, config.SegmentSize);
+            (long firstId, Exception? failure, IReadOnlyList<FlashWal.Format.Finding> findings) = PowerCutCheck.OpenPlain(secondWal, config.SegmentSize);
             PowerCutCheck.Open(after, second.ReportedDurable, firstId, failure, findings);
             tally.Cut(second, 2, after, replay, $"{what}, restarted with {continued.Appended} events, then {second}{(keptSecond is null ? "" : $" [state kept in {keptSecond}]")}");
             Forget(keptSecond, after);

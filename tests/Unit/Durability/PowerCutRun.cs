@@ -1,5 +1,5 @@
 using FlashWal.Errors;
-using FlashWal.Inspection;
+using FlashWal.Format;
 using FlashWal.Recording;
 
 namespace FlashWal.Tests.Durability;

@@ -1,5 +1,4 @@
 using FlashWal.Errors;
-using FlashWal.Storage;
 using FlashWal.Tests.Support;
 
 namespace FlashWal.Tests.Durability;

@@ -1,6 +1,6 @@
 using System.Text;
+using FlashWal.Format;
 using FlashWal.Inspection;
-using FlashWal.Recording;
 
 namespace FlashWal.Tests.Inspection;
 

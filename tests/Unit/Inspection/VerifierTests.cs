@@ -56,7 +56,7 @@ public class VerifierTests
         Assert.Equal(foreign, report.Findings.Where(f => f.Code == FindingCode.ForeignSegment).Select(f => f.File));
         Assert.DoesNotContain(report.Findings, f => f.Code == FindingCode.CheckpointMismatch);
         Assert.Equal((20L, 1L, 20L), (report.Events, report.FirstEventId, report.LastEventId));
-        Assert.Equal(MetaCheckpoint.Load(dir.Path, out _)!.Value.LogId, FlashWal.Recovery.WalCatalog.Open(dir.Path).LogId); // recovery reads the same log
+        Assert.Equal(MetaCheckpoint.Load(dir.Path, out _)!.Value.LogId, FlashWal.Inspection.WalCatalog.Open(dir.Path).LogId); // recovery reads the same log
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using FlashWal.Format;
 using FlashWal.Recording;
 using FlashWal.Tests.Support;
 

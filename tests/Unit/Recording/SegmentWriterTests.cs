@@ -4,7 +4,6 @@ using FlashWal.Format;
 using FlashWal.Inspection;
 using FlashWal.Reading;
 using FlashWal.Recording;
-using FlashWal.Storage;
 using FlashWal.Tests.Support;
 
 namespace FlashWal.Tests.Recording;

@@ -326,7 +326,7 @@ public class WalRecorderTests
         string lockFile = Path.Combine(dir.Path, DirectoryLock.LockFileName);
         File.WriteAllBytes(lockFile, []);
 
-        // What DirectoryLock.IsHeld holds for microseconds, held here until the recorder is trying.
+        // What LiveLog.IsWriterPresent holds for microseconds, held here until the recorder is trying.
         var probe = new FileStream(lockFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         Task<DirectoryLock> acquiring = Task.Run(() => DirectoryLock.Acquire(dir.Path, TimeSpan.FromSeconds(30)));
         await Task.Delay(20);

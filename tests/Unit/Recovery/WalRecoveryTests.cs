@@ -1,6 +1,5 @@
 using FlashWal.Errors;
 using FlashWal.Format;
-using FlashWal.Inspection;
 using FlashWal.Reading;
 using FlashWal.Recording;
 using FlashWal.Recovery;

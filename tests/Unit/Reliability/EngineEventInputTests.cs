@@ -1,5 +1,6 @@
 using FlashWal.Errors;
 using FlashWal.Format;
+using FlashWal.Inspection;
 using FlashWal.Recording;
 using FlashWal.Recovery;
 using FlashWal.Tests.Support;

@@ -1,5 +1,5 @@
+using FlashWal.Inspection;
 using FlashWal.Recording;
-using FlashWal.Recovery;
 using FlashWal.Tests.Support;
 
 namespace FlashWal.Tests.Reliability;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using FlashWal.Errors;
+using FlashWal.Inspection;
 using FlashWal.Recording;
 using FlashWal.Recovery;
 using FlashWal.Tests.Support;
@@ -121,7 +122,7 @@ public class EngineLockTests
 
         // Wait until it holds the directory (its runtime starts in a few hundred milliseconds; it records for 1.5 s).
         var waited = Stopwatch.StartNew();
-        while (!DirectoryLock.IsHeld(wal) && !child.HasExited && waited.Elapsed < TimeSpan.FromSeconds(20))
+        while (!LiveLog.IsWriterPresent(wal) && !child.HasExited && waited.Elapsed < TimeSpan.FromSeconds(20))
         {
             await Task.Delay(5);
         }

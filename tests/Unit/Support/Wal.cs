@@ -2,7 +2,6 @@ using FlashWal.Format;
 using FlashWal.Inspection;
 using FlashWal.Reading;
 using FlashWal.Recording;
-using FlashWal.Recovery;
 
 namespace FlashWal.Tests.Support;
 

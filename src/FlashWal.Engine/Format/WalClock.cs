@@ -1,4 +1,4 @@
-namespace FlashWal.Recording;
+namespace FlashWal.Format;
 
 /// <summary>Wall-clock time as nanoseconds since the Unix epoch (UTC), the unit of every timestamp on disk.</summary>
 public static class WalClock

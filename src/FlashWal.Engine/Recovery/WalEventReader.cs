@@ -1,7 +1,7 @@
 using FlashWal.Errors;
-using FlashWal.Recovery;
+using FlashWal.Reading;
 
-namespace FlashWal.Reading;
+namespace FlashWal.Recovery;
 
 /// <summary>
 /// Reads the events of a log that an <see cref="EventFilter"/> selects: a log at rest (a WAL

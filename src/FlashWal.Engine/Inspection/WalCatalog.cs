@@ -1,9 +1,7 @@
 using FlashWal.Errors;
 using FlashWal.Format;
-using FlashWal.Inspection;
-using FlashWal.Reading;
 
-namespace FlashWal.Recovery;
+namespace FlashWal.Inspection;
 
 /// <summary>
 /// What a WAL directory holds, read cheaply: every segment's header and summary (plain and
@@ -135,8 +133,8 @@ public sealed class WalCatalog
     /// </summary>
     /// <remarks>
     /// A file that is no segment at all (empty, or without the FlashWal magic), or one of a newer
-    /// format version, is refused with the exception <see cref="SegmentReader.Open(string)"/> gives
-    /// for it. A segment whose header is damaged is described like any other damaged segment: the
+    /// format version, is refused with the exception every reader gives for it
+    /// (<see cref="SegmentRefusal"/>). A segment whose header is damaged is described like any other damaged segment: the
     /// replay reports it as damage.
     /// </remarks>
     /// <exception cref="WalPathNotFoundException">The file does not exist.</exception>
@@ -159,7 +157,7 @@ public sealed class WalCatalog
         SegmentScan scan = SegmentScanner.ScanQuick(path);
         if (scan.Header is null && scan.Findings is [{ Code: FindingCode.FileEmpty or FindingCode.NotASegment or FindingCode.UnsupportedVersion or FindingCode.IoError }, ..])
         {
-            SegmentReader.Open(path).Dispose(); // throws what the reader says of such a file: not a segment, newer version, or the I/O error
+            throw SegmentRefusal.Of(scan); // what every reader says of such a file: not a segment, newer version, or the I/O error
         }
 
         List<SegmentScan> scans = [scan];

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace FlashWal.Inspection;
+namespace FlashWal.Format;
 
 /// <summary>How serious a finding is.</summary>
 public enum FindingSeverity

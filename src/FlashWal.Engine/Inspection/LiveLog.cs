@@ -96,6 +96,16 @@ internal static class LiveLog
     public static bool VanishedEmpty(SegmentScan listed) => listed is { RecordCount: 0, Summary: null };
 
     /// <summary>
+    /// Why a segment that <paramref name="listed"/> saw is gone now: a prepared segment a closing
+    /// recorder discarded (<see cref="VanishedEmpty"/>); or, while the reader has met nothing yet
+    /// (<paramref name="nothingMetYet"/>: no event, no loss, no earlier segment with data), retention,
+    /// which deleted it after the listing, so the log now starts later (docs/results/stress.md, 3);
+    /// otherwise its events are lost. Neither of the first two loses an event.
+    /// </summary>
+    public static VanishedCause WhyVanished(SegmentScan listed, bool nothingMetYet) =>
+        VanishedEmpty(listed) ? VanishedCause.DiscardedByRecorder : nothingMetYet ? VanishedCause.DeletedByRetention : VanishedCause.Lost;
+
+    /// <summary>
     /// Whether <paramref name="listed"/>, found empty, may hold events by now: a segment a recorder had
     /// created but not yet sealed a block in (a file of zeros that never got its header is not one).
     /// A replay from the log's first event reads it again (docs/results/stress.md, 5).
@@ -153,4 +163,17 @@ internal static class LiveLog
 
         return between;
     }
+}
+
+/// <summary>Why a segment listed earlier is gone now (<see cref="LiveLog.WhyVanished"/>).</summary>
+internal enum VanishedCause
+{
+    /// <summary>Its events went with it: a loss.</summary>
+    Lost,
+
+    /// <summary>A prepared segment, empty, that a closing recorder discarded: no loss.</summary>
+    DiscardedByRecorder,
+
+    /// <summary>Retention deleted it before the reader reached it: the log starts later, no loss.</summary>
+    DeletedByRetention,
 }

@@ -61,6 +61,49 @@ internal sealed class LiveRereads
     }
 
     /// <summary>
+    /// A live log, indices missing before <paramref name="next"/>: when they exist now (created since
+    /// the catalog was read), reads them first, after <paramref name="previous"/>'s new events if the
+    /// recorder may still have been writing it, and holds <paramref name="next"/> back (true).
+    /// </summary>
+    public bool ReadAppearedFirst(string directory, SegmentScan? previous, PreloadedSegment next)
+    {
+        if (previous is null || Between(directory, previous.SegmentIndex, next.Entry.SegmentIndex) is not { } appeared)
+        {
+            return false;
+        }
+
+        ReadFirst(LiveLog.MayStillGrow(previous) ? previous : null, appeared, next);
+        return true;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="next"/>, which holds events, must wait while segments before it are read
+    /// again (true: they are queued): <paramref name="previous"/> was read while the recorder still
+    /// wrote it (<see cref="LiveLog.MustReadAgain"/>), or segments after it were read while still empty
+    /// or, on a live log, created since the catalog was read, and <paramref name="next"/> began after
+    /// the recorder sealed their last blocks.
+    /// </summary>
+    public bool HoldBehindReadsAgain(string directory, bool live, SegmentScan? previous, PreloadedSegment next)
+    {
+        SegmentScan scan = next.Reader!.Scan;
+        long index = next.Entry.SegmentIndex;
+        bool previousGrew = LiveLog.MustReadAgain(previous, scan);
+        if (scan.RecordCount == 0 || !(previousGrew || AnyMetEmpty || (live && previous is not null && index > previous.SegmentIndex + 1)))
+        {
+            return false;
+        }
+
+        List<SegmentScan>? between = live && previous is not null ? Between(directory, previous.SegmentIndex, index) : MetEmpty();
+        if (between is null)
+        {
+            return false;
+        }
+
+        ReadFirst(previousGrew ? previous : null, between, next);
+        return true;
+    }
+
+    /// <summary>
     /// The next queued segment that holds more events now than when it was read (<see cref="LiveLog.Grew"/>),
     /// opened; null when none does (those that did not are dropped).
     /// </summary>
@@ -88,6 +131,17 @@ internal sealed class LiveRereads
         PreloadedSegment? held = _held;
         _held = null;
         return held;
+    }
+
+    /// <summary>Forgets everything, handing the held segment's reader (if any) to <paramref name="release"/>.</summary>
+    public void Clear(Action<SegmentReader> release)
+    {
+        if (TakeHeld()?.Reader is { } held)
+        {
+            release(held);
+        }
+
+        Clear();
     }
 
     /// <summary>Forgets everything (the held segment's reader is the caller's to release first).</summary>

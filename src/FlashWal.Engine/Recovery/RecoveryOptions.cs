@@ -20,4 +20,12 @@ public sealed class RecoveryOptions
             throw new ArgumentOutOfRangeException(nameof(Mode), Mode, "Unknown recovery mode: it must be Strict or Salvage.");
         }
     }
+
+    /// <summary><paramref name="options"/>, validated before anything is read (the defaults when none are given).</summary>
+    internal static RecoveryOptions Checked(RecoveryOptions? options)
+    {
+        options ??= new RecoveryOptions();
+        options.Validate();
+        return options;
+    }
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using FlashWal.Errors;
 using FlashWal.Format;
 using FlashWal.Inspection;
@@ -7,10 +6,6 @@ using FlashWal.Reading;
 using FlashWal.Telemetry;
 
 namespace FlashWal.Recovery;
-
-/// <summary>Receives each replayed event. The payload is valid only during the call.</summary>
-/// <param name="walEvent">The event, in place in the mapped segment.</param>
-public delegate void ReplayHandler(WalEvent walEvent);
 
 /// <summary>
 /// Replays a log from any event id: finds the start through the catalog (segments by id range), the
@@ -38,29 +33,13 @@ public sealed class WalRecovery : IDisposable
     private readonly bool _salvage;
     private readonly ReplayLosses _losses = new();
     private PreloaderTelemetry _telemetry = new();
-    private SegmentPreloader? _preloader;
-    private List<SegmentScan> _plan = [];
-    private int _nextInPlan;
+    private ReplaySource? _source;
     private SegmentReader? _reader;
     private bool _live; // a recorder held the directory when the replay was positioned: it may change under it
-    private long? _headFloor; // from the log's start: the checkpoint's first segment index, until the first segment is met
     private readonly LiveRereads _rereads = new();           // a live log: segments to read again (they grew), and the next one held meanwhile
-    private SegmentScan? _previous;      // the last segment of the log with data delivered: its chain must continue
-    private long _previousIndex = -1;    // the last segment index met, whatever it held
+    private SegmentSequence _sequence;   // the segments met so far: how the next one must join them
     private bool _seekPending;
-    private long _from;
-    private long _events;
-    private long _bytes;
-    private long _firstId;
-    private long _lastId;
-    private int _segmentsOpened;
-    private LogEnd _tail;
-    private Finding? _tailFinding;
-    private Finding? _failure;
-    private string? _startNote;
-    private RecoveryOutcome _outcome = RecoveryOutcome.NothingToReplay;
-    private long _started;
-    private long _ended;
+    private ReplayTally _tally = new(0); // what the replay delivered so far: the report's content
     private bool _active;
     private bool _disposed;
 
@@ -69,6 +48,7 @@ public sealed class WalRecovery : IDisposable
         Catalog = catalog;
         Options = options;
         _salvage = options.Mode == RecoveryMode.Salvage;
+        _sequence = new SegmentSequence(catalog, previous: null, previousIndex: -1, headFloor: null, live: false);
     }
 
     /// <summary>What the directory holds, read when the recovery was opened.</summary>
@@ -81,13 +61,13 @@ public sealed class WalRecovery : IDisposable
     /// <exception cref="WalPathNotFoundException">The directory does not exist.</exception>
     public static WalRecovery Open(string directory, RecoveryOptions? options = null)
     {
-        options = Checked(options);
+        options = RecoveryOptions.Checked(options);
         return new(WalCatalog.Open(directory), options);
     }
 
     /// <summary>A recovery of a log known to be at rest (a repair that holds the directory's lock itself).</summary>
     internal static WalRecovery OpenAtRest(string directory, RecoveryOptions options) =>
-        new(WalCatalog.Open(directory, live: false), Checked(options)) { _atRest = true };
+        new(WalCatalog.Open(directory, live: false), RecoveryOptions.Checked(options)) { _atRest = true };
 
     private bool _atRest;
 
@@ -101,7 +81,7 @@ public sealed class WalRecovery : IDisposable
     /// <exception cref="WalVersionException">The segment uses a newer format version.</exception>
     public static WalRecovery OpenSegment(string path, RecoveryOptions? options = null)
     {
-        options = Checked(options);
+        options = RecoveryOptions.Checked(options);
         return new(WalCatalog.OpenSegment(path), options);
     }
 
@@ -114,16 +94,8 @@ public sealed class WalRecovery : IDisposable
     /// <exception cref="WalVersionException">The segment uses a newer format version.</exception>
     public static WalRecovery OpenPath(string path, RecoveryOptions? options = null)
     {
-        options = Checked(options);
+        options = RecoveryOptions.Checked(options);
         return new(WalCatalog.OpenPath(path), options);
-    }
-
-    /// <summary>The options, validated before anything is read (the defaults when none are given).</summary>
-    private static RecoveryOptions Checked(RecoveryOptions? options)
-    {
-        options ??= new RecoveryOptions();
-        options.Validate();
-        return options;
     }
 
     /// <summary>How often <see cref="Run"/> tells its progress callback where it stands, unless told otherwise: every 250 ms.</summary>
@@ -145,28 +117,19 @@ public sealed class WalRecovery : IDisposable
         int start = ReplayPlan.StartOf(Catalog, eventId);
         if (start < 0)
         {
-            _startNote = Catalog.LastEventId == 0
-                ? "the log holds no event"
-                : string.Create(CultureInfo.InvariantCulture, $"the log ends at event {Catalog.LastEventId}: nothing from {eventId} on");
+            _tally.StartBeyond(Catalog.LastEventId);
             EndOfLog(outcome: RecoveryOutcome.NothingToReplay);
             return false;
         }
 
         _live = !_atRest && LiveLog.IsLive(Catalog.Directory);
         ReplayPlan plan = ReplayPlan.From(Catalog, start, _live);
-        _plan = plan.Segments;
-        _previous = plan.Previous;
-        _previousIndex = plan.PreviousIndex;
-        _headFloor = plan.HeadFloor;
-        if (Options.UsePreloader)
-        {
-            _preloader = new SegmentPreloader(_salvage, _telemetry);
-            _preloader.Start(_plan);
-        }
+        _source = new ReplaySource(plan.Segments, _salvage, Options.UsePreloader, _telemetry);
+        _sequence = new SegmentSequence(Catalog, plan.Previous, plan.PreviousIndex, plan.HeadFloor, _live);
 
         _seekPending = true;
         _active = true;
-        _outcome = RecoveryOutcome.InProgress;
+        _tally.Begin();
         return true;
     }
 
@@ -260,14 +223,14 @@ public sealed class WalRecovery : IDisposable
             while (!cancellation.IsCancellationRequested && TryReadNext(out WalEvent e))
             {
                 handler?.Invoke(e);
-                if (progress is not null && (handler is not null || (_events & 4095) == 0) && Stopwatch.GetTimestamp() is long now && now >= next)
+                if (progress is not null && (handler is not null || (_tally.Events & 4095) == 0) && Stopwatch.GetTimestamp() is long now && now >= next)
                 {
                     next = now + interval;
-                    progress(new RecoveryProgress(_lastId, _events, first, last, Stopwatch.GetElapsedTime(_started, now)));
+                    progress(new RecoveryProgress(_tally.LastId, _tally.Events, first, last, _tally.ElapsedUntil(now)));
                 }
             }
         }
-        catch (WalCorruptionException) when (_outcome == RecoveryOutcome.StoppedAtDamage)
+        catch (WalCorruptionException) when (_tally.Outcome == RecoveryOutcome.StoppedAtDamage)
         {
             // strict mode stopped: the report holds the finding
         }
@@ -283,33 +246,7 @@ public sealed class WalRecovery : IDisposable
     }
 
     /// <summary>The replay so far (final once it ended).</summary>
-    public RecoveryReport Report => new()
-    {
-        Directory = Catalog.Directory,
-        Mode = Options.Mode,
-        Outcome = _outcome,
-        RequestedFrom = _from,
-        StartNote = _startNote,
-        SegmentsOpened = _segmentsOpened,
-        EventsReplayed = _events,
-        FirstEventId = _firstId,
-        LastEventId = _lastId,
-        PayloadBytes = _bytes,
-        Elapsed = Stopwatch.GetElapsedTime(_started, _active || _ended == 0 ? Stopwatch.GetTimestamp() : _ended),
-        // Arrays, not collection expressions: those build a compiler-made type that PowerShell cannot
-        // index ($report.Gaps[0] would be the whole list).
-        Gaps = _losses.Gaps(),
-        Damage = _losses.Damage(),
-        DamagedSegments = _losses.DamagedSegments(),
-        Tail = _tail,
-        TailFinding = _tailFinding,
-        Failure = _failure,
-        SegmentOpen = _telemetry.Open.Snapshot(),
-        ReplayWait = _telemetry.Wait.Snapshot(),
-        SegmentSwitch = _telemetry.Switch.Snapshot(),
-        SegmentClose = _telemetry.Close.Snapshot(),
-        Preloaded = Options.UsePreloader,
-    };
+    public RecoveryReport Report => _tally.ToReport(Catalog.Directory, Options, _active, _losses, _telemetry);
 
     /// <summary>Stops a replay under way and releases every file.</summary>
     public void Dispose()
@@ -319,7 +256,7 @@ public sealed class WalRecovery : IDisposable
             return;
         }
 
-        Stop(_active ? RecoveryOutcome.Stopped : _outcome);
+        Stop(_active ? RecoveryOutcome.Stopped : _tally.Outcome);
         _disposed = true;
     }
 
@@ -330,17 +267,17 @@ public sealed class WalRecovery : IDisposable
     private bool EnterNextSegment()
     {
         long switchStart = Stopwatch.GetTimestamp();
-        if (_rereads.TryReadAgain(_previous, _salvage) is { } grown)
+        if (_rereads.TryReadAgain(_sequence.Previous, _salvage) is { } grown)
         {
             _reader = grown;
-            _segmentsOpened++;
-            grown.SeekTo(Math.Max(_lastId + 1, _from));
-            _seekPending = _seekPending && grown.LastEventId < _from;
+            _tally.SegmentsOpened++;
+            grown.SeekTo(Math.Max(_tally.LastId + 1, _tally.From));
+            _seekPending = _seekPending && grown.LastEventId < _tally.From;
             return true;
         }
 
         bool held = _rereads.HoldsNext;
-        PreloadedSegment? next = held ? _rereads.TakeHeld() : TakeNext();
+        PreloadedSegment? next = held ? _rereads.TakeHeld() : _source!.TakeNext();
         if (next is null)
         {
             EndOfLog(RecoveryOutcome.Complete);
@@ -352,7 +289,7 @@ public sealed class WalRecovery : IDisposable
             return true; // segments that appeared since the catalog was read come first
         }
 
-        _previousIndex = Math.Max(_previousIndex, next.Entry.SegmentIndex);
+        _sequence.Met(next.Entry.SegmentIndex);
         if (next.Vanished && VanishedWithoutLoss(next.Entry))
         {
             return true;
@@ -360,14 +297,15 @@ public sealed class WalRecovery : IDisposable
 
         if (next.Failure is { } failure)
         {
-            // _previous stays: the next segment's chain must still continue the last one replayed.
+            // The sequence's previous segment stays: the next one's chain must still continue the last one replayed.
             MeetDamage(failure, next.Entry.Path, lostTo: null);
             return true;
         }
 
         SegmentReader reader = next.Reader!;
-        DeclareTornEnd(reader.Scan);
-        if (IsForeign(reader) || (!held && HoldBehindReadsAgain(next)))
+        _sequence.DeclareTornEnd(reader.Scan);
+
+        if (IsForeign(reader) || (!held && _rereads.HoldBehindReadsAgain(Catalog.Directory, _live, _sequence.Previous, next)))
         {
             return true;
         }
@@ -376,52 +314,21 @@ public sealed class WalRecovery : IDisposable
         return true;
     }
 
-    /// <summary>The next segment of the plan, from the preloader or opened here; null after the last.</summary>
-    private PreloadedSegment? TakeNext()
-    {
-        if (_preloader is not null)
-        {
-            return _preloader.Take();
-        }
-
-        if (_nextInPlan >= _plan.Count)
-        {
-            return null;
-        }
-
-        long start = Stopwatch.GetTimestamp();
-        PreloadedSegment next = PreloadedSegment.Load(_plan[_nextInPlan++], _salvage);
-        _telemetry.Open.RecordSince(start);
-        return next;
-    }
-
     /// <summary>
-    /// Judges the indices missing before <paramref name="next"/>: a loss, except on a live log where
-    /// they exist now (true: they are read first, <paramref name="next"/> is held back) or where
-    /// <paramref name="next"/> holds nothing yet (<see cref="LiveLog.GapBeforeIsNoLossYet"/>).
+    /// Judges the indices missing before <paramref name="next"/> (<see cref="SegmentSequence.MissingBefore"/>):
+    /// a loss, except on a live log where they exist now (true: they are read first, <paramref name="next"/>
+    /// is held back) or where <paramref name="next"/> holds nothing yet (<see cref="LiveLog.GapBeforeIsNoLossYet"/>).
     /// </summary>
     private bool MeetIndexGap(PreloadedSegment next, bool held)
     {
-        long index = next.Entry.SegmentIndex;
-        long before = _previousIndex >= 0 ? _previousIndex : _headFloor is long floor ? floor - 1 : -1;
-        bool checkIndices = _previousIndex >= 0 || _headFloor is not null;
-        _headFloor = null;
-        if (!checkIndices || index < 0 || SegmentLink.CheckIndices(Catalog.Directory, before, index) is not { } missing || Catalog.NeverWrittenBetween(before, index))
+        if (_sequence.MissingBefore(next.Entry.SegmentIndex) is not { } missing || (_live && next.Failure is null && LiveLog.GapBeforeIsNoLossYet(next.Reader!.Scan)))
         {
             return false;
         }
 
-        if (_live && next.Failure is null && LiveLog.GapBeforeIsNoLossYet(next.Reader!.Scan))
+        if (_live && next.Failure is null && !held && _rereads.ReadAppearedFirst(Catalog.Directory, _sequence.Previous, next))
         {
-            return false;
-        }
-
-        if (_live && next.Failure is null && !held && _previous is not null && _rereads.Between(Catalog.Directory, _previous.SegmentIndex, index) is { } appeared)
-        {
-            // The missing ones exist now (created since the catalog was read): they are read first,
-            // after the previous segment's new events if it was still being written.
-            _rereads.ReadFirst(LiveLog.MayStillGrow(_previous) ? _previous : null, appeared, next);
-            _previousIndex = index - 1; // met now: the held segment finds no gap before it
+            _sequence.MetUpTo(next.Entry.SegmentIndex - 1); // met now: the held segment finds no gap before it
             return true;
         }
 
@@ -429,72 +336,28 @@ public sealed class WalRecovery : IDisposable
         return false;
     }
 
-    /// <summary>Whether a segment listed in the catalog and gone now took no event of this replay with it.</summary>
+    /// <summary>Whether <paramref name="listed"/>, in the catalog and gone now, took no event of this replay with it (<see cref="LiveLog.WhyVanished"/>).</summary>
     private bool VanishedWithoutLoss(SegmentScan listed)
     {
-        if (LiveLog.VanishedEmpty(listed))
+        VanishedCause cause = LiveLog.WhyVanished(listed, nothingMetYet: _tally.Events == 0 && !_losses.IsOpen && _tally.Failure is null && _sequence.Previous is null);
+        if (cause == VanishedCause.DeletedByRetention)
         {
-            return true; // a prepared segment a closing recorder discarded: it held no event
+            _tally.StartDeleted(listed.Path); // after the catalog was read: the replay starts at the first event still held
         }
 
-        if (_events == 0 && !_losses.IsOpen && _failure is null && _previous is null)
-        {
-            // Retention deleted it after the catalog was read, before the replay reached it: the log
-            // now starts later, which is no loss (the replay starts at the first event still held).
-            _startNote ??= string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(listed.Path)} was deleted (retention) after the replay was planned; the replay starts after it");
-            return true;
-        }
-
-        return false;
-    }
-
-    /// <summary>At rest, the segment where the catalog found the log's torn end ends after its valid prefix.</summary>
-    private void DeclareTornEnd(SegmentScan scan)
-    {
-        if (Catalog.TornEnd is { InSegment: true } torn && !_live && scan.SegmentIndex == Catalog.Segments[torn.Position].SegmentIndex && scan.HasDamage)
-        {
-            torn.DeclareIn(scan);
-        }
+        return cause != VanishedCause.Lost;
     }
 
     /// <summary>Whether the segment belongs to another log: damage, none of this log's events in it; it is not read.</summary>
     private bool IsForeign(SegmentReader reader)
     {
-        SegmentScan scan = reader.Scan;
-        if (scan.Header?.LogId == Catalog.LogId)
+        if (_sequence.Foreign(reader.Scan) is not { } foreign)
         {
             return false;
         }
 
-        Finding foreign = SegmentLink.Foreign(scan.Path, Catalog.LogId, scan.Header?.LogId);
         HandBack(reader);
-        MeetDamage(foreign, scan.Path, lostTo: null, losesEvents: false);
-        return true;
-    }
-
-    /// <summary>
-    /// A live log: whether <paramref name="next"/> must wait while segments before it are read again
-    /// (true: they are queued). The previous segment was read while the recorder still wrote it, or
-    /// segments after it were read while still empty (or created since the catalog was read), and
-    /// <paramref name="next"/> began after the recorder sealed their last blocks.
-    /// </summary>
-    private bool HoldBehindReadsAgain(PreloadedSegment next)
-    {
-        SegmentScan scan = next.Reader!.Scan;
-        long index = next.Entry.SegmentIndex;
-        bool previousGrew = LiveLog.MustReadAgain(_previous, scan);
-        if (scan.RecordCount == 0 || !(previousGrew || _rereads.AnyMetEmpty || (_live && _previous is not null && index > _previous.SegmentIndex + 1)))
-        {
-            return false;
-        }
-
-        List<SegmentScan>? between = _live && _previous is not null ? _rereads.Between(Catalog.Directory, _previous.SegmentIndex, index) : _rereads.MetEmpty();
-        if (between is null)
-        {
-            return false;
-        }
-
-        _rereads.ReadFirst(previousGrew ? _previous : null, between, next);
+        MeetDamage(foreign, foreign.File, lostTo: null, losesEvents: false);
         return true;
     }
 
@@ -502,30 +365,17 @@ public sealed class WalRecovery : IDisposable
     private void Enter(SegmentReader reader, long switchStart)
     {
         SegmentScan scan = reader.Scan;
-        _segmentsOpened++;
+        _tally.SegmentsOpened++;
         _reader = reader;
-        if (scan.Findings.FirstOrDefault(f => f.Code == FindingCode.SegmentNameMismatch) is { } misnamed)
+        foreach (SegmentJoin join in _sequence.Joins(scan, _tally.LastId, _tally.From, () => _losses.IsOpen))
         {
-            // Its events are intact and replayed in their place (the header's index): only the name is wrong.
-            MeetDamage(misnamed, scan.Path, lostTo: null, losesEvents: false);
+            MeetDamage(join.Cause, join.Path, join.LostTo, join.LosesEvents);
         }
 
-        if (_previous is not null && !_previous.HasDamage && SegmentLink.CheckChain(_previous, scan) is { Severity: >= FindingSeverity.Damage } broken)
-        {
-            MeetDamage(broken, scan.Path, lostTo: null);
-        }
-
-        if (_previous is { IsFence: true } && !_losses.IsOpen && SegmentLink.CheckFence(_previous, Math.Max(_lastId, _from - 1), scan) is { } fenced)
-        {
-            // Unless damage before the fence already opened the gap, the jump across it is the loss.
-            MeetDamage(fenced, _previous.Path, lostTo: scan.FirstEventId - 1);
-        }
-
-        if (_lastId > 0 && scan.RecordCount > 0 && scan.FirstEventId <= _lastId)
+        if (SegmentSequence.RepeatsIds(scan, _tally.LastId))
         {
             // Replayed ids only ever increase: what repeats or goes back (a segment out of place) is skipped.
-            MeetDamage(SegmentLink.RepeatsReplayedIds(scan, _lastId), scan.Path, lostTo: null, losesEvents: false);
-            reader.SeekTo(_lastId + 1);
+            reader.SeekTo(_tally.LastId + 1);
             _seekPending = false;
         }
 
@@ -537,8 +387,8 @@ public sealed class WalRecovery : IDisposable
 
         // A segment whose every event precedes the start (one out of place, e.g. misnamed) leaves the
         // seek pending for the next one, which must not be replayed from its start.
-        _seekPending = scan.Summary is { } summary ? summary.LastEventId < _from : scan.State != SegmentState.Damaged && scan.LastEventId < _from;
-        reader.SeekTo(_from);
+        _seekPending = scan.Summary is { } summary ? summary.LastEventId < _tally.From : scan.State != SegmentState.Damaged && scan.LastEventId < _tally.From;
+        reader.SeekTo(_tally.From);
         if (reader.SkippedDamage is { } skipped)
         {
             MeetDamage(skipped, scan.Path, lostTo: null);
@@ -552,20 +402,15 @@ public sealed class WalRecovery : IDisposable
         SegmentScan scan = reader.Scan;
         _reader = null;
         HandBack(reader);
-        if (scan.RecordCount > 0 || scan.Summary is not null || scan.State == SegmentState.TornTail || _tail == LogEnd.None)
+        _tally.ReadTo(scan);
+
+        if (scan.State == SegmentState.Damaged && SegmentSequence.DamageEnding(scan, _tally.LastId, _losses.Met) is { } ending)
         {
-            // Empty segments a recorder prepared ahead of the one it writes say nothing about the tail.
-            (_tail, _tailFinding) = TailOf(scan);
+            MeetDamage(ending.Cause, ending.Path, ending.LostTo, ending.LosesEvents);
         }
 
-        if (scan.State == SegmentState.Damaged)
+        if (_sequence.Finish(scan))
         {
-            MeetSegmentDamage(scan);
-        }
-
-        if (scan.RecordCount > 0 || scan.Summary is not null)
-        {
-            _previous = scan;
             _rereads.MeetData();
         }
         else if (scan.State == SegmentState.Empty)
@@ -574,54 +419,7 @@ public sealed class WalRecovery : IDisposable
         }
     }
 
-    /// <summary>
-    /// How the log ends if <paramref name="scan"/> is its last segment. A valid summary closes a segment
-    /// even when a block of it is damaged (that damage is reported on its own): the recorder closed the
-    /// log, and its end is the summary's.
-    /// </summary>
-    private static (LogEnd Tail, Finding? Finding) TailOf(SegmentScan scan) => scan.State switch
-    {
-        SegmentState.Closed => (LogEnd.Closed, null),
-        SegmentState.Damaged when scan.Summary is not null => (LogEnd.Closed, null),
-        SegmentState.TornTail => (LogEnd.TornTail, scan.Findings.FirstOrDefault(f => f.Code == FindingCode.TornTail)),
-        _ => (LogEnd.Open, null),
-    };
-
-    /// <summary>
-    /// Damage ended <paramref name="scan"/>'s readable data (after its salvaged runs, if any). What it
-    /// took: up to the summary's last id when the summary is valid, else up to the next event replayed.
-    /// </summary>
-    private void MeetSegmentDamage(SegmentScan scan)
-    {
-        long? summaryLast = scan.Summary?.LastEventId;
-        if (summaryLast is null || _lastId < summaryLast)
-        {
-            Finding cause = scan.SalvagedRuns.Count == 0
-                ? scan.Findings.First(f => f.Severity >= FindingSeverity.Damage)
-                : new Finding(FindingSeverity.Damage, FindingCode.BlocksLost, scan.Path, scan.SalvagedRuns[^1].BlockOffsets[^1], -1,
-                    "the blocks after the last block that verifies (at this offset) do not verify: their events are lost");
-            MeetDamage(cause, scan.Path, summaryLast);
-        }
-        else if (scan.Findings.FirstOrDefault(f => f.Severity >= FindingSeverity.Damage && !_losses.Met(f)) is { } outside)
-        {
-            // Every event of the segment was replayed, but damage outside its blocks (reserved bytes,
-            // the zero tail, the file's length) is damage all the same: strict stops, salvage reports it.
-            MeetDamage(outside, scan.Path, lostTo: null, losesEvents: false);
-        }
-    }
-
-    private void HandBack(SegmentReader reader)
-    {
-        if (_preloader is not null)
-        {
-            _preloader.Finish(reader);
-            return;
-        }
-
-        long start = Stopwatch.GetTimestamp();
-        reader.Dispose();
-        _telemetry.Close.RecordSince(start);
-    }
+    private void HandBack(SegmentReader reader) => _source!.HandBack(reader);
 
     private void Deliver(long id, int payloadLength)
     {
@@ -630,20 +428,12 @@ public sealed class WalRecovery : IDisposable
             CloseLoss(id - 1);
         }
 
-        if (_events == 0)
+        if (_tally.Events == 0)
         {
-            _firstId = id;
-            if (id > _from && _from > 0 && !_losses.AnyGap && _startNote is null)
-            {
-                _startNote = _from < Catalog.FirstEventId
-                    ? string.Create(CultureInfo.InvariantCulture, $"event {_from} precedes the log's first event; the replay starts at {id}")
-                    : string.Create(CultureInfo.InvariantCulture, $"the log holds no event {_from} (its ids jump there); the replay starts at {id}");
-            }
+            _tally.First(id, Catalog.FirstEventId, _losses.AnyGap);
         }
 
-        _events++;
-        _bytes += payloadLength;
-        _lastId = id;
+        _tally.Count(id, payloadLength);
     }
 
     /// <summary>Strict: stop and throw. Salvage: remember the damage; the next event replayed bounds the loss.</summary>
@@ -652,44 +442,40 @@ public sealed class WalRecovery : IDisposable
         _losses.Record(cause, path);
         if (!_salvage)
         {
-            _failure = cause;
+            _tally.Failure = cause;
             Stop(RecoveryOutcome.StoppedAtDamage);
             throw new WalCorruptionException(cause);
         }
 
         if (losesEvents)
         {
-            _losses.Open(cause, Math.Max(_lastId + 1, Math.Max(_from, 1)), lostTo);
+            _losses.Open(cause, Math.Max(_tally.LastId + 1, Math.Max(_tally.From, 1)), lostTo);
         }
     }
 
     private void CloseLoss(long? to)
     {
-        if (_losses.Close(to) && _events == 0)
+        if (_losses.Close(to) && _tally.Events == 0)
         {
-            _startNote = string.Create(CultureInfo.InvariantCulture, $"event {_from} was lost to damage; the replay starts after the gap");
+            _tally.StartLost();
         }
     }
 
     private void EndOfLog(RecoveryOutcome outcome)
     {
-        if (outcome == RecoveryOutcome.Complete && Catalog.TornEnd is { InSegment: false } torn && !_live && _failure is null)
+        if (outcome == RecoveryOutcome.Complete && _tally.Failure is null && _sequence.TornEndBeforeSegment is { } torn)
         {
             // The log ends before a segment a power cut left unwritten or cut off (FORMAT.md §9.1).
-            _tail = LogEnd.TornTail;
-            _tailFinding = torn.Finding;
+            _tally.Tail = LogEnd.TornTail;
+            _tally.TailFinding = torn.Finding;
         }
 
         if (outcome == RecoveryOutcome.Complete)
         {
             // Events reported durable that the segments do not hold are lost at the end of the log.
-            Finding? durableLost = Catalog.Findings.FirstOrDefault(f => f.Code == FindingCode.DurableEventsMissing);
-            if (durableLost is not null && Catalog.Checkpoint is { } meta && meta.DurableEventId > _lastId && meta.DurableEventId >= _from)
+            if (_sequence.DurableLost(_tally.LastId, _tally.From, _losses.IsOpenEnded) is { } lost)
             {
-                // After damage that nothing verified follows (an unreadable or cut last segment), where
-                // the lost events end is unknown: the durable id is only a lower bound, so the range stays open.
-                bool openEnded = _losses.IsOpenEnded;
-                MeetDamage(durableLost, durableLost.File, openEnded ? null : meta.DurableEventId);
+                MeetDamage(lost.Cause, lost.Path, lost.LostTo, lost.LosesEvents);
             }
 
             if (_losses.IsOpen)
@@ -703,9 +489,8 @@ public sealed class WalRecovery : IDisposable
 
     private void Stop(RecoveryOutcome outcome)
     {
-        _outcome = outcome;
+        _tally.End(outcome);
         _active = false;
-        _ended = Stopwatch.GetTimestamp();
         if (_reader is not null)
         {
             SegmentReader reader = _reader;
@@ -713,14 +498,9 @@ public sealed class WalRecovery : IDisposable
             HandBack(reader);
         }
 
-        if (_rereads.TakeHeld()?.Reader is { } held)
-        {
-            HandBack(held);
-        }
-
-        _rereads.Clear();
-        _preloader?.Dispose();
-        _preloader = null;
+        _rereads.Clear(HandBack);
+        _source?.Dispose();
+        _source = null;
     }
 
     private void Reset(long from)
@@ -732,22 +512,7 @@ public sealed class WalRecovery : IDisposable
 
         _telemetry = new PreloaderTelemetry();
         _losses.Clear();
-        _plan = [];
-        _nextInPlan = 0;
-        _previous = null;
-        _rereads.Clear();
-        _previousIndex = -1;
-        _from = from;
-        _events = 0;
-        _bytes = 0;
-        _firstId = 0;
-        _lastId = 0;
-        _segmentsOpened = 0;
-        _tail = LogEnd.None;
-        _tailFinding = null;
-        _failure = null;
-        _startNote = null;
-        _started = Stopwatch.GetTimestamp();
-        _ended = 0;
+        _sequence = new SegmentSequence(Catalog, previous: null, previousIndex: -1, headFloor: null, live: false);
+        _tally = new ReplayTally(from);
     }
 }

@@ -80,6 +80,13 @@ public sealed class LiveLogTests
         Assert.False(LiveLog.GapBeforeIsNoLossYet(written));
         Assert.True(LiveLog.VanishedEmpty(empty)); // gone since: a prepared segment a closing recorder discarded
         Assert.False(LiveLog.VanishedEmpty(written)); // gone since with events: retention, or a loss
+
+        // Stress defect 3: who took a segment listed earlier. Empty: the closing recorder, whenever met;
+        // with events, before the reader met anything: retention (the log starts later); after: a loss.
+        Assert.Equal(VanishedCause.DiscardedByRecorder, LiveLog.WhyVanished(empty, nothingMetYet: false));
+        Assert.Equal(VanishedCause.DiscardedByRecorder, LiveLog.WhyVanished(empty, nothingMetYet: true));
+        Assert.Equal(VanishedCause.DeletedByRetention, LiveLog.WhyVanished(written, nothingMetYet: true));
+        Assert.Equal(VanishedCause.Lost, LiveLog.WhyVanished(written, nothingMetYet: false));
     }
 
     [Fact]

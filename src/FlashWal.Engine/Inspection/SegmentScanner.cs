@@ -222,12 +222,7 @@ internal static unsafe class SegmentScanner
             return;
         }
 
-        long limit = Math.Min(length, header.Capacity);
-        if (scan.Summary is { } summary && summary.DataEnd >= SegmentFormat.DataOffset)
-        {
-            limit = Math.Min(limit, summary.DataEnd);
-        }
-
+        long limit = DataLimit(scan, header, length);
         var runs = new List<SalvagedRun>();
         List<long>? current = null;
         int runFirstIndex = 0;
@@ -286,6 +281,12 @@ internal static unsafe class SegmentScanner
             }
         }
     }
+
+    /// <summary>Where blocks can end in a segment of <paramref name="length"/> bytes: its capacity, and a valid summary's data end.</summary>
+    private static long DataLimit(SegmentScan scan, SegmentHeader header, long length) =>
+        scan.Summary is { } summary && summary.DataEnd >= SegmentFormat.DataOffset
+            ? Math.Min(Math.Min(length, header.Capacity), summary.DataEnd)
+            : Math.Min(length, header.Capacity);
 
     /// <summary>A compressed segment: its container is checked, then the original bytes are judged like any segment.</summary>
     private static SegmentScan ScanCompressed(string path, bool salvage)

@@ -150,6 +150,23 @@ public static class SegmentVerifier
         }
 
         LogId? log = LogOf(scans, checkpoint);
+        if (firstIndex is long first && scans[0].SegmentIndex > first && SegmentLink.CheckIndices(listing.Directory, first - 1, scans[0].SegmentIndex) is { } head)
+        {
+            yield return head; // retention never deleted them: the checkpoint says the log still starts there
+        }
+
+        foreach (Finding joined in CheckJoins(listing.Directory, scans, log, inFileOrder))
+        {
+            yield return joined;
+        }
+    }
+
+    /// <summary>
+    /// How each of <paramref name="scans"/> joins those before it (<see cref="SegmentLink"/>'s rules, in
+    /// order: missing indices, another log's segment, where the log ends, the chain, a fence's jump).
+    /// </summary>
+    private static IEnumerable<Finding> CheckJoins(string directory, IReadOnlyList<SegmentScan> scans, LogId? log, bool inFileOrder)
+    {
         int lastWithData = -1;
         for (int i = 0; i < scans.Count; i++)
         {
@@ -159,18 +176,13 @@ public static class SegmentVerifier
             }
         }
 
-        if (firstIndex is long first && scans[0].SegmentIndex > first && SegmentLink.CheckIndices(listing.Directory, first - 1, scans[0].SegmentIndex) is { } head)
-        {
-            yield return head; // retention never deleted them: the checkpoint says the log still starts there
-        }
-
         SegmentScan? previous = null; // the last readable segment of this log before the current one
         long lastId = 0; // the highest event id this log held before the current segment
         bool lastIdKnown = true; // false after a damaged segment without a summary: where it ended is unknown
         for (int i = 0; i < scans.Count; i++)
         {
             SegmentScan scan = scans[i];
-            if (i > 0 && SegmentLink.CheckIndices(listing.Directory, Place(scans[i - 1]), Place(scans[i])) is { } missing)
+            if (i > 0 && SegmentLink.CheckIndices(directory, Place(scans[i - 1]), Place(scans[i])) is { } missing)
             {
                 yield return missing;
             }

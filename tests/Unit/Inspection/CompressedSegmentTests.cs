@@ -37,6 +37,28 @@ public class CompressedSegmentTests
     }
 
     [Fact]
+    public void A_container_under_another_index_name_is_judged_by_the_segment_inside_it_and_its_events_are_kept()
+    {
+        // FORMAT.md §18.7: the container's own index field is not compared with the name; the segment
+        // inside it is (§9), so the renamed file is misnamed, not corrupt, and recovery replays it.
+        using var dir = new TempDirectory();
+        Wal.WriteLog(dir.Path, 3, 200, Wal.Small);
+        string packed = CompressedSegment.Compress(Wal.SegmentPath(dir.Path, 2));
+        string renamed = Path.Combine(dir.Path, CompressedSegment.FileName(5));
+        File.Move(packed, renamed);
+
+        VerificationReport report = SegmentVerifier.Verify(dir.Path);
+        Assert.Contains(report.Findings, f => f.File == renamed && f.Code == FindingCode.SegmentNameMismatch);
+        Assert.DoesNotContain(report.Findings, f => f.Code == FindingCode.CompressedSegmentCorrupt);
+        Assert.Equal(600, report.Events);
+
+        using var recovery = FlashWal.Recovery.WalRecovery.Open(dir.Path, new FlashWal.Recovery.RecoveryOptions { Mode = FlashWal.Recovery.RecoveryMode.Salvage });
+        FlashWal.Recovery.RecoveryReport replayed = recovery.Run(1);
+        Assert.Equal(600, replayed.EventsReplayed);
+        Assert.Empty(replayed.Gaps);
+    }
+
+    [Fact]
     public void Damage_in_a_container_is_found_and_named()
     {
         using var dir = new TempDirectory();

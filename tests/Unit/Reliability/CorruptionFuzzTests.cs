@@ -641,7 +641,6 @@ public sealed class CorruptionFuzzTests : IDisposable
             : expect.Touched.Contains(f.File) || (expect.Neighbours.Contains(f.File) && f.Code is FindingCode.ChainBrokenAcrossSegments or FindingCode.EventIdOrder or FindingCode.EventIdJump)));
     }
 
-    /// <summary>A file named after an index its header does not hold: all its events are replayed in their place.</summary>
     /// <summary>
     /// Null when a tailer reads what strict recovery replayed and then fails as it did (code, file,
     /// offset, block), or ends where it ended. Two differences are known and let through, both open in
@@ -695,6 +694,7 @@ public sealed class CorruptionFuzzTests : IDisposable
         return $"tailer: read {tailed.Count} events ({(tailed.Count > 0 ? tailed[^1] : 0)} last) then {Describe(error)}; strict: {strictIds.Count} events then {Describe(strictError)}";
     }
 
+    /// <summary>A file named after an index its header does not hold: all its events are replayed in their place.</summary>
     private static void Misnamed(Expectation expect, string file)
     {
         expect.Damage = true;

@@ -22,6 +22,20 @@ internal static class SegmentLink
     internal static Finding Foreign(string path, LogId? log, LogId? found, string message = ForeignMessage) =>
         new(FindingSeverity.Damage, FindingCode.ForeignSegment, path, SegmentHeader.OffLogId, -1, message, log?.ToString(), found?.ToString());
 
+    /// <summary>
+    /// Why repair cannot tell which segments of a directory are foreign: the checkpoint at
+    /// <paramref name="directory"/> names <paramref name="named"/>, not <paramref name="most"/>, the log
+    /// of most segments (an Error: nothing is judged foreign then).
+    /// </summary>
+    internal static Finding CheckpointNamesMinority(string directory, LogId? most, LogId named) =>
+        new(FindingSeverity.Error, FindingCode.ForeignSegment, Path.Combine(directory, MetaCheckpoint.FileName), MetaCheckpoint.OffLogId, -1,
+            "the checkpoint names another log than most segments: repair cannot tell which segments are this directory's", most?.ToString(), named.ToString());
+
+    /// <summary>Why repair cannot tell which segments are foreign: <paramref name="count"/> segments each of two logs and no checkpoint naming one (an Error).</summary>
+    internal static Finding LogsTied(string directory, LogId first, LogId second, int count) =>
+        new(FindingSeverity.Error, FindingCode.ForeignSegment, directory, -1, -1,
+            string.Create(CultureInfo.InvariantCulture, $"as many segments belong to log {first} as to log {second} ({count} each) and no checkpoint names one: repair cannot tell which are this directory's"));
+
     /// <summary>Damage when indices between <paramref name="previousIndex"/> and <paramref name="nextIndex"/> are missing; otherwise null.</summary>
     public static Finding? CheckIndices(string directory, long previousIndex, long nextIndex)
     {

@@ -183,13 +183,11 @@ public static class WalRepair
         LogId? named = catalog.Checkpoint?.LogId is { } c && logs.Exists(l => l.Log == c) ? c : null;
         if (named is { } checkpointLog && checkpointLog != catalog.LogId)
         {
-            return new Finding(FindingSeverity.Error, FindingCode.ForeignSegment, Path.Combine(catalog.Directory, MetaCheckpoint.FileName), MetaCheckpoint.OffLogId, -1,
-                "the checkpoint names another log than most segments: repair cannot tell which segments are this directory's", catalog.LogId.ToString(), checkpointLog.ToString());
+            return SegmentLink.CheckpointNamesMinority(catalog.Directory, catalog.LogId, checkpointLog);
         }
 
         return named is null && logs[0].Count == logs[1].Count
-            ? new Finding(FindingSeverity.Error, FindingCode.ForeignSegment, catalog.Directory, -1, -1,
-                string.Create(CultureInfo.InvariantCulture, $"as many segments belong to log {logs[0].Log} as to log {logs[1].Log} ({logs[0].Count} each) and no checkpoint names one: repair cannot tell which are this directory's"))
+            ? SegmentLink.LogsTied(catalog.Directory, logs[0].Log, logs[1].Log, logs[0].Count)
             : null;
     }
 

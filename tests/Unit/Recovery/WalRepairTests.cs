@@ -535,7 +535,29 @@ public class WalRepairTests
         File.Copy(Wal.SegmentPath(other.Path, 1), Wal.SegmentPath(dir.Path, 1));
 
         RepairPlan plan = DryRun(dir.Path);
-        Assert.Equal(FindingCode.ForeignSegment, Assert.Single(plan.Blockers).Code);
+        Finding blocker = Assert.Single(plan.Blockers);
+        Assert.Equal((FindingSeverity.Error, FindingCode.ForeignSegment, dir.Path), (blocker.Severity, blocker.Code, blocker.File));
+        Assert.Contains("1 each", blocker.Message, StringComparison.Ordinal);
+        Assert.Empty(plan.Actions);
+    }
+
+    [Fact]
+    public void A_checkpoint_naming_the_log_of_fewer_segments_blocks_the_repair_at_the_checkpoint()
+    {
+        // Two segments of one log, one of another, and a checkpoint naming the other: quarantining the
+        // "foreign" one by the majority could move the directory's own log away.
+        using var dir = new TempDirectory();
+        Wal.WriteLog(dir.Path, segments: 2, perSegment: 10, Wal.Small);
+        using var other = new TempDirectory();
+        LogId minority = Wal.WriteLog(other.Path, segments: 3, perSegment: 10, Wal.Small);
+        File.Copy(Wal.SegmentPath(other.Path, 2), Wal.SegmentPath(dir.Path, 2));
+        new MetaCheckpoint(minority, 2, Wal.Small.SegmentSize, 30, 30, 1_700_000_000_000_000_000).Save(dir.Path);
+
+        RepairPlan plan = DryRun(dir.Path);
+        Finding blocker = Assert.Single(plan.Blockers);
+        Assert.Equal((FindingSeverity.Error, FindingCode.ForeignSegment), (blocker.Severity, blocker.Code));
+        Assert.Equal((Path.Combine(dir.Path, MetaCheckpoint.FileName), (long)MetaCheckpoint.OffLogId), (blocker.File, blocker.Offset));
+        Assert.Equal(minority.ToString(), blocker.Found);
         Assert.Empty(plan.Actions);
     }
 

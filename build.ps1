@@ -180,37 +180,45 @@ function Add-SuiteResult {
 }
 
 function Install-TestTool {
-    # The real-kernel fault tests inject EIO into a running flashwal with strace (Debian's package).
-    # It is installed here when missing (as root, with apt-get); where that cannot be done, the tests
-    # are skipped saying why (FLASHWAL_STRACE_INSTALL_FAILED), and only then.
-    if (Get-Command -Name strace -CommandType Application -ErrorAction SilentlyContinue) {
+    # Debian packages the unit suite needs, installed here when missing (as root, with apt-get); where
+    # that cannot be done, the tests that need one are skipped saying why (the *_INSTALL_FAILED
+    # variable), and only then.
+    # strace: the real-kernel fault tests inject EIO into a running flashwal with it.
+    Install-DebianPackage -Command 'strace' -Package 'strace' -Purpose 'the real-kernel fault tests' -FailedVariable 'FLASHWAL_STRACE_INSTALL_FAILED'
+    # nats-server: the replication tests start a three-node JetStream cluster on 127.0.0.1 (issue 17).
+    Install-DebianPackage -Command 'nats-server' -Package 'nats-server' -Purpose 'the replication tests' -FailedVariable 'FLASHWAL_NATS_INSTALL_FAILED'
+}
+
+function Install-DebianPackage([string]$Command, [string]$Package, [string]$Purpose, [string]$FailedVariable) {
+    if (Get-Command -Name $Command -CommandType Application -ErrorAction SilentlyContinue) {
         return
     }
 
     $reason = if (-not $IsLinux) {
-        'the fault tests need Linux'
+        "$Purpose need Linux"
     }
     elseif (-not (Get-Command -Name apt-get -CommandType Application -ErrorAction SilentlyContinue)) {
         'apt-get is not available'
     }
     elseif ((& id -u) -ne '0') {
-        'installing it needs root (as root: apt-get install -y strace)'
+        "installing it needs root (as root: apt-get install -y $Package)"
     }
     else {
-        Write-Step 'Installing strace (apt-get) for the real-kernel fault tests'
+        Write-Step "Installing $Package (apt-get) for $Purpose"
         $env:DEBIAN_FRONTEND = 'noninteractive'
-        $log = & { apt-get update; apt-get install -y strace } 2>&1 | Out-String
-        if (Get-Command -Name strace -CommandType Application -ErrorAction SilentlyContinue) {
+        $log = & { apt-get install -y $Package; if ($LASTEXITCODE -ne 0) { apt-get update; apt-get install -y $Package } } 2>&1 | Out-String
+        if (Get-Command -Name $Command -CommandType Application -ErrorAction SilentlyContinue) {
             $null
         }
         else {
-            "apt-get install -y strace failed: $(($log.Trim() -split "`n" | Select-Object -Last 3) -join ' ')"
+            "apt-get install -y $Package failed: $(($log.Trim() -split "`n" | Select-Object -Last 3) -join ' ')"
         }
     }
 
     if ($reason) {
-        $env:FLASHWAL_STRACE_INSTALL_FAILED = "strace is not installed and could not be installed: $reason"
-        Write-Warning "$env:FLASHWAL_STRACE_INSTALL_FAILED; the strace fault tests will be skipped, saying so"
+        $message = "$Command is not installed and could not be installed: $reason"
+        Set-Item -Path "env:$FailedVariable" -Value $message
+        Write-Warning "$message; $Purpose will be skipped, saying so"
     }
 }
 

@@ -1,0 +1,63 @@
+using FlashWal.Tests.Support;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+
+namespace FlashWal.Tests.Replication;
+
+/// <summary>
+/// The engine replication will ship to (issue 17), as the tests start it: three <c>nats-server</c>
+/// nodes on 127.0.0.1 elect a JetStream leader, a stream with three replicas stores what it
+/// acknowledged, drops a message published again under the same <c>Nats-Msg-Id</c>, and goes on
+/// after its leader is killed. What the shipper will rely on, checked on the real server first.
+/// </summary>
+public sealed class NatsClusterTests
+{
+    [NatsClusterFact]
+    public async Task A_three_node_cluster_stores_a_replicated_stream_deduplicates_by_message_id_and_survives_its_leader()
+    {
+        using NatsCluster cluster = NatsCluster.Start();
+        Assert.All(cluster.Nodes, n => Assert.StartsWith("nats://127.0.0.1:", n.ClientUrl, StringComparison.Ordinal));
+        await using var connection = new NatsConnection(new NatsOpts { Url = cluster.Urls, Name = "flashwal-tests" });
+        var js = new NatsJSContext(connection);
+        INatsJSStream stream = await js.CreateStreamAsync(new StreamConfig("FLASHWAL_TEST", ["flashwal.test.>"]) { NumReplicas = 3 });
+        Assert.Equal(3, stream.Info.Config.NumReplicas);
+
+        PubAckResponse first = await js.PublishAsync("flashwal.test.blocks", new byte[] { 1, 2, 3 }, opts: new NatsJSPubOpts { MsgId = "log:0:0" });
+        first.EnsureSuccess();
+        PubAckResponse again = await js.PublishAsync("flashwal.test.blocks", new byte[] { 1, 2, 3 }, opts: new NatsJSPubOpts { MsgId = "log:0:0" });
+        Assert.False(first.Duplicate);
+        Assert.Null(again.Error);
+        Assert.True(again.Duplicate); // a re-send after a failure is stored once
+        Assert.Throws<NatsJSDuplicateMessageException>(again.EnsureSuccess); // the client calls that a failure: the shipper must not
+        Assert.Equal(first.Seq, again.Seq);
+
+        await stream.RefreshAsync();
+        string leader = stream.Info.Cluster?.Leader ?? throw new InvalidOperationException("the stream has no leader");
+        NatsNode leaderNode = cluster.Nodes.Single(n => n.Name == leader);
+        leaderNode.Kill();
+
+        // A publish goes through once the other two elected a new leader for the stream.
+        PubAckResponse? after = null;
+        for (int attempt = 0; attempt < 100 && after is null; attempt++)
+        {
+            try
+            {
+                using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                after = await js.PublishAsync("flashwal.test.blocks", new byte[] { 4 }, opts: new NatsJSPubOpts { MsgId = "log:0:1" }, cancellationToken: patience.Token);
+                after.EnsureSuccess();
+            }
+            catch (Exception e) when (e is NatsJSApiException or NatsJSException or NatsException or OperationCanceledException or TimeoutException)
+            {
+                after = null;
+                await Task.Delay(200);
+            }
+        }
+
+        Assert.NotNull(after);
+        Assert.Equal(first.Seq + 1, after.Seq);
+        INatsJSStream survived = await js.GetStreamAsync("FLASHWAL_TEST");
+        Assert.Equal(2, survived.Info.State.Messages);
+        Assert.NotEqual(leader, survived.Info.Cluster?.Leader);
+    }
+}

@@ -1,0 +1,280 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+
+namespace FlashWal.Tests.Support;
+
+/// <summary>
+/// A real NATS JetStream cluster of Debian's <c>nats-server</c> on 127.0.0.1, for the replication
+/// tests (issue 17): each node on free loopback ports (client, route, monitoring), its own store
+/// directory, routes to every node; started and stopped by the test, never an address outside
+/// loopback. <c>build.ps1</c> installs the server (apt-get) before the tests run.
+/// </summary>
+public sealed class NatsCluster : IDisposable
+{
+    private static readonly Lazy<string?> s_server = new(FindServer);
+    private readonly string _root;
+    private readonly List<NatsNode> _nodes = [];
+
+    private NatsCluster(string root) => _root = root;
+
+    /// <summary>The nodes, in the order they were started.</summary>
+    public IReadOnlyList<NatsNode> Nodes => _nodes;
+
+    /// <summary>The client URLs of every node, comma-separated, as a client is given them for failover.</summary>
+    public string Urls => string.Join(',', _nodes.Select(n => n.ClientUrl));
+
+    /// <summary>Set by <c>build.ps1</c> to why it could not install <c>nats-server</c>.</summary>
+    public const string InstallFailedVariable = "FLASHWAL_NATS_INSTALL_FAILED";
+
+    /// <summary>
+    /// Why the cluster tests are skipped here: only when <c>build.ps1</c> tried to install the server
+    /// and said why it could not. A server that is simply missing fails the tests instead, naming the way on.
+    /// </summary>
+    public static string? Unavailable => s_server.Value is null && Environment.GetEnvironmentVariable(InstallFailedVariable) is { Length: > 0 } why
+        ? why
+        : null;
+
+    /// <summary>Starts <paramref name="nodes"/> JetStream nodes routed to each other and waits until they have elected a meta leader.</summary>
+    public static NatsCluster Start(int nodes = 3, TimeSpan? timeout = null)
+    {
+        string server = s_server.Value ?? throw new InvalidOperationException(
+            $"nats-server is not installed: the project's scripts install it (build.ps1 runs 'apt-get install -y nats-server' as root); install it, or set {InstallFailedVariable} to why it cannot be to skip these tests");
+        string root = Path.Combine(Path.GetTempPath(), "flashwal-tests", "nats-" + Guid.NewGuid().ToString("n"));
+        var cluster = new NatsCluster(root);
+        try
+        {
+            int[] routes = [.. Enumerable.Range(0, nodes).Select(_ => FreePort())];
+            for (int i = 0; i < nodes; i++)
+            {
+                cluster._nodes.Add(new NatsNode(server, Path.Combine(root, "n" + (i + 1).ToString(CultureInfo.InvariantCulture)), "n" + (i + 1).ToString(CultureInfo.InvariantCulture), FreePort(), routes[i], FreePort(), routes));
+            }
+
+            cluster._nodes.ForEach(n => n.Start());
+            cluster.WaitForLeader(timeout ?? TimeSpan.FromSeconds(30));
+            return cluster;
+        }
+        catch
+        {
+            cluster.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The JetStream meta leader's server name as a running node reports it; null while there is none.</summary>
+    public string? MetaLeader()
+    {
+        foreach (NatsNode node in _nodes.Where(n => n.IsRunning && !n.IsPaused))
+        {
+            if (node.Jsz() is { } jsz && jsz.TryGetProperty("meta_cluster", out JsonElement meta)
+                && meta.TryGetProperty("leader", out JsonElement leader) && leader.GetString() is { Length: > 0 } name)
+            {
+                return name;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Waits until a meta leader is elected among the running nodes.</summary>
+    public string WaitForLeader(TimeSpan timeout)
+    {
+        var waited = Stopwatch.StartNew();
+        while (waited.Elapsed < timeout)
+        {
+            if (MetaLeader() is { } leader)
+            {
+                return leader;
+            }
+
+            Thread.Sleep(100);
+        }
+
+        throw new TimeoutException($"no JetStream meta leader among {string.Join(", ", _nodes.Select(n => n.Describe()))} after {timeout.TotalSeconds:0} s");
+    }
+
+    /// <summary>Kills every node this cluster started and deletes their stores.</summary>
+    public void Dispose()
+    {
+        foreach (NatsNode node in _nodes)
+        {
+            node.Dispose();
+        }
+
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string? FindServer()
+    {
+        foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator).Append("/usr/sbin").Append("/usr/bin"))
+        {
+            string candidate = Path.Combine(dir, "nats-server");
+            if (dir.Length > 0 && File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+}
+
+/// <summary>One <c>nats-server</c> process of a <see cref="NatsCluster"/>: started, killed, paused and resumed by the test.</summary>
+public sealed class NatsNode : IDisposable
+{
+    private static readonly HttpClient s_http = new() { Timeout = TimeSpan.FromSeconds(2) };
+    private readonly string _server;
+    private readonly string _config;
+    private Process? _process;
+
+    internal NatsNode(string server, string directory, string name, int clientPort, int routePort, int monitorPort, IEnumerable<int> routes)
+    {
+        _server = server;
+        Name = name;
+        ClientPort = clientPort;
+        MonitorPort = monitorPort;
+        Directory.CreateDirectory(directory);
+        _config = Path.Combine(directory, "nats.conf");
+        string store = Path.Combine(directory, "store");
+        File.WriteAllText(_config, string.Create(CultureInfo.InvariantCulture, $$"""
+            server_name: {{name}}
+            listen: 127.0.0.1:{{clientPort}}
+            http: 127.0.0.1:{{monitorPort}}
+            jetstream {
+              store_dir: "{{store}}"
+            }
+            cluster {
+              name: flashwal
+              listen: 127.0.0.1:{{routePort}}
+              routes: [{{string.Join(", ", routes.Select(p => $"nats-route://127.0.0.1:{p}"))}}]
+            }
+            """));
+    }
+
+    /// <summary>The server name (<c>n1</c>, <c>n2</c>, …).</summary>
+    public string Name { get; }
+
+    /// <summary>The client port on 127.0.0.1.</summary>
+    public int ClientPort { get; }
+
+    /// <summary>The monitoring (HTTP) port on 127.0.0.1.</summary>
+    public int MonitorPort { get; }
+
+    /// <summary>The client URL.</summary>
+    public string ClientUrl => string.Create(CultureInfo.InvariantCulture, $"nats://127.0.0.1:{ClientPort}");
+
+    /// <summary>Whether the process runs (paused or not).</summary>
+    public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>Whether the process is stopped with SIGSTOP.</summary>
+    public bool IsPaused { get; private set; }
+
+    /// <summary>Starts the process (again, after <see cref="Kill"/>: with the same store).</summary>
+    public void Start()
+    {
+        var start = new ProcessStartInfo(_server, ["-c", _config]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        _process = Process.Start(start) ?? throw new InvalidOperationException($"{_server} did not start");
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        IsPaused = false;
+    }
+
+    /// <summary>Kills the process (SIGKILL) and waits for it.</summary>
+    public void Kill()
+    {
+        if (_process is { HasExited: false } process)
+        {
+            if (IsPaused)
+            {
+                Signal("CONT");
+            }
+
+            process.Kill();
+            process.WaitForExit();
+        }
+
+        IsPaused = false;
+    }
+
+    /// <summary>Pauses the process (SIGSTOP): it holds its sockets and answers nothing.</summary>
+    public void Pause()
+    {
+        Signal("STOP");
+        IsPaused = true;
+    }
+
+    /// <summary>Resumes a paused process (SIGCONT).</summary>
+    public void Resume()
+    {
+        Signal("CONT");
+        IsPaused = false;
+    }
+
+    /// <summary>The node's <c>/jsz</c> monitoring document; null when it does not answer.</summary>
+    public JsonElement? Jsz()
+    {
+        try
+        {
+            string text = s_http.GetStringAsync(new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{MonitorPort}/jsz"))).GetAwaiter().GetResult();
+            return JsonDocument.Parse(text).RootElement.Clone();
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>For a failure message: name, ports and state.</summary>
+    public string Describe() => string.Create(CultureInfo.InvariantCulture,
+        $"{Name} (client {ClientPort}, monitor {MonitorPort}, {(IsRunning ? IsPaused ? "paused" : "running" : "stopped")})");
+
+    public void Dispose()
+    {
+        Kill();
+        _process?.Dispose();
+        _process = null;
+    }
+
+    private void Signal(string signal)
+    {
+        if (_process is not { HasExited: false } process)
+        {
+            return;
+        }
+
+        using var kill = Process.Start(new ProcessStartInfo("kill", ["-" + signal, process.Id.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
+        kill.WaitForExit();
+    }
+}
+
+/// <summary>A test that needs a NATS cluster: skipped, with the reason, where no <c>nats-server</c> could be installed.</summary>
+public sealed class NatsClusterFactAttribute : FactAttribute
+{
+    public NatsClusterFactAttribute()
+    {
+        if (NatsCluster.Unavailable is { } reason)
+        {
+            Skip = reason;
+        }
+    }
+}

@@ -50,8 +50,7 @@ internal static unsafe class SegmentScanner
         scan.Header = header;
         if (nameIndex >= 0 && nameIndex != header.SegmentIndex)
         {
-            scan.Add(FindingSeverity.Damage, FindingCode.SegmentNameMismatch, SegmentHeader.OffSegmentIndex, -1,
-                "the file name and the header disagree on the segment index", Hex.Of(nameIndex), Hex.Of(header.SegmentIndex));
+            scan.Add(NameMismatch(path, nameIndex, header.SegmentIndex));
         }
 
         scan.SegmentIndex = header.SegmentIndex;
@@ -281,6 +280,11 @@ internal static unsafe class SegmentScanner
             }
         }
     }
+
+    /// <summary>The damage of a segment file named for index <paramref name="named"/> whose header holds <paramref name="held"/> (every reader's wording).</summary>
+    internal static Finding NameMismatch(string path, long named, long held) =>
+        new(FindingSeverity.Damage, FindingCode.SegmentNameMismatch, path, SegmentHeader.OffSegmentIndex, -1,
+            "the file name and the header disagree on the segment index", Hex.Of(named), Hex.Of(held));
 
     /// <summary>Where blocks can end in a segment of <paramref name="length"/> bytes: its capacity, and a valid summary's data end.</summary>
     private static long DataLimit(SegmentScan scan, SegmentHeader header, long length) =>

@@ -15,6 +15,9 @@ namespace FlashWal.Inspection;
 /// </remarks>
 public static class SegmentVerifier
 {
+    /// <summary>What the verifier and repair say of an empty segment after the log's last data.</summary>
+    internal const string PreparedUnusedMessage = "the segment holds no event (prepared and never used)";
+
     /// <summary>Verifies a segment file or a WAL directory.</summary>
     /// <exception cref="WalPathNotFoundException"><paramref name="path"/> does not exist.</exception>
     public static VerificationReport Verify(string path)
@@ -260,8 +263,7 @@ public static class SegmentVerifier
             "unsealed bytes end a segment that later segments follow; only the log's last segment may end torn"),
         SegmentState.Open when followed => new Finding(FindingSeverity.Info, FindingCode.SegmentNotClosed, scan.Path, SegmentFormat.SummaryOffset, -1,
             "the segment was never closed; its successor's chain seed shows whether it is complete"),
-        SegmentState.Empty => new Finding(FindingSeverity.Info, FindingCode.SegmentEmpty, scan.Path, -1, -1,
-            "the segment holds no event (prepared and never used)"),
+        SegmentState.Empty => new Finding(FindingSeverity.Info, FindingCode.SegmentEmpty, scan.Path, -1, -1, PreparedUnusedMessage),
         _ => null,
     };
 

@@ -153,8 +153,7 @@ internal sealed unsafe class TailSegment : IDisposable
     {
         if (header.SegmentIndex != index)
         {
-            throw new WalCorruptionException(new Finding(FindingSeverity.Damage, FindingCode.SegmentNameMismatch, scan.Path, SegmentHeader.OffSegmentIndex, -1,
-                "the file name and the header disagree on the segment index", Hex.Of(index), Hex.Of(header.SegmentIndex)));
+            throw new WalCorruptionException(SegmentScanner.NameMismatch(scan.Path, index, header.SegmentIndex));
         }
     }
 

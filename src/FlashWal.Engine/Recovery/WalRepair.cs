@@ -92,7 +92,7 @@ public static class WalRepair
         TailPlan tail = ResumePoint.Plan(directory, stays);
         var actions = new List<RepairAction>();
         var removals = tail.Unused.Select(u => new RepairAction(RepairActionKind.RemovePreparedSegment, u.Path,
-            ReasonFor(catalog, u.Path, FindingCode.SegmentEmpty, "the segment holds no event (prepared and never used)"),
+            ReasonFor(catalog, u.Path, FindingCode.SegmentEmpty, SegmentVerifier.PreparedUnusedMessage),
             "deletes a segment after the last one with data that holds no event (prepared and never used, or a creation a crash cut short), as a recorder's open does",
             null, []) { Scan = u }).ToList();
         actions.AddRange(removals);

@@ -143,6 +143,7 @@ public sealed class NatsNode : IDisposable
     private static readonly HttpClient s_http = new() { Timeout = TimeSpan.FromSeconds(2) };
     private readonly string _server;
     private readonly string _config;
+    private readonly Queue<string> _lastLines = new(); // what the server printed last, for a failure message
     private Process? _process;
 
     internal NatsNode(string server, string directory, string name, int clientPort, int routePort, int monitorPort, IEnumerable<int> routes)
@@ -192,8 +193,8 @@ public sealed class NatsNode : IDisposable
     {
         var start = new ProcessStartInfo(_server, ["-c", _config]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         _process = Process.Start(start) ?? throw new InvalidOperationException($"{_server} did not start");
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
+        _process.OutputDataReceived += (_, e) => Remember(e.Data);
+        _process.ErrorDataReceived += (_, e) => Remember(e.Data);
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         IsPaused = false;
@@ -236,7 +237,8 @@ public sealed class NatsNode : IDisposable
         try
         {
             string text = s_http.GetStringAsync(new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{MonitorPort}/jsz"))).GetAwaiter().GetResult();
-            return JsonDocument.Parse(text).RootElement.Clone();
+            using JsonDocument document = JsonDocument.Parse(text);
+            return document.RootElement.Clone();
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException)
         {
@@ -244,9 +246,35 @@ public sealed class NatsNode : IDisposable
         }
     }
 
-    /// <summary>For a failure message: name, ports and state.</summary>
-    public string Describe() => string.Create(CultureInfo.InvariantCulture,
-        $"{Name} (client {ClientPort}, monitor {MonitorPort}, {(IsRunning ? IsPaused ? "paused" : "running" : "stopped")})");
+    /// <summary>For a failure message: name, ports, state and the server's last line.</summary>
+    public string Describe()
+    {
+        string last;
+        lock (_lastLines)
+        {
+            last = _lastLines.Count > 0 ? _lastLines.Last() : "nothing printed";
+        }
+
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{Name} (client {ClientPort}, monitor {MonitorPort}, {(IsRunning ? IsPaused ? "paused" : "running" : "stopped")}; last: {last})");
+    }
+
+    private void Remember(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_lastLines)
+        {
+            _lastLines.Enqueue(line);
+            if (_lastLines.Count > 20)
+            {
+                _lastLines.Dequeue();
+            }
+        }
+    }
 
     public void Dispose()
     {

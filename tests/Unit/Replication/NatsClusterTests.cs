@@ -60,4 +60,41 @@ public sealed class NatsClusterTests
         Assert.Equal(2, survived.Info.State.Messages);
         Assert.NotEqual(leader, survived.Info.Cluster?.Leader);
     }
+
+    /// <summary>
+    /// Debian's server is 2.9.10: what needs 2.10 is accepted and silently dropped (issue 17). A
+    /// stream's metadata is not kept, and a consumer filtered on two subjects delivers every subject.
+    /// The shipper therefore uses one subject and no 2.10 setting, and reads its stream's settings
+    /// back; should this test fail, the server is newer and those choices can be revisited.
+    /// </summary>
+    [NatsClusterFact]
+    public async Task The_server_accepts_settings_of_newer_servers_and_silently_ignores_them()
+    {
+        using NatsCluster cluster = NatsCluster.Start();
+        await using var connection = new NatsConnection(new NatsOpts { Url = cluster.Urls });
+        var js = new NatsJSContext(connection);
+        INatsJSStream stream = await js.CreateStreamAsync(new StreamConfig("FLASHWAL_V", ["v.>"])
+        {
+            Metadata = new Dictionary<string, string> { ["flashwal"] = "1" },
+        });
+        Assert.True(stream.Info.Config.Metadata is null or { Count: 0 }, "the server kept a stream's metadata: it is newer than 2.9");
+
+        foreach (string subject in new[] { "v.a", "v.b", "v.c" })
+        {
+            (await js.PublishAsync(subject, new byte[] { 1 })).EnsureSuccess();
+        }
+
+        INatsJSConsumer consumer = await js.CreateOrUpdateConsumerAsync("FLASHWAL_V", new ConsumerConfig("two-subjects")
+        {
+            FilterSubjects = ["v.a", "v.b"],
+            AckPolicy = ConsumerConfigAckPolicy.None,
+        });
+        var delivered = new List<string>();
+        await foreach (NatsJSMsg<byte[]> message in consumer.FetchAsync<byte[]>(new NatsJSFetchOpts { MaxMsgs = 10, Expires = TimeSpan.FromSeconds(2) }))
+        {
+            delivered.Add(message.Subject);
+        }
+
+        Assert.Equal(["v.a", "v.b", "v.c"], delivered); // v.c too: the two-subject filter was dropped
+    }
 }

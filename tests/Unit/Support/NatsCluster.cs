@@ -40,6 +40,7 @@ public sealed class NatsCluster : IDisposable
     /// <summary>Starts <paramref name="nodes"/> JetStream nodes routed to each other and waits until they have elected a meta leader.</summary>
     public static NatsCluster Start(int nodes = 3, TimeSpan? timeout = null)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(nodes, 2); // one node with routes only to itself never elects a leader
         string server = s_server.Value ?? throw new InvalidOperationException(
             $"nats-server is not installed: the project's scripts install it (build.ps1 runs 'apt-get install -y nats-server' as root); install it, or set {InstallFailedVariable} to why it cannot be to skip these tests");
         string root = Path.Combine(Path.GetTempPath(), "flashwal-tests", "nats-" + Guid.NewGuid().ToString("n"));

@@ -158,6 +158,65 @@ public sealed unsafe class WalTailer : IDisposable
     }
 
     /// <summary>
+    /// Reads the next sealed block whole, without waiting, verified as <see cref="TryReadNext"/>
+    /// verifies the events in it (the block's checks, the chain, the segment around it); blocks whose
+    /// events all precede the start id are passed over. False when none is sealed right now, or when
+    /// the log has ended (<see cref="State"/>). The block's bytes are valid until the next call on this
+    /// tailer. For a reader that copies blocks as they are (replication); one tailer hands out either
+    /// events or blocks.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Some events of the current block were handed out by <see cref="TryReadNext"/> and others are left.</exception>
+    /// <exception cref="WalCorruptionException">A sealed block, a summary or the chain between segments is damaged.</exception>
+    public bool TryReadNextBlock(out SealedBlock block)
+    {
+        ThrowIfDisposed();
+        if (_recordsLeft > 0)
+        {
+            throw new InvalidOperationException($"The tailer of '{Directory}' is handing out the events of a block; blocks are read from a tailer that reads no events.");
+        }
+
+        while (State == TailerState.Following)
+        {
+            if (_current is null)
+            {
+                if (!TryStart())
+                {
+                    break;
+                }
+
+                continue;
+            }
+
+            TailSegment segment = _current;
+            long start = _position;
+            if (!Step())
+            {
+                break;
+            }
+
+            // A step either entered a block of this segment (it moved the position on) or moved to
+            // another segment, or ended the log.
+            if (_current == segment && _position > start)
+            {
+                _recordsLeft = 0;
+                BlockHeader header = BlockHeader.Read(new ReadOnlySpan<byte>(segment.Base + start, SegmentFormat.BlockHeaderSize));
+                if (header.LastEventId < _from)
+                {
+                    continue;
+                }
+
+                LastEventId = header.LastEventId;
+                block = new SealedBlock(segment.Index, start, new ReadOnlySpan<byte>(segment.Base + start, (int)(_position - start)),
+                    header.RecordCount, header.FirstEventId, header.LastEventId, header.ChainCrc);
+                return true;
+            }
+        }
+
+        block = default;
+        return false;
+    }
+
+    /// <summary>
     /// Reads the next event, waiting for it to be committed. False only when the log has ended
     /// (<see cref="State"/> says how) and every committed event has been read. The payload is valid
     /// until the next call on this tailer.

@@ -153,6 +153,46 @@ public sealed class WalTailerBlockTests
         }
     }
 
+    [Fact]
+    public void Reading_sealed_blocks_allocates_nothing()
+    {
+        using var dir = new TempDirectory();
+        using WalRecorder recorder = WalRecorder.Open(dir.Path, new WalRecorderOptions { SegmentSize = 4 << 20, BlockSize = 4096 });
+        for (long id = 1; id <= 5000; id++)
+        {
+            recorder.Append(Wal.Payload(id, Wal.PayloadLength(id)));
+            if (id % 10 == 0)
+            {
+                recorder.Commit(); // a block of ten events
+            }
+        }
+
+        using WalTailer tailer = WalTailer.Open(dir.Path, options: Quick);
+        long sum = 0;
+        for (int i = 0; i < 50; i++)
+        {
+            Assert.True(tailer.TryReadNextBlock(out SealedBlock block)); // warm-up: the segment mapped, the code compiled
+            sum += block.Bytes.Length;
+        }
+
+        long allocated = AllocationCounter.Least(() =>
+        {
+            for (int i = 0; i < 100; i++)
+            {
+                if (!tailer.TryReadNextBlock(out SealedBlock block))
+                {
+                    Assert.Fail($"the block after event {tailer.LastEventId} is not readable");
+                }
+
+                sum += block.Bytes.Length + block.LastEventId;
+            }
+        });
+
+        Assert.Equal(0, allocated);
+        Assert.Equal(3500, tailer.LastEventId); // 50 + 3 × 100 blocks of ten events
+        Assert.True(sum > 0);
+    }
+
     /// <summary>The next block, copied out, waiting up to 5 s; null at the end of the log.</summary>
     private static Block? ReadBlock(WalTailer tailer)
     {

@@ -512,7 +512,6 @@ public sealed class WalRecovery : IDisposable
 
         _telemetry = new PreloaderTelemetry();
         _losses.Clear();
-        _sequence = new SegmentSequence(Catalog, previous: null, previousIndex: -1, headFloor: null, live: false);
-        _tally = new ReplayTally(from);
+        _tally = new ReplayTally(from); // the segment sequence is made anew where a replay is planned
     }
 }

@@ -19,9 +19,10 @@ internal static class Retention
     /// limit can never leave the directory with only unflushed segments. Before the first deletion
     /// <paramref name="raiseFloor"/> durably records the new lowest index (the checkpoint's
     /// <see cref="MetaCheckpoint.FirstSegmentIndex"/>), so that a reader can tell these deletions from a
-    /// lost segment (FORMAT.md §17).
+    /// lost segment (FORMAT.md §17). With a <paramref name="replicated"/> watermark, a segment holding
+    /// an event above it is kept, and every later one: a replica behind finds what it has not acknowledged.
     /// </summary>
-    public static void Apply(string directory, RetentionPolicy policy, long lastClosedIndex, RecorderTelemetry telemetry, Disk disk, Action<long> raiseFloor)
+    public static void Apply(string directory, RetentionPolicy policy, long lastClosedIndex, RecorderTelemetry telemetry, Disk disk, Action<long> raiseFloor, ReplicationMark? replicated = null)
     {
         if (lastClosedIndex < 0)
         {
@@ -56,7 +57,7 @@ internal static class Retention
             bool tooMany = count > policy.MaxSegments;
             bool tooBig = bytes > policy.MaxBytes;
             bool tooOld = policy.MaxAge is not null && SegmentFile.ReadSummary(path)?.ClosedUnixNs is long closed && closed < cutoff;
-            if (!tooMany && !tooBig && !tooOld)
+            if ((!tooMany && !tooBig && !tooOld) || NotReplicated(path, replicated))
             {
                 break;
             }
@@ -81,6 +82,10 @@ internal static class Retention
 
         disk.SyncDirectory(directory);
     }
+
+    /// <summary>Whether the closed segment at <paramref name="path"/> holds an event above the replicated watermark (never, without one).</summary>
+    private static bool NotReplicated(string path, ReplicationMark? replicated) =>
+        replicated is not null && SegmentFile.ReadSummary(path) is { } summary && summary.LastEventId > replicated.EventId;
 
     /// <summary>
     /// Compresses every plain segment up to <paramref name="throughIndex"/> (all closed and flushed).

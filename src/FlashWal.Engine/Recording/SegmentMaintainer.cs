@@ -190,7 +190,7 @@ internal sealed class SegmentMaintainer
 
         try
         {
-            Retention.Apply(_recorder.Directory, _options.Retention, LastClosedIndex, _telemetry, _options.Disk, RaiseFloor);
+            Retention.Apply(_recorder.Directory, _options.Retention, LastClosedIndex, _telemetry, _options.Disk, RaiseFloor, _recorder.Replication);
             RetentionFailure = null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or Errors.WalException)

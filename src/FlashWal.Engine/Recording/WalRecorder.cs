@@ -51,6 +51,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
     private long _rotations; // the writer's, beside its other fields: a rotation touches no telemetry memory (see RotationTiming)
     private static int s_rotationPathCompiled;
     private TaskCompletionSource _durableAdvanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private ReplicationMark? _replication;
     private bool _closed;
     private bool _stopped; // closed or halted: the one flag the hot path reads
     private volatile Exception? _halt; // why recording stopped: a sync (or a close) that failed
@@ -129,6 +130,15 @@ public sealed class WalRecorder : IDisposable, IStagingListener
 
     /// <summary>Every event up to this id is flushed to stable storage: it survives a power loss. Any thread.</summary>
     public long DurableEventId => Volatile.Read(ref _durableId);
+
+    /// <summary>
+    /// The replicated watermark a shipper advances, once one is attached (<see cref="AttachReplication"/>);
+    /// null while the log is not replicated.
+    /// </summary>
+    public ReplicationMark? Replication { get; private set; }
+
+    /// <summary>Every event up to this id is held by a replica (<see cref="Replication"/>); 0 while none is attached. Any thread.</summary>
+    public long ReplicatedEventId => Replication?.EventId ?? 0;
 
     /// <summary>Index of the segment being written.</summary>
     public long ActiveSegmentIndex => _writer.SegmentIndex;
@@ -492,6 +502,36 @@ public sealed class WalRecorder : IDisposable, IStagingListener
 
         return DurableEventId >= eventId;
     }
+
+    /// <summary>
+    /// Attaches a replicated watermark for a shipper to advance (one per recorder). From then on
+    /// retention deletes no segment that holds an event above it: a replica that fell behind (its
+    /// servers down) still finds every event it has not acknowledged.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A mark is attached already.</exception>
+    public ReplicationMark AttachReplication()
+    {
+        ThrowIfStopped();
+        var mark = new ReplicationMark();
+        return Interlocked.CompareExchange(ref _replication, mark, null) is null
+            ? Replication = mark
+            : throw new InvalidOperationException($"The recorder of '{Directory}' is replicated already: one shipper advances its replicated watermark.");
+    }
+
+    /// <summary>Waits until <paramref name="eventId"/> is replicated (<see cref="Replication"/>). False on timeout. Any thread.</summary>
+    /// <exception cref="InvalidOperationException">The log is not replicated.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled.</exception>
+    /// <exception cref="WalReplicationStoppedException">The shipper stopped for good, so the event may never be replicated.</exception>
+    public bool WaitForReplicated(long eventId, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        (Replication ?? throw NotReplicated()).Wait(eventId, timeout, cancellationToken);
+
+    /// <summary>Waits asynchronously until <paramref name="eventId"/> is replicated. False on timeout. Any thread.</summary>
+    /// <exception cref="InvalidOperationException">The log is not replicated.</exception>
+    public Task<bool> WaitForReplicatedAsync(long eventId, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        (Replication ?? throw NotReplicated()).WaitAsync(eventId, timeout, cancellationToken);
+
+    private InvalidOperationException NotReplicated() =>
+        new($"The recorder of '{Directory}' is not replicated: no replicated watermark to wait for (record with a replication target).");
 
     /// <summary>
     /// One step of a durability wait: true when it is over (durable, or timed out); otherwise the task

@@ -124,5 +124,18 @@ public static class Wal
         return events;
     }
 
+    /// <summary>Every event of a log directory, in strict replay, copied out.</summary>
+    public static List<(long Id, long Timestamp, ushort Type, byte[] Payload)> ReadLog(string directory)
+    {
+        using var reader = FlashWal.Recovery.WalEventReader.Open(directory);
+        var events = new List<(long, long, ushort, byte[])>();
+        while (reader.TryReadNext(out WalEvent e))
+        {
+            events.Add((e.EventId, e.TimestampUnixNs, e.Type, e.Payload.ToArray()));
+        }
+
+        return events;
+    }
+
     public static string SegmentPath(string directory, long index) => Path.Combine(directory, SegmentFileName.Format(index));
 }

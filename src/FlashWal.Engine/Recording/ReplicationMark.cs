@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using FlashWal.Errors;
+
+namespace FlashWal.Recording;
+
+/// <summary>
+/// The replicated watermark of a log: every event up to <see cref="EventId"/> is held by a replica
+/// that acknowledged it (for NATS JetStream: stored by a quorum of the stream's servers). Advanced
+/// by a shipper, never by the recorder, and only upwards; read and waited on from any thread. It
+/// knows nothing of the transport, so the recorder, the host and the cmdlets expose it as they
+/// expose the committed and durable marks. While a mark is attached to a recorder, retention keeps
+/// every segment holding an event above it (<see cref="WalRecorder.AttachReplication"/>).
+/// </summary>
+public sealed class ReplicationMark
+{
+    private long _eventId;
+    private long _advancedAt = Stopwatch.GetTimestamp();
+    private volatile Exception? _failure;
+    private TaskCompletionSource _advanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Every event up to this id is replicated (0 before the first acknowledgement).</summary>
+    public long EventId => Volatile.Read(ref _eventId);
+
+    /// <summary>When <see cref="EventId"/> last moved (a <see cref="Stopwatch"/> timestamp; the mark's creation before that).</summary>
+    public long AdvancedAt => Volatile.Read(ref _advancedAt);
+
+    /// <summary>Why replication stopped for good (the shipper gave up: a refused stream, a damaged log); null while it goes on.</summary>
+    public Exception? Failure => _failure;
+
+    /// <summary>Raises the mark to <paramref name="eventId"/> (a lower id changes nothing) and wakes the waiters.</summary>
+    public void Advance(long eventId)
+    {
+        long seen = Volatile.Read(ref _eventId);
+        while (eventId > seen)
+        {
+            long was = Interlocked.CompareExchange(ref _eventId, eventId, seen);
+            if (was == seen)
+            {
+                Volatile.Write(ref _advancedAt, Stopwatch.GetTimestamp());
+                Wake();
+                return;
+            }
+
+            seen = was;
+        }
+    }
+
+    /// <summary>Records why replication stopped for good; waits then throw it instead of waiting on.</summary>
+    public void Fail(Exception failure)
+    {
+        ArgumentNullException.ThrowIfNull(failure);
+        _failure ??= failure;
+        Wake();
+    }
+
+    /// <summary>Waits until <paramref name="eventId"/> is replicated. False on timeout.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled.</exception>
+    /// <exception cref="WalReplicationStoppedException">Replication stopped for good (<see cref="Failure"/>), so the event may never be replicated.</exception>
+    public bool Wait(long eventId, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var elapsed = Stopwatch.StartNew();
+        while (!WaitIsOver(eventId, timeout, elapsed, out Task advanced, out TimeSpan slice))
+        {
+            advanced.Wait(slice, cancellationToken);
+        }
+
+        return EventId >= eventId;
+    }
+
+    /// <summary>Waits asynchronously until <paramref name="eventId"/> is replicated. False on timeout.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled.</exception>
+    /// <exception cref="WalReplicationStoppedException">Replication stopped for good (<see cref="Failure"/>).</exception>
+    public async Task<bool> WaitAsync(long eventId, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var elapsed = Stopwatch.StartNew();
+        while (!WaitIsOver(eventId, timeout, elapsed, out Task advanced, out TimeSpan slice))
+        {
+            try
+            {
+                await advanced.WaitAsync(slice, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
+
+        return EventId >= eventId;
+    }
+
+    private bool WaitIsOver(long eventId, TimeSpan timeout, Stopwatch elapsed, out Task advanced, out TimeSpan slice)
+    {
+        advanced = Volatile.Read(ref _advanced).Task; // read before the mark, so no advance is missed
+        slice = TimeSpan.Zero;
+        if (EventId >= eventId)
+        {
+            return true;
+        }
+
+        if (_failure is { } failure)
+        {
+            throw new WalReplicationStoppedException(failure);
+        }
+
+        TimeSpan left = timeout - elapsed.Elapsed;
+        if (left <= TimeSpan.Zero)
+        {
+            return true;
+        }
+
+        slice = left < TimeSpan.FromMilliseconds(100) ? left : TimeSpan.FromMilliseconds(100);
+        return false;
+    }
+
+    private void Wake() =>
+        Interlocked.Exchange(ref _advanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+}

@@ -1,0 +1,283 @@
+using System.Globalization;
+using FlashWal.Format;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+
+namespace FlashWal.Replication;
+
+/// <summary>
+/// A connection to the NATS servers and the JetStream stream that holds one log's replica: creates
+/// the stream (one subject, file storage, the replicas asked for, no limit that would delete what it
+/// acknowledged) or checks that an existing one has exactly those settings, reads its last message,
+/// publishes, and reads it in order. Every failure to reach it becomes one
+/// <see cref="WalStreamException"/> that names the servers and what went wrong.
+/// </summary>
+internal sealed class ReplicaStream : IAsyncDisposable
+{
+    private readonly NatsConnection _connection;
+    private readonly NatsJSContext _js;
+
+    private ReplicaStream(ReplicationOptions options, NatsConnection connection, string name, string subject)
+    {
+        Options = options;
+        _connection = connection;
+        _js = new NatsJSContext(connection);
+        Name = name;
+        Subject = subject;
+    }
+
+    public ReplicationOptions Options { get; }
+
+    /// <summary>The stream's name.</summary>
+    public string Name { get; private set; }
+
+    /// <summary>The stream's one subject.</summary>
+    public string Subject { get; }
+
+    /// <summary>The largest message the stream takes from this shipper, header included.</summary>
+    public int MaxMessageBytes { get; private set; }
+
+    /// <summary>Whether the connection is up now.</summary>
+    public bool IsConnected => _connection.ConnectionState == NatsConnectionState.Open;
+
+    /// <summary>
+    /// Connects and binds the stream of <paramref name="logId"/> (its name and subject from
+    /// <paramref name="options"/>, or derived from the id), creating it when <paramref name="create"/>
+    /// and it does not exist; with an unknown log (<paramref name="logId"/> null) the stream must be named.
+    /// </summary>
+    /// <exception cref="WalStreamException">The servers cannot be reached, have no JetStream, or the stream is missing or has other settings.</exception>
+    public static async Task<ReplicaStream> OpenAsync(ReplicationOptions options, LogId? logId, bool create, CancellationToken cancellationToken)
+    {
+        options.Validate();
+        string name = options.Stream ?? (logId is { } id ? ReplicationOptions.StreamFor(id) : "");
+        string subject = options.Subject ?? (logId is { } log ? ReplicationOptions.SubjectFor(log) : "");
+        var connection = new NatsConnection(new NatsOpts
+        {
+            Url = string.Join(',', options.ServerList().Select(u => u.ToString().TrimEnd('/'))),
+            Name = "flashwal",
+            ConnectTimeout = options.ConnectTimeout,
+            RequestTimeout = options.AckTimeout,
+            CommandTimeout = options.AckTimeout,
+            MaxReconnectRetry = -1,
+            ReconnectWaitMin = TimeSpan.FromMilliseconds(100),
+            ReconnectWaitMax = options.ConnectTimeout,
+        });
+        var stream = new ReplicaStream(options, connection, name, subject);
+        try
+        {
+            await stream.ConnectAsync(cancellationToken).ConfigureAwait(false);
+            if (stream.Name.Length == 0)
+            {
+                stream.Name = await stream.OnlyLogStreamAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await stream.BindAsync(create, cancellationToken).ConfigureAwait(false);
+            return stream;
+        }
+        catch
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task ConnectAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _connection.ConnectAsync().AsTask().WaitAsync(Options.ConnectTimeout * 2, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NatsException or TimeoutException or System.Net.Sockets.SocketException)
+        {
+            throw new WalStreamException(WalStreamException.Unreachable,
+                $"No NATS server answered at {Options.Servers} within {Options.ConnectTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s: {e.Message}", innerException: e);
+        }
+
+        MaxMessageBytes = (int)Math.Min(Options.MaxMessageBytes == 0 ? int.MaxValue : Options.MaxMessageBytes,
+            (_connection.ServerInfo?.MaxPayload ?? 1 << 20) - 1024); // room for the NATS headers
+    }
+
+    /// <summary>The one stream of a log on the servers (named <c>FLASHWAL_</c>…), for a reader given no stream name.</summary>
+    private async Task<string> OnlyLogStreamAsync(CancellationToken cancellationToken)
+    {
+        var names = new List<string>();
+        await foreach (string name in _js.ListStreamNamesAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if (name.StartsWith("FLASHWAL_", StringComparison.Ordinal))
+            {
+                names.Add(name);
+            }
+        }
+
+        return names.Count == 1 ? names[0] : throw new WalStreamException(WalStreamException.NotFound, names.Count == 0
+            ? $"The servers at {Options.Servers} hold no FlashWal stream (FLASHWAL_…); name the stream to read (--stream, -Stream)."
+            : $"The servers at {Options.Servers} hold {names.Count} FlashWal streams ({string.Join(", ", names.Order(StringComparer.Ordinal))}); name the one to read (--stream, -Stream).");
+    }
+
+    /// <summary>Finds the stream, or creates it, and checks its settings.</summary>
+    private async Task BindAsync(bool create, CancellationToken cancellationToken)
+    {
+        StreamConfig wanted = Wanted();
+        INatsJSStream stream;
+        try
+        {
+            stream = await _js.GetStreamAsync(Name, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (NatsJSApiException e) when (e.Error.ErrCode == 10059) // stream not found
+        {
+            if (!create)
+            {
+                throw new WalStreamException(WalStreamException.NotFound, $"The servers at {Options.Servers} hold no stream named '{Name}'.", innerException: e);
+            }
+
+            stream = await CreateAsync(wanted, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NatsNoRespondersException or NatsJSApiNoResponseException or NatsNoReplyException)
+        {
+            throw new WalStreamException(WalStreamException.Unreachable, $"The servers at {Options.Servers} answer but have no JetStream (start nats-server with -js, or a jetstream block in its configuration).", innerException: e);
+        }
+        catch (Exception e) when (e is NatsJSApiException or NatsJSException or NatsException or TimeoutException)
+        {
+            throw new WalStreamException(WalStreamException.Unreachable, $"The stream '{Name}' at {Options.Servers} cannot be looked up: {e.Message}", innerException: e);
+        }
+
+        CheckSettings(stream.Info.Config, wanted);
+    }
+
+    private async Task<INatsJSStream> CreateAsync(StreamConfig wanted, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _js.CreateStreamAsync(wanted, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NatsJSApiException e)
+        {
+            throw new WalStreamException(WalStreamException.SettingsDiffer,
+                $"The stream '{Name}' cannot be created at {Options.Servers} with {Options.Replicas} replicas on subject '{Subject}': {e.Error.Description} (code {e.Error.ErrCode}). A cluster needs at least as many JetStream servers as replicas; another stream may hold the subject.", innerException: e);
+        }
+    }
+
+    /// <summary>What the stream of a log is created with, and must have: nothing in it is ever deleted by the server.</summary>
+    private StreamConfig Wanted() => new(Name, [Subject])
+    {
+        NumReplicas = Options.Replicas,
+        Storage = StreamConfigStorage.File,
+        Retention = StreamConfigRetention.Limits,
+        Discard = StreamConfigDiscard.New,
+        MaxMsgs = -1,
+        MaxBytes = -1,
+        MaxMsgsPerSubject = -1,
+        MaxAge = TimeSpan.Zero,
+        DenyDelete = true,
+        DenyPurge = true,
+        Description = "FlashWal log replica (FORMAT.md section 19)",
+    };
+
+    private void CheckSettings(StreamConfig found, StreamConfig wanted)
+    {
+        var differences = new List<string>();
+        if (Subject.Length > 0 && (found.Subjects is not { Count: 1 } || found.Subjects.First() != Subject))
+        {
+            differences.Add($"subjects [{string.Join(", ", found.Subjects ?? [])}] instead of [{Subject}]");
+        }
+
+        if (found.NumReplicas != wanted.NumReplicas)
+        {
+            differences.Add(string.Create(CultureInfo.InvariantCulture, $"{found.NumReplicas} replicas instead of {wanted.NumReplicas}"));
+        }
+
+        if (found.Storage != StreamConfigStorage.File)
+        {
+            differences.Add($"{found.Storage} storage instead of file storage");
+        }
+
+        if (found.Retention != StreamConfigRetention.Limits)
+        {
+            differences.Add($"{found.Retention} retention, which deletes acknowledged messages, instead of limits");
+        }
+
+        if (found.MaxMsgs > 0 || found.MaxBytes > 0 || found.MaxMsgsPerSubject > 0 || found.MaxAge > TimeSpan.Zero)
+        {
+            differences.Add(string.Create(CultureInfo.InvariantCulture,
+                $"limits that delete old messages (max messages {found.MaxMsgs}, max bytes {found.MaxBytes}, max per subject {found.MaxMsgsPerSubject}, max age {found.MaxAge})"));
+        }
+
+        if (found.MaxMsgSize > 0 && found.MaxMsgSize < MaxMessageBytes)
+        {
+            MaxMessageBytes = found.MaxMsgSize;
+        }
+
+        if (differences.Count > 0)
+        {
+            throw new WalStreamException(WalStreamException.SettingsDiffer,
+                $"The stream '{Name}' at {Options.Servers} has other settings than a log's replica needs: {string.Join("; ", differences)}. Use another stream (--stream) or delete this one.");
+        }
+    }
+
+    /// <summary>The stream's last message, decoded and checked; null when the stream is empty.</summary>
+    /// <exception cref="WalStreamException">The last message is not a FlashWal replica message (<see cref="WalStreamException.ForeignStream"/>).</exception>
+    public async Task<(ReplicaMessage Message, ulong Sequence)?> LastMessageAsync(CancellationToken cancellationToken)
+    {
+        INatsJSStream stream = await _js.GetStreamAsync(Name, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (stream.Info.State.Messages == 0)
+        {
+            return null;
+        }
+
+        ulong last = stream.Info.State.LastSeq;
+        StreamMsgGetResponse got = await stream.GetAsync(new StreamMsgGetRequest { Seq = last }, cancellationToken).ConfigureAwait(false);
+        return (Decode(got.Message.Data, last), last);
+    }
+
+    /// <summary>Messages in the stream now, and the sequence of the last.</summary>
+    public async Task<(long Messages, ulong LastSequence, long Bytes)> StateAsync(CancellationToken cancellationToken)
+    {
+        INatsJSStream stream = await _js.GetStreamAsync(Name, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return (stream.Info.State.Messages, stream.Info.State.LastSeq, stream.Info.State.Bytes);
+    }
+
+    /// <summary>Decodes a stored message; a message that is not a replica message is a foreign stream.</summary>
+    public ReplicaMessage Decode(ReadOnlyMemory<byte> data, ulong sequence) =>
+        ReplicaMessage.TryRead(data, out string? problem)
+        ?? throw new WalStreamException(WalStreamException.ForeignStream, string.Create(CultureInfo.InvariantCulture,
+            $"Message {sequence} of the stream '{Name}' at {Options.Servers} is not a FlashWal log's: {problem}."));
+
+    /// <summary>
+    /// Publishes one message, only if the stream's last message is <paramref name="expectedLast"/>
+    /// (null: only into an empty stream), so that nothing is ever stored out of order; completes with the stream's acknowledgement.
+    /// </summary>
+    public Task<PubAckResponse> PublishAsync(ReadOnlyMemory<byte> message, string messageId, string? expectedLast, CancellationToken cancellationToken)
+    {
+        var opts = expectedLast is null
+            ? new NatsJSPubOpts { MsgId = messageId, ExpectedLastSequence = 0, RetryAttempts = 1 }
+            : new NatsJSPubOpts { MsgId = messageId, ExpectedLastMsgId = expectedLast, RetryAttempts = 1 };
+        return _js.PublishAsync(Subject, message, opts: opts, cancellationToken: cancellationToken).AsTask();
+    }
+
+    /// <summary>Reads the stream in order, from sequence 1 through <paramref name="lastSequence"/>, each message checked.</summary>
+    public async IAsyncEnumerable<(ReplicaMessage Message, ulong Sequence)> ReadAsync(ulong lastSequence,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (lastSequence == 0)
+        {
+            yield break;
+        }
+
+        INatsJSConsumer consumer = await _js.CreateOrderedConsumerAsync(Name, new NatsJSOrderedConsumerOpts
+        {
+            DeliverPolicy = ConsumerConfigDeliverPolicy.All,
+        }, cancellationToken).ConfigureAwait(false);
+        await foreach (NatsJSMsg<ReadOnlyMemory<byte>> message in consumer.ConsumeAsync<ReadOnlyMemory<byte>>(cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            ulong sequence = message.Metadata?.Sequence.Stream ?? 0;
+            yield return (Decode(message.Data, sequence), sequence);
+            if (sequence >= lastSequence)
+            {
+                yield break;
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await _connection.DisposeAsync().ConfigureAwait(false);
+}

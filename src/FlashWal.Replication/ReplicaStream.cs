@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using FlashWal.Format;
 using NATS.Client.Core;
@@ -84,14 +85,21 @@ internal sealed class ReplicaStream : IAsyncDisposable
 
     private async Task ConnectAsync(CancellationToken cancellationToken)
     {
-        try
+        for (int attempt = 1; ; attempt++)
         {
-            await _connection.ConnectAsync().AsTask().WaitAsync(Options.ConnectTimeout * 2, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is NatsException or TimeoutException or System.Net.Sockets.SocketException)
-        {
-            throw new WalStreamException(WalStreamException.Unreachable,
-                $"No NATS server answered at {Options.Servers} within {Options.ConnectTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s: {e.Message}", innerException: e);
+            try
+            {
+                await _connection.ConnectAsync().AsTask().WaitAsync(Options.ConnectTimeout * 2, cancellationToken).ConfigureAwait(false);
+                break;
+            }
+            catch (Exception e) when (e is NatsException or TimeoutException or System.Net.Sockets.SocketException)
+            {
+                if (attempt == ConnectAttempts)
+                {
+                    throw new WalStreamException(WalStreamException.Unreachable, string.Create(CultureInfo.InvariantCulture,
+                        $"No NATS server answered at {Options.Servers} ({ConnectAttempts} attempts, {Options.ConnectTimeout.TotalSeconds} s each): {e.Message}"), innerException: e);
+                }
+            }
         }
 
         MaxMessageBytes = (int)Math.Min(Options.MaxMessageBytes == 0 ? int.MaxValue : Options.MaxMessageBytes,
@@ -102,13 +110,19 @@ internal sealed class ReplicaStream : IAsyncDisposable
     private async Task<string> OnlyLogStreamAsync(CancellationToken cancellationToken)
     {
         var names = new List<string>();
-        await foreach (string name in _js.ListStreamNamesAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
+        await ApiAsync(async () =>
         {
-            if (name.StartsWith("FLASHWAL_", StringComparison.Ordinal))
+            names.Clear();
+            await foreach (string name in _js.ListStreamNamesAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
             {
-                names.Add(name);
+                if (name.StartsWith("FLASHWAL_", StringComparison.Ordinal))
+                {
+                    names.Add(name);
+                }
             }
-        }
+
+            return names.Count;
+        }, "list the streams", cancellationToken).ConfigureAwait(false);
 
         return names.Count == 1 ? names[0] : throw new WalStreamException(WalStreamException.NotFound, names.Count == 0
             ? $"The servers at {Options.Servers} hold no FlashWal stream (FLASHWAL_…); name the stream to read (--stream, -Stream)."
@@ -122,7 +136,7 @@ internal sealed class ReplicaStream : IAsyncDisposable
         INatsJSStream stream;
         try
         {
-            stream = await _js.GetStreamAsync(Name, cancellationToken: cancellationToken).ConfigureAwait(false);
+            stream = await ApiAsync(() => _js.GetStreamAsync(Name, cancellationToken: cancellationToken).AsTask(), $"look up the stream '{Name}'", cancellationToken).ConfigureAwait(false);
         }
         catch (NatsJSApiException e) when (e.Error.ErrCode == 10059) // stream not found
         {
@@ -132,10 +146,6 @@ internal sealed class ReplicaStream : IAsyncDisposable
             }
 
             stream = await CreateAsync(wanted, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is NatsNoRespondersException or NatsJSApiNoResponseException or NatsNoReplyException)
-        {
-            throw new WalStreamException(WalStreamException.Unreachable, $"The servers at {Options.Servers} answer but have no JetStream (start nats-server with -js, or a jetstream block in its configuration).", innerException: e);
         }
         catch (Exception e) when (e is NatsJSApiException or NatsJSException or NatsException or TimeoutException)
         {
@@ -149,7 +159,7 @@ internal sealed class ReplicaStream : IAsyncDisposable
     {
         try
         {
-            return await _js.CreateStreamAsync(wanted, cancellationToken).ConfigureAwait(false);
+            return await ApiAsync(() => _js.CreateStreamAsync(wanted, cancellationToken).AsTask(), $"create the stream '{Name}'", cancellationToken).ConfigureAwait(false);
         }
         catch (NatsJSApiException e)
         {
@@ -219,21 +229,24 @@ internal sealed class ReplicaStream : IAsyncDisposable
     /// <exception cref="WalStreamException">The last message is not a FlashWal replica message (<see cref="WalStreamException.ForeignStream"/>).</exception>
     public async Task<(ReplicaMessage Message, ulong Sequence)?> LastMessageAsync(CancellationToken cancellationToken)
     {
-        INatsJSStream stream = await _js.GetStreamAsync(Name, cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (stream.Info.State.Messages == 0)
+        return await ApiAsync<(ReplicaMessage, ulong)?>(async () =>
         {
-            return null;
-        }
+            INatsJSStream stream = await _js.GetStreamAsync(Name, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (stream.Info.State.Messages == 0)
+            {
+                return null;
+            }
 
-        ulong last = stream.Info.State.LastSeq;
-        StreamMsgGetResponse got = await stream.GetAsync(new StreamMsgGetRequest { Seq = last }, cancellationToken).ConfigureAwait(false);
-        return (Decode(got.Message.Data, last), last);
+            ulong last = stream.Info.State.LastSeq;
+            StreamMsgGetResponse got = await stream.GetAsync(new StreamMsgGetRequest { Seq = last }, cancellationToken).ConfigureAwait(false);
+            return (Decode(got.Message.Data, last), last);
+        }, $"read the last message of the stream '{Name}'", cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Messages in the stream now, and the sequence of the last.</summary>
     public async Task<(long Messages, ulong LastSequence, long Bytes)> StateAsync(CancellationToken cancellationToken)
     {
-        INatsJSStream stream = await _js.GetStreamAsync(Name, cancellationToken: cancellationToken).ConfigureAwait(false);
+        INatsJSStream stream = await ApiAsync(() => _js.GetStreamAsync(Name, cancellationToken: cancellationToken).AsTask(), $"look up the stream '{Name}'", cancellationToken).ConfigureAwait(false);
         return (stream.Info.State.Messages, stream.Info.State.LastSeq, stream.Info.State.Bytes);
     }
 
@@ -264,10 +277,10 @@ internal sealed class ReplicaStream : IAsyncDisposable
             yield break;
         }
 
-        INatsJSConsumer consumer = await _js.CreateOrderedConsumerAsync(Name, new NatsJSOrderedConsumerOpts
+        INatsJSConsumer consumer = await ApiAsync(() => _js.CreateOrderedConsumerAsync(Name, new NatsJSOrderedConsumerOpts
         {
             DeliverPolicy = ConsumerConfigDeliverPolicy.All,
-        }, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken).AsTask(), $"read the stream '{Name}'", cancellationToken).ConfigureAwait(false);
         await foreach (NatsJSMsg<ReadOnlyMemory<byte>> message in consumer.ConsumeAsync<ReadOnlyMemory<byte>>(cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             ulong sequence = message.Metadata?.Sequence.Stream ?? 0;
@@ -278,6 +291,43 @@ internal sealed class ReplicaStream : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>
+    /// A JetStream API call, tried again while the cluster cannot answer it yet (no API response, no
+    /// responders, JetStream temporarily unavailable: a leader being elected, a node coming back) for
+    /// up to <see cref="ApiPatience"/>; then the servers are unreachable, said once and clearly.
+    /// </summary>
+    private async Task<T> ApiAsync<T>(Func<Task<T>> call, string what, CancellationToken cancellationToken)
+    {
+        var patience = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                return await call().ConfigureAwait(false);
+            }
+            catch (Exception e) when (IsNotReady(e))
+            {
+                if (patience.Elapsed > ApiPatience)
+                {
+                    throw new WalStreamException(WalStreamException.Unreachable, string.Create(CultureInfo.InvariantCulture,
+                        $"The servers at {Options.Servers} did not answer the request to {what} for {ApiPatience.TotalSeconds} s ({e.Message}): is JetStream enabled (nats-server -js, or a jetstream block), and does the cluster have a quorum?"), innerException: e);
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>How long a JetStream API call is tried again while the cluster is not ready.</summary>
+    private TimeSpan ApiPatience => Options.ConnectTimeout * 10 > TimeSpan.FromSeconds(10) ? Options.ConnectTimeout * 10 : TimeSpan.FromSeconds(10);
+
+    /// <summary>Attempts to connect before the servers are called unreachable (a loaded machine may miss one timeout).</summary>
+    private const int ConnectAttempts = 3;
+
+    private static bool IsNotReady(Exception e) =>
+        e is NatsJSApiNoResponseException or NatsNoRespondersException or NatsNoReplyException or TimeoutException
+        || (e is NatsJSApiException api && (api.Error.Code == 503 || api.Error.ErrCode == 10008));
 
     public async ValueTask DisposeAsync() => await _connection.DisposeAsync().ConfigureAwait(false);
 }

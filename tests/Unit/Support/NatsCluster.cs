@@ -64,6 +64,24 @@ public sealed class NatsCluster : IDisposable
         }
     }
 
+    /// <summary>The node that leads stream <paramref name="stream"/> now, as the servers say.</summary>
+    public NatsNode StreamLeader(string stream)
+    {
+        var connection = new NATS.Client.Core.NatsConnection(new NATS.Client.Core.NatsOpts { Url = Urls });
+        NATS.Client.JetStream.INatsJSStream info;
+        try
+        {
+            info = new NATS.Client.JetStream.NatsJSContext(connection).GetStreamAsync(stream).AsTask().GetAwaiter().GetResult();
+        }
+        finally
+        {
+            connection.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+
+        string leader = info.Info.Cluster?.Leader ?? throw new InvalidOperationException($"the stream {stream} has no leader");
+        return _nodes.Single(n => n.Name == leader);
+    }
+
     /// <summary>The JetStream meta leader's server name as a running node reports it; null while there is none.</summary>
     public string? MetaLeader()
     {
@@ -300,6 +318,18 @@ public sealed class NatsNode : IDisposable
 public sealed class NatsClusterFactAttribute : FactAttribute
 {
     public NatsClusterFactAttribute()
+    {
+        if (NatsCluster.Unavailable is { } reason)
+        {
+            Skip = reason;
+        }
+    }
+}
+
+/// <summary>A theory that needs a NATS cluster: skipped, with the reason, where no <c>nats-server</c> could be installed.</summary>
+public sealed class NatsClusterTheoryAttribute : TheoryAttribute
+{
+    public NatsClusterTheoryAttribute()
     {
         if (NatsCluster.Unavailable is { } reason)
         {

@@ -1,0 +1,100 @@
+using FlashWal.Errors;
+using FlashWal.Format;
+using FlashWal.Recovery;
+using FlashWal.Replication;
+using FlashWal.Tests.Support;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+
+namespace FlashWal.Tests.Replication;
+
+/// <summary>
+/// Bad targets get one clear error that names what is wrong, and nothing is shipped (issue 17): a
+/// URL that is not one, servers that do not answer, a stream with other settings, a stream of
+/// another log, a restore into a directory that is not empty.
+/// </summary>
+public sealed class ReplicationRefusalTests
+{
+    [Theory]
+    [InlineData("", "No NATS server")]
+    [InlineData("http://127.0.0.1:4222", "'http://127.0.0.1:4222' is not a NATS server URL")]
+    [InlineData("127.0.0.1:4222", "is not a NATS server URL")]
+    [InlineData("nats://127.0.0.1:4222/path", "is not a NATS server URL")]
+    public void A_server_list_that_is_not_one_is_refused_naming_the_bad_entry(string servers, string expected)
+    {
+        var e = Assert.Throws<WalStreamException>(() => new ReplicationOptions { Servers = servers }.Validate());
+        Assert.Equal(WalStreamException.UrlInvalid, e.ErrorId);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Servers_that_do_not_answer_are_unreachable_and_named()
+    {
+        using var dir = new TempDirectory();
+        ShipAndRestoreTests.Record(dir.Path, events: 10, commitEvery: 5);
+        string nobody = "nats://127.0.0.1:" + NatsCluster.FreePort();
+        var e = Assert.Throws<WalStreamException>(() => LogShipper.Start(dir.Path, new ReplicationOptions { Servers = nobody, ConnectTimeout = TimeSpan.FromMilliseconds(300) }));
+        Assert.Equal(WalStreamException.Unreachable, e.ErrorId);
+        Assert.Contains(nobody, e.Message, StringComparison.Ordinal);
+    }
+
+    [NatsClusterFact]
+    public async Task A_stream_with_other_settings_or_of_another_log_is_refused_and_a_restore_needs_an_empty_directory()
+    {
+        using NatsCluster cluster = NatsCluster.Start();
+        using var first = new TempDirectory();
+        using var second = new TempDirectory();
+        ShipAndRestoreTests.Record(first.Path, events: 200, commitEvery: 10);
+        ShipAndRestoreTests.Record(second.Path, events: 200, commitEvery: 10);
+        var options = new ReplicationOptions { Servers = cluster.Urls };
+
+        // A stream that would delete what it acknowledged (one replica, a message limit) is not a replica.
+        await using (var connection = new NatsConnection(new NatsOpts { Url = cluster.Urls }))
+        {
+            await new NatsJSContext(connection).CreateStreamAsync(new StreamConfig("LIMITED", ["limited"]) { NumReplicas = 1, MaxMsgs = 100 });
+        }
+
+        var settings = Assert.Throws<WalStreamException>(() => LogShipper.Start(first.Path, options with { Stream = "LIMITED", Subject = "limited" }));
+        Assert.Equal(WalStreamException.SettingsDiffer, settings.ErrorId);
+        Assert.Contains("1 replicas instead of 3", settings.Message, StringComparison.Ordinal);
+        Assert.Contains("limits that delete old messages", settings.Message, StringComparison.Ordinal);
+
+        // The first log ships into a stream named for the second: the second is then refused there.
+        using (LogShipper shipper = LogShipper.Start(first.Path, options with { Stream = "SHARED", Subject = "shared" }))
+        {
+            Assert.True(shipper.WaitForEnd(TimeSpan.FromSeconds(30)));
+        }
+
+        var foreign = Assert.Throws<WalStreamException>(() => LogShipper.Start(second.Path, options with { Stream = "SHARED", Subject = "shared" }));
+        Assert.Equal(WalStreamException.ForeignStream, foreign.ErrorId);
+        Assert.Contains("holds log", foreign.Message, StringComparison.Ordinal);
+        Assert.Contains(second.Path, foreign.Message, StringComparison.Ordinal);
+
+        var notEmpty = Assert.Throws<WalStreamException>(() => LogRestore.Run(options with { Stream = "SHARED" }, second.Path));
+        Assert.Equal(WalStreamException.TargetNotEmpty, notEmpty.ErrorId);
+        var missing = Assert.Throws<WalStreamException>(() => LogRestore.Run(options with { Stream = "NOSUCH" }, Path.Combine(second.Path, "restored")));
+        Assert.Equal(WalStreamException.NotFound, missing.ErrorId);
+        Assert.Contains("'NOSUCH'", missing.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_segment_assembly_refuses_parts_out_of_place()
+    {
+        using var dir = new TempDirectory();
+        using var copy = new TempDirectory();
+        var log = Wal.WriteLog(dir.Path, segments: 1, perSegment: 50, Wal.Small, sealEvery: 10);
+        byte[] file = File.ReadAllBytes(Wal.SegmentPath(dir.Path, 0));
+        var summary = SegmentSummary.Read(file.AsSpan(SegmentFormat.SummaryOffset));
+        using var segment = SegmentAssembly.Begin(copy.Path, file.AsSpan(0, SegmentFormat.HeaderSize), log);
+        Assert.Equal(WalReplicaException.ForeignLog, Assert.Throws<WalReplicaException>(() => SegmentAssembly.Begin(copy.Path, file.AsSpan(0, 128), LogId.NewId())).ErrorId);
+        var gap = Assert.Throws<WalReplicaException>(() => segment.AddBlocks(SegmentFormat.DataOffset + 64, file.AsSpan(4096 + 64, 128)));
+        Assert.Equal(WalReplicaException.OutOfOrder, gap.ErrorId);
+        var early = Assert.Throws<WalReplicaException>(() => segment.Close(file.AsSpan(SegmentFormat.SummaryOffset, 64), file.Length));
+        Assert.Contains("blocks are missing", early.Message, StringComparison.Ordinal);
+        segment.AddBlocks(SegmentFormat.DataOffset, file.AsSpan(SegmentFormat.DataOffset, (int)(summary.DataEnd - SegmentFormat.DataOffset)));
+        segment.Close(file.AsSpan(SegmentFormat.SummaryOffset, 64), file.Length);
+        segment.Complete();
+        Assert.Equal(file, File.ReadAllBytes(Wal.SegmentPath(copy.Path, 0)));
+    }
+}

@@ -34,6 +34,8 @@ public static class Program
             RecoverCommand.Build(output, error),
             DumpCommand.Build(output, error, stop),
             RepairCommand.Build(output, error),
+            ReplicateCommand.Build(output, error, stop),
+            RestoreCommand.Build(output, error, stop),
         };
 
         ParseResult parse = root.Parse(args);

@@ -40,12 +40,15 @@ internal static class RecordCommand
         var writerCore = new Option<int?>("--writer-core") { Description = "Pin the writer thread (this command's) to this core (Linux).", CustomParser = r => Numbers.Whole<int>(r) };
         var backgroundCores = new Option<string?>("--background-cores") { Description = "Cores the recorder's background threads (preparer, flusher, maintainer) may run on, e.g. 0 or 0,2 (Linux)." };
         var backgroundNice = new Option<int>("--background-nice") { Description = "Nice value of the background threads, 0 to 19: they yield to the writer on a shared core (Linux).", DefaultValueFactory = _ => 0, CustomParser = Numbers.Whole<int> };
+        var replicateTo = new Option<string?>("--replicate-to") { Description = "Ship the log as it is recorded to these NATS servers (nats://host:port, comma-separated): a JetStream stream with 3 replicas; prints 'replicated <id>' as they acknowledge." };
+        var replication = ReplicationSwitches.Create();
         var keepSegments = new Option<int?>("--keep-segments") { Description = "Retention: keep at most this many segments, deleting the oldest closed ones.", CustomParser = r => Numbers.Whole<int>(r) };
         var command = new Command("record", "Write synthetic events into a WAL directory through the recorder, continuing its log.")
         {
             directory, events, rate, duration, payloadSize, segmentSize, blockSize, durability, syncInterval, commitEvery, reportDurable, noPreparer, compressAfter, keepSegments,
-            writerCore, backgroundCores, backgroundNice,
+            writerCore, backgroundCores, backgroundNice, replicateTo,
         };
+        replication.AddTo(command);
         // The recorder option (an ArgumentOutOfRangeException's ParamName) that each option of this command sets.
         var setting = new Dictionary<string, Option>(StringComparer.Ordinal)
         {
@@ -129,7 +132,8 @@ internal static class RecordCommand
                 return CommandErrors.Usage(error, $"--payload-size {payload} does not fit in a block of {block} bytes: the largest payload is {options.Segments.MaxPayloadSize} bytes.");
             }
 
-            var plan = new Plan(count, parse.GetValue(rate), seconds, (int)payload, parse.GetValue(commitEvery), parse.GetValue(reportDurable));
+            Replication.ReplicationOptions? replicate = parse.GetValue(replicateTo) is { } servers ? replication.Options(parse, servers) : null;
+            var plan = new Plan(count, parse.GetValue(rate), seconds, (int)payload, parse.GetValue(commitEvery), parse.GetValue(reportDurable), replicate);
             // The writer is this thread; in-process callers (tests, a host program) get their thread back as it was.
             var before = new ThreadPlacement { Cores = writerPlacement.IsAnywhere ? null : ThreadPlacement.OfCurrentThread().Cores };
             writerPlacement.ApplyToCurrentThread();
@@ -149,7 +153,10 @@ internal static class RecordCommand
     private static string Given(ParseResult parse, Option option) =>
         parse.GetResult(option) is { Tokens: [.., var last] } ? last.Value : "(default)";
 
-    private sealed record Plan(long Events, long Rate, double? Seconds, int PayloadLength, int CommitEvery, bool ReportDurable);
+    private sealed record Plan(long Events, long Rate, double? Seconds, int PayloadLength, int CommitEvery, bool ReportDurable, Replication.ReplicationOptions? Replicate);
+
+    /// <summary>How long a recording waits, once closed, for the stream to acknowledge the rest of it.</summary>
+    private static readonly TimeSpan ReplicationDrain = TimeSpan.FromSeconds(60);
 
     private static int Record(TextWriter output, TextWriter error, string directory, WalRecorderOptions options, Plan plan)
     {
@@ -233,6 +240,15 @@ internal static class RecordCommand
 
         long firstId = recorder.LastEventId + 1;
         long firstSegment = recorder.ActiveSegmentIndex;
+        using Replication.LogShipper? shipper = plan.Replicate is { } target
+            ? Replication.LogShipper.Start(recorder.Directory, target, recorder.AttachReplication(), () => recorder.CommittedEventId)
+            : null;
+        using ReplicationReporter? replicated = shipper is null ? null : new ReplicationReporter(shipper.Mark, stdout);
+        if (shipper is not null)
+        {
+            stdout.WriteLine($"replicating to stream {shipper.Stream} at {plan.Replicate!.Servers}");
+        }
+
         using var stop = new CancellationTokenSource();
         var reporter = new Thread(() => ReportDurable(recorder, stdout, stop.Token)) { IsBackground = true, Name = "durable reporter" };
         if (plan.ReportDurable)
@@ -315,7 +331,7 @@ internal static class RecordCommand
             }
 
             Summarize(stdout, recorder, telemetry, written, firstId, lastId, segments, plan, total);
-            return ExitCodes.Ok;
+            return shipper is null ? ExitCodes.Ok : FinishReplication(stdout, error, shipper, replicated!, lastId);
         }
         finally
         {
@@ -325,6 +341,27 @@ internal static class RecordCommand
                 reporter.Join();
             }
         }
+    }
+
+    /// <summary>
+    /// Waits for the stream to acknowledge the closed log (at most a minute), prints the last
+    /// <c>replicated</c> line and where replication stands; exit 2 when part of the log is not replicated.
+    /// </summary>
+    private static int FinishReplication(TextWriter stdout, TextWriter error, Replication.LogShipper shipper, ReplicationReporter reporter, long lastId)
+    {
+        shipper.WaitForEnd(ReplicationDrain);
+        reporter.Dispose();
+        Replication.ReplicationStatus status = shipper.GetStatus();
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"replication {status.State}: replicated up to {status.ReplicatedEventId} in stream {status.Stream}; {status.Messages} message(s), {status.Bytes / 1e6:F1} MB, {status.Resyncs} resync(s)"));
+        if (status.ReplicatedEventId >= lastId)
+        {
+            return ExitCodes.Ok;
+        }
+
+        error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"flashwal: events {status.ReplicatedEventId + 1}..{lastId} are in {shipper.GetStatus().Directory} but not replicated ({status.LastError ?? "the servers did not acknowledge them in time"}); 'flashwal replicate {status.Directory} --to {status.Servers}' ships them"));
+        return ExitCodes.UsageOrIo;
     }
 
     /// <summary>

@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using System.Globalization;
+using FlashWal.Format;
+using FlashWal.Inspection;
+using FlashWal.Reading;
+using FlashWal.Tests.Cli;
+using FlashWal.Tests.Support;
+
+namespace FlashWal.Tests.Replication;
+
+/// <summary>
+/// Replication as an operator runs it, through <c>flashwal</c> (issue 17): a log recorded with
+/// <c>--replicate-to</c> while the stream's leader is killed restores byte for byte for every closed
+/// segment; when the recording machine is lost (the recorder's process killed, its disk never read
+/// again), every id up to the last <c>replicated &lt;id&gt;</c> it printed is in the restored log.
+/// </summary>
+public sealed class ReplicateCliTests
+{
+    [NatsClusterFact]
+    public void A_log_recorded_with_replicate_to_while_the_leader_is_killed_restores_byte_for_byte()
+    {
+        using NatsCluster cluster = NatsCluster.Start();
+        using var dir = new TempDirectory();
+        string wal = Path.Combine(dir.Path, "wal");
+        string copy = Path.Combine(dir.Path, "restored");
+        (int Code, string Out, string Err) record = default;
+        var recording = new Thread(() => record = CliTests.Run("record", wal, "--events", "300000", "--rate", "100000", "--segment-size", "1MiB",
+            "--block-size", "16KiB", "--replicate-to", cluster.Urls));
+        recording.Start();
+        string stream = ReplicationOptionsFor(wal);
+        Thread.Sleep(1000);
+        cluster.StreamLeader(stream).Kill();
+        recording.Join();
+
+        Assert.True(record.Code == 0, record.Err + record.Out);
+        long lastReplicated = Replicated(record.Out!).Max();
+        Assert.Equal(300_000, lastReplicated);
+        Assert.Contains("replication Finished: replicated up to 300000", record.Out, StringComparison.Ordinal);
+
+        var restore = CliTests.Run("restore", cluster.Urls, copy);
+        Assert.True(restore.Code == 0, restore.Err + restore.Out);
+        Assert.Contains("intact:", restore.Out, StringComparison.Ordinal);
+        ShipAndRestoreTests.AssertSameSegments(wal, copy);
+        ShipAndRestoreTests.AssertSameEvents(wal, copy);
+    }
+
+    [NatsClusterFact]
+    public void After_the_recording_machine_is_lost_every_id_printed_as_replicated_is_restored()
+    {
+        using NatsCluster cluster = NatsCluster.Start();
+        using var dir = new TempDirectory();
+        string wal = Path.Combine(dir.Path, "wal");
+        string copy = Path.Combine(dir.Path, "restored");
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string argument in new[] { Path.Combine(AppContext.BaseDirectory, "flashwal.dll"), "record", wal, "--events", "100000000", "--rate", "100000",
+            "--segment-size", "1MiB", "--block-size", "16KiB", "--replicate-to", cluster.Urls })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var printed = new List<long>();
+        using (Process recorder = Process.Start(start)!)
+        {
+            recorder.ErrorDataReceived += (_, _) => { };
+            recorder.BeginErrorReadLine();
+            var clock = Stopwatch.StartNew();
+            while (clock.Elapsed < TimeSpan.FromSeconds(60) && recorder.StandardOutput.ReadLine() is { } line)
+            {
+                if (line.StartsWith("replicated ", StringComparison.Ordinal))
+                {
+                    printed.Add(long.Parse(line["replicated ".Length..], CultureInfo.InvariantCulture));
+                    if (printed[^1] > 200_000)
+                    {
+                        break;
+                    }
+                }
+            }
+
+            recorder.Kill(); // the machine is gone: nothing of its disk is read again
+            recorder.WaitForExit();
+        }
+
+        Assert.True(printed.Count > 0 && printed[^1] > 200_000, $"printed: {string.Join(' ', printed.TakeLast(5))}");
+        long promised = printed[^1];
+        var restore = CliTests.Run("restore", cluster.Urls, copy);
+        Assert.True(restore.Code == 0, restore.Err + restore.Out);
+        long expected = 1;
+        using (var reader = FlashWal.Recovery.WalEventReader.Open(copy))
+        {
+            while (reader.TryReadNext(out WalEvent e))
+            {
+                Assert.Equal(expected++, e.EventId); // every id, once, in order
+            }
+        }
+
+        Assert.True(expected - 1 >= promised, $"the restored log ends at {expected - 1}; {promised} was printed as replicated");
+        foreach ((long index, string path) in WalDirectory.List(copy).Segments.Where(s => SegmentFile.ReadSummary(s.Path) is not null))
+        {
+            Assert.True(File.ReadAllBytes(path).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(wal, Path.GetFileName(path)))), $"closed segment {index} differs");
+        }
+    }
+
+    /// <summary>The default stream of the log that appears in <paramref name="wal"/> (waits for its first segment).</summary>
+    private static string ReplicationOptionsFor(string wal)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            if (Directory.Exists(wal) && WalDirectory.List(wal).Segments is [var first, ..])
+            {
+                return FlashWal.Replication.ReplicationOptions.StreamFor(SegmentHeader.Read(SegmentFrame.ReadHeader(wal, first.Index)).LogId);
+            }
+
+            Thread.Sleep(10);
+        }
+
+        throw new TimeoutException($"no segment appeared in {wal}");
+    }
+
+    private static IEnumerable<long> Replicated(string output) =>
+        output.Split('\n').Where(l => l.StartsWith("replicated ", StringComparison.Ordinal) && !l.StartsWith("replicated up", StringComparison.Ordinal))
+            .Select(l => long.Parse(l["replicated ".Length..].Trim(), CultureInfo.InvariantCulture));
+}

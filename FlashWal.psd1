@@ -26,6 +26,9 @@
         'Invoke-WalRecovery'
         # Repair: make a damaged log continuable, deleting no event.
         'Repair-WalLog'
+        # Replication: where a recorder's replica stands, and a log rebuilt from its NATS JetStream stream.
+        'Get-WalReplication'
+        'Restore-WalLog'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

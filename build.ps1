@@ -121,6 +121,12 @@ function Invoke-BuildTask {
         @{ From = (Join-Path $bin 'FlashWal.PowerShell.dll'); To = 'FlashWal.PowerShell.dll' }
         @{ From = (Join-Path $bin 'FlashWal.Engine.dll'); To = 'FlashWal.Engine.dll' }
         @{ From = (Join-Path $bin 'Microsoft.Extensions.ObjectPool.dll'); To = 'Microsoft.Extensions.ObjectPool.dll' }
+        # Replication (Start-WalRecorder -ReplicateTo, Restore-WalLog): the library and the NATS client it ships with.
+        @{ From = (Join-Path $bin 'FlashWal.Replication.dll'); To = 'FlashWal.Replication.dll' }
+        foreach ($dependency in 'NATS.Client.Abstractions', 'NATS.Client.Core', 'NATS.Client.JetStream', 'NATS.NKeys', 'Microsoft.Extensions.Logging.Abstractions',
+            'Microsoft.Extensions.DependencyInjection.Abstractions', 'Microsoft.Extensions.Primitives', 'System.IO.Pipelines', 'System.Diagnostics.DiagnosticSource') {
+            @{ From = (Join-Path $bin "$dependency.dll"); To = "$dependency.dll" }
+        }
         @{ From = (Join-Path $bin 'en-US/FlashWal.PowerShell.dll-Help.xml'); To = 'en-US/FlashWal.PowerShell.dll-Help.xml' }
     )
     if (Test-Path -LiteralPath $ModuleOut) {
@@ -269,6 +275,7 @@ function Get-PesterManifest {
 }
 
 function Invoke-PesterTask {
+    Install-TestTool # nats-server: the replication tests start a cluster
     $pester = Get-PesterManifest
     $moduleManifest = Join-Path $ModuleOut 'FlashWal.psd1'
     $cli = Join-Path $CliOut 'flashwal.dll'

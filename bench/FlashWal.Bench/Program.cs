@@ -30,6 +30,7 @@ var scenarios = new Dictionary<string, Func<bool, ScenarioResult>>
     ["recovery"] = RecoveryScenario.Run,
     ["host"] = HostScenario.Run,
     ["neighbour"] = NeighbourScenario.Run,
+    ["replication"] = ReplicationScenario.Run,
     ["prefault"] = q => Legacy("prefault", PrefaultScenario.Run(q)),
     ["block-size"] = q => Legacy("block-size", BlockSizeScenario.Run(q)),
     ["compression"] = q => Legacy("compression", CompressionScenario.Run(q)),

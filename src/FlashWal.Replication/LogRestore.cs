@@ -39,7 +39,7 @@ public static class LogRestore
         (long count, ulong lastSequence, _) = await stream.StateAsync(cancellationToken).ConfigureAwait(false);
         if (count == 0)
         {
-            throw new WalStreamException(WalStreamException.NotFound, $"The stream '{stream.Name}' at {options.Servers} holds nothing to restore.");
+            throw new WalStreamException(WalStreamException.NotFoundErrorId, $"The stream '{stream.Name}' at {options.Servers} holds nothing to restore.");
         }
 
         var building = new SortedDictionary<long, SegmentAssembly>();
@@ -56,7 +56,7 @@ public static class LogRestore
                 log ??= message.LogId;
                 if (message.LogId != log)
                 {
-                    throw new WalStreamException(WalStreamException.ForeignStream, string.Create(CultureInfo.InvariantCulture,
+                    throw new WalStreamException(WalStreamException.ForeignStreamErrorId, string.Create(CultureInfo.InvariantCulture,
                         $"Message {sequence} of the stream '{stream.Name}' belongs to log {message.LogId}; the stream started with log {log}."));
                 }
 
@@ -72,7 +72,7 @@ public static class LogRestore
 
                 if (!building.TryGetValue(message.SegmentIndex, out SegmentAssembly? segment))
                 {
-                    throw new WalReplicaException(WalReplicaException.OutOfOrder, string.Create(CultureInfo.InvariantCulture,
+                    throw new WalReplicaException(WalReplicaException.OutOfOrderErrorId, string.Create(CultureInfo.InvariantCulture,
                         $"Message {sequence} of the stream '{stream.Name}' carries a {message.Kind} of segment {message.SegmentIndex}, which is not open: its header was not in the stream before it, or it was closed already."), directory);
                 }
 
@@ -133,7 +133,7 @@ public static class LogRestore
 
         if (Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
         {
-            throw new WalStreamException(WalStreamException.TargetNotEmpty,
+            throw new WalStreamException(WalStreamException.TargetNotEmptyErrorId,
                 $"'{directory}' is not empty: a log is restored into an empty directory, so that nothing of another log mixes with it.", directory);
         }
 

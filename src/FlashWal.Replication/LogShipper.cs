@@ -33,7 +33,7 @@ namespace FlashWal.Replication;
 /// <para><b>Watermark.</b> Acknowledgements are taken in order; each for blocks raises the
 /// <see cref="ReplicationMark"/> to the last event id it carried.</para>
 /// </remarks>
-public sealed class LogShipper : IDisposable
+public sealed class LogShipper : IReplicaShipper
 {
     /// <summary>How often a segment that waits for its summary is looked at again.</summary>
     private static readonly long CloseCheckTicks = Stopwatch.Frequency / 100;
@@ -131,6 +131,7 @@ public sealed class LogShipper : IDisposable
             throw;
         }
 
+        shipper.Mark.Revive(); // this shipper raises it now: a failure of the one before no longer stands
         shipper._thread.Start();
         return shipper;
     }
@@ -198,6 +199,12 @@ public sealed class LogShipper : IDisposable
         _tailer?.Dispose();
         _stream.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _completion.TrySetResult(ShipperState.Stopped);
+        if (_state != ShipperState.Finished)
+        {
+            // Whoever waits for an id above the mark would wait for ever: nothing raises it any more.
+            Mark.Fail(new WalException(string.Create(CultureInfo.InvariantCulture,
+                $"The shipper of '{_directory}' to the stream '{_stream.Name}' was stopped ({_state}); events after {Mark.EventId} may not be replicated."), _directory));
+        }
         _stop.Dispose();
     }
 
@@ -303,7 +310,7 @@ public sealed class LogShipper : IDisposable
         (ReplicaMessage Message, ulong Sequence)? last = _stream.LastMessageAsync(_stop.Token).GetAwaiter().GetResult();
         if (last is { } l && l.Message.LogId != _logId)
         {
-            throw new WalStreamException(WalStreamException.ForeignStream, string.Create(CultureInfo.InvariantCulture,
+            throw new WalStreamException(WalStreamException.ForeignStreamErrorId, string.Create(CultureInfo.InvariantCulture,
                 $"The stream '{_stream.Name}' at {_options.Servers} holds log {l.Message.LogId}, not log {_logId} of '{_directory}': give each log a stream of its own."), _directory);
         }
 
@@ -346,7 +353,7 @@ public sealed class LogShipper : IDisposable
             int room = _stream.MaxMessageBytes - ReplicaMessage.HeaderSize;
             if (block.Bytes.Length > room)
             {
-                throw new WalStreamException(WalStreamException.SettingsDiffer, string.Create(CultureInfo.InvariantCulture,
+                throw new WalStreamException(WalStreamException.SettingsDifferErrorId, string.Create(CultureInfo.InvariantCulture,
                     $"A block of {block.Bytes.Length} bytes (segment {block.SegmentIndex} of '{_directory}') does not fit in a message of the servers at {_options.Servers} (at most {room} bytes after the header): raise their max_payload, or record with smaller blocks."), _directory);
             }
 
@@ -379,7 +386,7 @@ public sealed class LogShipper : IDisposable
         uint seed = BinaryPrimitives.ReadUInt32LittleEndian(block.Bytes[40..]);
         if (block.Offset != _nextOffset || (_chain is uint chain && seed != chain))
         {
-            throw new WalStreamException(WalStreamException.Diverged, string.Create(CultureInfo.InvariantCulture,
+            throw new WalStreamException(WalStreamException.DivergedErrorId, string.Create(CultureInfo.InvariantCulture,
                 $"The log in '{_directory}' does not continue the stream '{_stream.Name}': its next block (segment {block.SegmentIndex}, offset {block.Offset}, events {block.FirstEventId}-{block.LastEventId}, chain seed {seed:x8}) should start at offset {_nextOffset} with chain {_chain:x8}. Was the log rewritten, or were its segments deleted before they were shipped?"), _directory);
         }
     }
@@ -390,7 +397,7 @@ public sealed class LogShipper : IDisposable
         long from = _segment >= 0 ? _segment + 1 : WalDirectory.List(_directory).Segments[0].Index;
         if (index < from)
         {
-            throw new WalStreamException(WalStreamException.Diverged, string.Create(CultureInfo.InvariantCulture,
+            throw new WalStreamException(WalStreamException.DivergedErrorId, string.Create(CultureInfo.InvariantCulture,
                 $"The log in '{_directory}' goes back to segment {index} after the stream '{_stream.Name}' received segment {_segment}."), _directory);
         }
 
@@ -591,7 +598,7 @@ public sealed class LogShipper : IDisposable
 
     private static bool IsTransient(Exception e) =>
         e is NatsException or TimeoutException or OperationCanceledException or ShipmentRefusedException or AggregateException
-        || (e is WalStreamException stream && stream.ErrorId == WalStreamException.Unreachable);
+        || (e is WalStreamException stream && stream.ErrorId == WalStreamException.UnreachableErrorId);
 
     /// <summary>The stream refused a publish (most often: its predecessor was lost, so it would have been out of order). Read the stream again.</summary>
     private sealed class ShipmentRefusedException(string message) : Exception(message);

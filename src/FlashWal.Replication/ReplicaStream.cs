@@ -96,7 +96,7 @@ internal sealed class ReplicaStream : IAsyncDisposable
             {
                 if (attempt == ConnectAttempts)
                 {
-                    throw new WalStreamException(WalStreamException.Unreachable, string.Create(CultureInfo.InvariantCulture,
+                    throw new WalStreamException(WalStreamException.UnreachableErrorId, string.Create(CultureInfo.InvariantCulture,
                         $"No NATS server answered at {Options.Servers} ({ConnectAttempts} attempts, {Options.ConnectTimeout.TotalSeconds} s each): {e.Message}"), innerException: e);
                 }
             }
@@ -124,7 +124,7 @@ internal sealed class ReplicaStream : IAsyncDisposable
             return names.Count;
         }, "list the streams", cancellationToken).ConfigureAwait(false);
 
-        return names.Count == 1 ? names[0] : throw new WalStreamException(WalStreamException.NotFound, names.Count == 0
+        return names.Count == 1 ? names[0] : throw new WalStreamException(WalStreamException.NotFoundErrorId, names.Count == 0
             ? $"The servers at {Options.Servers} hold no FlashWal stream (FLASHWAL_…); name the stream to read (--stream, -Stream)."
             : $"The servers at {Options.Servers} hold {names.Count} FlashWal streams ({string.Join(", ", names.Order(StringComparer.Ordinal))}); name the one to read (--stream, -Stream).");
     }
@@ -142,14 +142,14 @@ internal sealed class ReplicaStream : IAsyncDisposable
         {
             if (!create)
             {
-                throw new WalStreamException(WalStreamException.NotFound, $"The servers at {Options.Servers} hold no stream named '{Name}'.", innerException: e);
+                throw new WalStreamException(WalStreamException.NotFoundErrorId, $"The servers at {Options.Servers} hold no stream named '{Name}'.", innerException: e);
             }
 
             stream = await CreateAsync(wanted, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is NatsJSApiException or NatsJSException or NatsException or TimeoutException)
         {
-            throw new WalStreamException(WalStreamException.Unreachable, $"The stream '{Name}' at {Options.Servers} cannot be looked up: {e.Message}", innerException: e);
+            throw new WalStreamException(WalStreamException.UnreachableErrorId, $"The stream '{Name}' at {Options.Servers} cannot be looked up: {e.Message}", innerException: e);
         }
 
         CheckSettings(stream.Info.Config, wanted);
@@ -163,7 +163,7 @@ internal sealed class ReplicaStream : IAsyncDisposable
         }
         catch (NatsJSApiException e)
         {
-            throw new WalStreamException(WalStreamException.SettingsDiffer,
+            throw new WalStreamException(WalStreamException.SettingsDifferErrorId,
                 $"The stream '{Name}' cannot be created at {Options.Servers} with {Options.Replicas} replicas on subject '{Subject}': {e.Error.Description} (code {e.Error.ErrCode}). A cluster needs at least as many JetStream servers as replicas; another stream may hold the subject.", innerException: e);
         }
     }
@@ -220,13 +220,13 @@ internal sealed class ReplicaStream : IAsyncDisposable
 
         if (differences.Count > 0)
         {
-            throw new WalStreamException(WalStreamException.SettingsDiffer,
+            throw new WalStreamException(WalStreamException.SettingsDifferErrorId,
                 $"The stream '{Name}' at {Options.Servers} has other settings than a log's replica needs: {string.Join("; ", differences)}. Use another stream (--stream) or delete this one.");
         }
     }
 
     /// <summary>The stream's last message, decoded and checked; null when the stream is empty.</summary>
-    /// <exception cref="WalStreamException">The last message is not a FlashWal replica message (<see cref="WalStreamException.ForeignStream"/>).</exception>
+    /// <exception cref="WalStreamException">The last message is not a FlashWal replica message (<see cref="WalStreamException.ForeignStreamErrorId"/>).</exception>
     public async Task<(ReplicaMessage Message, ulong Sequence)?> LastMessageAsync(CancellationToken cancellationToken)
     {
         return await ApiAsync<(ReplicaMessage, ulong)?>(async () =>
@@ -253,7 +253,7 @@ internal sealed class ReplicaStream : IAsyncDisposable
     /// <summary>Decodes a stored message; a message that is not a replica message is a foreign stream.</summary>
     public ReplicaMessage Decode(ReadOnlyMemory<byte> data, ulong sequence) =>
         ReplicaMessage.TryRead(data, out string? problem)
-        ?? throw new WalStreamException(WalStreamException.ForeignStream, string.Create(CultureInfo.InvariantCulture,
+        ?? throw new WalStreamException(WalStreamException.ForeignStreamErrorId, string.Create(CultureInfo.InvariantCulture,
             $"Message {sequence} of the stream '{Name}' at {Options.Servers} is not a FlashWal log's: {problem}."));
 
     /// <summary>
@@ -310,7 +310,7 @@ internal sealed class ReplicaStream : IAsyncDisposable
             {
                 if (patience.Elapsed > ApiPatience)
                 {
-                    throw new WalStreamException(WalStreamException.Unreachable, string.Create(CultureInfo.InvariantCulture,
+                    throw new WalStreamException(WalStreamException.UnreachableErrorId, string.Create(CultureInfo.InvariantCulture,
                         $"The servers at {Options.Servers} did not answer the request to {what} for {ApiPatience.TotalSeconds} s ({e.Message}): is JetStream enabled (nats-server -js, or a jetstream block), and does the cluster have a quorum?"), innerException: e);
                 }
 

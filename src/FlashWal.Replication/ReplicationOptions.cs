@@ -44,7 +44,7 @@ public sealed record ReplicationOptions
     public static string SubjectFor(LogId logId) => "flashwal." + logId;
 
     /// <summary>Throws naming the first setting that cannot be used.</summary>
-    /// <exception cref="WalStreamException">The server list is not a list of <c>nats://</c> URLs (<see cref="WalStreamException.UrlInvalid"/>).</exception>
+    /// <exception cref="WalStreamException">The server list is not a list of <c>nats://</c> URLs (<see cref="WalStreamException.UrlInvalidErrorId"/>).</exception>
     /// <exception cref="ArgumentOutOfRangeException">A number is out of its range (named).</exception>
     /// <exception cref="ArgumentException">A stream name or subject NATS does not take.</exception>
     public void Validate()
@@ -71,13 +71,13 @@ public sealed record ReplicationOptions
     }
 
     /// <summary>The servers, each checked: a <c>nats://</c> (or <c>tls://</c>) URL with a host and, if given, a port.</summary>
-    /// <exception cref="WalStreamException">One is not (<see cref="WalStreamException.UrlInvalid"/>), named.</exception>
+    /// <exception cref="WalStreamException">One is not (<see cref="WalStreamException.UrlInvalidErrorId"/>), named.</exception>
     public IReadOnlyList<Uri> ServerList()
     {
         string[] parts = (Servers ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length == 0)
         {
-            throw new WalStreamException(WalStreamException.UrlInvalid, "No NATS server was given: give one or more URLs, such as nats://127.0.0.1:4222.");
+            throw new WalStreamException(WalStreamException.UrlInvalidErrorId, "No NATS server was given: give one or more URLs, such as nats://127.0.0.1:4222.");
         }
 
         var servers = new List<Uri>();
@@ -86,7 +86,7 @@ public sealed record ReplicationOptions
             if (!Uri.TryCreate(part, UriKind.Absolute, out Uri? uri) || uri.Scheme is not ("nats" or "tls") || uri.Host.Length == 0
                 || uri.AbsolutePath is not ("" or "/") || uri.Query.Length > 0)
             {
-                throw new WalStreamException(WalStreamException.UrlInvalid,
+                throw new WalStreamException(WalStreamException.UrlInvalidErrorId,
                     $"'{part}' is not a NATS server URL: give nats://host:port (or tls://host:port), several separated by commas.");
             }
 

@@ -138,3 +138,68 @@ function Get-OpenHandleCount {
             try { "$($_.LinkTarget)".StartsWith($Directory) } catch { $false }
         }).Count
 }
+
+# Why the replication tests cannot run here, or $null: only when ./build.ps1 could not install nats-server
+# (it then sets FLASHWAL_NATS_INSTALL_FAILED to why). A server that is merely missing fails the tests instead.
+function Get-NatsUnavailableReason {
+    if (-not (Get-Command -Name 'nats-server' -CommandType Application -ErrorAction SilentlyContinue) -and $env:FLASHWAL_NATS_INSTALL_FAILED) {
+        return $env:FLASHWAL_NATS_INSTALL_FAILED
+    }
+    $null
+}
+
+# Starts a three-node NATS JetStream cluster on 127.0.0.1 (free ports, a store per node under $Directory)
+# and waits until it has a JetStream meta leader; returns Urls (comma-separated client URLs) and the
+# processes. Stop-TestNatsCluster kills them. Only loopback addresses, ever.
+function Start-TestNatsCluster {
+    param([Parameter(Mandatory)][string]$Directory)
+    $server = (Get-Command -Name 'nats-server' -CommandType Application -ErrorAction Stop | Select-Object -First 1).Source
+    function Get-FreePort {
+        $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+        $listener.Start()
+        try { $listener.LocalEndpoint.Port } finally { $listener.Stop() }
+    }
+    $nodes = 1..3 | ForEach-Object { [pscustomobject]@{ Name = "n$_"; Client = Get-FreePort; Route = Get-FreePort; Monitor = Get-FreePort } }
+    $routes = ($nodes | ForEach-Object { "nats-route://127.0.0.1:$($_.Route)" }) -join ', '
+    $processes = foreach ($node in $nodes) {
+        $store = Join-Path $Directory $node.Name
+        New-Item -ItemType Directory -Path $store -Force | Out-Null
+        $config = Join-Path $store 'server.conf'
+        Set-Content -LiteralPath $config -Value @"
+server_name: $($node.Name)
+listen: 127.0.0.1:$($node.Client)
+http: 127.0.0.1:$($node.Monitor)
+jetstream { store_dir: "$store" }
+cluster { name: flashwal-pester, listen: 127.0.0.1:$($node.Route), routes: [$routes] }
+"@
+        Start-Process -FilePath $server -ArgumentList '-c', $config -PassThru -RedirectStandardOutput (Join-Path $store 'out.log') -RedirectStandardError (Join-Path $store 'err.log')
+    }
+    $cluster = [pscustomobject]@{ Urls = ($nodes | ForEach-Object { "nats://127.0.0.1:$($_.Client)" }) -join ','; Processes = @($processes) }
+    $deadline = [DateTime]::UtcNow.AddSeconds(30)
+    while ([DateTime]::UtcNow -lt $deadline) {
+        foreach ($node in $nodes) {
+            try {
+                $jsz = Invoke-RestMethod -Uri "http://127.0.0.1:$($node.Monitor)/jsz" -TimeoutSec 2
+                if ($jsz.meta_cluster.leader) {
+                    return $cluster
+                }
+            }
+            catch {
+                Start-Sleep -Milliseconds 50 # not listening yet
+            }
+        }
+        Start-Sleep -Milliseconds 200
+    }
+    Stop-TestNatsCluster $cluster
+    throw "The NATS cluster in '$Directory' elected no JetStream leader within 30 s."
+}
+
+function Stop-TestNatsCluster {
+    param([Parameter(Mandatory)]$Cluster)
+    foreach ($process in $Cluster.Processes) {
+        if (-not $process.HasExited) {
+            $process.Kill()
+            $process.WaitForExit()
+        }
+    }
+}

@@ -32,6 +32,16 @@ public sealed partial class EngineLayeringTests
     ];
 
     [Fact]
+    public void The_engine_knows_no_transport_and_the_replication_library_uses_only_its_public_surface()
+    {
+        // Replication to NATS lives in FlashWal.Replication; the engine (and so every recorder) loads no NATS code.
+        Assert.DoesNotContain(typeof(Errors.WalException).Assembly.GetReferencedAssemblies(), a => a.Name!.StartsWith("NATS", StringComparison.Ordinal));
+        Assert.Contains(typeof(FlashWal.Replication.LogShipper).Assembly.GetReferencedAssemblies(), a => a.Name == "NATS.Client.JetStream");
+        Assert.DoesNotContain(typeof(Errors.WalException).Assembly.GetCustomAttributes(typeof(System.Runtime.CompilerServices.InternalsVisibleToAttribute), false)
+            .Cast<System.Runtime.CompilerServices.InternalsVisibleToAttribute>(), a => a.AssemblyName.StartsWith("FlashWal.Replication", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void No_engine_folder_uses_a_folder_above_it()
     {
         string engine = Path.Combine(RepositoryRoot(), "src", "FlashWal.Engine");

@@ -383,7 +383,7 @@ public sealed partial class ModuleContractTests : IClassFixture<ModuleContractTe
     [Fact]
     public void Types_named_by_format_files_and_scripts_exist_in_the_engine()
     {
-        Assembly engine = typeof(Errors.WalException).Assembly;
+        Assembly[] assemblies = [typeof(Errors.WalException).Assembly, typeof(FlashWal.Replication.LogShipper).Assembly];
         IEnumerable<string> files = _module.Manifest.List("FormatsToProcess").Select(f => Path.Combine(_module.RepositoryRoot, f))
             .Concat(Directory.GetFiles(Path.Combine(_module.RepositoryRoot, "tests", "Pester"), "*.ps1"))
             .Concat(Directory.GetFiles(Path.Combine(_module.RepositoryRoot, "examples"), "*.ps1"));
@@ -395,7 +395,7 @@ public sealed partial class ModuleContractTests : IClassFixture<ModuleContractTe
             {
                 named++;
                 string name = m.Groups["type"].Value;
-                if (engine.GetType(name) is not { IsPublic: true })
+                if (!assemblies.Any(a => a.GetType(name) is { IsPublic: true }))
                 {
                     missing.Add($"{name} (in {Path.GetFileName(file)})");
                 }
@@ -403,7 +403,7 @@ public sealed partial class ModuleContractTests : IClassFixture<ModuleContractTe
         }
 
         Assert.True(named > 10, $"only {named} engine type names found: the pattern no longer matches the files");
-        Assert.True(missing.Count == 0, "named but not a public engine type: " + string.Join("; ", missing.Distinct()));
+        Assert.True(missing.Count == 0, "named but not a public type of the engine or the replication library: " + string.Join("; ", missing.Distinct()));
     }
 
     [GeneratedRegex(@"(?<![\w.])(?<type>FlashWal\.(?!PowerShell\b)[A-Z]\w*\.[A-Z]\w*)(?=\]|<|\s|$)", RegexOptions.CultureInvariant)]
@@ -451,6 +451,9 @@ public sealed partial class ModuleContractTests : IClassFixture<ModuleContractTe
             var paths = Directory.GetFiles(RuntimeEnvironment.GetRuntimeDirectory(), "*.dll").ToList();
             paths.Add(AssemblyPath);
             paths.Add(Path.Combine(AppContext.BaseDirectory, "FlashWal.Engine.dll"));
+            paths.AddRange(Directory.GetFiles(AppContext.BaseDirectory, "FlashWal.Replication.dll"));
+            paths.AddRange(Directory.GetFiles(AppContext.BaseDirectory, "NATS.*.dll"));
+            paths.AddRange(Directory.GetFiles(AppContext.BaseDirectory, "Microsoft.Extensions.*.dll"));
             paths.Add(automation);
             using var context = new MetadataLoadContext(new PathAssemblyResolver(paths));
             Assembly module = context.LoadFromAssemblyPath(AssemblyPath);
@@ -501,11 +504,20 @@ public sealed partial class ModuleContractTests : IClassFixture<ModuleContractTe
                 .Where(f => f.IsLiteral && f.Name.EndsWith("ErrorId", StringComparison.Ordinal))
                 .Select(f => (string)f.GetRawConstantValue()!)
                 .ToHashSet(StringComparer.Ordinal);
-            foreach (Type type in typeof(Errors.WalException).Assembly.GetTypes().Where(t => !t.IsAbstract && typeof(Errors.WalException).IsAssignableFrom(t)))
+            foreach (Type type in new[] { typeof(Errors.WalException).Assembly, typeof(FlashWal.Replication.LogShipper).Assembly }
+                .SelectMany(a => a.GetTypes()).Where(t => !t.IsAbstract && typeof(Errors.WalException).IsAssignableFrom(t)))
             {
                 // ErrorId is a constant per type; an uninitialized instance answers it without a constructor's arguments.
+                // An exception that carries one of several ids (replication's) names each in an *ErrorId constant instead.
                 var instance = (Errors.WalException)System.Runtime.CompilerServices.RuntimeHelpers.GetUninitializedObject(type);
-                known.Add(instance.ErrorId);
+                if (instance.ErrorId is { } id)
+                {
+                    known.Add(id);
+                }
+
+                known.UnionWith(type.GetFields(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly)
+                    .Where(f => f.IsLiteral && f.Name.EndsWith("ErrorId", StringComparison.Ordinal))
+                    .Select(f => (string)f.GetRawConstantValue()!));
             }
 
             KnownErrorIds = known;

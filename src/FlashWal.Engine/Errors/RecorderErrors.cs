@@ -78,3 +78,14 @@ public sealed class WalEventNotAppendedException(string name, string directory, 
     /// <inheritdoc />
     public override string ErrorId => "WalEventNotAppended";
 }
+
+/// <summary>A wait for replication on a recorder whose log is not replicated.</summary>
+public sealed class WalRecorderNotReplicatedException(string name, string directory)
+    : WalException($"The recorder '{name}' ('{directory}') is not replicated: there is no replicated watermark to wait for. Start it with -ReplicateTo.", directory)
+{
+    /// <summary>The recorder's name.</summary>
+    public string Name { get; } = name;
+
+    /// <inheritdoc />
+    public override string ErrorId => "WalRecorderNotReplicated";
+}

@@ -9,13 +9,13 @@ public sealed class WalReplicaException(string errorId, string message, string? 
     : WalException(message, path, innerException)
 {
     /// <summary>Parts of a segment that do not follow each other (a gap, a repeat, a block after the close).</summary>
-    public const string OutOfOrder = "WalReplicaOutOfOrder";
+    public const string OutOfOrderErrorId = "WalReplicaOutOfOrder";
 
     /// <summary>A part of another log than the one being copied.</summary>
-    public const string ForeignLog = "WalReplicaForeignLog";
+    public const string ForeignLogErrorId = "WalReplicaForeignLog";
 
     /// <summary>A part whose bytes are not what it says (a bad header, a summary that disagrees with the blocks).</summary>
-    public const string BadPart = "WalReplicaBadPart";
+    public const string BadPartErrorId = "WalReplicaBadPart";
 
     /// <inheritdoc />
     public override string ErrorId { get; } = errorId;

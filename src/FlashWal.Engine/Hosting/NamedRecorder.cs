@@ -117,6 +117,7 @@ public sealed class NamedRecorder
     /// <summary>Queues an event; the task completes with its id once it reached <paramref name="wait"/> (<see cref="SubmitWait.Appended"/> or later).</summary>
     /// <exception cref="WalEventTooLargeException">The payload does not fit in a block.</exception>
     /// <exception cref="WalRecorderStoppedException">The recorder was stopped.</exception>
+    /// <exception cref="WalRecorderNotReplicatedException"><see cref="SubmitWait.Replicated"/> for a recorder that is not replicated; nothing was submitted.</exception>
     public ValueTask<long> SubmitAsync(ReadOnlySpan<byte> payload, ushort type, SubmitWait wait)
     {
         if (wait == SubmitWait.None)
@@ -126,6 +127,12 @@ public sealed class NamedRecorder
 
         try
         {
+            if (wait == SubmitWait.Replicated)
+            {
+                ReplicationMark mark = Shipper?.Mark ?? throw new WalRecorderNotReplicatedException(Name, Path);
+                return new ValueTask<long>(ThenReplicated(_host.SubmitAsync(payload, type, SubmitWait.Committed), mark));
+            }
+
             return _host.SubmitAsync(payload, type, wait);
         }
         catch (ObjectDisposedException e)
@@ -193,6 +200,60 @@ public sealed class NamedRecorder
         }
     }
 
+    /// <summary>The shipper that replicates the log, once <see cref="Replicate"/> started one; null while the log is not replicated.</summary>
+    public IReplicaShipper? Shipper { get; private set; }
+
+    /// <summary>Every event up to this id is stored by a quorum of the replica's servers; 0 while the log is not replicated.</summary>
+    public long ReplicatedEventId => Shipper?.Mark.EventId ?? 0;
+
+    /// <summary>
+    /// Starts replicating the log: <paramref name="start"/> gets the recorder's replicated watermark
+    /// and returns the shipper that raises it. From then on retention keeps what is not replicated,
+    /// and <see cref="Close"/> lets the shipper ship the rest before it stops it.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The log is replicated already.</exception>
+    public IReplicaShipper Replicate(Func<ReplicationMark, IReplicaShipper> start)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        lock (_stopGate)
+        {
+            if (State != RecorderState.Running)
+            {
+                throw Stopped(null);
+            }
+
+            return Shipper = start(_host.AttachReplication());
+        }
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="eventId"/> (by default: every event written before the call) is
+    /// replicated. False when <paramref name="timeout"/> passed first.
+    /// </summary>
+    /// <exception cref="WalRecorderNotReplicatedException">The log is not replicated.</exception>
+    /// <exception cref="WalReplicationStoppedException">Replication stopped for good: the event may never be replicated.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled.</exception>
+    public bool WaitForReplicated(long? eventId, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ReplicationMark mark = Shipper?.Mark ?? throw new WalRecorderNotReplicatedException(Name, Path);
+        long target = eventId ?? LastEventId;
+        var clock = Stopwatch.StartNew();
+        if (mark.EventId < target && !WaitForDurable(target, timeout, cancellationToken)) // committed (and flushed) first: only sealed blocks ship
+        {
+            return false;
+        }
+
+        TimeSpan left = timeout == Timeout.InfiniteTimeSpan ? timeout : timeout - clock.Elapsed;
+        return mark.Wait(target, left < TimeSpan.Zero && left != Timeout.InfiniteTimeSpan ? TimeSpan.Zero : left, cancellationToken);
+    }
+
+    private static async Task<long> ThenReplicated(ValueTask<long> committed, ReplicationMark mark)
+    {
+        long id = await committed.ConfigureAwait(false);
+        await mark.WaitAsync(id, Timeout.InfiniteTimeSpan).ConfigureAwait(false);
+        return id;
+    }
+
     /// <summary>The recorder's measurements now.</summary>
     /// <exception cref="WalRecorderStoppedException">The recorder was stopped.</exception>
     public RecorderTelemetrySnapshot GetTelemetry() =>
@@ -219,6 +280,7 @@ public sealed class NamedRecorder
             {
                 _host.Dispose();
                 _state = (int)RecorderState.Stopped;
+                StopShipper();
             }
             catch (WalException e)
             {
@@ -231,6 +293,19 @@ public sealed class NamedRecorder
                 StoppedAt = DateTimeOffset.Now;
                 _segmentsAtStop = CountSegments(long.MaxValue);
             }
+        }
+    }
+
+    /// <summary>How long a stopped recorder's shipper may take to ship the rest of the log.</summary>
+    private static readonly TimeSpan ShipperDrain = TimeSpan.FromSeconds(30);
+
+    /// <summary>The log is closed: its shipper ships the rest (within <see cref="ShipperDrain"/>) and stops.</summary>
+    private void StopShipper()
+    {
+        if (Shipper is { } shipper)
+        {
+            shipper.WaitForEnd(ShipperDrain);
+            shipper.Dispose();
         }
     }
 

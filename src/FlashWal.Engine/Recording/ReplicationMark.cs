@@ -53,7 +53,10 @@ public sealed class ReplicationMark
         Wake();
     }
 
-    /// <summary>Waits until <paramref name="eventId"/> is replicated. False on timeout.</summary>
+    /// <summary>A new shipper raises the mark from now on: waits no longer throw the failure of the one before.</summary>
+    public void Revive() => _failure = null;
+
+    /// <summary>Waits until <paramref name="eventId"/> is replicated. False on timeout (<see cref="Timeout.InfiniteTimeSpan"/>: none).</summary>
     /// <exception cref="OperationCanceledException">Cancelled.</exception>
     /// <exception cref="WalReplicationStoppedException">Replication stopped for good (<see cref="Failure"/>), so the event may never be replicated.</exception>
     public bool Wait(long eventId, TimeSpan timeout, CancellationToken cancellationToken = default)
@@ -101,7 +104,7 @@ public sealed class ReplicationMark
             throw new WalReplicationStoppedException(failure);
         }
 
-        TimeSpan left = timeout - elapsed.Elapsed;
+        TimeSpan left = timeout == Timeout.InfiniteTimeSpan ? TimeSpan.MaxValue : timeout - elapsed.Elapsed;
         if (left <= TimeSpan.Zero)
         {
             return true;

@@ -80,6 +80,16 @@ public sealed class WalRecorderHost : IDisposable
     /// <summary>Events the writer could not append (their submitters got the error).</summary>
     public long Failed => Volatile.Read(ref _failed);
 
+    /// <summary>The replicated watermark, once <see cref="AttachReplication"/> attached one; null before.</summary>
+    public ReplicationMark? Replication => _recorder.Replication;
+
+    /// <summary>Every event up to this id is replicated; 0 while the log is not.</summary>
+    public long ReplicatedEventId => _recorder.ReplicatedEventId;
+
+    /// <summary>Attaches the recorder's replicated watermark for a shipper to raise (<see cref="WalRecorder.AttachReplication"/>).</summary>
+    /// <exception cref="InvalidOperationException">One is attached already.</exception>
+    public ReplicationMark AttachReplication() => _recorder.AttachReplication();
+
     /// <summary>Index of the segment being written. Any thread.</summary>
     public long ActiveSegmentIndex => _recorder.ActiveSegmentIndex;
 
@@ -307,7 +317,7 @@ public sealed class WalRecorderHost : IDisposable
     {
         if ((uint)wait > (uint)SubmitWait.Durable) // the values are 0..3; a compare, not Enum.IsDefined, on every submission
         {
-            throw new ArgumentOutOfRangeException(nameof(wait), wait, "Unknown wait: None, Appended, Committed or Durable.");
+            throw new ArgumentOutOfRangeException(nameof(wait), wait, "Unknown wait: None, Appended, Committed or Durable (a host waits no further; a named recorder waits for Replicated).");
         }
 
         if (timeout is { } t && t != Timeout.InfiniteTimeSpan && (t < TimeSpan.Zero || t.TotalMilliseconds > int.MaxValue))

@@ -16,6 +16,13 @@ public enum SubmitWait
 
     /// <summary>It is durable: flushed, survives a power loss.</summary>
     Durable = 3,
+
+    /// <summary>
+    /// It is replicated: stored by a quorum of the replica's servers (survives the loss of this
+    /// machine). Only for a recorder that is replicated (<see cref="Hosting.NamedRecorder.Shipper"/>);
+    /// the host itself waits at most for <see cref="Durable"/>.
+    /// </summary>
+    Replicated = 4,
 }
 
 /// <summary>What a submitter does when the queue is full.</summary>

@@ -60,26 +60,26 @@ public sealed class SegmentAssembly : IDisposable
         if (header.Length != SegmentFormat.HeaderSize || !header[..SegmentFormat.Magic.Length].SequenceEqual(SegmentFormat.Magic)
             || SegmentHeader.StoredCrc(header) != SegmentHeader.ComputeCrc(header))
         {
-            throw new WalReplicaException(WalReplicaException.BadPart, $"A segment header copied for '{directory}' is not a valid header ({header.Length} bytes, bad magic or CRC).", directory);
+            throw new WalReplicaException(WalReplicaException.BadPartErrorId, $"A segment header copied for '{directory}' is not a valid header ({header.Length} bytes, bad magic or CRC).", directory);
         }
 
         SegmentHeader decoded = SegmentHeader.Read(header);
         if (decoded.LogId != logId)
         {
-            throw new WalReplicaException(WalReplicaException.ForeignLog, $"Segment {decoded.SegmentIndex} copied for '{directory}' belongs to log {decoded.LogId}, not to log {logId}.", directory);
+            throw new WalReplicaException(WalReplicaException.ForeignLogErrorId, $"Segment {decoded.SegmentIndex} copied for '{directory}' belongs to log {decoded.LogId}, not to log {logId}.", directory);
         }
 
         if (decoded.Version != SegmentFormat.Version || decoded.DataOffset != SegmentFormat.DataOffset
             || decoded.Capacity < SegmentFormat.DataOffset || decoded.Capacity > SegmentFormat.MaxSegmentSize)
         {
-            throw new WalReplicaException(WalReplicaException.BadPart, string.Create(CultureInfo.InvariantCulture,
+            throw new WalReplicaException(WalReplicaException.BadPartErrorId, string.Create(CultureInfo.InvariantCulture,
                 $"Segment {decoded.SegmentIndex} copied for '{directory}' has a header this build cannot place: version {decoded.Version}, data offset {decoded.DataOffset}, capacity {decoded.Capacity}."), directory);
         }
 
         string path = SegmentLocator.PlainPath(directory, decoded.SegmentIndex);
         if (SegmentLocator.Find(directory, decoded.SegmentIndex) is { } existing)
         {
-            throw new WalReplicaException(WalReplicaException.OutOfOrder, $"Segment {decoded.SegmentIndex} is copied twice: '{existing}' exists already.", existing);
+            throw new WalReplicaException(WalReplicaException.OutOfOrderErrorId, $"Segment {decoded.SegmentIndex} is copied twice: '{existing}' exists already.", existing);
         }
 
         string temp = path + ".tmp";
@@ -122,7 +122,7 @@ public sealed class SegmentAssembly : IDisposable
             if (BinaryPrimitives.ReadUInt32LittleEndian(blocks[at..]) != SegmentFormat.BlockMagic || length < 2 * SegmentFormat.BlockAlignment
                 || length % SegmentFormat.BlockAlignment != 0 || length > blocks.Length - at)
             {
-                throw new WalReplicaException(WalReplicaException.BadPart, string.Create(CultureInfo.InvariantCulture,
+                throw new WalReplicaException(WalReplicaException.BadPartErrorId, string.Create(CultureInfo.InvariantCulture,
                     $"The blocks copied for '{Path}' at offset {offset} are not whole blocks: at offset {offset + at} there is no block of a length that fits ({blocks.Length - at} bytes left)."), Path);
             }
 
@@ -176,12 +176,12 @@ public sealed class SegmentAssembly : IDisposable
 
         if (SegmentSummary.TryRead(summary, out _) is not { } decoded)
         {
-            throw new WalReplicaException(WalReplicaException.BadPart, $"The summary copied for '{Path}' is not a valid summary.", Path);
+            throw new WalReplicaException(WalReplicaException.BadPartErrorId, $"The summary copied for '{Path}' is not a valid summary.", Path);
         }
 
         if (decoded.DataEnd != NextBlockOffset || decoded.BlockCount != BlockCount)
         {
-            throw new WalReplicaException(WalReplicaException.OutOfOrder, string.Create(CultureInfo.InvariantCulture,
+            throw new WalReplicaException(WalReplicaException.OutOfOrderErrorId, string.Create(CultureInfo.InvariantCulture,
                 $"The summary copied for '{Path}' describes {decoded.BlockCount} blocks ending at offset {decoded.DataEnd}, but {BlockCount} blocks ending at offset {NextBlockOffset} were copied: blocks are missing."), Path);
         }
 
@@ -225,5 +225,5 @@ public sealed class SegmentAssembly : IDisposable
     private FileStream Open() => _file ?? throw new ObjectDisposedException(nameof(SegmentAssembly), $"The assembly of '{Path}' is complete or disposed.");
 
     private WalReplicaException Misplaced(string what) =>
-        new(WalReplicaException.OutOfOrder, $"Segment {Header.SegmentIndex} copied for '{Path}' got {what}.", Path);
+        new(WalReplicaException.OutOfOrderErrorId, $"Segment {Header.SegmentIndex} copied for '{Path}' got {what}.", Path);
 }

@@ -4,6 +4,7 @@ using FlashWal.Format;
 using FlashWal.Hosting;
 using FlashWal.PowerShell.Internal;
 using FlashWal.Recording;
+using FlashWal.Replication;
 using FlashWal.Threading;
 
 namespace FlashWal.PowerShell.Cmdlets;
@@ -76,8 +77,44 @@ public sealed class StartWalRecorderCommand : PSCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public int? BackgroundNice { get; set; }
 
+    /// <summary>Replicate the log as it is recorded to these NATS servers (nats://host:port, comma-separated): a JetStream stream with three replicas.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? ReplicateTo { get; set; }
+
+    /// <summary>With -ReplicateTo: the stream's name (default: FLASHWAL_ and the log id).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? Stream { get; set; }
+
     /// <inheritdoc />
     protected override void BeginProcessing() => RecorderCmdlets.StopRecordersOnModuleRemoval(this);
+
+    /// <summary>The replication target of this input, checked; null without -ReplicateTo. A bad one ends the pipeline.</summary>
+    private ReplicationOptions? Target()
+    {
+        if (ReplicateTo is not { } servers)
+        {
+            return null;
+        }
+
+        try
+        {
+            var target = new ReplicationOptions { Servers = servers, Stream = Stream };
+            target.Validate();
+            return target;
+        }
+        catch (WalException e)
+        {
+            ThrowTerminatingError(RecorderCmdlets.Error(e, servers));
+        }
+        catch (ArgumentException e)
+        {
+            ThrowTerminatingError(new ErrorRecord(e, OptionInvalidErrorId, ErrorCategory.InvalidArgument, servers));
+        }
+
+        return null; // not reached: ThrowTerminatingError throws
+    }
 
     /// <inheritdoc />
     protected override void ProcessRecord()
@@ -89,6 +126,7 @@ public sealed class StartWalRecorderCommand : PSCmdlet
         }
 
         string name = Name ?? RecorderRegistry.DefaultName(directory);
+        ReplicationOptions? replication = Target();
         if (!ShouldProcess(directory, $"Start the recorder '{name}' (creates the directory if it does not exist)"))
         {
             return;
@@ -113,6 +151,11 @@ public sealed class StartWalRecorderCommand : PSCmdlet
         {
             WriteError(RecorderCmdlets.Error(new WalDirectoryNotWritableException(directory, e), directory));
             return;
+        }
+
+        if (replication is { } target && !ReplicationCmdlets.Start(this, recorder, target))
+        {
+            return; // refused and reported; the recorder is stopped again
         }
 
         foreach (Finding finding in recorder.OpenFindings)

@@ -6,10 +6,11 @@ using FlashWal.PowerShell.Internal;
 namespace FlashWal.PowerShell.Cmdlets;
 
 /// <summary>
-/// <c>Wait-WalRecorder</c>: waits until what was written to recorders is durable (everything
-/// submitted before the call, or up to an event id), within <c>-Timeout</c>; Ctrl+C cancels.
+/// <c>Wait-WalRecorder</c>: waits until what was written to recorders is durable, or with
+/// <c>-Replicated</c> replicated (everything submitted before the call, or up to an event id), within
+/// <c>-Timeout</c>; Ctrl+C cancels.
 /// </summary>
-/// <remarks>A thin adapter over <see cref="NamedRecorder.WaitForDurable(TimeSpan, CancellationToken)"/> and its id overload.</remarks>
+/// <remarks>A thin adapter over <see cref="NamedRecorder.WaitForDurable(TimeSpan, CancellationToken)"/>, its id overload and <see cref="NamedRecorder.WaitForReplicated"/>.</remarks>
 [Cmdlet(VerbsLifecycle.Wait, "WalRecorder", DefaultParameterSetName = NameSet)]
 [OutputType(typeof(NamedRecorder))]
 public sealed class WaitWalRecorderCommand : RecorderSelectionCmdlet, IDisposable
@@ -26,6 +27,10 @@ public sealed class WaitWalRecorderCommand : RecorderSelectionCmdlet, IDisposabl
     [Parameter]
     [ValidateRange(-1, int.MaxValue)]
     public int Timeout { get; set; } = -1;
+
+    /// <summary>Wait until it is replicated (stored by a quorum of the stream's servers) rather than durable; for recorders started with -ReplicateTo.</summary>
+    [Parameter]
+    public SwitchParameter Replicated { get; set; }
 
     /// <summary>Write each recorder once its wait is over.</summary>
     [Parameter]
@@ -47,29 +52,37 @@ public sealed class WaitWalRecorderCommand : RecorderSelectionCmdlet, IDisposabl
         foreach (NamedRecorder recorder in Selected())
         {
             TimeSpan left = RecorderCmdlets.Left(RecorderCmdlets.Seconds(Timeout), _clock);
-            bool durable;
+            bool reached;
             try
             {
-                durable = EventId is long id ? recorder.WaitForDurable(id, left, _cancel.Token) : recorder.WaitForDurable(left, _cancel.Token);
+                reached = Replicated.IsPresent ? recorder.WaitForReplicated(EventId, left, _cancel.Token)
+                    : EventId is long id ? recorder.WaitForDurable(id, left, _cancel.Token) : recorder.WaitForDurable(left, _cancel.Token);
             }
             catch (OperationCanceledException)
             {
                 return; // StopProcessing: the pipeline is being stopped
             }
+            catch (Errors.WalException e)
+            {
+                WriteError(RecorderCmdlets.Error(e, recorder)); // not replicated, or replication stopped for good
+                continue;
+            }
 
-            if (!durable)
+            string level = Replicated.IsPresent ? "replicated" : "durable";
+            long mark = Replicated.IsPresent ? recorder.ReplicatedEventId : recorder.DurableEventId;
+            if (!reached)
             {
                 string what = EventId is long target ? $"event {target}" : "everything written";
                 string why = recorder.State == RecorderState.Running ? $"within {Timeout} second(s)" : "before it was stopped";
                 WriteError(new ErrorRecord(
-                    new TimeoutException($"The recorder '{recorder.Name}' did not make {what} durable {why}; it is durable up to event {recorder.DurableEventId}."),
+                    new TimeoutException($"The recorder '{recorder.Name}' did not make {what} {level} {why}; it is {level} up to event {mark}."),
                     RecorderCmdlets.WaitTimeoutErrorId,
                     ErrorCategory.OperationTimeout,
                     recorder));
                 continue;
             }
 
-            WriteVerbose($"The recorder '{recorder.Name}' is durable up to event {recorder.DurableEventId}.");
+            WriteVerbose($"The recorder '{recorder.Name}' is {level} up to event {mark}.");
             if (PassThru.IsPresent)
             {
                 WriteObject(recorder);

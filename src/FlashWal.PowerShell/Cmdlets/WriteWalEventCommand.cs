@@ -74,9 +74,9 @@ public sealed class WriteWalEventCommand : PSCmdlet, IDisposable
     [ValidateRange(0, 100)]
     public int Depth { get; set; } = 2;
 
-    /// <summary>What to wait for before the cmdlet returns: None (the default), Committed or Durable.</summary>
+    /// <summary>What to wait for before the cmdlet returns: None (the default), Committed, Durable or Replicated (a recorder started with -ReplicateTo).</summary>
     [Parameter]
-    [ValidateSet(nameof(SubmitWait.None), nameof(SubmitWait.Committed), nameof(SubmitWait.Durable))]
+    [ValidateSet(nameof(SubmitWait.None), nameof(SubmitWait.Committed), nameof(SubmitWait.Durable), nameof(SubmitWait.Replicated))]
     public SubmitWait Wait { get; set; } = SubmitWait.None;
 
     /// <summary>Write each event's id, in input order, once it reached what -Wait asks.</summary>

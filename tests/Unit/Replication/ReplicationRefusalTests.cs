@@ -24,7 +24,7 @@ public sealed class ReplicationRefusalTests
     public void A_server_list_that_is_not_one_is_refused_naming_the_bad_entry(string servers, string expected)
     {
         var e = Assert.Throws<WalStreamException>(() => new ReplicationOptions { Servers = servers }.Validate());
-        Assert.Equal(WalStreamException.UrlInvalid, e.ErrorId);
+        Assert.Equal(WalStreamException.UrlInvalidErrorId, e.ErrorId);
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
     }
 
@@ -35,7 +35,7 @@ public sealed class ReplicationRefusalTests
         ShipAndRestoreTests.Record(dir.Path, events: 10, commitEvery: 5);
         string nobody = "nats://127.0.0.1:" + NatsCluster.FreePort();
         var e = Assert.Throws<WalStreamException>(() => LogShipper.Start(dir.Path, new ReplicationOptions { Servers = nobody, ConnectTimeout = TimeSpan.FromMilliseconds(300) }));
-        Assert.Equal(WalStreamException.Unreachable, e.ErrorId);
+        Assert.Equal(WalStreamException.UnreachableErrorId, e.ErrorId);
         Assert.Contains(nobody, e.Message, StringComparison.Ordinal);
     }
 
@@ -56,7 +56,7 @@ public sealed class ReplicationRefusalTests
         }
 
         var settings = Assert.Throws<WalStreamException>(() => LogShipper.Start(first.Path, options with { Stream = "LIMITED", Subject = "limited" }));
-        Assert.Equal(WalStreamException.SettingsDiffer, settings.ErrorId);
+        Assert.Equal(WalStreamException.SettingsDifferErrorId, settings.ErrorId);
         Assert.Contains("1 replicas instead of 3", settings.Message, StringComparison.Ordinal);
         Assert.Contains("limits that delete old messages", settings.Message, StringComparison.Ordinal);
 
@@ -67,14 +67,14 @@ public sealed class ReplicationRefusalTests
         }
 
         var foreign = Assert.Throws<WalStreamException>(() => LogShipper.Start(second.Path, options with { Stream = "SHARED", Subject = "shared" }));
-        Assert.Equal(WalStreamException.ForeignStream, foreign.ErrorId);
+        Assert.Equal(WalStreamException.ForeignStreamErrorId, foreign.ErrorId);
         Assert.Contains("holds log", foreign.Message, StringComparison.Ordinal);
         Assert.Contains(second.Path, foreign.Message, StringComparison.Ordinal);
 
         var notEmpty = Assert.Throws<WalStreamException>(() => LogRestore.Run(options with { Stream = "SHARED" }, second.Path));
-        Assert.Equal(WalStreamException.TargetNotEmpty, notEmpty.ErrorId);
+        Assert.Equal(WalStreamException.TargetNotEmptyErrorId, notEmpty.ErrorId);
         var missing = Assert.Throws<WalStreamException>(() => LogRestore.Run(options with { Stream = "NOSUCH" }, Path.Combine(second.Path, "restored")));
-        Assert.Equal(WalStreamException.NotFound, missing.ErrorId);
+        Assert.Equal(WalStreamException.NotFoundErrorId, missing.ErrorId);
         Assert.Contains("'NOSUCH'", missing.Message, StringComparison.Ordinal);
     }
 
@@ -87,9 +87,9 @@ public sealed class ReplicationRefusalTests
         byte[] file = File.ReadAllBytes(Wal.SegmentPath(dir.Path, 0));
         var summary = SegmentSummary.Read(file.AsSpan(SegmentFormat.SummaryOffset));
         using var segment = SegmentAssembly.Begin(copy.Path, file.AsSpan(0, SegmentFormat.HeaderSize), log);
-        Assert.Equal(WalReplicaException.ForeignLog, Assert.Throws<WalReplicaException>(() => SegmentAssembly.Begin(copy.Path, file.AsSpan(0, 128), LogId.NewId())).ErrorId);
+        Assert.Equal(WalReplicaException.ForeignLogErrorId, Assert.Throws<WalReplicaException>(() => SegmentAssembly.Begin(copy.Path, file.AsSpan(0, 128), LogId.NewId())).ErrorId);
         var gap = Assert.Throws<WalReplicaException>(() => segment.AddBlocks(SegmentFormat.DataOffset + 64, file.AsSpan(4096 + 64, 128)));
-        Assert.Equal(WalReplicaException.OutOfOrder, gap.ErrorId);
+        Assert.Equal(WalReplicaException.OutOfOrderErrorId, gap.ErrorId);
         var early = Assert.Throws<WalReplicaException>(() => segment.Close(file.AsSpan(SegmentFormat.SummaryOffset, 64), file.Length));
         Assert.Contains("blocks are missing", early.Message, StringComparison.Ordinal);
         segment.AddBlocks(SegmentFormat.DataOffset, file.AsSpan(SegmentFormat.DataOffset, (int)(summary.DataEnd - SegmentFormat.DataOffset)));

@@ -37,6 +37,9 @@ public sealed class NatsCluster : IDisposable
         ? why
         : null;
 
+    /// <summary>Whether <c>nats-server</c> is on this machine.</summary>
+    public static bool IsInstalled => s_server.Value is not null;
+
     /// <summary>Starts <paramref name="nodes"/> JetStream nodes routed to each other and waits until they have elected a meta leader.</summary>
     public static NatsCluster Start(int nodes = 3, TimeSpan? timeout = null)
     {
@@ -311,29 +314,5 @@ public sealed class NatsNode : IDisposable
 
         using var kill = Process.Start(new ProcessStartInfo("kill", ["-" + signal, process.Id.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
         kill.WaitForExit();
-    }
-}
-
-/// <summary>A test that needs a NATS cluster: skipped, with the reason, where no <c>nats-server</c> could be installed.</summary>
-public sealed class NatsClusterFactAttribute : FactAttribute
-{
-    public NatsClusterFactAttribute()
-    {
-        if (NatsCluster.Unavailable is { } reason)
-        {
-            Skip = reason;
-        }
-    }
-}
-
-/// <summary>A theory that needs a NATS cluster: skipped, with the reason, where no <c>nats-server</c> could be installed.</summary>
-public sealed class NatsClusterTheoryAttribute : TheoryAttribute
-{
-    public NatsClusterTheoryAttribute()
-    {
-        if (NatsCluster.Unavailable is { } reason)
-        {
-            Skip = reason;
-        }
     }
 }

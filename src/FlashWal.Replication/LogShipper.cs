@@ -169,7 +169,7 @@ public sealed class LogShipper : IReplicaShipper
             Directory = _directory,
             Servers = _options.Servers,
             Stream = _stream.Name,
-            State = _state,
+            State = _state == ShipperState.Shipping && !_stream.IsConnected ? ShipperState.Disconnected : _state, // a lost connection shows before a publish times out
             ReplicatedEventId = replicated,
             ShippedEventId = shipped,
             CommittedEventId = committed,

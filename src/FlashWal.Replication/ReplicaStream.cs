@@ -329,5 +329,15 @@ internal sealed class ReplicaStream : IAsyncDisposable
         e is NatsJSApiNoResponseException or NatsNoRespondersException or NatsNoReplyException or TimeoutException
         || (e is NatsJSApiException api && (api.Error.Code == 503 || api.Error.ErrCode == 10008));
 
-    public async ValueTask DisposeAsync() => await _connection.DisposeAsync().ConfigureAwait(false);
+    /// <summary>Closes the connection. A server that does not answer the goodbye (it is down, or reconnecting) changes nothing: nothing is lost by not hearing it.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _connection.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NatsException or TimeoutException or OperationCanceledException or ObjectDisposedException)
+        {
+        }
+    }
 }

@@ -31,8 +31,12 @@ public sealed record ReplicationOptions
     /// <summary>The largest message, header included (4 KiB to 64 MiB); 0 (default) for the largest the server takes (its <c>max_payload</c>).</summary>
     public int MaxMessageBytes { get; init; }
 
-    /// <summary>How long a publish waits for its acknowledgement before the shipper reads the stream again (100 ms to 5 min; default 5 s).</summary>
-    public TimeSpan AckTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// How long a publish waits for its acknowledgement before the shipper reads the stream again
+    /// (100 ms to 5 min; default 2 s). A quorum acknowledges in milliseconds; while a stream has no
+    /// leader every publish waits this long, so it is also the step at which a shipper finds a cluster back.
+    /// </summary>
+    public TimeSpan AckTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>How long to wait to connect, and between two attempts while no server answers (100 ms to 5 min; default 2 s).</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(2);

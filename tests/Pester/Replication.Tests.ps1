@@ -52,6 +52,11 @@ Describe 'Replication to NATS JetStream' -Skip:([bool]$natsUnavailable) {
         }
         (Get-ChildItem -LiteralPath $copy -Filter '*.wal').Count | Should -Be (Get-ChildItem -LiteralPath $wal -Filter '*.wal').Count
         (Get-WalEvent -Path $copy -FromEventId 3000 -First 1).Text | Should -Be 'event 3000'
+
+        # Straight from the stream, without restoring: the same events.
+        $remote = Get-WalEvent -Server $cluster.Urls -Stream $status.Stream -FromEventId 2999 -First 3
+        $remote.Text | Should -Be @('event 2999', 'event 3000', 'more 1')
+        $remote[0].Segment | Should -BeLike "$($status.Stream)/*.wal"
     }
 
     It 'refuses a target that is not a NATS URL before anything starts' {

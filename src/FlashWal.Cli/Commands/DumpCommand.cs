@@ -16,7 +16,8 @@ internal static class DumpCommand
 {
     public static Command Build(TextWriter output, TextWriter error, CancellationToken stop)
     {
-        var path = new Argument<string>("path") { Description = "A WAL directory, or one segment file (.wal or .walz)." };
+        var path = new Argument<string>("path") { Description = "A WAL directory, one segment file (.wal or .walz), or NATS servers (nats://host:port,...) to read a log's replica stream." };
+        var stream = new Option<string?>("--stream") { Description = "With NATS servers: the stream to read (default: the only FLASHWAL_ stream on them)." };
         var from = new Option<long?>("--from") { Description = "The event id to start at (the next one present if it is not; default: the first).", CustomParser = r => Numbers.Whole<long>(r) };
         var count = new Option<long?>("--count") { Description = "Stop after this many events (at least 1).", CustomParser = r => Numbers.Whole<long>(r) };
         var json = new Option<bool>("--json") { Description = "One JSON object per line (JSON Lines): id, time, timeUnixNs, type, length, hex (the whole payload), text (null when not text)." };
@@ -25,7 +26,7 @@ internal static class DumpCommand
         mode.AcceptOnlyFromAmong("strict", "salvage");
         var command = new Command("dump", "Print the events of a WAL directory or segment file (id, time, type, payload as hex and text), or follow a live log.")
         {
-            path, from, count, json, follow, mode,
+            path, from, count, json, follow, mode, stream,
         };
         command.SetAction(parse => CommandErrors.Run(error, () =>
         {
@@ -42,10 +43,17 @@ internal static class DumpCommand
                 return CommandErrors.Usage(error, "--count must be at least 1.");
             }
 
-            string full = Path.GetFullPath(parse.GetRequiredValue(path));
             // From 1, not the catalog's first id, when --from is not given: damage at the head of the log is then reported.
             var filter = new EventFilter { FromEventId = start ?? 1, First = limit };
             using var printer = new EventPrinter(output, parse.GetValue(json));
+            if (IsServerList(parse.GetRequiredValue(path)))
+            {
+                return parse.GetValue(follow) || salvage
+                    ? CommandErrors.Usage(error, "A replica stream is read at rest and strictly: --follow and --mode salvage read a WAL directory.")
+                    : Remote(new Replication.ReplicationOptions { Servers = parse.GetRequiredValue(path), Stream = parse.GetValue(stream) }, filter, printer, error);
+            }
+
+            string full = Path.GetFullPath(parse.GetRequiredValue(path));
             if (parse.GetValue(follow))
             {
                 if (File.Exists(full))
@@ -65,6 +73,33 @@ internal static class DumpCommand
             return Replay(reader, start is not null, printer, error);
         }));
         return command;
+    }
+
+    /// <summary>Whether the path argument names NATS servers rather than a file or directory.</summary>
+    private static bool IsServerList(string path) =>
+        path.StartsWith("nats://", StringComparison.OrdinalIgnoreCase) || path.StartsWith("tls://", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Prints the events of a log's replica stream, each segment verified as it is rebuilt in memory; damage ends it (exit 1).</summary>
+    private static int Remote(Replication.ReplicationOptions options, EventFilter filter, EventPrinter printer, TextWriter error)
+    {
+        using var reader = Replication.StreamEventReader.Open(options, filter);
+        try
+        {
+            while (reader.TryReadNext(out WalEvent e))
+            {
+                printer.Print(e);
+            }
+        }
+        catch (WalCorruptionException damage)
+        {
+            printer.Flush();
+            error.WriteLine(RecoveryText.Damage(damage.Finding));
+            error.WriteLine(RecoveryText.Stopped(damage.Finding));
+            return ExitCodes.Damage;
+        }
+
+        printer.Flush();
+        return ExitCodes.Ok;
     }
 
     /// <summary>Prints the log at rest; what was met on the way goes to <paramref name="error"/> at the end.</summary>

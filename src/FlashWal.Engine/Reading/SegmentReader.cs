@@ -242,7 +242,21 @@ public sealed unsafe class SegmentReader : IDisposable
             throw SegmentRefusal.Of(problem!, path, () => SegmentRefusal.ContainerVersion(path));
         }
 
-        var reader = new SegmentReader(segment, path);
+        return FromImage(segment, path);
+    }
+
+    /// <summary>
+    /// Verifies and reads a segment held in memory, as the file would be read: a compressed segment's
+    /// contents, or a segment rebuilt from a replica's messages. <paramref name="name"/> names it in
+    /// findings and errors. The array must not change while the reader is used.
+    /// </summary>
+    /// <exception cref="WalFormatException">It is not a segment, or its header is damaged.</exception>
+    /// <exception cref="WalVersionException">A newer format version wrote it.</exception>
+    public static SegmentReader FromImage(byte[] segment, string name)
+    {
+        ArgumentNullException.ThrowIfNull(segment);
+        ArgumentNullException.ThrowIfNull(name);
+        var reader = new SegmentReader(segment, name);
         try
         {
             ThrowIfUnreadable(reader.Scan, reader._base);

@@ -15,7 +15,9 @@ namespace FlashWal.PowerShell.Cmdlets;
 /// A thin adapter over <see cref="WalEventReader"/> and <see cref="EventFilter"/>, which
 /// <c>flashwal dump</c> reads with too: strict replay at rest (events up to the first damage, then a
 /// <c>WalDataCorrupt</c> error naming file, offset and block), the tailer while following. Ctrl+C ends
-/// a wait at once. <c>-First</c> counts per path, like <c>Get-Content -TotalCount</c>.
+/// a wait at once. <c>-First</c> counts per path, like <c>Get-Content -TotalCount</c>. With
+/// <c>-Server</c>, reads a log's replica stream instead (<see cref="Replication.StreamEventReader"/>),
+/// without restoring it.
 /// </remarks>
 [Cmdlet(VerbsCommon.Get, "WalEvent", DefaultParameterSetName = PathSet)]
 [OutputType(typeof(WalEventRecord))]
@@ -25,6 +27,18 @@ public sealed class GetWalEventCommand : WalPathCmdlet
     public const string FilterInvalidErrorId = "WalEventFilterInvalid";
 
     private EventFilter _filter = EventFilter.All;
+
+    private const string ServerSet = "Server";
+
+    /// <summary>Read the log from its replica stream on these NATS servers (nats://host:port, comma-separated) instead of from files.</summary>
+    [Parameter(ParameterSetName = ServerSet, Mandatory = true)]
+    [ValidateNotNullOrEmpty]
+    public string Server { get; set; } = string.Empty;
+
+    /// <summary>With -Server: the stream to read (default: the only FLASHWAL_ stream on the servers).</summary>
+    [Parameter(ParameterSetName = ServerSet)]
+    [ValidateNotNullOrEmpty]
+    public string? Stream { get; set; }
 
     /// <summary>The first event id to read (the next one present when the log does not hold it).</summary>
     [Parameter]
@@ -69,6 +83,12 @@ public sealed class GetWalEventCommand : WalPathCmdlet
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
+        if (ParameterSetName == ServerSet)
+        {
+            ReadStream();
+            return;
+        }
+
         foreach (string path in ResolvedPaths())
         {
             try
@@ -90,6 +110,39 @@ public sealed class GetWalEventCommand : WalPathCmdlet
             {
                 WriteItemError(e, path);
             }
+        }
+    }
+
+    /// <summary>The events of a replica stream, each segment verified as it is rebuilt in memory.</summary>
+    private void ReadStream()
+    {
+        if (Wait.IsPresent)
+        {
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException("-Wait follows a WAL directory; a replica stream is read at rest."), FilterInvalidErrorId, ErrorCategory.InvalidArgument, Server));
+        }
+
+        try
+        {
+            using var reader = Replication.StreamEventReader.Open(new Replication.ReplicationOptions { Servers = Server, Stream = Stream }, _filter, StopToken);
+            long read = 0;
+            while (reader.TryReadNext(out WalEvent e))
+            {
+                WriteObject(new WalEventRecord(e.EventId, e.TimestampUnixNs, e.Type, e.Payload.ToArray(), reader.Segment));
+                read++;
+            }
+
+            WriteVerbose($"{reader.Stream}: {read} event(s)");
+        }
+        catch (OperationCanceledException) when (StopToken.IsCancellationRequested)
+        {
+        }
+        catch (ArgumentException e)
+        {
+            ThrowTerminatingError(new ErrorRecord(e, FilterInvalidErrorId, ErrorCategory.InvalidArgument, Stream));
+        }
+        catch (Errors.WalException e)
+        {
+            WriteError(RecorderCmdlets.Error(e, Server));
         }
     }
 

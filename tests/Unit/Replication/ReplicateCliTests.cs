@@ -42,6 +42,16 @@ public sealed class ReplicateCliTests
         Assert.Contains("intact:", restore.Out, StringComparison.Ordinal);
         ShipAndRestoreTests.AssertSameSegments(wal, copy);
         ShipAndRestoreTests.AssertSameEvents(wal, copy);
+
+        // The same events, read straight from the stream by dump, as dump prints them from the files.
+        var remote = CliTests.Run("dump", cluster.Urls, "--from", "299998");
+        var local = CliTests.Run("dump", wal, "--from", "299998");
+        Assert.True(remote.Code == 0, remote.Err);
+        Assert.Equal(3, remote.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Equal(local.Out, remote.Out);
+        var follow = CliTests.Run("dump", cluster.Urls, "--follow");
+        Assert.Equal(2, follow.Code);
+        Assert.Contains("read at rest and strictly", follow.Err, StringComparison.Ordinal);
     }
 
     [NatsClusterFact]

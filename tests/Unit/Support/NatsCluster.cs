@@ -67,22 +67,37 @@ public sealed class NatsCluster : IDisposable
         }
     }
 
-    /// <summary>The node that leads stream <paramref name="stream"/> now, as the servers say.</summary>
+    /// <summary>The node that leads stream <paramref name="stream"/>, as the servers say, waiting up to 20 s for the stream and its leader to exist.</summary>
     public NatsNode StreamLeader(string stream)
     {
-        var connection = new NATS.Client.Core.NatsConnection(new NATS.Client.Core.NatsOpts { Url = Urls });
-        NATS.Client.JetStream.INatsJSStream info;
-        try
+        var clock = Stopwatch.StartNew();
+        string? why = null;
+        while (clock.Elapsed < TimeSpan.FromSeconds(20))
         {
-            info = new NATS.Client.JetStream.NatsJSContext(connection).GetStreamAsync(stream).AsTask().GetAwaiter().GetResult();
-        }
-        finally
-        {
-            connection.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            var connection = new NATS.Client.Core.NatsConnection(new NATS.Client.Core.NatsOpts { Url = Urls });
+            try
+            {
+                var info = new NATS.Client.JetStream.NatsJSContext(connection).GetStreamAsync(stream).AsTask().GetAwaiter().GetResult();
+                if (info.Info.Cluster?.Leader is { Length: > 0 } leader)
+                {
+                    return _nodes.Single(n => n.Name == leader);
+                }
+
+                why = "it has no leader yet";
+            }
+            catch (Exception e) when (e is NATS.Client.Core.NatsException)
+            {
+                why = e.Message; // not created yet, or no answer yet
+            }
+            finally
+            {
+                connection.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+
+            Thread.Sleep(100);
         }
 
-        string leader = info.Info.Cluster?.Leader ?? throw new InvalidOperationException($"the stream {stream} has no leader");
-        return _nodes.Single(n => n.Name == leader);
+        throw new InvalidOperationException($"the stream {stream} has no leader after 20 s: {why}");
     }
 
     /// <summary>The JetStream meta leader's server name as a running node reports it; null while there is none.</summary>

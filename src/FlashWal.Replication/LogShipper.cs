@@ -133,6 +133,7 @@ public sealed class LogShipper : IReplicaShipper
 
         shipper.Mark.Revive(); // this shipper raises it now: a failure of the one before no longer stands
         shipper._thread.Start();
+        ReplicationMeter.Register(shipper);
         return shipper;
     }
 
@@ -190,6 +191,7 @@ public sealed class LogShipper : IReplicaShipper
     /// <summary>Stops shipping (what is in flight may or may not be stored: the stream's last message says) and closes the connection.</summary>
     public void Dispose()
     {
+        ReplicationMeter.Unregister(this);
         _stop.Cancel();
         if (_thread.IsAlive)
         {

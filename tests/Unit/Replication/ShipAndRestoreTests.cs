@@ -29,7 +29,16 @@ public sealed class ShipAndRestoreTests
             Assert.Equal(ShipperState.Finished, shipper.GetStatus().State);
             Assert.Equal(last, shipper.Mark.EventId);
             Assert.Equal(ReplicationOptions.StreamFor(shipper.LogId), shipper.Stream);
+
+            // The meter publishes the same: the watermark, no lag, the state, tagged with the directory.
+            Dictionary<string, double> measured = Measure(dir.Path);
+            Assert.Equal(last, measured["flashwal.replication.replicated_id"]);
+            Assert.Equal(0, measured["flashwal.replication.lag"]);
+            Assert.Equal((int)ShipperState.Finished, measured["flashwal.replication.state"]);
+            Assert.True(measured["flashwal.replication.messages"] > 0);
         }
+
+        Assert.DoesNotContain("flashwal.replication.state", Measure(dir.Path).Keys); // a disposed shipper is no longer measured
 
         RestoreReport report = LogRestore.Run(new ReplicationOptions { Servers = cluster.Urls }, Path.Combine(restored.Path, "log"));
         Assert.True(report.Verification.IsIntact, string.Join("\n", report.Verification.Findings));
@@ -37,6 +46,37 @@ public sealed class ShipAndRestoreTests
         Assert.Equal(report.Segments, report.ClosedSegments);
         AssertSameSegments(dir.Path, report.Directory);
         AssertSameEvents(dir.Path, report.Directory);
+    }
+
+    /// <summary>What <see cref="ReplicationMeter"/> reports now for the shipper of <paramref name="directory"/>.</summary>
+    private static Dictionary<string, double> Measure(string directory)
+    {
+        var measured = new Dictionary<string, double>(StringComparer.Ordinal);
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == ReplicationMeter.Name)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        void Take(System.Diagnostics.Metrics.Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            foreach (KeyValuePair<string, object?> tag in tags)
+            {
+                if (tag.Key == "directory" && (string?)tag.Value == Path.GetFullPath(directory))
+                {
+                    measured[instrument.Name] = value;
+                }
+            }
+        }
+
+        listener.SetMeasurementEventCallback<long>((i, v, t, _) => Take(i, v, t));
+        listener.SetMeasurementEventCallback<int>((i, v, t, _) => Take(i, v, t));
+        listener.SetMeasurementEventCallback<double>((i, v, t, _) => Take(i, v, t));
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return measured;
     }
 
     /// <summary>Records <paramref name="events"/> events of varied sizes and closes the log; returns the last id.</summary>

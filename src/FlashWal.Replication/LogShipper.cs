@@ -62,7 +62,7 @@ public sealed class LogShipper : IReplicaShipper
     private long _straysShippedTo;
     private string? _lastMessageId;
 
-    // The blocks message being filled.
+    // The blocks message being filled (its body; the header is written when it is published).
     private byte[]? _batch;
     private int _batchLength;
     private long _batchOffset;
@@ -366,12 +366,12 @@ public sealed class LogShipper : IReplicaShipper
 
             if (_batchLength == 0)
             {
-                _batch = ArrayPool<byte>.Shared.Rent(ReplicaMessage.HeaderSize + room);
+                _batch ??= new byte[room]; // one, reused: a message is copied out of it at its size (a quiet log's are small)
                 _batchOffset = block.Offset;
                 _batchFirstId = block.FirstEventId;
             }
 
-            block.Bytes.CopyTo(_batch.AsSpan(ReplicaMessage.HeaderSize + _batchLength));
+            block.Bytes.CopyTo(_batch.AsSpan(_batchLength));
             _batchLength += block.Bytes.Length;
             _nextOffset = block.Offset + block.Bytes.Length;
             _chain = block.Chain;
@@ -466,11 +466,9 @@ public sealed class LogShipper : IReplicaShipper
             return;
         }
 
-        byte[] batch = _batch!;
         int length = _batchLength;
-        _batch = null;
         _batchLength = 0;
-        Send(batch, ReplicaMessageKind.Blocks, _segment, _batchOffset, _batchFirstId, length);
+        Publish(ReplicaMessageKind.Blocks, _segment, _batchOffset, _batchFirstId, _batch.AsSpan(0, length));
     }
 
     /// <summary>Publishes a message whose body is a copy of <paramref name="body"/>.</summary>
@@ -580,12 +578,6 @@ public sealed class LogShipper : IReplicaShipper
         }
 
         Volatile.Write(ref _inFlight, 0);
-        if (_batch is not null)
-        {
-            ArrayPool<byte>.Shared.Return(_batch);
-            _batch = null;
-        }
-
         _batchLength = 0;
         _needResync = true;
     }

@@ -155,6 +155,9 @@ internal static class RecordCommand
 
     private sealed record Plan(long Events, long Rate, double? Seconds, int PayloadLength, int CommitEvery, bool ReportDurable, Replication.ReplicationOptions? Replicate);
 
+    /// <summary>The longest a reporter waits for its watermark between two looks.</summary>
+    private static readonly TimeSpan ReportStep = TimeSpan.FromMilliseconds(50);
+
     /// <summary>How long a recording waits, once closed, for the stream to acknowledge the rest of it.</summary>
     private static readonly TimeSpan ReplicationDrain = TimeSpan.FromSeconds(60);
 
@@ -243,19 +246,16 @@ internal static class RecordCommand
         using Replication.LogShipper? shipper = plan.Replicate is { } target
             ? Replication.LogShipper.Start(recorder.Directory, target, recorder.AttachReplication(), () => recorder.CommittedEventId)
             : null;
-        using ReplicationReporter? replicated = shipper is null ? null : new ReplicationReporter(shipper.Mark, stdout);
+        using WatermarkReporter? replicated = shipper is null ? null
+            : new WatermarkReporter("replicated", () => shipper.Mark.EventId, (id, stop) => shipper.Mark.Wait(id, ReportStep, stop), stdout);
         if (shipper is not null)
         {
             stdout.WriteLine($"replicating to stream {shipper.Stream} at {plan.Replicate!.Servers}");
         }
 
-        using var stop = new CancellationTokenSource();
-        var reporter = new Thread(() => ReportDurable(recorder, stdout, stop.Token)) { IsBackground = true, Name = "durable reporter" };
-        if (plan.ReportDurable)
-        {
-            reporter.Start(); // a thread of its own: a busy thread pool must not delay the reports
-        }
-
+        using WatermarkReporter? durable = plan.ReportDurable
+            ? new WatermarkReporter("durable", () => recorder.DurableEventId, (id, stop) => recorder.WaitForDurable(id, ReportStep, stop), stdout)
+            : null;
         try
         {
             byte[] payload = new byte[plan.PayloadLength];
@@ -324,22 +324,14 @@ internal static class RecordCommand
             long segments = recorder.ActiveSegmentIndex - firstSegment + 1;
             RecorderTelemetrySnapshot telemetry = recorder.GetTelemetry();
             recorder.Dispose();
-            stop.Cancel();
-            if (plan.ReportDurable)
-            {
-                reporter.Join(); // it reports the last advance (the close flushed everything) before it ends
-            }
+            durable?.Dispose(); // it reports the last advance (the close flushed everything) before it ends
 
             Summarize(stdout, recorder, telemetry, written, firstId, lastId, segments, plan, total);
             return shipper is null ? ExitCodes.Ok : FinishReplication(stdout, error, shipper, replicated!, lastId);
         }
         finally
         {
-            stop.Cancel(); // after a failure too: the reporter must not outlive the recorder
-            if (plan.ReportDurable)
-            {
-                reporter.Join();
-            }
+            durable?.Dispose(); // after a failure too: the reporter must not outlive the recorder
         }
     }
 
@@ -347,7 +339,7 @@ internal static class RecordCommand
     /// Waits for the stream to acknowledge the closed log (at most a minute), prints the last
     /// <c>replicated</c> line and where replication stands; exit 2 when part of the log is not replicated.
     /// </summary>
-    private static int FinishReplication(TextWriter stdout, TextWriter error, Replication.LogShipper shipper, ReplicationReporter reporter, long lastId)
+    private static int FinishReplication(TextWriter stdout, TextWriter error, Replication.LogShipper shipper, WatermarkReporter reporter, long lastId)
     {
         shipper.WaitForEnd(ReplicationDrain);
         reporter.Dispose();
@@ -362,47 +354,6 @@ internal static class RecordCommand
         error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"flashwal: events {status.ReplicatedEventId + 1}..{lastId} are in {shipper.GetStatus().Directory} but not replicated ({status.LastError ?? "the servers did not acknowledge them in time"}); 'flashwal replicate {status.Directory} --to {status.Servers}' ships them"));
         return ExitCodes.UsageOrIo;
-    }
-
-    /// <summary>
-    /// Prints "durable N" each time the watermark advances, until stopped; the last line is the final
-    /// watermark. When the recorder stops because a sync failed, it prints the watermark as it stands
-    /// (it never moves past the failure) and ends: the writer thread reports the failure, once.
-    /// </summary>
-    private static void ReportDurable(WalRecorder recorder, TextWriter output, CancellationToken stop)
-    {
-        long reported = recorder.DurableEventId;
-        while (true)
-        {
-            bool stopping = stop.IsCancellationRequested;
-            if (!stopping)
-            {
-                try
-                {
-                    recorder.WaitForDurable(reported + 1, TimeSpan.FromMilliseconds(50), stop);
-                }
-                catch (OperationCanceledException)
-                {
-                }
-                catch (WalException)
-                {
-                    stopping = true; // the recorder stopped: nothing more becomes durable
-                }
-            }
-
-            long durable = recorder.DurableEventId;
-            if (durable > reported)
-            {
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"durable {durable}"));
-                output.Flush();
-                reported = durable;
-            }
-
-            if (stopping)
-            {
-                return;
-            }
-        }
     }
 
     private static void Summarize(TextWriter output, WalRecorder recorder, RecorderTelemetrySnapshot telemetry, long written, long firstId, long lastId, long segments, Plan plan, double seconds)

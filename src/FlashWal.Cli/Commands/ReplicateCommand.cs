@@ -29,7 +29,7 @@ internal static class ReplicateCommand
             using LogShipper shipper = LogShipper.Start(parse.GetRequiredValue(directory), options, follow: parse.GetValue(follow));
             TextWriter stdout = TextWriter.Synchronized(output);
             stdout.WriteLine($"shipping log {shipper.LogId} to stream {shipper.Stream} at {options.Servers}, from event {shipper.Mark.EventId + 1}");
-            using (new ReplicationReporter(shipper.Mark, stdout))
+            using (new WatermarkReporter("replicated", () => shipper.Mark.EventId, (id, stop) => shipper.Mark.Wait(id, TimeSpan.FromMilliseconds(50), stop), stdout))
             {
                 try
                 {

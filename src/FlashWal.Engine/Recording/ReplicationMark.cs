@@ -16,7 +16,10 @@ public sealed class ReplicationMark
     private long _eventId;
     private long _advancedAt = Stopwatch.GetTimestamp();
     private volatile Exception? _failure;
-    private TaskCompletionSource _advanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly WatermarkWait _wait;
+
+    /// <summary>A mark at 0, for a shipper to raise.</summary>
+    public ReplicationMark() => _wait = new WatermarkWait(() => EventId, ThrowIfFailed);
 
     /// <summary>Every event up to this id is replicated (0 before the first acknowledgement).</summary>
     public long EventId => Volatile.Read(ref _eventId);
@@ -59,61 +62,20 @@ public sealed class ReplicationMark
     /// <summary>Waits until <paramref name="eventId"/> is replicated. False on timeout (<see cref="Timeout.InfiniteTimeSpan"/>: none).</summary>
     /// <exception cref="OperationCanceledException">Cancelled.</exception>
     /// <exception cref="WalReplicationStoppedException">Replication stopped for good (<see cref="Failure"/>), so the event may never be replicated.</exception>
-    public bool Wait(long eventId, TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        var elapsed = Stopwatch.StartNew();
-        while (!WaitIsOver(eventId, timeout, elapsed, out Task advanced, out TimeSpan slice))
-        {
-            advanced.Wait(slice, cancellationToken);
-        }
-
-        return EventId >= eventId;
-    }
+    public bool Wait(long eventId, TimeSpan timeout, CancellationToken cancellationToken = default) => _wait.Wait(eventId, timeout, cancellationToken);
 
     /// <summary>Waits asynchronously until <paramref name="eventId"/> is replicated. False on timeout.</summary>
     /// <exception cref="OperationCanceledException">Cancelled.</exception>
     /// <exception cref="WalReplicationStoppedException">Replication stopped for good (<see cref="Failure"/>).</exception>
-    public async Task<bool> WaitAsync(long eventId, TimeSpan timeout, CancellationToken cancellationToken = default)
+    public Task<bool> WaitAsync(long eventId, TimeSpan timeout, CancellationToken cancellationToken = default) => _wait.WaitAsync(eventId, timeout, cancellationToken);
+
+    private void ThrowIfFailed()
     {
-        var elapsed = Stopwatch.StartNew();
-        while (!WaitIsOver(eventId, timeout, elapsed, out Task advanced, out TimeSpan slice))
-        {
-            try
-            {
-                await advanced.WaitAsync(slice, cancellationToken).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-            }
-        }
-
-        return EventId >= eventId;
-    }
-
-    private bool WaitIsOver(long eventId, TimeSpan timeout, Stopwatch elapsed, out Task advanced, out TimeSpan slice)
-    {
-        advanced = Volatile.Read(ref _advanced).Task; // read before the mark, so no advance is missed
-        slice = TimeSpan.Zero;
-        if (EventId >= eventId)
-        {
-            return true;
-        }
-
         if (_failure is { } failure)
         {
             throw new WalReplicationStoppedException(failure);
         }
-
-        TimeSpan left = timeout == Timeout.InfiniteTimeSpan ? TimeSpan.MaxValue : timeout - elapsed.Elapsed;
-        if (left <= TimeSpan.Zero)
-        {
-            return true;
-        }
-
-        slice = left < TimeSpan.FromMilliseconds(100) ? left : TimeSpan.FromMilliseconds(100);
-        return false;
     }
 
-    private void Wake() =>
-        Interlocked.Exchange(ref _advanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    private void Wake() => _wait.Wake();
 }

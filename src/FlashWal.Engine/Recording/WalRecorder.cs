@@ -50,7 +50,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
     private long _eventsSinceTelemetry;
     private long _rotations; // the writer's, beside its other fields: a rotation touches no telemetry memory (see RotationTiming)
     private static int s_rotationPathCompiled;
-    private TaskCompletionSource _durableAdvanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly WatermarkWait _durableWait;
     private ReplicationMark? _replication;
     private bool _closed;
     private bool _stopped; // closed or halted: the one flag the hot path reads
@@ -64,6 +64,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
         _segmentOptions = options.Segments;
         _lock = directoryLock;
         _telemetry = new RecorderTelemetry();
+        _durableWait = new WatermarkWait(() => DurableEventId, ThrowIfBackgroundFailed);
         _measure = options.MeasureAppendLatency;
         LogId = tail.LogId;
         OpenFindings = openFindings;
@@ -471,37 +472,15 @@ public sealed class WalRecorder : IDisposable, IStagingListener
         return _committedId;
     }
 
-    /// <summary>Waits until <paramref name="eventId"/> is durable. False on timeout. Any thread.</summary>
+    /// <summary>Waits until <paramref name="eventId"/> is durable. False on timeout (<see cref="Timeout.InfiniteTimeSpan"/>: none). Any thread.</summary>
     /// <exception cref="OperationCanceledException">Cancelled.</exception>
     /// <exception cref="WalException">The maintainer failed, so the event may never become durable.</exception>
-    public bool WaitForDurable(long eventId, TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        var elapsed = Stopwatch.StartNew();
-        while (!WaitIsOver(eventId, timeout, elapsed, out Task advanced, out TimeSpan slice))
-        {
-            advanced.Wait(slice, cancellationToken);
-        }
-
-        return DurableEventId >= eventId;
-    }
+    public bool WaitForDurable(long eventId, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        _durableWait.Wait(eventId, timeout, cancellationToken);
 
     /// <summary>Waits asynchronously until <paramref name="eventId"/> is durable. False on timeout. Any thread.</summary>
-    public async Task<bool> WaitForDurableAsync(long eventId, TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        var elapsed = Stopwatch.StartNew();
-        while (!WaitIsOver(eventId, timeout, elapsed, out Task advanced, out TimeSpan slice))
-        {
-            try
-            {
-                await advanced.WaitAsync(slice, cancellationToken).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-            }
-        }
-
-        return DurableEventId >= eventId;
-    }
+    public Task<bool> WaitForDurableAsync(long eventId, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        _durableWait.WaitAsync(eventId, timeout, cancellationToken);
 
     /// <summary>
     /// Attaches a replicated watermark for a shipper to advance (one per recorder). From then on
@@ -532,31 +511,6 @@ public sealed class WalRecorder : IDisposable, IStagingListener
 
     private InvalidOperationException NotReplicated() =>
         new($"The recorder of '{Directory}' is not replicated: no replicated watermark to wait for (record with a replication target).");
-
-    /// <summary>
-    /// One step of a durability wait: true when it is over (durable, or timed out); otherwise the task
-    /// that completes at the next advance (read before the watermark, so no advance is missed) and how
-    /// long to wait for it (at most 100 ms, so a background failure is noticed).
-    /// </summary>
-    private bool WaitIsOver(long eventId, TimeSpan timeout, Stopwatch elapsed, out Task advanced, out TimeSpan slice)
-    {
-        advanced = Volatile.Read(ref _durableAdvanced).Task;
-        slice = TimeSpan.Zero;
-        if (DurableEventId >= eventId)
-        {
-            return true;
-        }
-
-        ThrowIfBackgroundFailed();
-        TimeSpan left = timeout - elapsed.Elapsed;
-        if (left <= TimeSpan.Zero)
-        {
-            return true;
-        }
-
-        slice = left < TimeSpan.FromMilliseconds(100) ? left : TimeSpan.FromMilliseconds(100);
-        return false;
-    }
 
     /// <summary>The recorder's live counters and histograms (each written by one thread, readable from any).</summary>
     public RecorderTelemetry Telemetry => _telemetry;
@@ -716,8 +670,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
         {
             if (Interlocked.CompareExchange(ref _durableId, eventId, seen) == seen)
             {
-                TaskCompletionSource woken = Interlocked.Exchange(ref _durableAdvanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-                woken.TrySetResult();
+                _durableWait.Wake();
                 return;
             }
         }
@@ -959,8 +912,7 @@ public sealed class WalRecorder : IDisposable, IStagingListener
         {
             _halt = failure;
             Volatile.Write(ref _stopped, true);
-            TaskCompletionSource woken = Interlocked.Exchange(ref _durableAdvanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-            woken.TrySetResult(); // waiters see the failure at once
+            _durableWait.Wake(); // waiters see the failure at once
         }
     }
 

@@ -115,6 +115,53 @@ public sealed class ReplicateCliTests
         }
     }
 
+    [NatsClusterFact]
+    public void A_replicate_process_killed_mid_run_is_started_again_and_resumes_from_the_stream()
+    {
+        using NatsCluster cluster = NatsCluster.Start();
+        using var dir = new TempDirectory();
+        string wal = Path.Combine(dir.Path, "wal");
+        string copy = Path.Combine(dir.Path, "restored");
+        var record = CliTests.Run("record", wal, "--events", "1500000", "--segment-size", "4MiB", "--payload-size", "200");
+        Assert.True(record.Code == 0, record.Err);
+
+        // A shipper process, SIGKILLed once it has printed a replicated id: whatever it had in flight is lost with it.
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string argument in new[] { Path.Combine(AppContext.BaseDirectory, "flashwal.dll"), "replicate", wal, "--to", cluster.Urls })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        long killedAt = 0;
+        using (Process shipper = Process.Start(start)!)
+        {
+            shipper.ErrorDataReceived += (_, _) => { };
+            shipper.BeginErrorReadLine();
+            while (shipper.StandardOutput.ReadLine() is { } line)
+            {
+                if (line.StartsWith("replicated ", StringComparison.Ordinal))
+                {
+                    killedAt = long.Parse(line["replicated ".Length..], CultureInfo.InvariantCulture);
+                    break;
+                }
+            }
+
+            shipper.Kill();
+            shipper.WaitForExit();
+        }
+
+        Assert.InRange(killedAt, 1, 1_499_999); // killed mid-run
+        var again = CliTests.Run("replicate", wal, "--to", cluster.Urls);
+        Assert.True(again.Code == 0, again.Err + again.Out);
+        long resumedFrom = long.Parse(again.Out.Split('\n')[0].Split("from event ")[1].Trim(), CultureInfo.InvariantCulture);
+        Assert.True(resumedFrom > killedAt, $"resumed from {resumedFrom}, but {killedAt} was replicated before the kill"); // from the stream, not from the start
+        Assert.Contains("Finished: replicated up to 1500000", again.Out, StringComparison.Ordinal);
+
+        var restore = CliTests.Run("restore", cluster.Urls, copy);
+        Assert.True(restore.Code == 0, restore.Err + restore.Out);
+        ShipAndRestoreTests.AssertSameSegments(wal, copy); // nothing lost, nothing twice: every segment byte for byte
+    }
+
     /// <summary>The default stream of the log that appears in <paramref name="wal"/> (waits for its first segment).</summary>
     private static string ReplicationOptionsFor(string wal)
     {

@@ -162,6 +162,77 @@ public sealed class ReplicateCliTests
         ShipAndRestoreTests.AssertSameSegments(wal, copy); // nothing lost, nothing twice: every segment byte for byte
     }
 
+    [NatsClusterFact]
+    public void Replicate_follow_ships_what_a_later_recorder_adds_until_it_is_stopped()
+    {
+        using NatsCluster cluster = NatsCluster.Start();
+        using var dir = new TempDirectory();
+        string wal = Path.Combine(dir.Path, "wal");
+        Assert.Equal(0, CliTests.Run("record", wal, "--events", "20000", "--segment-size", "1MiB").Code);
+        using var lines = new LineWriter();
+        using var stop = new CancellationTokenSource();
+        int code = -1;
+        using var error = new StringWriter();
+        var following = new Thread(() => code = FlashWal.Cli.Program.Run(["replicate", wal, "--to", cluster.Urls, "--follow"], lines, error, stop.Token));
+        following.Start();
+        Assert.True(lines.WaitFor("replicated 20000", TimeSpan.FromSeconds(60)), lines.ToString());
+
+        Assert.Equal(0, CliTests.Run("record", wal, "--events", "30000", "--segment-size", "1MiB").Code); // a later recorder continues the log
+        Assert.True(lines.WaitFor("replicated 50000", TimeSpan.FromSeconds(60)), lines.ToString() + error);
+        stop.Cancel();
+        Assert.True(following.Join(TimeSpan.FromSeconds(30)));
+        Assert.True(code == 0, error.ToString());
+
+        string copy = Path.Combine(dir.Path, "restored");
+        Assert.Equal(0, CliTests.Run("restore", cluster.Urls, copy).Code);
+        ShipAndRestoreTests.AssertSameSegments(wal, copy);
+    }
+
+    /// <summary>A writer whose lines a test can wait for while another thread writes them.</summary>
+    private sealed class LineWriter : TextWriter
+    {
+        private readonly System.Text.StringBuilder _text = new();
+
+        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+
+        public override void Write(char value)
+        {
+            lock (_text)
+            {
+                _text.Append(value);
+                Monitor.PulseAll(_text);
+            }
+        }
+
+        public bool WaitFor(string line, TimeSpan timeout)
+        {
+            var clock = Stopwatch.StartNew();
+            lock (_text)
+            {
+                while (!_text.ToString().Split('\n').Any(l => l.TrimEnd('\r') == line))
+                {
+                    TimeSpan left = timeout - clock.Elapsed;
+                    if (left <= TimeSpan.Zero)
+                    {
+                        return false;
+                    }
+
+                    Monitor.Wait(_text, left);
+                }
+            }
+
+            return true;
+        }
+
+        public override string ToString()
+        {
+            lock (_text)
+            {
+                return _text.ToString();
+            }
+        }
+    }
+
     /// <summary>The default stream of the log that appears in <paramref name="wal"/> (waits for its first segment).</summary>
     private static string ReplicationOptionsFor(string wal)
     {

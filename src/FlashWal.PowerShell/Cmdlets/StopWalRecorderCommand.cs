@@ -65,6 +65,11 @@ public sealed class StopWalRecorderCommand : PSCmdlet
                 {
                     WriteWarning($"The recorder '{recorder.Name}' could not append {recorder.FailedEvents} event(s); they are not in the log.");
                 }
+
+                if (recorder.Shipper is not null && recorder.ReplicatedEventId < recorder.CommittedEventId)
+                {
+                    WriteWarning($"The log of '{recorder.Name}' is replicated up to event {recorder.ReplicatedEventId} of {recorder.CommittedEventId}: the stream did not acknowledge the rest before the shipper was stopped. They are in '{recorder.Path}'; 'flashwal replicate {recorder.Path} --to <servers>' ships them.");
+                }
             }
             else
             {

@@ -7,7 +7,6 @@ using FlashWal.Format;
 using FlashWal.Reading;
 using FlashWal.Recording;
 using NATS.Client.Core;
-using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 
 namespace FlashWal.Replication;

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using FlashWal.Format;
-using FlashWal.Inspection;
 using FlashWal.Reading;
 using FlashWal.Tests.Cli;
 using FlashWal.Tests.Support;

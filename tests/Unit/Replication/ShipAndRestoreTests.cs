@@ -1,5 +1,4 @@
 using FlashWal.Format;
-using FlashWal.Inspection;
 using FlashWal.Recording;
 using FlashWal.Replication;
 using FlashWal.Tests.Support;

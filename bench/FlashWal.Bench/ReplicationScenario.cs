@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using FlashWal.Format;
 using FlashWal.Recording;
 using FlashWal.Replication;
 using FlashWal.Telemetry;
@@ -38,7 +39,7 @@ internal static class ReplicationScenario
         result.Method =
             $"A three-node JetStream cluster (Debian nats-server 2.9.10) on 127.0.0.1, streams of 3 replicas, on this same machine ({Environment.ProcessorCount} cores shared by the recorder, the shipper and the three servers). " +
             $"Append latency: a recorder (segments 32 MiB, Interval durability) fed {PayloadSize}-byte events paced at each rate for {seconds:N0} s, committing every 1,000 events or whenever ahead of schedule, " +
-            $"without and with a LogShipper on its log, interleaved, {repetitions} repetition(s) after a warm-up; latency is the recorder's own append histogram (MeasureAppendLatency). " +
+            $"with nothing beside it, with the servers loaded as much by a raw publisher (the log's record bytes a second, no shipper: the baseline that tells the servers' load from the shipper), and with a LogShipper on its log, interleaved, {repetitions} repetition(s) after a warm-up; latency is the recorder's own append histogram (MeasureAppendLatency). " +
             "Lag: every 1,024th event's append time, against the moment a watcher thread (polling every 50 µs) saw the replicated watermark pass its id. " +
             $"Shipper ceiling: a closed log of {shipEvents:N0} events shipped into a new stream, beside the same bytes published raw (messages of the shipper's average size, 128 in flight, no FlashWal). " +
             $"Catch-up: recording at 100k events/s, every server killed for {outage.TotalSeconds:N0} s, then restarted; the time from the restart until the watermark reaches what was committed at the restart. " +
@@ -61,7 +62,7 @@ internal static class ReplicationScenario
 
     private static void AppendAndLag(ScenarioResult result, NatsCluster cluster, double seconds, int repetitions)
     {
-        var keys = Rates.SelectMany(r => new[] { (Rate: r, Replicated: false), (Rate: r, Replicated: true) }).ToArray();
+        var keys = Rates.SelectMany(r => Variants.Select(v => (Rate: r, Variant: v))).ToArray();
         var append = keys.ToDictionary(k => k, _ => (LatencySnapshot?)null);
         var lag = Rates.ToDictionary(r => r, _ => new LatencyHistogram());
         var achieved = keys.ToDictionary(k => k, _ => new List<double>());
@@ -69,7 +70,7 @@ internal static class ReplicationScenario
         {
             foreach (var key in keys)
             {
-                (LatencySnapshot latency, double rate) = Record(cluster, key.Rate, key.Replicated, seconds, rep >= 0 ? lag[key.Rate] : null);
+                (LatencySnapshot latency, double rate) = Record(cluster, key.Rate, key.Variant, seconds, rep >= 0 ? lag[key.Rate] : null);
                 Stats.Record(achieved, key, rep, rate);
                 if (rep >= 0 && (append[key] is null || latency.P9999 > append[key]!.P9999))
                 {
@@ -78,11 +79,11 @@ internal static class ReplicationScenario
             }
         }
 
-        var table = new ResultTable("Append latency (ns), worst repetition", ["rate", "shipper", "events/s achieved", .. LatencySeries.Headers], []);
+        var table = new ResultTable("Append latency (ns), worst repetition", ["rate", "beside the recorder", "events/s achieved", .. LatencySeries.Headers], []);
         foreach (var key in keys)
         {
-            LatencySeries s = LatencySeries.From($"append at {key.Rate / 1000:N0}k/s, {(key.Replicated ? "with" : "without")} shipper", append[key]!);
-            table.Rows.Add([$"{key.Rate:N0}/s", key.Replicated ? "yes" : "no", Stats.F(Stats.Median(achieved[key]), 0), .. s.Cells()]);
+            LatencySeries s = LatencySeries.From($"append at {key.Rate / 1000:N0}k/s, {Describe(key.Variant)}", append[key]!);
+            table.Rows.Add([$"{key.Rate:N0}/s", Describe(key.Variant), Stats.F(Stats.Median(achieved[key]), 0), .. s.Cells()]);
             result.Latencies.Add(s);
         }
 
@@ -98,7 +99,94 @@ internal static class ReplicationScenario
         result.Tables.Add(lags);
     }
 
+    /// <summary>What runs beside the measured recorder.</summary>
+    private enum Beside
+    {
+        /// <summary>Nothing: the servers idle.</summary>
+        Nothing,
+
+        /// <summary>No shipper on this log, but the servers loaded as much by a raw publisher in this process (the log's record bytes a second, in 64 KiB messages): the baseline that separates the servers' load from the shipper.</summary>
+        ServerLoad,
+
+        /// <summary>A LogShipper on this log.</summary>
+        Shipper,
+    }
+
+    private static readonly Beside[] Variants = [Beside.Nothing, Beside.ServerLoad, Beside.Shipper];
+
+    private static string Describe(Beside variant) => variant switch
+    {
+        Beside.Nothing => "nothing",
+        Beside.ServerLoad => "the same load on the servers, no shipper",
+        _ => "its shipper",
+    };
+
     /// <summary>Records paced events for <paramref name="seconds"/>; with a shipper, samples the lag.</summary>
+    private static (LatencySnapshot Append, double Rate) Record(NatsCluster cluster, long rate, Beside variant, double seconds, LatencyHistogram? lag)
+    {
+        bool replicated = variant == Beside.Shipper;
+        using var load = new CancellationTokenSource();
+        Task neighbour = variant == Beside.ServerLoad
+            ? Task.Run(() => LoadServers(cluster, rate * (long)SegmentFormat.RecordSize(PayloadSize), load.Token))
+            : Task.CompletedTask;
+        try
+        {
+            return Record(cluster, rate, replicated, seconds, lag);
+        }
+        finally
+        {
+            load.Cancel();
+            neighbour.Wait();
+        }
+    }
+
+    /// <summary>Publishes <paramref name="bytesPerSecond"/> into a stream of 3 replicas, in 64 KiB messages, paced every 10 ms, 128 in flight at most, until cancelled.</summary>
+    private static async Task LoadServers(NatsCluster cluster, long bytesPerSecond, CancellationToken stop)
+    {
+        await using var connection = new NatsConnection(new NatsOpts { Url = cluster.Urls });
+        var js = new NatsJSContext(connection);
+        string name = "LOAD_" + Guid.NewGuid().ToString("n").ToUpperInvariant();
+        await js.CreateStreamAsync(new StreamConfig(name, ["load." + name]) { NumReplicas = 3, Storage = StreamConfigStorage.File }, CancellationToken.None);
+        var body = new ReadOnlyMemory<byte>(new byte[64 << 10]);
+        var window = new Queue<Task<PubAckResponse>>();
+        var clock = Stopwatch.StartNew();
+        long sent = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            while (sent < bytesPerSecond * clock.Elapsed.TotalSeconds && !stop.IsCancellationRequested)
+            {
+                if (window.Count >= 128)
+                {
+                    await Settle(window.Dequeue());
+                }
+
+                window.Enqueue(js.PublishAsync("load." + name, body, cancellationToken: CancellationToken.None).AsTask());
+                sent += body.Length;
+            }
+
+            await Task.Delay(10, CancellationToken.None);
+        }
+
+        while (window.Count > 0)
+        {
+            await Settle(window.Dequeue());
+        }
+
+        await js.DeleteStreamAsync(name, CancellationToken.None);
+    }
+
+    /// <summary>A load publish that timed out (the servers saturated) is load all the same: not an error of the benchmark.</summary>
+    private static async Task Settle(Task<PubAckResponse> publish)
+    {
+        try
+        {
+            await publish;
+        }
+        catch (Exception e) when (e is NatsException or TimeoutException or OperationCanceledException)
+        {
+        }
+    }
+
     private static (LatencySnapshot Append, double Rate) Record(NatsCluster cluster, long rate, bool replicated, double seconds, LatencyHistogram? lag)
     {
         string dir = Stats.TempDir();
@@ -281,7 +369,7 @@ internal static class ReplicationScenario
 
     private static void Restore(ScenarioResult result, NatsCluster cluster, string shipped)
     {
-        Format.LogId log = Format.SegmentHeader.Read(Reading.SegmentFrame.ReadHeader(shipped, 0)).LogId;
+        LogId log = SegmentHeader.Read(Reading.SegmentFrame.ReadHeader(shipped, 0)).LogId;
         string target = Path.Combine(Stats.TempDir(), "restored");
         string copy = Path.Combine(Stats.TempDir(), "copied");
         try

@@ -47,6 +47,32 @@ public sealed class ShipAndRestoreTests
         AssertSameEvents(dir.Path, report.Directory);
     }
 
+    [NatsClusterFact]
+    public void Appending_to_a_replicated_recorder_allocates_nothing_on_the_writer_and_the_shipper_follows()
+    {
+        using NatsCluster cluster = NatsCluster.Start();
+        using var dir = new TempDirectory();
+        using var recorder = WalRecorder.Open(dir.Path, new WalRecorderOptions { SegmentSize = 64L << 20 }); // as Append_allocates_nothing: no rotation in a window
+        using LogShipper shipper = LogShipper.Start(dir.Path, new ReplicationOptions { Servers = cluster.Urls }, recorder.AttachReplication(), () => recorder.CommittedEventId);
+        byte[] payload = new byte[64];
+        void Window()
+        {
+            for (int i = 0; i < 70_000; i++)
+            {
+                recorder.Append(payload, 1);
+                if (i % 1000 == 999)
+                {
+                    recorder.Commit();
+                }
+            }
+        }
+
+        Window(); // warm-up: the first blocks shipped
+        Assert.True(shipper.Mark.Wait(recorder.CommittedEventId, TimeSpan.FromSeconds(30)), Describe(shipper, cluster));
+        Assert.Equal(0, AllocationCounter.Least(Window)); // the shipper reads on a thread of its own: nothing of it lands on the writer
+        Assert.True(recorder.WaitForReplicated(recorder.CommittedEventId, TimeSpan.FromSeconds(30)), Describe(shipper, cluster));
+    }
+
     /// <summary>What <see cref="ReplicationMeter"/> reports now for the shipper of <paramref name="directory"/>.</summary>
     private static Dictionary<string, double> Measure(string directory)
     {

@@ -402,9 +402,19 @@ public sealed class LogShipper : IReplicaShipper
                 $"The log in '{_directory}' goes back to segment {index} after the stream '{_stream.Name}' received segment {_segment}."), _directory);
         }
 
-        for (long k = Math.Min(from, index); k <= index; k++)
+        for (long k = from; k <= index; k++)
         {
-            byte[] header = SegmentFrame.ReadHeader(_directory, k);
+            byte[] header;
+            try
+            {
+                header = SegmentFrame.ReadHeader(_directory, k);
+            }
+            catch (WalPathNotFoundException e)
+            {
+                throw new WalStreamException(WalStreamException.DivergedErrorId, string.Create(CultureInfo.InvariantCulture,
+                    $"Segment {k} of '{_directory}' is gone before it was shipped to the stream '{_stream.Name}' (retention, or a deletion, in a process the shipper cannot hold back): the replica would have a hole, so shipping stops. The stream holds the log up to event {_lastId}."), _directory, e);
+            }
+
             _segment = k;
             _nextOffset = SegmentFormat.DataOffset;
             if (_pendingFrom < 0)

@@ -78,6 +78,35 @@ public sealed class ReplicationRefusalTests
         Assert.Contains("'NOSUCH'", missing.Message, StringComparison.Ordinal);
     }
 
+    [NatsClusterFact]
+    public void A_segment_deleted_before_it_was_shipped_stops_the_shipper_rather_than_leave_a_hole()
+    {
+        using NatsCluster cluster = NatsCluster.Start();
+        using var dir = new TempDirectory();
+        var options = new ReplicationOptions { Servers = cluster.Urls };
+        long shipped = ShipAndRestoreTests.Record(dir.Path, events: 400, commitEvery: 10);
+        using (LogShipper first = LogShipper.Start(dir.Path, options))
+        {
+            Assert.True(first.WaitForEnd(TimeSpan.FromSeconds(30)));
+        }
+
+        long lastShippedSegment = WalDirectory.List(dir.Path).Segments[^1].Index;
+        ShipAndRestoreTests.Record(dir.Path, events: 1200, commitEvery: 10); // a later recorder, whose retention...
+        foreach ((long index, string path) in WalDirectory.List(dir.Path).Segments.Where(s => s.Index <= lastShippedSegment + 2))
+        {
+            File.Delete(path); // ...deleted segments before any shipper saw them
+        }
+
+        using LogShipper second = LogShipper.Start(dir.Path, options);
+        Assert.True(second.WaitForEnd(TimeSpan.FromSeconds(30)));
+        Assert.Equal(ShipperState.Failed, second.GetStatus().State);
+        var diverged = Assert.IsType<WalStreamException>(second.Mark.Failure);
+        Assert.Equal(WalStreamException.DivergedErrorId, diverged.ErrorId);
+        Assert.Contains($"Segment {lastShippedSegment + 1} ", diverged.Message, StringComparison.Ordinal);
+        Assert.Equal(shipped, second.Mark.EventId); // what the stream holds, and not one event more
+        Assert.Throws<WalReplicationStoppedException>(() => second.Mark.Wait(shipped + 1, TimeSpan.FromSeconds(1)));
+    }
+
     [Fact]
     public void A_segment_assembly_refuses_parts_out_of_place()
     {

@@ -404,8 +404,8 @@ Test-WalSegment ./wal
 
         It 'shows recorders in a table with their watermarks' {
             $table = Get-WalRecorder quotes | Out-String -Width 200
-            $table | Should -Match 'Name\s+State\s+Events\s+Committed\s+Durable\s+Segments\s+Path'
-            $table | Should -Match 'quotes\s+Running'
+            $table | Should -Match 'Name\s+State\s+Events\s+Committed\s+Durable\s+Replicated\s+Segments\s+Path'
+            $table | Should -Match 'quotes\s+Running\s+0\s+0\s+0\s+-\s+1\s' # not replicated: '-'
         }
     }
 

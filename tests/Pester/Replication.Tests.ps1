@@ -39,6 +39,7 @@ Describe 'Replication to NATS JetStream' -Skip:([bool]$natsUnavailable) {
         $status.ReplicatedEventId | Should -Be 3500
         $status.LagEvents | Should -Be 0
         $status.Stream | Should -BeLike 'FLASHWAL_*'
+        Get-WalRecorder replicated | Out-String -Width 200 | Should -Match 'replicated\s+Running\s+3500\s+3500\s+3500\s+3500\s' # the Replicated column
         Stop-WalRecorder -Name 'replicated'
 
         $copy = Join-Path $TestDrive 'restored'

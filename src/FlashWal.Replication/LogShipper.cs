@@ -73,6 +73,7 @@ public sealed class LogShipper : IReplicaShipper
     private long _messages;
     private long _bytes;
     private long _resyncs;
+    private int _inFlight;
 
     private LogShipper(string directory, ReplicaStream stream, LogId logId, ReplicationMark mark, Func<long>? committed, bool follow)
     {
@@ -181,8 +182,6 @@ public sealed class LogShipper : IReplicaShipper
             LastError = _lastError,
         };
     }
-
-    private int _inFlight;
 
     /// <summary>Waits until the shipper ends (the log ended and everything is acknowledged, or it failed). False on timeout.</summary>
     public bool WaitForEnd(TimeSpan timeout) => _completion.Task.Wait(timeout);

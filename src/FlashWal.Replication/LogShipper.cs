@@ -490,7 +490,7 @@ public sealed class LogShipper : IReplicaShipper
     private void Send(byte[] buffer, ReplicaMessageKind kind, long segment, long offset, long firstId, int bodyLength)
     {
         ReplicaMessage.WriteHeader(buffer, kind, _logId, segment, offset, firstId, _lastId, _chain ?? 0, _segment, _nextOffset, _pendingFrom, bodyLength);
-        string id = new ReplicaMessage(kind, _logId, segment, offset, 0, 0, 0, 0, 0, 0, default).MessageId;
+        string id = ReplicaMessage.IdOf(_logId, segment, kind, offset, bodyLength);
         var timeout = new CancellationTokenSource(_options.AckTimeout);
         int length = ReplicaMessage.HeaderSize + bodyLength;
         Task<PubAckResponse> ack;
@@ -546,6 +546,14 @@ public sealed class LogShipper : IReplicaShipper
             {
                 throw new ShipmentRefusedException(string.Create(CultureInfo.InvariantCulture,
                     $"the stream '{_stream.Name}' refused a message: {error.Description} (code {error.ErrCode})"));
+            }
+
+            if (ack.Duplicate)
+            {
+                // Stored before, by this shipper before a failure or by one before it (a killed process
+                // whose last publishes landed after this one read the stream): where the stream stands
+                // is its last message, not this shipper's count. Read it again.
+                throw new ShipmentRefusedException($"the stream '{_stream.Name}' held this part already (sequence {ack.Seq})");
             }
         }
         finally

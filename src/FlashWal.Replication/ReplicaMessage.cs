@@ -48,12 +48,17 @@ public readonly record struct ReplicaMessage(
     private const int OffPendingFrom = 80;
     private const int OffCrc = 92;
 
+    /// <summary>The message's <c>Nats-Msg-Id</c> (<see cref="IdOf"/>).</summary>
+    public string MessageId => IdOf(LogId, SegmentIndex, Kind, Offset, Body.Length);
+
     /// <summary>
-    /// The message's <c>Nats-Msg-Id</c>: the same part of the same log always gets the same id, so the
-    /// stream stores a part published twice (a re-send after a failure) once.
+    /// The <c>Nats-Msg-Id</c> of a part: log, segment, kind, offset and body length. The same bytes of
+    /// the same log always get the same id, so the stream stores a part published twice once; and
+    /// different bytes never share one: blocks gathered differently after a restart (more or fewer in
+    /// a message from the same offset) are another part, which the stream's order check judges.
     /// </summary>
-    public string MessageId => string.Create(CultureInfo.InvariantCulture,
-        $"{LogId}:{SegmentIndex}:{Kind.ToString().ToLowerInvariant()}:{Offset}");
+    public static string IdOf(LogId logId, long segmentIndex, ReplicaMessageKind kind, long offset, int bodyLength) =>
+        string.Create(CultureInfo.InvariantCulture, $"{logId}:{segmentIndex}:{kind.ToString().ToLowerInvariant()}:{offset}:{bodyLength}");
 
     /// <summary>Writes the header for a body of <paramref name="bodyLength"/> bytes into <paramref name="destination"/>[0, 96) and the CRC over it and the body that follows it there.</summary>
     public static void WriteHeader(Span<byte> destination, ReplicaMessageKind kind, LogId logId, long segmentIndex, long offset,

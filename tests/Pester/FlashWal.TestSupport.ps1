@@ -161,6 +161,7 @@ function Start-TestNatsCluster {
     }
     $nodes = 1..3 | ForEach-Object { [pscustomobject]@{ Name = "n$_"; Client = Get-FreePort; Route = Get-FreePort; Monitor = Get-FreePort } }
     $routes = ($nodes | ForEach-Object { "nats-route://127.0.0.1:$($_.Route)" }) -join ', '
+    $clusterName = "flashwal-pester-$([guid]::NewGuid().ToString('n').Substring(0, 12))" # its own: never merged with another cluster
     $processes = foreach ($node in $nodes) {
         $store = Join-Path $Directory $node.Name
         New-Item -ItemType Directory -Path $store -Force | Out-Null
@@ -170,7 +171,7 @@ server_name: $($node.Name)
 listen: 127.0.0.1:$($node.Client)
 http: 127.0.0.1:$($node.Monitor)
 jetstream { store_dir: "$store" }
-cluster { name: flashwal-pester, listen: 127.0.0.1:$($node.Route), routes: [$routes] }
+cluster { name: $clusterName, listen: 127.0.0.1:$($node.Route), routes: [$routes] }
 "@
         Start-Process -FilePath $server -ArgumentList '-c', $config -PassThru -RedirectStandardOutput (Join-Path $store 'out.log') -RedirectStandardError (Join-Path $store 'err.log')
     }

@@ -11,6 +11,7 @@ namespace FlashWal.Tests.Replication;
 /// acknowledged, drops a message published again under the same <c>Nats-Msg-Id</c>, and goes on
 /// after its leader is killed. What the shipper will rely on, checked on the real server first.
 /// </summary>
+[Collection(NatsClusters.Name)]
 public sealed class NatsClusterTests
 {
     [NatsClusterFact]
@@ -29,7 +30,7 @@ public sealed class NatsClusterTests
         Assert.False(first.Duplicate);
         Assert.Null(again.Error);
         Assert.True(again.Duplicate); // a re-send after a failure is stored once
-        Assert.Throws<NatsJSDuplicateMessageException>(again.EnsureSuccess); // the client calls that a failure: the shipper must not
+        Assert.Throws<NatsJSDuplicateMessageException>(again.EnsureSuccess); // the client calls that a failure; the shipper reads the stream's last message again
         Assert.Equal(first.Seq, again.Seq);
 
         await stream.RefreshAsync();

@@ -13,6 +13,7 @@ namespace FlashWal.Tests.Replication;
 /// segment; when the recording machine is lost (the recorder's process killed, its disk never read
 /// again), every id up to the last <c>replicated &lt;id&gt;</c> it printed is in the restored log.
 /// </summary>
+[Collection(NatsClusters.Name)]
 public sealed class ReplicateCliTests
 {
     [NatsClusterFact]

@@ -14,6 +14,7 @@ namespace FlashWal.Tests.Replication;
 /// URL that is not one, servers that do not answer, a stream with other settings, a stream of
 /// another log, a restore into a directory that is not empty.
 /// </summary>
+[Collection(NatsClusters.Name)]
 public sealed class ReplicationRefusalTests
 {
     [Theory]

@@ -10,6 +10,7 @@ namespace FlashWal.Tests.Replication;
 /// the replica holds every byte of every closed segment, the watermark reaches the last event, and
 /// a restore elsewhere verifies intact with the same events.
 /// </summary>
+[Collection(NatsClusters.Name)]
 public sealed class ShipAndRestoreTests
 {
     internal static readonly WalRecorderOptions SmallSegments = new() { SegmentSize = 64 * 1024, BlockSize = 4096 };
@@ -128,7 +129,11 @@ public sealed class ShipAndRestoreTests
         Assert.Equal(names, WalDirectory.List(copy).Segments.Select(s => Path.GetFileName(s.Path)).ToList());
         foreach (string name in names)
         {
-            Assert.True(File.ReadAllBytes(Path.Combine(original, name)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(copy, name))), $"{name} differs");
+            byte[] expected = File.ReadAllBytes(Path.Combine(original, name));
+            byte[] found = File.ReadAllBytes(Path.Combine(copy, name));
+            int at = expected.AsSpan().CommonPrefixLength(found);
+            Assert.True(at == expected.Length && found.Length == expected.Length,
+                $"{name} differs: {expected.Length} bytes against {found.Length}, first at offset {at} (0x{at:x})");
         }
     }
 

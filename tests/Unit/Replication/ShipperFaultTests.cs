@@ -12,6 +12,7 @@ namespace FlashWal.Tests.Replication;
 /// Each time the recorder records on, the shipper carries on once it can, and the restored log has
 /// every event once, every closed segment byte for byte.
 /// </summary>
+[Collection(NatsClusters.Name)]
 public sealed class ShipperFaultTests
 {
     private static readonly TimeSpan Outage = TimeSpan.FromSeconds(3);

@@ -15,6 +15,7 @@ namespace FlashWal.Tests.Replication;
 /// found by the scanner's own checks, after every event before it, and a restore of that stream
 /// does not verify intact.
 /// </summary>
+[Collection(NatsClusters.Name)]
 public sealed class StreamReadTests
 {
     [NatsClusterFact]

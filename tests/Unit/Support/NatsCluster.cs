@@ -51,9 +51,10 @@ public sealed class NatsCluster : IDisposable
         try
         {
             int[] routes = [.. Enumerable.Range(0, nodes).Select(_ => FreePort())];
+            string name = "flashwal-" + Guid.NewGuid().ToString("n")[..12]; // a cluster of its own: never merged with another test's, should two pick a port alike
             for (int i = 0; i < nodes; i++)
             {
-                cluster._nodes.Add(new NatsNode(server, Path.Combine(root, "n" + (i + 1).ToString(CultureInfo.InvariantCulture)), "n" + (i + 1).ToString(CultureInfo.InvariantCulture), FreePort(), routes[i], FreePort(), routes));
+                cluster._nodes.Add(new NatsNode(server, Path.Combine(root, "n" + (i + 1).ToString(CultureInfo.InvariantCulture)), "n" + (i + 1).ToString(CultureInfo.InvariantCulture), FreePort(), routes[i], FreePort(), routes, name));
             }
 
             cluster._nodes.ForEach(n => n.Start());
@@ -183,7 +184,7 @@ public sealed class NatsNode : IDisposable
     private readonly Queue<string> _lastLines = new(); // what the server printed last, for a failure message
     private Process? _process;
 
-    internal NatsNode(string server, string directory, string name, int clientPort, int routePort, int monitorPort, IEnumerable<int> routes)
+    internal NatsNode(string server, string directory, string name, int clientPort, int routePort, int monitorPort, IEnumerable<int> routes, string clusterName)
     {
         _server = server;
         Name = name;
@@ -200,7 +201,7 @@ public sealed class NatsNode : IDisposable
               store_dir: "{{store}}"
             }
             cluster {
-              name: flashwal
+              name: {{clusterName}}
               listen: 127.0.0.1:{{routePort}}
               routes: [{{string.Join(", ", routes.Select(p => $"nats-route://127.0.0.1:{p}"))}}]
             }

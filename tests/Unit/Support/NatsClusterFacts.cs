@@ -23,3 +23,14 @@ public sealed class NatsClusterTheoryAttribute : TheoryAttribute
         }
     }
 }
+
+/// <summary>
+/// The tests that start NATS clusters run one at a time: three servers each, with the recorder and the
+/// shipper, already fill this machine's cores, and clusters started side by side could pick the same
+/// free port.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class NatsClusters
+{
+    public const string Name = "nats clusters";
+}

@@ -323,10 +323,10 @@ internal static class ReplicationScenario
         (double rawSeconds, long rawBytes) = PublishRaw(cluster, status.Messages, messageSize);
         double shipMb = status.Bytes / shipSeconds / 1e6;
         double rawMb = rawBytes / rawSeconds / 1e6;
-        result.Tables.Add(new ResultTable("Shipper ceiling", ["what", "messages", "MB", "seconds", "MB/s", "events/s"],
+        result.Tables.Add(new ResultTable("Shipper ceiling", ["what", "messages", "MB", "seconds", "MB/s", "events/s", "resyncs"],
         [
-            ["LogShipper, closed log", status.Messages.ToString("N0", CultureInfo.InvariantCulture), Stats.F(status.Bytes / 1e6), Stats.F(shipSeconds, 2), Stats.F(shipMb), Stats.F(events / shipSeconds, 0)],
-            [$"raw JetStream publish, {messageSize:N0}-byte messages, 128 in flight", status.Messages.ToString("N0", CultureInfo.InvariantCulture), Stats.F(rawBytes / 1e6), Stats.F(rawSeconds, 2), Stats.F(rawMb), "-"],
+            [$"LogShipper, closed log ({status.State}, replicated up to {status.ReplicatedEventId:N0})", status.Messages.ToString("N0", CultureInfo.InvariantCulture), Stats.F(status.Bytes / 1e6), Stats.F(shipSeconds, 2), Stats.F(shipMb), Stats.F(events / shipSeconds, 0), status.Resyncs.ToString(CultureInfo.InvariantCulture)],
+            [$"raw JetStream publish, {messageSize:N0}-byte messages, 128 in flight", status.Messages.ToString("N0", CultureInfo.InvariantCulture), Stats.F(rawBytes / 1e6), Stats.F(rawSeconds, 2), Stats.F(rawMb), "-", "-"],
         ]));
         result.Bars.Add(new Bar("LogShipper", Math.Round(shipMb, 1)));
         result.Bars.Add(new Bar("raw JetStream publish", Math.Round(rawMb, 1)));
@@ -385,7 +385,7 @@ internal static class ReplicationScenario
             double copySeconds = clock.Elapsed.TotalSeconds;
             result.Tables.Add(new ResultTable("Restore", ["what", "MB of segment files", "seconds", "GB/s", "verified"],
             [
-                ["LogRestore from the stream (verification included)", Stats.F(bytes / 1e6), Stats.F(report.Elapsed.TotalSeconds, 2), Stats.F(bytes / report.Elapsed.TotalSeconds / 1e9, 3), report.Verification.IsIntact ? "intact" : report.Verification.Verdict],
+                [$"LogRestore from the stream (verification included; {report.Segments} segments, events up to {report.LastEventId:N0})", Stats.F(bytes / 1e6), Stats.F(report.Elapsed.TotalSeconds, 2), Stats.F(bytes / report.Elapsed.TotalSeconds / 1e9, 3), report.Verification.IsIntact ? "intact" : report.Verification.Verdict],
                 ["cp -r of the original directory", Stats.F(bytes / 1e6), Stats.F(copySeconds, 2), Stats.F(bytes / copySeconds / 1e9, 3), "-"],
             ]));
         }

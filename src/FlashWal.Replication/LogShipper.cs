@@ -74,6 +74,7 @@ public sealed class LogShipper : IReplicaShipper
     private long _bytes;
     private long _resyncs;
     private int _inFlight;
+    private long _windowBytes;
 
     private LogShipper(string directory, ReplicaStream stream, LogId logId, ReplicationMark mark, Func<long>? committed, bool follow)
     {
@@ -226,7 +227,7 @@ public sealed class LogShipper : IReplicaShipper
 
                 bool progressed = ShipCloses(force: false);
                 progressed |= ShipBlocks();
-                progressed |= DrainAcks(wait: _window.Count >= _options.MaxInFlight);
+                progressed |= DrainAcks(wait: WindowFull);
                 if (_tailer!.State != TailerState.Following && !progressed && LogEnded())
                 {
                     return;
@@ -331,11 +332,19 @@ public sealed class LogShipper : IReplicaShipper
         _needResync = false;
     }
 
+    /// <summary>
+    /// No more publishes until an acknowledgement comes: <see cref="ReplicationOptions.MaxInFlight"/>
+    /// messages, or <see cref="ReplicationOptions.MaxInFlightBytes"/> bytes, wait for theirs. The bytes
+    /// bound what a quorum must store before the last one is answered, so that at the cluster's pace
+    /// it is answered well within the acknowledgement timeout.
+    /// </summary>
+    private bool WindowFull => _window.Count >= _options.MaxInFlight || _windowBytes >= _options.MaxInFlightBytes;
+
     /// <summary>Reads the sealed blocks there are now (while the window has room) into messages and publishes them.</summary>
     private bool ShipBlocks()
     {
         bool any = false;
-        for (int n = 0; n < 1024 && _window.Count < _options.MaxInFlight; n++)
+        for (int n = 0; n < 1024 && !WindowFull; n++)
         {
             if (!_tailer!.TryReadNextBlock(out SealedBlock block))
             {
@@ -439,7 +448,7 @@ public sealed class LogShipper : IReplicaShipper
 
         _closesCheckedAt = Stopwatch.GetTimestamp();
         bool shipped = false;
-        while (_pendingFrom <= _segment && _window.Count < _options.MaxInFlight)
+        while (_pendingFrom <= _segment && !WindowFull)
         {
             SegmentFrame? frame = SegmentFrame.TryReadClosed(_directory, _pendingFrom);
             if (frame is null || (_pendingFrom == _segment && frame.Summary.DataEnd != _nextOffset))
@@ -506,6 +515,7 @@ public sealed class LogShipper : IReplicaShipper
         }
 
         _window.Enqueue(new InFlight(ack, buffer, timeout, kind, _lastId, length));
+        _windowBytes += length;
         Volatile.Write(ref _inFlight, _window.Count);
         _lastMessageId = id;
         Volatile.Write(ref _shippedId, _lastId);
@@ -529,6 +539,7 @@ public sealed class LogShipper : IReplicaShipper
             }
 
             _window.Dequeue();
+            _windowBytes -= head.Length;
             Volatile.Write(ref _inFlight, _window.Count);
             Settle(head);
             any = true;
@@ -576,6 +587,7 @@ public sealed class LogShipper : IReplicaShipper
         _lastError = e.Message;
         _state = ShipperState.Disconnected;
         Interlocked.Increment(ref _resyncs);
+        _windowBytes = 0;
         while (_window.TryDequeue(out InFlight? dropped))
         {
             try

@@ -28,6 +28,13 @@ public sealed record ReplicationOptions
     /// <summary>Publishes that may wait for their acknowledgement at once (1 to 1024; default 128).</summary>
     public int MaxInFlight { get; init; } = 128;
 
+    /// <summary>
+    /// Bytes of messages that may wait for their acknowledgement at once (1 MiB to 1 GiB; default 16 MiB):
+    /// the last of them is answered once a quorum stored all before it, so at this cluster's pace it
+    /// must be well within <see cref="AckTimeout"/> (16 MiB at 50 MB/s: a third of a second).
+    /// </summary>
+    public long MaxInFlightBytes { get; init; } = 16L << 20;
+
     /// <summary>The largest message, header included (4 KiB to 64 MiB); 0 (default) for the largest the server takes (its <c>max_payload</c>).</summary>
     public int MaxMessageBytes { get; init; }
 
@@ -59,6 +66,11 @@ public sealed record ReplicationOptions
         if (MaxMessageBytes != 0)
         {
             Check(MaxMessageBytes, 4096, 64 << 20, nameof(MaxMessageBytes));
+        }
+
+        if (MaxInFlightBytes < 1L << 20 || MaxInFlightBytes > 1L << 30)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxInFlightBytes), MaxInFlightBytes, "MaxInFlightBytes must be from 1 MiB to 1 GiB.");
         }
 
         Check(AckTimeout, nameof(AckTimeout));

@@ -197,7 +197,9 @@ internal static class RecordCommand
             }
             catch (Exception close) when (close is WalException or IOException or UnauthorizedAccessException)
             {
-                if (!ReferenceEquals(Cause(recorder, close), Cause(recorder, e)))
+                // The same failure may come back wrapped by another thread's report of it (the flusher's
+                // failed write, reported again as "failed earlier" by the close): only another root is news.
+                if (!ReferenceEquals(Root(close), Root(e)))
                 {
                     error.WriteLine($"flashwal: closing the log failed too: {CommandErrors.OneLine(Cause(recorder, close).Message)}");
                 }
@@ -209,6 +211,17 @@ internal static class RecordCommand
                 : string.Create(CultureInfo.InvariantCulture, $"flashwal: recording stopped: no event of this run was committed; the log in {recorder.Directory} still ends at event {before}"));
             return ExitCodes.UsageOrIo;
         }
+    }
+
+    /// <summary>The innermost exception of <paramref name="e"/>: the failure itself, under every report of it.</summary>
+    private static Exception Root(Exception e)
+    {
+        while (e.InnerException is { } inner)
+        {
+            e = inner;
+        }
+
+        return e;
     }
 
     /// <summary>

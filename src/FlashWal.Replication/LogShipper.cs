@@ -75,6 +75,7 @@ public sealed class LogShipper : IReplicaShipper
     private long _resyncs;
     private int _inFlight;
     private long _windowBytes;
+    private int _disposed;
 
     private LogShipper(string directory, ReplicaStream stream, LogId logId, ReplicationMark mark, Func<long>? committed, bool follow)
     {
@@ -190,6 +191,11 @@ public sealed class LogShipper : IReplicaShipper
     /// <summary>Stops shipping (what is in flight may or may not be stored: the stream's last message says) and closes the connection.</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return; // once: a recorder's stop and its owner may both dispose it
+        }
+
         ReplicationMeter.Unregister(this);
         _stop.Cancel();
         if (_thread.IsAlive)

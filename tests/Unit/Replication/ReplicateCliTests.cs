@@ -61,17 +61,8 @@ public sealed class ReplicateCliTests
         using var dir = new TempDirectory();
         string wal = Path.Combine(dir.Path, "wal");
         string copy = Path.Combine(dir.Path, "restored");
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string argument in new[] { Path.Combine(AppContext.BaseDirectory, "flashwal.dll"), "record", wal, "--events", "100000000", "--rate", "100000",
-            "--segment-size", "1MiB", "--block-size", "16KiB", "--replicate-to", cluster.Urls })
-        {
-            start.ArgumentList.Add(argument);
-        }
+        ProcessStartInfo start = Flashwal("record", wal, "--events", "100000000", "--rate", "100000",
+            "--segment-size", "1MiB", "--block-size", "16KiB", "--replicate-to", cluster.Urls);
 
         var printed = new List<long>();
         using (Process recorder = Process.Start(start)!)
@@ -126,11 +117,7 @@ public sealed class ReplicateCliTests
         Assert.True(record.Code == 0, record.Err);
 
         // A shipper process, SIGKILLed once it has printed a replicated id: whatever it had in flight is lost with it.
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string argument in new[] { Path.Combine(AppContext.BaseDirectory, "flashwal.dll"), "replicate", wal, "--to", cluster.Urls })
-        {
-            start.ArgumentList.Add(argument);
-        }
+        ProcessStartInfo start = Flashwal("replicate", wal, "--to", cluster.Urls);
 
         long killedAt = 0;
         var said = new System.Collections.Concurrent.ConcurrentQueue<string>();
@@ -232,6 +219,24 @@ public sealed class ReplicateCliTests
                 return _text.ToString();
             }
         }
+    }
+
+    /// <summary>A <c>flashwal</c> child process with these arguments, its output redirected: a process the test can SIGKILL.</summary>
+    private static ProcessStartInfo Flashwal(params string[] arguments)
+    {
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "flashwal.dll"));
+        foreach (string argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        return start;
     }
 
     /// <summary>The default stream of the log that appears in <paramref name="wal"/> (waits for its first segment).</summary>

@@ -84,6 +84,7 @@ public sealed class SegmentFrame
         private readonly long _index;
         private readonly FileStream? _file;
         private readonly byte[]? _bytes;
+        private byte[]? _chunk;
 
         private SegmentImage(string path, long index, FileStream? file, byte[]? bytes)
         {
@@ -142,7 +143,7 @@ public sealed class SegmentFrame
         /// <summary>Adds every run of bytes that are not zero in [from, to) to <paramref name="strays"/>, runs closer than 64 zeros joined.</summary>
         public void FindStrays(long from, long to, List<SegmentBytes> strays)
         {
-            byte[] buffer = new byte[Chunk];
+            byte[] buffer = _chunk ??= new byte[Chunk]; // one for the three ranges of a frame
             long runStart = -1;
             long runEnd = -1;
             for (long at = from; at < to;)

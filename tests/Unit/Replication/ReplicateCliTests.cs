@@ -147,7 +147,8 @@ public sealed class ReplicateCliTests
 
         var restore = CliTests.Run("restore", cluster.Urls, copy);
         Assert.True(restore.Code == 0, restore.Err + restore.Out);
-        ShipAndRestoreTests.AssertSameSegments(wal, copy); // nothing lost, nothing twice: every segment byte for byte
+        ShipAndRestoreTests.AssertSameSegments(wal, copy, // nothing lost, nothing twice: every segment byte for byte
+            () => $"\nKilled at {killedAt}; the second run said: {again.Out}\nThe restore said: {restore.Out}{ShipAndRestoreTests.DescribeStream(cluster.Urls)}");
     }
 
     [NatsClusterFact]

@@ -105,6 +105,84 @@ public sealed class ShipAndRestoreTests
         return measured;
     }
 
+    /// <summary>Where two copies of a segment differ: the first and last offsets, how many bytes, and the bytes around the first.</summary>
+    private static string Difference(string name, byte[] expected, byte[] found, int at)
+    {
+        int common = Math.Min(expected.Length, found.Length);
+        int differing = 0;
+        int lastAt = -1;
+        for (int i = at; i < common; i++)
+        {
+            if (expected[i] != found[i])
+            {
+                differing++;
+                lastAt = i;
+            }
+        }
+
+        int from = at & ~63;
+        string Around(byte[] bytes) => Convert.ToHexString(bytes, Math.Min(from, bytes.Length), Math.Min(64, Math.Max(0, bytes.Length - from)));
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{name} differs: {expected.Length} bytes against {found.Length}, first at offset {at} (0x{at:x}), last at {lastAt}, {differing} bytes differ; from {from}: original {Around(expected)}, copy {Around(found)}.");
+    }
+
+    /// <summary>The stream's messages, in order, one short line each (runs of blocks of a segment as one line): for a failure message.</summary>
+    internal static string DescribeStream(string urls, string? stream = null)
+    {
+        var text = new System.Text.StringBuilder("\nThe stream holds:");
+        try
+        {
+            using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            ReplicaStream replica = ReplicaStream.OpenAsync(new ReplicationOptions { Servers = urls, Stream = stream }, logId: null, create: false, cancel.Token).GetAwaiter().GetResult();
+            try
+            {
+                (_, ulong lastSequence, _) = replica.StateAsync(cancel.Token).GetAwaiter().GetResult();
+                var messages = replica.ReadAsync(lastSequence, cancel.Token).ToBlockingEnumerable(cancel.Token);
+                (ulong First, ulong Last, long Segment, long From, long To, int Count)? run = null;
+                void EndRun()
+                {
+                    if (run is { } r)
+                    {
+                        text.Append(System.Globalization.CultureInfo.InvariantCulture, $"\n  {r.First}-{r.Last} Blocks seg {r.Segment} [{r.From}, {r.To}) in {r.Count}");
+                    }
+
+                    run = null;
+                }
+
+                foreach ((ReplicaMessage m, ulong sequence) in messages)
+                {
+                    if (m.Kind == ReplicaMessageKind.Blocks && run is { } r && r.Segment == m.SegmentIndex && r.To == m.Offset)
+                    {
+                        run = (r.First, sequence, r.Segment, r.From, m.Offset + m.Body.Length, r.Count + 1);
+                        continue;
+                    }
+
+                    EndRun();
+                    if (m.Kind == ReplicaMessageKind.Blocks)
+                    {
+                        run = (sequence, sequence, m.SegmentIndex, m.Offset, m.Offset + m.Body.Length, 1);
+                        continue;
+                    }
+
+                    text.Append(System.Globalization.CultureInfo.InvariantCulture,
+                        $"\n  {sequence} {m.Kind} seg {m.SegmentIndex} offset {m.Offset} body {m.Body.Length} (cursor seg {m.CursorSegment} at {m.CursorOffset}, closes from {m.PendingFrom}, last id {m.LastEventId})");
+                }
+
+                EndRun();
+            }
+            finally
+            {
+                replica.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            text.Append("\n  (could not be read: ").Append(e.Message).Append(')');
+        }
+
+        return text.ToString();
+    }
+
     /// <summary>Records <paramref name="events"/> events of varied sizes and closes the log; returns the last id.</summary>
     internal static long Record(string directory, int events, int commitEvery, WalRecorderOptions? options = null)
     {
@@ -123,7 +201,7 @@ public sealed class ShipAndRestoreTests
     }
 
     /// <summary>Every segment of <paramref name="original"/> is in <paramref name="copy"/> with the same bytes, and nothing else is.</summary>
-    internal static void AssertSameSegments(string original, string copy)
+    internal static void AssertSameSegments(string original, string copy, Func<string>? describe = null)
     {
         var names = WalDirectory.List(original).Segments.Select(s => Path.GetFileName(s.Path)).ToList();
         Assert.Equal(names, WalDirectory.List(copy).Segments.Select(s => Path.GetFileName(s.Path)).ToList());
@@ -132,8 +210,7 @@ public sealed class ShipAndRestoreTests
             byte[] expected = File.ReadAllBytes(Path.Combine(original, name));
             byte[] found = File.ReadAllBytes(Path.Combine(copy, name));
             int at = expected.AsSpan().CommonPrefixLength(found);
-            Assert.True(at == expected.Length && found.Length == expected.Length,
-                $"{name} differs: {expected.Length} bytes against {found.Length}, first at offset {at} (0x{at:x})");
+            Assert.True(at == expected.Length && found.Length == expected.Length, Difference(name, expected, found, at) + (describe?.Invoke() ?? ""));
         }
     }
 

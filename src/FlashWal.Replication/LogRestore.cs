@@ -43,6 +43,7 @@ public static class LogRestore
         }
 
         var building = new SortedDictionary<long, SegmentAssembly>();
+        var order = new ReplicaOrder();
         LogId? log = null;
         long messages = 0;
         long bytes = 0;
@@ -58,6 +59,12 @@ public static class LogRestore
                 {
                     throw new WalStreamException(WalStreamException.ForeignStreamErrorId, string.Create(CultureInfo.InvariantCulture,
                         $"Message {sequence} of the stream '{stream.Name}' belongs to log {message.LogId}; the stream started with log {log}."));
+                }
+
+                if (order.Take(message, sequence) is { } hole)
+                {
+                    throw new WalReplicaException(WalReplicaException.OutOfOrderErrorId, string.Create(CultureInfo.InvariantCulture,
+                        $"Message {sequence} of the stream '{stream.Name}' ({message.Kind} of segment {message.SegmentIndex}) does not follow the messages before it: {hole}. The restore stops rather than leave a segment open that the recorder closed; '{directory}' holds the segments completed before it."), directory);
                 }
 
                 messages++;

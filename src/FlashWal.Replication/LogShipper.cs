@@ -21,8 +21,9 @@ namespace FlashWal.Replication;
 /// <remarks>
 /// <para><b>Order.</b> Each publish says which message must be the stream's last
 /// (<c>Nats-Expected-Last-Msg-Id</c>), so a message whose predecessor was lost is refused, never
-/// stored out of order; each carries a <c>Nats-Msg-Id</c> that names its part of the log, so a
-/// re-sent part is stored once.</para>
+/// stored out of order; each carries a <c>Nats-Msg-Id</c> that names the whole message (its part of
+/// the log and the cursor it leaves, <see cref="ReplicaMessage.IdOf"/>), so a re-sent message is
+/// stored once and a message of another shipper's order never passes for its predecessor.</para>
 /// <para><b>Failures.</b> On any failed publish or lost server the shipper drops what is in flight,
 /// reads the stream's last message and goes on from the position it records (<see cref="ShipPosition"/>):
 /// the same path as a start, so a restarted shipper and a shipper that lost its leader resume alike,
@@ -34,9 +35,6 @@ namespace FlashWal.Replication;
 /// </remarks>
 public sealed class LogShipper : IReplicaShipper
 {
-    /// <summary>How often a segment that waits for its summary is looked at again.</summary>
-    private static readonly long CloseCheckTicks = Stopwatch.Frequency / 100;
-
     private readonly string _directory;
     private readonly ReplicaStream _stream;
     private readonly ReplicationOptions _options;
@@ -314,14 +312,14 @@ public sealed class LogShipper : IReplicaShipper
     /// <summary>Reads the stream's last message and goes on from the position it records.</summary>
     private void Resync()
     {
-        (ReplicaMessage Message, ulong Sequence)? last = _stream.LastMessageAsync(_stop.Token).GetAwaiter().GetResult();
+        (ReplicaMessage Message, ulong Sequence, string MessageId)? last = _stream.LastMessageAsync(_stop.Token).GetAwaiter().GetResult();
         if (last is { } l && l.Message.LogId != _logId)
         {
             throw new WalStreamException(WalStreamException.ForeignStreamErrorId, string.Create(CultureInfo.InvariantCulture,
                 $"The stream '{_stream.Name}' at {_options.Servers} holds log {l.Message.LogId}, not log {_logId} of '{_directory}': give each log a stream of its own."), _directory);
         }
 
-        ShipPosition position = ShipPosition.After(last?.Message);
+        ShipPosition position = ShipPosition.After(last?.Message, last?.MessageId);
         _segment = position.Segment;
         _nextOffset = position.NextOffset;
         _lastId = position.LastEventId;
@@ -443,11 +441,11 @@ public sealed class LogShipper : IReplicaShipper
     /// <summary>
     /// Publishes the strays and the close of every segment whose summary is there, in order, from the
     /// first not closed on the stream; the segment being shipped only once all its blocks are shipped.
-    /// Looked at every 10 ms, or at once when <paramref name="force"/>.
+    /// Looked at every <see cref="ReplicationOptions.CloseCheckInterval"/>, or at once when <paramref name="force"/>.
     /// </summary>
     private bool ShipCloses(bool force)
     {
-        if (_pendingFrom < 0 || _pendingFrom > _segment || (!force && Stopwatch.GetTimestamp() - _closesCheckedAt < CloseCheckTicks))
+        if (_pendingFrom < 0 || _pendingFrom > _segment || (!force && Stopwatch.GetElapsedTime(_closesCheckedAt) < _options.CloseCheckInterval))
         {
             return false;
         }
@@ -505,7 +503,7 @@ public sealed class LogShipper : IReplicaShipper
     private void Send(byte[] buffer, ReplicaMessageKind kind, long segment, long offset, long firstId, int bodyLength)
     {
         ReplicaMessage.WriteHeader(buffer, kind, _logId, segment, offset, firstId, _lastId, _chain ?? 0, _segment, _nextOffset, _pendingFrom, bodyLength);
-        string id = ReplicaMessage.IdOf(_logId, segment, kind, offset, bodyLength);
+        string id = ReplicaMessage.IdOf(_logId, segment, kind, offset, bodyLength, _segment, _nextOffset, _pendingFrom);
         var timeout = new CancellationTokenSource(_options.AckTimeout);
         int length = ReplicaMessage.HeaderSize + bodyLength;
         Task<PubAckResponse> ack;

@@ -49,16 +49,21 @@ public readonly record struct ReplicaMessage(
     private const int OffCrc = 92;
 
     /// <summary>The message's <c>Nats-Msg-Id</c> (<see cref="IdOf"/>).</summary>
-    public string MessageId => IdOf(LogId, SegmentIndex, Kind, Offset, Body.Length);
+    public string MessageId => IdOf(LogId, SegmentIndex, Kind, Offset, Body.Length, CursorSegment, CursorOffset, PendingFrom);
 
     /// <summary>
-    /// The <c>Nats-Msg-Id</c> of a part: log, segment, kind, offset and body length. The same bytes of
-    /// the same log always get the same id, so the stream stores a part published twice once; and
-    /// different bytes never share one: blocks gathered differently after a restart (more or fewer in
-    /// a message from the same offset) are another part, which the stream's order check judges.
+    /// The <c>Nats-Msg-Id</c> of a message: the part (log, segment, kind, offset, body length) and
+    /// the cursor it leaves (the segment and offset the next blocks go to, the first segment whose
+    /// close is still to come). The bytes at a place in a log never change, so the id names the whole
+    /// message, header and body: the same message published twice is stored once, and two messages
+    /// that differ anywhere never share an id. That is what makes the order check sound: a message
+    /// is stored only after the message its shipper published before it, and two shippers (a killed
+    /// process whose last publishes land late, and its successor) may place the closes among the
+    /// blocks differently, so the same blocks can leave two cursors. Were those two one id, the one
+    /// shipper's next message could follow the other's blocks and skip a close (FORMAT.md §19.3).
     /// </summary>
-    public static string IdOf(LogId logId, long segmentIndex, ReplicaMessageKind kind, long offset, int bodyLength) =>
-        string.Create(CultureInfo.InvariantCulture, $"{logId}:{segmentIndex}:{kind.ToString().ToLowerInvariant()}:{offset}:{bodyLength}");
+    public static string IdOf(LogId logId, long segmentIndex, ReplicaMessageKind kind, long offset, int bodyLength, long cursorSegment, long cursorOffset, long pendingFrom) =>
+        string.Create(CultureInfo.InvariantCulture, $"{logId}:{segmentIndex}:{kind.ToString().ToLowerInvariant()}:{offset}:{bodyLength}:{cursorSegment}:{cursorOffset}:{pendingFrom}");
 
     /// <summary>Writes the header for a body of <paramref name="bodyLength"/> bytes into <paramref name="destination"/>[0, 96) and the CRC over it and the body that follows it there.</summary>
     public static void WriteHeader(Span<byte> destination, ReplicaMessageKind kind, LogId logId, long segmentIndex, long offset,

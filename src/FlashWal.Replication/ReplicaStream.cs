@@ -225,11 +225,15 @@ internal sealed class ReplicaStream : IAsyncDisposable
         }
     }
 
-    /// <summary>The stream's last message, decoded and checked; null when the stream is empty.</summary>
-    /// <exception cref="WalStreamException">The last message is not a FlashWal replica message (<see cref="WalStreamException.ForeignStreamErrorId"/>).</exception>
-    public async Task<(ReplicaMessage Message, ulong Sequence)?> LastMessageAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The stream's last message, decoded and checked, with the <c>Nats-Msg-Id</c> it was stored
+    /// under (the next publish names it as the one it must follow: what the stream says, not an id
+    /// worked out here); null when the stream is empty.
+    /// </summary>
+    /// <exception cref="WalStreamException">The last message is not a FlashWal replica message, or carries no <c>Nats-Msg-Id</c> (<see cref="WalStreamException.ForeignStreamErrorId"/>).</exception>
+    public async Task<(ReplicaMessage Message, ulong Sequence, string MessageId)?> LastMessageAsync(CancellationToken cancellationToken)
     {
-        return await ApiAsync<(ReplicaMessage, ulong)?>(async () =>
+        return await ApiAsync<(ReplicaMessage, ulong, string)?>(async () =>
         {
             INatsJSStream stream = await _js.GetStreamAsync(Name, cancellationToken: cancellationToken).ConfigureAwait(false);
             if (stream.Info.State.Messages == 0)
@@ -239,8 +243,32 @@ internal sealed class ReplicaStream : IAsyncDisposable
 
             ulong last = stream.Info.State.LastSeq;
             StreamMsgGetResponse got = await stream.GetAsync(new StreamMsgGetRequest { Seq = last }, cancellationToken).ConfigureAwait(false);
-            return (Decode(got.Message.Data, last), last);
+            ReplicaMessage message = Decode(got.Message.Data, last);
+            string id = StoredMessageId(got.Message.Hdrs) ?? throw new WalStreamException(WalStreamException.ForeignStreamErrorId, string.Create(CultureInfo.InvariantCulture,
+                $"Message {last} of the stream '{Name}' at {Options.Servers} carries no Nats-Msg-Id: a FlashWal shipper did not publish it."));
+            return (message, last, id);
         }, $"read the last message of the stream '{Name}'", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The <c>Nats-Msg-Id</c> in a stored message's headers (base64 of <c>NATS/1.0</c> and header lines); null when there is none.</summary>
+    internal static string? StoredMessageId(string? headers)
+    {
+        if (string.IsNullOrEmpty(headers))
+        {
+            return null;
+        }
+
+        string text = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(headers));
+        foreach (string line in text.Split("\r\n"))
+        {
+            int colon = line.IndexOf(':', StringComparison.Ordinal);
+            if (colon > 0 && line.AsSpan(0, colon).Trim().Equals("Nats-Msg-Id", StringComparison.OrdinalIgnoreCase))
+            {
+                return line[(colon + 1)..].Trim();
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Messages in the stream now, and the sequence of the last.</summary>

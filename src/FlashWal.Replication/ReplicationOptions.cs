@@ -48,6 +48,13 @@ public sealed record ReplicationOptions
     /// <summary>How long to wait to connect, and between two attempts while no server answers (100 ms to 5 min; default 2 s).</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How often the shipper looks at a segment whose close is still to be shipped (default 10 ms):
+    /// that reads its file, so not on every turn. Tests set it to make two shippers place the closes
+    /// among the blocks differently.
+    /// </summary>
+    internal TimeSpan CloseCheckInterval { get; init; } = TimeSpan.FromMilliseconds(10);
+
     /// <summary>The stream name for the log <paramref name="logId"/> when none is given: <c>FLASHWAL_</c> and the id in upper case.</summary>
     public static string StreamFor(LogId logId) => "FLASHWAL_" + logId.ToString().ToUpperInvariant();
 

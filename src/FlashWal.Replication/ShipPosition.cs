@@ -31,8 +31,8 @@ internal sealed record ShipPosition
     /// <summary>The <c>Nats-Msg-Id</c> of the stream's last message; null when the stream is empty.</summary>
     public string? LastMessageId { get; init; }
 
-    /// <summary>Where the stream's last message leaves the log (its cursor).</summary>
-    public static ShipPosition After(ReplicaMessage? last) => last is not { } m
+    /// <summary>Where the stream's last message, stored under <paramref name="storedId"/>, leaves the log (its cursor).</summary>
+    public static ShipPosition After(ReplicaMessage? last, string? storedId) => last is not { } m
         ? new ShipPosition()
         : new ShipPosition
         {
@@ -42,6 +42,6 @@ internal sealed record ShipPosition
             Chain = m.LastEventId == 0 ? null : m.Chain,
             PendingFrom = m.PendingFrom,
             StraysShippedTo = m.Kind == ReplicaMessageKind.Stray ? m.Offset + m.Body.Length : 0,
-            LastMessageId = m.MessageId,
+            LastMessageId = storedId,
         };
 }

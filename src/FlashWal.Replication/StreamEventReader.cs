@@ -20,6 +20,7 @@ public sealed class StreamEventReader : IDisposable
     private readonly IAsyncEnumerator<(ReplicaMessage Message, ulong Sequence)> _messages;
     private readonly EventFilter _filter;
     private readonly SortedDictionary<long, byte[]> _building = [];
+    private readonly ReplicaOrder _order = new();
     private readonly Queue<(long Index, byte[] Image)> _complete = new();
     private SegmentReader? _reader;
     private SegmentScan? _lastWithData;
@@ -157,6 +158,11 @@ public sealed class StreamEventReader : IDisposable
         }
 
         (ReplicaMessage m, ulong sequence) = _messages.Current;
+        if (_order.Take(m, sequence) is { } hole)
+        {
+            throw Misplaced(sequence, m, hole);
+        }
+
         if (m.Kind == ReplicaMessageKind.Open)
         {
             SegmentHeader header = SegmentHeader.Read(m.Body.Span);

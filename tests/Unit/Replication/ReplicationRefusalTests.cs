@@ -108,6 +108,57 @@ public sealed class ReplicationRefusalTests
         Assert.Throws<WalReplicationStoppedException>(() => second.Mark.Wait(shipped + 1, TimeSpan.FromSeconds(1)));
     }
 
+    /// <summary>
+    /// The stream as the server stored it once in CI: a killed shipper's blocks landed after its
+    /// successor had read the stream, and the successor's next blocks followed them, so the close of
+    /// a segment was never stored. A restore and a remote read must say so, naming the message, and
+    /// not leave the segment open as if the recorder had.
+    /// </summary>
+    [NatsClusterFact]
+    public async Task A_stream_missing_a_close_is_refused_by_the_restore_and_the_remote_reader()
+    {
+        using NatsCluster cluster = NatsCluster.Start();
+        using var dir = new TempDirectory();
+        using var restored = new TempDirectory();
+        var options = new ReplicationOptions { Servers = cluster.Urls };
+        ShipAndRestoreTests.Record(dir.Path, events: 3000, commitEvery: 17);
+        string source;
+        using (LogShipper shipper = LogShipper.Start(dir.Path, options))
+        {
+            Assert.True(shipper.WaitForEnd(TimeSpan.FromSeconds(60)));
+            source = shipper.Stream;
+        }
+
+        ulong skipped = 0;
+        string holed = await StreamCopies.CopyAsync(cluster, source, "HOLED", (sequence, m) =>
+        {
+            if (m.Kind == ReplicaMessageKind.Close && m.SegmentIndex == 1)
+            {
+                skipped = sequence;
+                return false;
+            }
+
+            return true;
+        });
+        Assert.True(skipped > 0);
+
+        var restore = Assert.Throws<WalReplicaException>(() => LogRestore.Run(options with { Stream = holed }, Path.Combine(restored.Path, "log")));
+        Assert.Equal(WalReplicaException.OutOfOrderErrorId, restore.ErrorId);
+        Assert.Contains($"Message {skipped} of the stream 'HOLED'", restore.Message, StringComparison.Ordinal); // the message that follows the hole (the copy renumbers from there)
+        Assert.Contains("the close of segment 1 is missing", restore.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(restored.Path, "log", "0000000000000001.wal")), "the segment whose close is missing was left as if the recorder had left it open");
+
+        using StreamEventReader reader = StreamEventReader.Open(options with { Stream = holed });
+        var read = Assert.Throws<WalReplicaException>(() =>
+        {
+            while (reader.TryReadNext(out _))
+            {
+            }
+        });
+        Assert.Equal(WalReplicaException.OutOfOrderErrorId, read.ErrorId);
+        Assert.Contains("the close of segment 1 is missing", read.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_segment_assembly_refuses_parts_out_of_place()
     {

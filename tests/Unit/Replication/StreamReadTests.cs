@@ -1,9 +1,9 @@
+using System.Runtime.InteropServices;
 using FlashWal.Errors;
 using FlashWal.Format;
 using FlashWal.Reading;
 using FlashWal.Replication;
 using FlashWal.Tests.Support;
-using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 
@@ -71,29 +71,19 @@ public sealed class StreamReadTests
         return events;
     }
 
-    private static async Task<string> CopyWithFlippedBlockByte(NatsCluster cluster, string source, int blocksMessage)
+    /// <summary>A copy of the stream <paramref name="source"/> with one byte of the <paramref name="blocksMessage"/>th blocks message flipped and its CRC made right again.</summary>
+    private static Task<string> CopyWithFlippedBlockByte(NatsCluster cluster, string source, int blocksMessage)
     {
-        await using var connection = new NatsConnection(new NatsOpts { Url = cluster.Urls });
-        var js = new NatsJSContext(connection);
-        const string copy = "DAMAGED";
-        await js.CreateStreamAsync(new StreamConfig(copy, ["damaged"]) { NumReplicas = 3 });
-        INatsJSStream original = await js.GetStreamAsync(source);
         int seen = 0;
-        for (ulong seq = 1; seq <= original.Info.State.LastSeq; seq++)
+        return StreamCopies.CopyAsync(cluster, source, "DAMAGED", (_, m) =>
         {
-            StreamMsgGetResponse got = await original.GetAsync(new StreamMsgGetRequest { Seq = seq });
-            byte[] bytes = got.Message.Data.ToArray();
-            ReplicaMessage m = ReplicaMessage.TryRead(bytes, out _)!.Value;
             if (m.Kind == ReplicaMessageKind.Blocks && ++seen == blocksMessage)
             {
-                bytes[ReplicaMessage.HeaderSize + SegmentFormat.BlockHeaderSize + 30] ^= 0x40; // in the first block's records
-                ReplicaMessage.WriteHeader(bytes, m.Kind, m.LogId, m.SegmentIndex, m.Offset, m.FirstEventId, m.LastEventId, m.Chain,
-                    m.CursorSegment, m.CursorOffset, m.PendingFrom, m.Body.Length);
+                Span<byte> body = MemoryMarshal.AsMemory(m.Body).Span;
+                body[SegmentFormat.BlockHeaderSize + 30] ^= 0x40; // in the first block's records
             }
 
-            (await js.PublishAsync("damaged", bytes)).EnsureSuccess();
-        }
-
-        return copy;
+            return true;
+        });
     }
 }

@@ -1,0 +1,96 @@
+using System.Globalization;
+using FlashWal.Format;
+
+namespace FlashWal.Replication;
+
+/// <summary>
+/// Follows a replica stream message by message, as a reader sees it, and checks that it is one
+/// shipper's order (FORMAT.md §19.3): sequences without a gap, segments opened one after the other,
+/// blocks where the last ones ended, closes in segment order, and each message's cursor equal to
+/// where the messages before it leave the log. A stream that passes holds every part once and in
+/// order; one that does not has a hole (a close skipped, a message missing), which a reader must
+/// say rather than leave a segment open as if the recorder had. The restore and the remote reader
+/// both judge the stream with it.
+/// </summary>
+internal sealed class ReplicaOrder
+{
+    private ulong _sequence;
+    private long _segment = -1;
+    private long _nextOffset = SegmentFormat.DataOffset;
+    private long _pendingFrom = -1;
+
+    /// <summary>
+    /// Takes the next message; returns why it does not follow the ones before it (a sentence, for
+    /// an error that names the message), or null when it does.
+    /// </summary>
+    public string? Take(ReplicaMessage m, ulong sequence)
+    {
+        if (sequence != _sequence + 1)
+        {
+            return string.Create(CultureInfo.InvariantCulture,
+                $"the message before it is {_sequence}: messages {_sequence + 1} to {sequence - 1} are missing from what was read");
+        }
+
+        _sequence = sequence;
+        switch (m.Kind)
+        {
+            case ReplicaMessageKind.Open:
+                if (_segment >= 0 && m.SegmentIndex != _segment + 1)
+                {
+                    return string.Create(CultureInfo.InvariantCulture, $"it opens segment {m.SegmentIndex} after segment {_segment}");
+                }
+
+                _segment = m.SegmentIndex;
+                _nextOffset = SegmentFormat.DataOffset;
+                if (_pendingFrom < 0)
+                {
+                    _pendingFrom = m.SegmentIndex;
+                }
+
+                break;
+            case ReplicaMessageKind.Blocks:
+                if (m.SegmentIndex != _segment || m.Offset != _nextOffset)
+                {
+                    return string.Create(CultureInfo.InvariantCulture,
+                        $"its blocks go to segment {m.SegmentIndex} at offset {m.Offset}, but the blocks before them end in segment {_segment} at offset {_nextOffset}");
+                }
+
+                _nextOffset = m.Offset + m.Body.Length;
+                break;
+            case ReplicaMessageKind.Stray:
+            case ReplicaMessageKind.Close:
+                if (_pendingFrom < 0 || m.SegmentIndex > _segment)
+                {
+                    return string.Create(CultureInfo.InvariantCulture, $"it belongs to the close of segment {m.SegmentIndex}, which is not open");
+                }
+
+                if (m.SegmentIndex < _pendingFrom)
+                {
+                    return string.Create(CultureInfo.InvariantCulture, $"it belongs to the close of segment {m.SegmentIndex}, which is closed already");
+                }
+
+                if (m.SegmentIndex > _pendingFrom)
+                {
+                    return string.Create(CultureInfo.InvariantCulture, $"it closes segment {m.SegmentIndex} before segment {_pendingFrom}: the close of segment {_pendingFrom} is missing from the stream");
+                }
+
+                if (m.Kind == ReplicaMessageKind.Close)
+                {
+                    _pendingFrom++;
+                }
+
+                break;
+        }
+
+        if (m.CursorSegment != _segment || m.CursorOffset != _nextOffset || m.PendingFrom != _pendingFrom)
+        {
+            string missing = m.PendingFrom > _pendingFrom
+                ? string.Create(CultureInfo.InvariantCulture, $"the close of segment {_pendingFrom} is missing from the stream")
+                : "a part is missing from the stream";
+            return string.Create(CultureInfo.InvariantCulture,
+                $"it says the log is shipped to segment {m.CursorSegment} offset {m.CursorOffset} with segments from {m.PendingFrom} not yet closed, but the messages up to it leave segment {_segment} offset {_nextOffset} with segments from {_pendingFrom} not yet closed: {missing} (the shipper that stored the message followed another order)");
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,42 @@
+using FlashWal.Replication;
+using FlashWal.Tests.Support;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+
+namespace FlashWal.Tests.Replication;
+
+/// <summary>Copies of a replica stream with parts changed or left out: the streams a reader must judge, made from a real one.</summary>
+internal static class StreamCopies
+{
+    /// <summary>
+    /// Copies the stream <paramref name="source"/> into a new stream <paramref name="copy"/> (subject
+    /// of the same name in lower case, 3 replicas), message by message in order, as
+    /// <paramref name="keep"/> decides: false leaves a message out; a change it makes to the message's
+    /// body is kept, with the header's CRC made right again. Returns the copy's name.
+    /// </summary>
+    public static async Task<string> CopyAsync(NatsCluster cluster, string source, string copy, Func<ulong, ReplicaMessage, bool> keep)
+    {
+        await using var connection = new NatsConnection(new NatsOpts { Url = cluster.Urls });
+        var js = new NatsJSContext(connection);
+        string subject = copy.ToLowerInvariant();
+        await js.CreateStreamAsync(new StreamConfig(copy, [subject]) { NumReplicas = 3 });
+        INatsJSStream original = await js.GetStreamAsync(source);
+        for (ulong seq = 1; seq <= original.Info.State.LastSeq; seq++)
+        {
+            StreamMsgGetResponse got = await original.GetAsync(new StreamMsgGetRequest { Seq = seq });
+            byte[] bytes = got.Message.Data.ToArray();
+            ReplicaMessage m = ReplicaMessage.TryRead(bytes, out _)!.Value;
+            if (!keep(seq, m))
+            {
+                continue;
+            }
+
+            ReplicaMessage.WriteHeader(bytes, m.Kind, m.LogId, m.SegmentIndex, m.Offset, m.FirstEventId, m.LastEventId, m.Chain,
+                m.CursorSegment, m.CursorOffset, m.PendingFrom, m.Body.Length);
+            (await js.PublishAsync(subject, bytes)).EnsureSuccess();
+        }
+
+        return copy;
+    }
+}

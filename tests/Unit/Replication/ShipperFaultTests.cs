@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using FlashWal.Format;
 using FlashWal.Recording;
 using FlashWal.Replication;
 using FlashWal.Tests.Support;
@@ -126,8 +127,8 @@ public sealed class ShipperFaultTests
     /// leave every part once and in order: no close skipped (they place the closes among the blocks
     /// at different moments), nothing twice; the restore checks the order message by message. (The
     /// exact interleaving that once skipped a close needs the same blocks in both shippers' messages
-    /// and a backlog; this race did not hit it in a few runs with the old ids, so
-    /// <see cref="ReplicaOrderTests"/> pins it message by message.)
+    /// and a backlog; this race did not hit it in a few runs with the old ids: the test after it
+    /// makes it happen on purpose.)
     /// </summary>
     [NatsClusterFact]
     public void Shippers_racing_on_one_stream_leave_every_segment_whole_and_closed()
@@ -183,6 +184,95 @@ public sealed class ShipperFaultTests
             Assert.Equal(report.Segments, report.ClosedSegments);
             ShipAndRestoreTests.AssertSameSegments(dir.Path, report.Directory, () => ShipAndRestoreTests.DescribeStream(cluster.Urls, report.Stream));
         }
+    }
+
+    /// <summary>
+    /// What CI once hit, made to happen: a shipper's last publishes (opens and blocks, every close
+    /// still to come) are held by the leader, not yet stored, when its successor reads the stream and
+    /// ships the closes due first, then the same blocks. The server then stores the first shipper's
+    /// messages, and the successor's from the first whose predecessor is the stream's last. Were ids
+    /// only the part, the successor's copy of the first shipper's last blocks would pass for it, its
+    /// next message would be stored after them, and the closes before would never be: the restore
+    /// would find them missing. With ids that name the cursor, the successor's messages are refused
+    /// until it reads the stream again, and every segment comes back whole and closed.
+    /// </summary>
+    [NatsClusterFact]
+    public void A_shippers_late_publishes_stored_after_its_successor_read_the_stream_skip_no_close()
+    {
+        using NatsCluster cluster = NatsCluster.Start();
+        using var dir = new TempDirectory();
+        using var restored = new TempDirectory();
+        // One block to a segment: both shippers put a segment's blocks in one message, however their windows cut.
+        var oneBlock = new WalRecorderOptions { SegmentSize = SegmentFormat.DataOffset + SegmentFormat.MinBlockSize, BlockSize = SegmentFormat.MinBlockSize };
+        var options = new ReplicationOptions { Servers = cluster.Urls, AckTimeout = TimeSpan.FromSeconds(60) };
+        var late = options with { CloseCheckInterval = TimeSpan.FromHours(1) }; // closes only once the log has ended
+        string stream;
+        long last;
+        using (var recorder = WalRecorder.Open(dir.Path, oneBlock))
+        {
+            long first = AppendUncommitted(recorder, 300);
+            recorder.Commit();
+            using (LogShipper before = LogShipper.Start(dir.Path, late))
+            {
+                Assert.True(before.Mark.Wait(first, TimeSpan.FromSeconds(30)), ShipAndRestoreTests.Describe(before, cluster));
+                stream = before.Stream; // it ends with blocks: every close still to come
+            }
+
+            last = AppendUncommitted(recorder, 1500);
+        }
+
+        Assert.True(WalDirectory.List(dir.Path).Segments.Count > 40);
+        NatsNode leader = cluster.StreamLeader(stream);
+        List<NatsNode> followers = [.. cluster.Nodes.Where(n => n != leader)];
+        var toLeader = options with { Servers = leader.ClientUrl }; // a paused server accepts a connection and never answers: the client must not pick one
+        var lateToLeader = late with { Servers = leader.ClientUrl };
+        LogShipper? killed = null;
+        LogShipper? successor = null;
+        try
+        {
+            followers.ForEach(n => n.Pause()); // the leader takes publishes but stores none: no quorum
+            killed = LogShipper.Start(dir.Path, lateToLeader with { MaxInFlight = 20 });
+            Assert.True(SpinWait.SpinUntil(() => killed.GetStatus().InFlight >= 20, TimeSpan.FromSeconds(10)), killed.GetStatus().ToString());
+            Thread.Sleep(300); // the leader has them
+            successor = LogShipper.Start(dir.Path, toLeader with { CloseCheckInterval = TimeSpan.Zero }); // reads the stream as it stands: the 20 are not in it
+            Assert.True(SpinWait.SpinUntil(() => successor.GetStatus().InFlight >= 40, TimeSpan.FromSeconds(10)), successor.GetStatus().ToString());
+            Thread.Sleep(300);
+        }
+        finally
+        {
+            followers.ForEach(n => n.Resume());
+        }
+
+        try
+        {
+            Assert.True(successor.WaitForEnd(TimeSpan.FromSeconds(120)), ShipAndRestoreTests.Describe(successor, cluster));
+            Assert.True(killed.WaitForEnd(TimeSpan.FromSeconds(120)), ShipAndRestoreTests.Describe(killed, cluster));
+            Assert.Equal(ShipperState.Finished, successor.GetStatus().State);
+            Assert.True(successor.GetStatus().Resyncs >= 1, $"the successor's first publishes were not refused: {successor.GetStatus()}");
+        }
+        finally
+        {
+            killed.Dispose();
+            successor.Dispose();
+        }
+
+        RestoreReport report = LogRestore.Run(options with { Stream = stream }, Path.Combine(restored.Path, "log"));
+        Assert.Equal(last, report.LastEventId);
+        Assert.Equal(report.Segments, report.ClosedSegments);
+        ShipAndRestoreTests.AssertSameSegments(dir.Path, report.Directory, () => ShipAndRestoreTests.DescribeStream(cluster.Urls, stream));
+    }
+
+    /// <summary>Appends <paramref name="events"/> events of varied sizes without a commit (blocks are sealed as they fill); returns the last id.</summary>
+    private static long AppendUncommitted(WalRecorder recorder, int events)
+    {
+        long id = 0;
+        for (int i = 0; i < events; i++)
+        {
+            id = recorder.LastEventId + 1;
+            recorder.Append(Wal.Payload(id, Wal.PayloadLength(id)), type: (ushort)(id % 5));
+        }
+
+        return id;
     }
 
     /// <summary>Appends events of varied sizes for <paramref name="time"/>, about 2,000 a second, with a commit every 20.</summary>

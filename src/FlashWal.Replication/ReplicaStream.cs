@@ -16,14 +16,16 @@ namespace FlashWal.Replication;
 /// </summary>
 internal sealed class ReplicaStream : IAsyncDisposable
 {
-    private readonly NatsConnection _connection;
-    private readonly NatsJSContext _js;
+    private readonly IReadOnlyList<Uri> _servers;
+    private NatsConnection _connection;
+    private NatsJSContext _js;
 
-    private ReplicaStream(ReplicationOptions options, NatsConnection connection, string name, string subject)
+    private ReplicaStream(ReplicationOptions options, string name, string subject)
     {
         Options = options;
-        _connection = connection;
-        _js = new NatsJSContext(connection);
+        _servers = options.ServerList();
+        _connection = Connection(firstServer: 0);
+        _js = new NatsJSContext(_connection);
         Name = name;
         Subject = subject;
     }
@@ -53,18 +55,7 @@ internal sealed class ReplicaStream : IAsyncDisposable
         options.Validate();
         string name = options.Stream ?? (logId is { } id ? ReplicationOptions.StreamFor(id) : "");
         string subject = options.Subject ?? (logId is { } log ? ReplicationOptions.SubjectFor(log) : "");
-        var connection = new NatsConnection(new NatsOpts
-        {
-            Url = string.Join(',', options.ServerList().Select(u => u.ToString().TrimEnd('/'))),
-            Name = "flashwal",
-            ConnectTimeout = options.ConnectTimeout,
-            RequestTimeout = options.AckTimeout,
-            CommandTimeout = options.AckTimeout,
-            MaxReconnectRetry = -1,
-            ReconnectWaitMin = TimeSpan.FromMilliseconds(100),
-            ReconnectWaitMax = options.ConnectTimeout,
-        });
-        var stream = new ReplicaStream(options, connection, name, subject);
+        var stream = new ReplicaStream(options, name, subject);
         try
         {
             await stream.ConnectAsync(cancellationToken).ConfigureAwait(false);
@@ -83,8 +74,29 @@ internal sealed class ReplicaStream : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A connection to the servers, in their order from <paramref name="firstServer"/> on (not
+    /// shuffled): each attempt to connect starts from another server, because the client gives up
+    /// when its first server takes the connection and never answers (a paused or hung process), even
+    /// when the next would.
+    /// </summary>
+    private NatsConnection Connection(int firstServer) => new(new NatsOpts
+    {
+        Url = string.Join(',', _servers.Skip(firstServer).Concat(_servers.Take(firstServer)).Select(u => u.ToString().TrimEnd('/'))),
+        NoRandomize = true,
+        Name = "flashwal",
+        ConnectTimeout = Options.ConnectTimeout,
+        RequestTimeout = Options.AckTimeout,
+        CommandTimeout = Options.AckTimeout,
+        MaxReconnectRetry = -1,
+        ReconnectWaitMin = TimeSpan.FromMilliseconds(100),
+        ReconnectWaitMax = Options.ConnectTimeout,
+    });
+
+    /// <summary>Connects, trying each server first in turn (at least <see cref="ConnectAttempts"/> attempts).</summary>
     private async Task ConnectAsync(CancellationToken cancellationToken)
     {
+        int attempts = Math.Max(ConnectAttempts, _servers.Count);
         for (int attempt = 1; ; attempt++)
         {
             try
@@ -94,11 +106,15 @@ internal sealed class ReplicaStream : IAsyncDisposable
             }
             catch (Exception e) when (e is NatsException or TimeoutException or System.Net.Sockets.SocketException)
             {
-                if (attempt == ConnectAttempts)
+                if (attempt == attempts)
                 {
                     throw new WalStreamException(WalStreamException.UnreachableErrorId, string.Create(CultureInfo.InvariantCulture,
-                        $"No NATS server answered at {Options.Servers} ({ConnectAttempts} attempts, {Options.ConnectTimeout.TotalSeconds} s each): {e.Message}"), innerException: e);
+                        $"No NATS server answered at {Options.Servers} ({attempts} attempts, each server tried first in turn, {Options.ConnectTimeout.TotalSeconds} s each): {e.Message}"), innerException: e);
                 }
+
+                await DisposeConnectionAsync().ConfigureAwait(false);
+                _connection = Connection(firstServer: attempt % _servers.Count);
+                _js = new NatsJSContext(_connection);
             }
         }
 
@@ -358,7 +374,9 @@ internal sealed class ReplicaStream : IAsyncDisposable
         || (e is NatsJSApiException api && (api.Error.Code == 503 || api.Error.ErrCode == 10008));
 
     /// <summary>Closes the connection. A server that does not answer the goodbye (it is down, or reconnecting) changes nothing: nothing is lost by not hearing it.</summary>
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => DisposeConnectionAsync();
+
+    private async ValueTask DisposeConnectionAsync()
     {
         try
         {

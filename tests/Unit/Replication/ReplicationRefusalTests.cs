@@ -1,5 +1,6 @@
 using FlashWal.Errors;
 using FlashWal.Format;
+using FlashWal.Reading;
 using FlashWal.Recovery;
 using FlashWal.Replication;
 using FlashWal.Tests.Support;
@@ -77,6 +78,53 @@ public sealed class ReplicationRefusalTests
         var missing = Assert.Throws<WalStreamException>(() => LogRestore.Run(options with { Stream = "NOSUCH" }, Path.Combine(second.Path, "restored")));
         Assert.Equal(WalStreamException.NotFoundErrorId, missing.ErrorId);
         Assert.Contains("'NOSUCH'", missing.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Several servers are given for failover. A server that takes the connection and never answers
+    /// (a paused or hung process) first in the list must not keep the shipper, the restore or the
+    /// remote reader from the others: the client gives up on its first server, so each attempt starts
+    /// from the next one in turn.
+    /// </summary>
+    [NatsClusterFact]
+    public void A_paused_server_first_in_the_list_does_not_keep_anyone_from_the_others()
+    {
+        using NatsCluster cluster = NatsCluster.Start();
+        using var dir = new TempDirectory();
+        using var restored = new TempDirectory();
+        var options = new ReplicationOptions { Servers = cluster.Urls, ConnectTimeout = TimeSpan.FromSeconds(1) };
+        ShipAndRestoreTests.Record(dir.Path, events: 400, commitEvery: 10);
+        string stream;
+        using (LogShipper first = LogShipper.Start(dir.Path, options))
+        {
+            Assert.True(first.WaitForEnd(TimeSpan.FromSeconds(30)));
+            stream = first.Stream;
+        }
+
+        long last = ShipAndRestoreTests.Record(dir.Path, events: 400, commitEvery: 10); // a later recorder continues the log
+        NatsNode leader = cluster.StreamLeader(stream);
+        NatsNode paused = cluster.Nodes.First(n => n != leader);
+        var pausedFirst = options with { Servers = string.Join(',', cluster.Nodes.OrderBy(n => n == paused ? 0 : 1).Select(n => n.ClientUrl)), Stream = stream };
+        paused.Pause();
+        try
+        {
+            using (LogShipper second = LogShipper.Start(dir.Path, pausedFirst))
+            {
+                Assert.True(second.WaitForEnd(TimeSpan.FromSeconds(60)), ShipAndRestoreTests.Describe(second, cluster));
+                Assert.Equal(ShipperState.Finished, second.GetStatus().State);
+                Assert.Equal(last, second.Mark.EventId);
+            }
+
+            RestoreReport report = LogRestore.Run(pausedFirst, Path.Combine(restored.Path, "log"));
+            Assert.Equal(last, report.LastEventId);
+            using StreamEventReader reader = StreamEventReader.Open(pausedFirst);
+            Assert.True(reader.TryReadNext(out WalEvent firstEvent));
+            Assert.Equal(1, firstEvent.EventId);
+        }
+        finally
+        {
+            paused.Resume();
+        }
     }
 
     [NatsClusterFact]

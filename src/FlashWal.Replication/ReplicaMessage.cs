@@ -60,7 +60,7 @@ public readonly record struct ReplicaMessage(
     /// is stored only after the message its shipper published before it, and two shippers (a killed
     /// process whose last publishes land late, and its successor) may place the closes among the
     /// blocks differently, so the same blocks can leave two cursors. Were those two one id, the one
-    /// shipper's next message could follow the other's blocks and skip a close (FORMAT.md §19.3).
+    /// shipper's next message could follow the other's blocks and skip a close (FORMAT.md §19.2).
     /// </summary>
     public static string IdOf(LogId logId, long segmentIndex, ReplicaMessageKind kind, long offset, int bodyLength, long cursorSegment, long cursorOffset, long pendingFrom) =>
         string.Create(CultureInfo.InvariantCulture, $"{logId}:{segmentIndex}:{kind.ToString().ToLowerInvariant()}:{offset}:{bodyLength}:{cursorSegment}:{cursorOffset}:{pendingFrom}");

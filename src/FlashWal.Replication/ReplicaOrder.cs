@@ -5,9 +5,9 @@ namespace FlashWal.Replication;
 
 /// <summary>
 /// Follows a replica stream message by message, as a reader sees it, and checks that it is one
-/// shipper's order (FORMAT.md §19.3): sequences without a gap, segments opened one after the other,
-/// blocks where the last ones ended, closes in segment order, and each message's cursor equal to
-/// where the messages before it leave the log. A stream that passes holds every part once and in
+/// shipper's order (FORMAT.md §19.4, checked as §19.6 says): sequences without a gap, segments
+/// opened one after the other, blocks where the last ones ended, closes in segment order, and each
+/// message's cursor equal to where the messages before it leave the log. A stream that passes holds every part once and in
 /// order; one that does not has a hole (a close skipped, a message missing), which a reader must
 /// say rather than leave a segment open as if the recorder had. The restore and the remote reader
 /// both judge the stream with it.

@@ -4,7 +4,7 @@ using FlashWal.Replication;
 namespace FlashWal.Tests.Replication;
 
 /// <summary>
-/// The two halves of the stream's order (FORMAT.md §19.3), without a server: a message's id names
+/// The two halves of the stream's order (FORMAT.md §19.2, §19.6), without a server: a message's id names
 /// the whole message, cursor included, so that two shippers' messages never pass for each other;
 /// and a reader that follows the cursors finds a part that is missing instead of leaving a segment
 /// open.

@@ -173,16 +173,29 @@ internal sealed class ReplicaStream : IAsyncDisposable
 
     private async Task<INatsJSStream> CreateAsync(StreamConfig wanted, CancellationToken cancellationToken)
     {
-        try
+        var patience = Stopwatch.StartNew();
+        while (true)
         {
-            return await ApiAsync(() => _js.CreateStreamAsync(wanted, cancellationToken).AsTask(), $"create the stream '{Name}'", cancellationToken).ConfigureAwait(false);
-        }
-        catch (NatsJSApiException e)
-        {
-            throw new WalStreamException(WalStreamException.SettingsDifferErrorId,
-                $"The stream '{Name}' cannot be created at {Options.Servers} with {Options.Replicas} replicas on subject '{Subject}': {e.Error.Description} (code {e.Error.ErrCode}). A cluster needs at least as many JetStream servers as replicas; another stream may hold the subject.", innerException: e);
+            try
+            {
+                return await ApiAsync(() => _js.CreateStreamAsync(wanted, cancellationToken).AsTask(), $"create the stream '{Name}'", cancellationToken).ConfigureAwait(false);
+            }
+            catch (NatsJSApiException e) when (e.Error.ErrCode == NoPeersForPlacement && patience.Elapsed < ApiPatience)
+            {
+                // A cluster that has just elected its meta leader places nothing until it has heard
+                // from its servers; one with too few servers for the replicas says the same for good.
+                await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken).ConfigureAwait(false);
+            }
+            catch (NatsJSApiException e)
+            {
+                throw new WalStreamException(WalStreamException.SettingsDifferErrorId,
+                    $"The stream '{Name}' cannot be created at {Options.Servers} with {Options.Replicas} replicas on subject '{Subject}': {e.Error.Description} (code {e.Error.ErrCode}). A cluster needs at least as many JetStream servers as replicas; another stream may hold the subject.", innerException: e);
+            }
         }
     }
+
+    /// <summary>JetStream's error code for "no suitable peers for placement".</summary>
+    private const int NoPeersForPlacement = 10005;
 
     /// <summary>What the stream of a log is created with, and must have: nothing in it is ever deleted by the server.</summary>
     private StreamConfig Wanted() => new(Name, [Subject])

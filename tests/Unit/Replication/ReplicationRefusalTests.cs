@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using FlashWal.Errors;
 using FlashWal.Format;
 using FlashWal.Reading;
@@ -78,6 +79,27 @@ public sealed class ReplicationRefusalTests
         var missing = Assert.Throws<WalStreamException>(() => LogRestore.Run(options with { Stream = "NOSUCH" }, Path.Combine(second.Path, "restored")));
         Assert.Equal(WalStreamException.NotFoundErrorId, missing.ErrorId);
         Assert.Contains("'NOSUCH'", missing.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// More replicas than the cluster has servers: the cluster says "no suitable peers for placement",
+    /// as a cluster that has just elected its leader does for a moment. The shipper tries again for a
+    /// while (so a recorder started as the cluster comes back is not refused), then gives one clear
+    /// error that names the replicas and the subject.
+    /// </summary>
+    [NatsClusterFact]
+    public void More_replicas_than_servers_are_refused_clearly_once_the_cluster_had_time_to_place_them()
+    {
+        using NatsCluster cluster = NatsCluster.Start();
+        using var dir = new TempDirectory();
+        ShipAndRestoreTests.Record(dir.Path, events: 50, commitEvery: 10);
+        var clock = Stopwatch.StartNew();
+        var e = Assert.Throws<WalStreamException>(() => LogShipper.Start(dir.Path, new ReplicationOptions { Servers = cluster.Urls, Replicas = 5, ConnectTimeout = TimeSpan.FromMilliseconds(500) }));
+        Assert.Equal(WalStreamException.SettingsDifferErrorId, e.ErrorId);
+        Assert.Contains("with 5 replicas", e.Message, StringComparison.Ordinal);
+        Assert.Contains("no suitable peers for placement", e.Message, StringComparison.Ordinal);
+        Assert.Contains("A cluster needs at least as many JetStream servers as replicas", e.Message, StringComparison.Ordinal);
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(9), $"refused after {clock.Elapsed}, without waiting for the cluster to place the stream");
     }
 
     /// <summary>

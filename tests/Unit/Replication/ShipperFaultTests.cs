@@ -155,12 +155,7 @@ public sealed class ShipperFaultTests
                     for (int burst = 0; burst < 40; burst++)
                     {
                         // Bursts of several segments: every shipper has many parts to publish at once from where the stream stands.
-                        for (int i = 0; i < 1500; i++)
-                        {
-                            long id = recorder.LastEventId + 1;
-                            recorder.Append(Wal.Payload(id, Wal.PayloadLength(id)), type: (ushort)(id % 5));
-                        }
-
+                        AppendUncommitted(recorder, 1500);
                         recorder.Commit();
                         Thread.Sleep(50);
                     }

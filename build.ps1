@@ -310,7 +310,20 @@ $config.TestResult.OutputFormat = 'NUnitXml'
 $config.TestResult.OutputPath = $env:FLASHWAL_PESTER_RESULTS
 $result = Invoke-Pester -Configuration $config
 $failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
-@{ Passed = $result.PassedCount; Failed = $failed; Skipped = $result.SkippedCount + $result.NotRunCount } |
+# CI keeps only the tail of the log: each failed test, block or file is named with the first lines of its
+# error, so that the summary at the end says what failed.
+$failures = @(
+    foreach ($item in @($result.Failed) + @($result.FailedBlocks)) {
+        $message = ("$(@($item.ErrorRecord)[0])".Trim() -split "`n" | ForEach-Object Trim | Where-Object { $_ } | Select-Object -First 3) -join ' | '
+        if ($message.Length -gt 300) { $message = $message.Substring(0, 300) + '...' }
+        if (-not $message) { $message = '(no error of its own: a block around it failed)' }
+        "$($item.ExpandedPath): $message"
+    }
+    foreach ($container in @($result.FailedContainers)) {
+        "$($container.Item): $("$(@($container.ErrorRecord)[0])".Trim() -split "`n" | Select-Object -First 1)"
+    }
+)
+@{ Passed = $result.PassedCount; Failed = $failed; Skipped = $result.SkippedCount + $result.NotRunCount; Failures = $failures } |
     ConvertTo-Json | Set-Content -LiteralPath $env:FLASHWAL_PESTER_SUMMARY
 exit $(if ($result.Result -eq 'Passed') { 0 } else { 1 })
 '@
@@ -347,6 +360,9 @@ exit $(if ($result.Result -eq 'Passed') { 0 } else { 1 })
     }
     $counts = Get-Content -LiteralPath $summary -Raw | ConvertFrom-Json
     $problem = if ($exit -ne 0 -and $counts.Failed -eq 0) { "Pester's process exited $exit" } else { $null }
+    if ([int]$counts.Failed -gt 0) {
+        $problem = "$($counts.Failed) failed`n  " + (@($counts.Failures) -join "`n  ")
+    }
     Add-SuiteResult 'pester' $counts.Passed $counts.Failed $counts.Skipped $problem
     Write-Host "Pester results: $results"
 }

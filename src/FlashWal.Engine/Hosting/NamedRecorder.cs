@@ -147,21 +147,28 @@ public sealed class NamedRecorder
     /// <paramref name="timeout"/> passed first (<see cref="Timeout.InfiniteTimeSpan"/>: no limit).
     /// </summary>
     /// <exception cref="OperationCanceledException">Cancelled.</exception>
-    public bool WaitForDurable(TimeSpan timeout, CancellationToken cancellationToken = default)
+    public bool WaitForDurable(TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        FlushSubmitted(timeout, cancellationToken) is not null;
+
+    /// <summary>
+    /// Makes every event submitted before the call durable and returns the id of the last of them
+    /// (queued events count: the flush request queues behind them); null when <paramref name="timeout"/> passed first.
+    /// </summary>
+    private long? FlushSubmitted(TimeSpan timeout, CancellationToken cancellationToken)
     {
         long target = LastEventId;
         try
         {
-            _host.Flush(timeout, cancellationToken);
-            return true;
+            return _host.Flush(timeout, cancellationToken);
         }
         catch (TimeoutException)
         {
-            return false;
+            return null;
         }
         catch (ObjectDisposedException)
         {
-            return DurableEventId >= target; // stopped meanwhile: closing flushed everything it had
+            // Stopped meanwhile: closing appended and flushed everything queued, so the log's last id covers the call's events.
+            return DurableEventId >= target ? LastEventId : null;
         }
     }
 
@@ -227,8 +234,8 @@ public sealed class NamedRecorder
     }
 
     /// <summary>
-    /// Waits until <paramref name="eventId"/> (by default: every event written before the call) is
-    /// replicated. False when <paramref name="timeout"/> passed first.
+    /// Waits until <paramref name="eventId"/> (by default: every event submitted before the call, those
+    /// still queued included) is replicated. False when <paramref name="timeout"/> passed first.
     /// </summary>
     /// <exception cref="WalRecorderNotReplicatedException">The log is not replicated.</exception>
     /// <exception cref="WalReplicationStoppedException">Replication stopped for good: the event may never be replicated.</exception>
@@ -236,9 +243,23 @@ public sealed class NamedRecorder
     public bool WaitForReplicated(long? eventId, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         ReplicationMark mark = Shipper?.Mark ?? throw new WalRecorderNotReplicatedException(Name, Path);
-        long target = eventId ?? LastEventId;
         var clock = Stopwatch.StartNew();
-        if (mark.EventId < target && !WaitForDurable(target, timeout, cancellationToken)) // committed (and flushed) first: only sealed blocks ship
+        long target;
+        if (eventId is long id)
+        {
+            target = id;
+            if (mark.EventId < target && !WaitForDurable(target, timeout, cancellationToken)) // committed (and flushed) first: only sealed blocks ship
+            {
+                return false;
+            }
+        }
+        else if (FlushSubmitted(timeout, cancellationToken) is long flushed)
+        {
+            // Not LastEventId: events still queued when the call came have no id yet, and they are part of
+            // "everything written before the call". The flush appends them first and says up to which id it went.
+            target = flushed;
+        }
+        else
         {
             return false;
         }
@@ -253,6 +274,9 @@ public sealed class NamedRecorder
         await mark.WaitAsync(id, Timeout.InfiniteTimeSpan).ConfigureAwait(false);
         return id;
     }
+
+    /// <summary>Holds or releases the host's writer thread (tests keep events queued with it).</summary>
+    internal void PauseWriter(bool paused) => _host.PauseWriter(paused);
 
     /// <summary>The recorder's measurements now.</summary>
     /// <exception cref="WalRecorderStoppedException">The recorder was stopped.</exception>

@@ -258,14 +258,17 @@ public sealed class WalRecorderHost : IDisposable
         return envelope.Blocking ? envelope.WaitAndRelease(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken) : 0;
     }
 
-    /// <summary>Blocks until every event submitted before the call is durable; returns the durable watermark.</summary>
+    /// <summary>
+    /// Blocks until every event submitted before the call is durable; returns the id of the last event
+    /// appended before the call's flush request reached the writer (0 for an empty log): every event
+    /// submitted before the call has this id or a lower one. The durable watermark may be higher already.
+    /// </summary>
     public long Flush(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         CheckWait(SubmitWait.Durable, timeout);
         EventEnvelope marker = Prepare([], 0, SubmitWait.Durable, blocking: true, flushMarker: true);
         Enqueue(marker, throwWhenFull: true);
-        marker.WaitAndRelease(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken);
-        return DurableEventId;
+        return marker.WaitAndRelease(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken); // the writer gave it the last id it appended
     }
 
     /// <summary>A snapshot of the recorder's measurements. Any thread.</summary>

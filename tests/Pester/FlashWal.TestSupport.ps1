@@ -149,8 +149,11 @@ function Get-NatsUnavailableReason {
 }
 
 # Starts a three-node NATS JetStream cluster on 127.0.0.1 (free ports, a store per node under $Directory)
-# and waits until it has a JetStream meta leader; returns Urls (comma-separated client URLs) and the
-# processes. Stop-TestNatsCluster kills them. Only loopback addresses, ever.
+# and waits until every node is a current peer of the elected meta leader: a leader alone is not enough,
+# since two nodes of three elect one and a stream of three replicas then cannot be placed. Returns Urls
+# (comma-separated client URLs) and the processes; Stop-TestNatsCluster kills them. A node that could not
+# bind a port picked for it (taken by another process between the pick and the bind) is started again
+# with new ports, at most twice; any other end of a node fails with what it printed. Only loopback addresses, ever.
 function Start-TestNatsCluster {
     param([Parameter(Mandatory)][string]$Directory)
     $server = (Get-Command -Name 'nats-server' -CommandType Application -ErrorAction Stop | Select-Object -First 1).Source
@@ -159,40 +162,66 @@ function Start-TestNatsCluster {
         $listener.Start()
         try { $listener.LocalEndpoint.Port } finally { $listener.Stop() }
     }
-    $nodes = 1..3 | ForEach-Object { [pscustomobject]@{ Name = "n$_"; Client = Get-FreePort; Route = Get-FreePort; Monitor = Get-FreePort } }
-    $routes = ($nodes | ForEach-Object { "nats-route://127.0.0.1:$($_.Route)" }) -join ', '
-    $clusterName = "flashwal-pester-$([guid]::NewGuid().ToString('n').Substring(0, 12))" # its own: never merged with another cluster
-    $processes = foreach ($node in $nodes) {
-        $store = Join-Path $Directory $node.Name
-        New-Item -ItemType Directory -Path $store -Force | Out-Null
-        $config = Join-Path $store 'server.conf'
-        Set-Content -LiteralPath $config -Value @"
+    for ($attempt = 1; ; $attempt++) {
+        $root = Join-Path $Directory "attempt$attempt"
+        $nodes = 1..3 | ForEach-Object { [pscustomobject]@{ Name = "n$_"; Client = Get-FreePort; Route = Get-FreePort; Monitor = Get-FreePort; Store = Join-Path $root "n$_" } }
+        $routes = ($nodes | ForEach-Object { "nats-route://127.0.0.1:$($_.Route)" }) -join ', '
+        $clusterName = "flashwal-pester-$([guid]::NewGuid().ToString('n').Substring(0, 12))" # its own: never merged with another cluster
+        $processes = foreach ($node in $nodes) {
+            New-Item -ItemType Directory -Path $node.Store -Force | Out-Null
+            $config = Join-Path $node.Store 'server.conf'
+            Set-Content -LiteralPath $config -Value @"
 server_name: $($node.Name)
 listen: 127.0.0.1:$($node.Client)
 http: 127.0.0.1:$($node.Monitor)
-jetstream { store_dir: "$store" }
+jetstream { store_dir: "$($node.Store)" }
 cluster { name: $clusterName, listen: 127.0.0.1:$($node.Route), routes: [$routes] }
 "@
-        Start-Process -FilePath $server -ArgumentList '-c', $config -PassThru -RedirectStandardOutput (Join-Path $store 'out.log') -RedirectStandardError (Join-Path $store 'err.log')
-    }
-    $cluster = [pscustomobject]@{ Urls = ($nodes | ForEach-Object { "nats://127.0.0.1:$($_.Client)" }) -join ','; Processes = @($processes) }
-    $deadline = [DateTime]::UtcNow.AddSeconds(30)
-    while ([DateTime]::UtcNow -lt $deadline) {
-        foreach ($node in $nodes) {
-            try {
-                $jsz = Invoke-RestMethod -Uri "http://127.0.0.1:$($node.Monitor)/jsz" -TimeoutSec 2
-                if ($jsz.meta_cluster.leader) {
-                    return $cluster
+            Start-Process -FilePath $server -ArgumentList '-c', $config -PassThru -RedirectStandardOutput (Join-Path $node.Store 'out.log') -RedirectStandardError (Join-Path $node.Store 'err.log')
+        }
+        $cluster = [pscustomobject]@{ Urls = ($nodes | ForEach-Object { "nats://127.0.0.1:$($_.Client)" }) -join ','; Processes = @($processes) }
+        $seen = 'no meta leader'
+        $retry = $false
+        $deadline = [DateTime]::UtcNow.AddSeconds(30)
+        while (-not $retry -and [DateTime]::UtcNow -lt $deadline) {
+            for ($i = 0; $i -lt $nodes.Count; $i++) {
+                if ($processes[$i].HasExited) {
+                    $processes[$i].WaitForExit()
+                    $printed = (@(Get-Content -LiteralPath (Join-Path $nodes[$i].Store 'err.log'), (Join-Path $nodes[$i].Store 'out.log') -ErrorAction SilentlyContinue) | Select-Object -Last 3) -join ' | '
+                    Stop-TestNatsCluster $cluster
+                    if ($printed -match 'address already in use' -and $attempt -lt 3) {
+                        Write-Warning "Start-TestNatsCluster: $($nodes[$i].Name) could not bind its ports ($printed); starting the cluster again on other ports."
+                        $retry = $true
+                        break
+                    }
+                    throw "nats-server $($nodes[$i].Name) (client port $($nodes[$i].Client)) ended while the cluster started; it printed: $printed"
                 }
             }
-            catch {
-                Start-Sleep -Milliseconds 50 # not listening yet
+            if ($retry) {
+                break
             }
+            foreach ($node in $nodes) {
+                try {
+                    $meta = (Invoke-RestMethod -Uri "http://127.0.0.1:$($node.Monitor)/jsz" -TimeoutSec 2).meta_cluster
+                }
+                catch {
+                    continue # not listening yet
+                }
+                if ($meta.leader -eq $node.Name) {
+                    $current = @($meta.replicas | Where-Object { $_.current }).Count
+                    if ($current -eq $nodes.Count - 1) {
+                        return $cluster
+                    }
+                    $seen = "leader $($node.Name) with $current of $($nodes.Count - 1) other peers current"
+                }
+            }
+            Start-Sleep -Milliseconds 100
         }
-        Start-Sleep -Milliseconds 200
+        if (-not $retry) {
+            Stop-TestNatsCluster $cluster
+            throw "The NATS cluster in '$root' did not form within 30 s ($seen)."
+        }
     }
-    Stop-TestNatsCluster $cluster
-    throw "The NATS cluster in '$Directory' elected no JetStream leader within 30 s."
 }
 
 function Stop-TestNatsCluster {

@@ -40,33 +40,92 @@ public sealed class NatsCluster : IDisposable
     /// <summary>Whether <c>nats-server</c> is on this machine.</summary>
     public static bool IsInstalled => s_server.Value is not null;
 
-    /// <summary>Starts <paramref name="nodes"/> JetStream nodes routed to each other and waits until they have elected a meta leader.</summary>
+    /// <summary>
+    /// Starts <paramref name="nodes"/> JetStream nodes routed to each other and waits until every one
+    /// of them is a current peer of the elected meta leader. A leader alone is not enough: two nodes
+    /// of three elect one, and a stream of three replicas then cannot be placed. A node that could not
+    /// bind a port picked for it (another process took it between the pick and the bind) is started
+    /// again with new ports, at most twice; any other end of a node fails with what it printed.
+    /// </summary>
     public static NatsCluster Start(int nodes = 3, TimeSpan? timeout = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(nodes, 2); // one node with routes only to itself never elects a leader
         string server = s_server.Value ?? throw new InvalidOperationException(
             $"nats-server is not installed: the project's scripts install it (build.ps1 runs 'apt-get install -y nats-server' as root); install it, or set {InstallFailedVariable} to why it cannot be to skip these tests");
-        string root = Path.Combine(Path.GetTempPath(), "flashwal-tests", "nats-" + Guid.NewGuid().ToString("n"));
-        var cluster = new NatsCluster(root);
-        try
+        for (int attempt = 1; ; attempt++)
         {
-            int[] routes = [.. Enumerable.Range(0, nodes).Select(_ => FreePort())];
-            string name = "flashwal-" + Guid.NewGuid().ToString("n")[..12]; // a cluster of its own: never merged with another test's, should two pick a port alike
-            for (int i = 0; i < nodes; i++)
+            string root = Path.Combine(Path.GetTempPath(), "flashwal-tests", "nats-" + Guid.NewGuid().ToString("n"));
+            var cluster = new NatsCluster(root);
+            try
             {
-                cluster._nodes.Add(new NatsNode(server, Path.Combine(root, "n" + (i + 1).ToString(CultureInfo.InvariantCulture)), "n" + (i + 1).ToString(CultureInfo.InvariantCulture), FreePort(), routes[i], FreePort(), routes, name));
-            }
+                int[] routes = [.. Enumerable.Range(0, nodes).Select(_ => FreePort())];
+                string name = "flashwal-" + Guid.NewGuid().ToString("n")[..12]; // a cluster of its own: never merged with another test's, should two pick a port alike
+                for (int i = 0; i < nodes; i++)
+                {
+                    cluster._nodes.Add(new NatsNode(server, Path.Combine(root, "n" + (i + 1).ToString(CultureInfo.InvariantCulture)), "n" + (i + 1).ToString(CultureInfo.InvariantCulture), FreePort(), routes[i], FreePort(), routes, name));
+                }
 
-            cluster._nodes.ForEach(n => n.Start());
-            cluster.WaitForLeader(timeout ?? TimeSpan.FromSeconds(30));
-            return cluster;
-        }
-        catch
-        {
-            cluster.Dispose();
-            throw;
+                cluster._nodes.ForEach(n => n.Start());
+                cluster.WaitForEveryPeer(timeout ?? TimeSpan.FromSeconds(30));
+                return cluster;
+            }
+            catch (PortTakenException e) when (attempt < 3)
+            {
+                Console.Error.WriteLine($"NatsCluster: {e.Message}; starting the cluster again on other ports");
+                cluster.Dispose();
+            }
+            catch
+            {
+                cluster.Dispose();
+                throw;
+            }
         }
     }
+
+    /// <summary>
+    /// Waits until a node is the meta leader and sees every other node as a current peer; throws
+    /// <see cref="PortTakenException"/> when a node ended because its port was taken, and names what
+    /// any other node that ended printed.
+    /// </summary>
+    private void WaitForEveryPeer(TimeSpan timeout)
+    {
+        var waited = Stopwatch.StartNew();
+        string seen = "no meta leader";
+        while (waited.Elapsed < timeout)
+        {
+            if (_nodes.FirstOrDefault(n => !n.IsRunning) is { } ended)
+            {
+                string printed = ended.Printed(3);
+                throw printed.Contains("address already in use", StringComparison.OrdinalIgnoreCase)
+                    ? new PortTakenException($"{ended.Name} could not bind its ports: {printed}")
+                    : new InvalidOperationException($"nats-server {ended.Describe()} ended while the cluster started; it printed: {printed}");
+            }
+
+            foreach (NatsNode node in _nodes)
+            {
+                if (node.Jsz() is { } jsz && jsz.TryGetProperty("meta_cluster", out JsonElement meta)
+                    && meta.TryGetProperty("leader", out JsonElement leader) && leader.GetString() == node.Name)
+                {
+                    int current = meta.TryGetProperty("replicas", out JsonElement replicas)
+                        ? replicas.EnumerateArray().Count(r => r.TryGetProperty("current", out JsonElement c) && c.GetBoolean())
+                        : 0;
+                    if (current == _nodes.Count - 1)
+                    {
+                        return;
+                    }
+
+                    seen = string.Create(CultureInfo.InvariantCulture, $"leader {node.Name} with {current} of {_nodes.Count - 1} other peers current");
+                }
+            }
+
+            Thread.Sleep(100);
+        }
+
+        throw new TimeoutException($"the cluster did not form within {timeout.TotalSeconds:0} s ({seen}): {string.Join(", ", _nodes.Select(n => n.Describe()))}");
+    }
+
+    /// <summary>A node of a starting cluster could not bind a port picked for it.</summary>
+    private sealed class PortTakenException(string message) : Exception(message);
 
     /// <summary>The node that leads stream <paramref name="stream"/>, as the servers say, waiting up to 20 s for the stream and its leader to exist.</summary>
     public NatsNode StreamLeader(string stream)
@@ -281,6 +340,20 @@ public sealed class NatsNode : IDisposable
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException)
         {
             return null;
+        }
+    }
+
+    /// <summary>The last <paramref name="lines"/> lines the server printed (it keeps 20), one after the other.</summary>
+    public string Printed(int lines = 20)
+    {
+        if (_process is { HasExited: true } ended)
+        {
+            ended.WaitForExit(); // the rest of what it printed, read to the end
+        }
+
+        lock (_lastLines)
+        {
+            return _lastLines.Count > 0 ? string.Join(" | ", _lastLines.TakeLast(lines)) : "nothing";
         }
     }
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using FlashWal.Errors;
-using FlashWal.Format;
 using FlashWal.Inspection;
 using FlashWal.Recovery;
 
@@ -43,8 +42,7 @@ public static class LogRestore
         }
 
         var building = new SortedDictionary<long, SegmentAssembly>();
-        var order = new ReplicaOrder();
-        LogId? log = null;
+        var order = new ReplicaOrder(stream.Name);
         long messages = 0;
         long bytes = 0;
         long lastId = 0;
@@ -54,14 +52,7 @@ public static class LogRestore
         {
             await foreach ((ReplicaMessage message, ulong sequence) in stream.ReadAsync(lastSequence, cancellationToken).ConfigureAwait(false))
             {
-                log ??= message.LogId;
-                if (message.LogId != log)
-                {
-                    throw new WalStreamException(WalStreamException.ForeignStreamErrorId, string.Create(CultureInfo.InvariantCulture,
-                        $"Message {sequence} of the stream '{stream.Name}' belongs to log {message.LogId}; the stream started with log {log}."));
-                }
-
-                if (order.Take(message, sequence) is { } hole)
+                if (order.Take(message, sequence) is { } hole) // or WalStreamForeign: a message of another log
                 {
                     throw new WalReplicaException(WalReplicaException.OutOfOrderErrorId, string.Create(CultureInfo.InvariantCulture,
                         $"Message {sequence} of the stream '{stream.Name}' ({message.Kind} of segment {message.SegmentIndex}) does not follow the messages before it: {hole}. The restore stops rather than leave a segment open that the recorder closed; '{directory}' holds the segments completed before it."), directory);
@@ -72,7 +63,7 @@ public static class LogRestore
                 lastId = Math.Max(lastId, message.LastEventId);
                 if (message.Kind == ReplicaMessageKind.Open)
                 {
-                    building.Add(message.SegmentIndex, SegmentAssembly.Begin(directory, message.Body.Span, log.Value));
+                    building.Add(message.SegmentIndex, SegmentAssembly.Begin(directory, message.SegmentIndex, message.Body.Span, message.LogId));
                     segments++;
                     continue;
                 }
@@ -119,7 +110,7 @@ public static class LogRestore
         {
             Directory = directory,
             Stream = stream.Name,
-            LogId = log!.Value,
+            LogId = order.Log!.Value,
             Messages = messages,
             Bytes = bytes,
             Segments = segments,

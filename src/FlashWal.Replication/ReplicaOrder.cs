@@ -9,22 +9,37 @@ namespace FlashWal.Replication;
 /// opened one after the other, blocks where the last ones ended, closes in segment order, and each
 /// message's cursor equal to where the messages before it leave the log. A stream that passes holds every part once and in
 /// order; one that does not has a hole (a close skipped, a message missing), which a reader must
-/// say rather than leave a segment open as if the recorder had. The restore and the remote reader
-/// both judge the stream with it.
+/// say rather than leave a segment open as if the recorder had. Every message must also be of the
+/// log of the stream's first (§19.6). The restore and the remote reader both judge the stream with it.
 /// </summary>
 internal sealed class ReplicaOrder
 {
+    private readonly string _stream;
     private ulong _sequence;
     private long _segment = -1;
     private long _nextOffset = SegmentFormat.DataOffset;
     private long _pendingFrom = -1;
 
+    /// <summary>Follows the stream <paramref name="stream"/> (its name, for errors) from its first message.</summary>
+    public ReplicaOrder(string stream) => _stream = stream;
+
+    /// <summary>The log of the stream's first message; null before it.</summary>
+    public LogId? Log { get; private set; }
+
     /// <summary>
     /// Takes the next message; returns why it does not follow the ones before it (a sentence, for
     /// an error that names the message), or null when it does.
     /// </summary>
+    /// <exception cref="WalStreamException">The message is of another log than the stream's first (<see cref="WalStreamException.ForeignStreamErrorId"/>).</exception>
     public string? Take(ReplicaMessage m, ulong sequence)
     {
+        Log ??= m.LogId;
+        if (m.LogId != Log)
+        {
+            throw new WalStreamException(WalStreamException.ForeignStreamErrorId, string.Create(CultureInfo.InvariantCulture,
+                $"Message {sequence} of the stream '{_stream}' belongs to log {m.LogId}; the stream started with log {Log}."));
+        }
+
         if (sequence != _sequence + 1)
         {
             return string.Create(CultureInfo.InvariantCulture,

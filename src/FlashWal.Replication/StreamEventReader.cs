@@ -3,12 +3,14 @@ using FlashWal.Errors;
 using FlashWal.Format;
 using FlashWal.Inspection;
 using FlashWal.Reading;
+using FlashWal.Recovery;
 
 namespace FlashWal.Replication;
 
 /// <summary>
 /// Reads a log's events straight from its replica stream, without restoring it to disk: each segment
-/// is rebuilt in memory from its messages and read by a <see cref="SegmentReader"/>, so it is
+/// is rebuilt in memory from its messages, each part placed by the restore's rules
+/// (<see cref="ReplicaOrder"/>, <see cref="SegmentPlacement"/>), and read by a <see cref="SegmentReader"/>, so it is
 /// verified by the scanner's own checks (headers, CRCs, chain, records), and each segment must join
 /// the one before by the verifier's rules (<see cref="SegmentContinuity"/>). Strict: the first damage ends
 /// the read with a <see cref="WalCorruptionException"/>. Reads what the stream holds when it opens.
@@ -19,8 +21,8 @@ public sealed class StreamEventReader : IDisposable
     private readonly ReplicaStream _stream;
     private readonly IAsyncEnumerator<(ReplicaMessage Message, ulong Sequence)> _messages;
     private readonly EventFilter _filter;
-    private readonly SortedDictionary<long, byte[]> _building = [];
-    private readonly ReplicaOrder _order = new();
+    private readonly SortedDictionary<long, (SegmentPlacement Placement, byte[] Image)> _building = [];
+    private readonly ReplicaOrder _order;
     private readonly Queue<(long Index, byte[] Image)> _complete = new();
     private SegmentReader? _reader;
     private SegmentScan? _lastWithData;
@@ -33,6 +35,7 @@ public sealed class StreamEventReader : IDisposable
         _stream = stream;
         _messages = messages;
         _filter = filter;
+        _order = new ReplicaOrder(stream.Name);
     }
 
     /// <summary>The stream read.</summary>
@@ -72,6 +75,7 @@ public sealed class StreamEventReader : IDisposable
     /// <summary>The next event the filter selects; false at the end of the stream (or of the filter). The payload is valid until the next call.</summary>
     /// <exception cref="WalCorruptionException">A segment rebuilt from the stream is damaged, or does not join the one before.</exception>
     /// <exception cref="WalStreamException">The stream holds messages that are not a log's, or of two logs.</exception>
+    /// <exception cref="WalReplicaException">A message does not follow the ones before it, or its part does not fit where it goes (as the restore would refuse it).</exception>
     public bool TryReadNext(out WalEvent next)
     {
         while (_filter.First is not long first || _handedOut < first)
@@ -117,7 +121,7 @@ public sealed class StreamEventReader : IDisposable
             if (_streamEnded || !Pull())
             {
                 _streamEnded = true;
-                foreach ((long index, byte[] image) in _building)
+                foreach ((long index, (_, byte[] image)) in _building)
                 {
                     _complete.Enqueue((index, image)); // open when the stream was read, as the recorder had it
                 }
@@ -131,8 +135,7 @@ public sealed class StreamEventReader : IDisposable
         }
 
         (long segment, byte[] bytes) = _complete.Dequeue();
-        string name = $"{_stream.Name}/{segment:x16}.wal";
-        _reader = SegmentReader.FromImage(bytes, name);
+        _reader = SegmentReader.FromImage(bytes, SegmentName(segment));
         Finding? join = (_lastIndex >= 0 ? SegmentContinuity.Missing(_stream.Name, _lastIndex, segment) : null)
             ?? (_lastWithData is { } previous ? SegmentContinuity.Chain(previous, _reader.Scan) : null);
         if (join is { Severity: >= FindingSeverity.Damage })
@@ -158,45 +161,54 @@ public sealed class StreamEventReader : IDisposable
         }
 
         (ReplicaMessage m, ulong sequence) = _messages.Current;
-        if (_order.Take(m, sequence) is { } hole)
+        if (_order.Take(m, sequence) is { } hole) // or WalStreamForeign: a message of another log
         {
             throw Misplaced(sequence, m, hole);
         }
 
         if (m.Kind == ReplicaMessageKind.Open)
         {
-            SegmentHeader header = SegmentHeader.Read(m.Body.Span);
-            if (header.Capacity is < SegmentFormat.DataOffset or > int.MaxValue)
+            var placement = SegmentPlacement.Begin(m.Body.Span, m.LogId, m.SegmentIndex, _stream.Name, SegmentName(m.SegmentIndex));
+            if (placement.Header.Capacity > int.MaxValue)
             {
-                throw Misplaced(sequence, m, $"a capacity of {header.Capacity} bytes, which this reader cannot hold in memory");
+                throw Misplaced(sequence, m, $"a capacity of {placement.Header.Capacity} bytes, which this reader cannot hold in memory");
             }
 
-            byte[] image = new byte[header.Capacity];
+            byte[] image = new byte[placement.Header.Capacity];
             m.Body.Span.CopyTo(image);
-            _building[m.SegmentIndex] = image;
+            _building[m.SegmentIndex] = (placement, image);
             return true;
         }
 
-        if (!_building.TryGetValue(m.SegmentIndex, out byte[]? segment))
+        if (!_building.TryGetValue(m.SegmentIndex, out (SegmentPlacement Placement, byte[] Image) segment))
         {
             throw Misplaced(sequence, m, "no open segment of that index before it");
         }
 
-        long offset = m.Kind == ReplicaMessageKind.Close ? SegmentFormat.SummaryOffset : m.Offset;
-        if (offset < 0 || offset + m.Body.Length > segment.Length)
+        // The placement refuses what the restore refuses; past it, every part lies inside the image
+        // (blocks and strays within the capacity until the close, the summary at 512).
+        switch (m.Kind)
         {
-            throw Misplaced(sequence, m, string.Create(CultureInfo.InvariantCulture, $"{m.Body.Length} bytes at offset {offset}, outside the segment's {segment.Length} bytes"));
-        }
-
-        m.Body.Span.CopyTo(segment.AsSpan((int)offset));
-        if (m.Kind == ReplicaMessageKind.Close)
-        {
-            _building.Remove(m.SegmentIndex);
-            _complete.Enqueue((m.SegmentIndex, m.Offset == segment.Length ? segment : Resized(segment, m.Offset)));
+            case ReplicaMessageKind.Blocks:
+                segment.Placement.Blocks(m.Offset, m.Body.Span);
+                m.Body.Span.CopyTo(segment.Image.AsSpan((int)m.Offset));
+                break;
+            case ReplicaMessageKind.Stray:
+                segment.Placement.Stray(m.Offset, m.Body.Length);
+                m.Body.Span.CopyTo(segment.Image.AsSpan((int)m.Offset));
+                break;
+            default:
+                segment.Placement.Close(m.Body.Span, m.Offset);
+                m.Body.Span.CopyTo(segment.Image.AsSpan(SegmentFormat.SummaryOffset));
+                _building.Remove(m.SegmentIndex);
+                _complete.Enqueue((m.SegmentIndex, m.Offset == segment.Image.Length ? segment.Image : Resized(segment.Image, m.Offset)));
+                break;
         }
 
         return true;
     }
+
+    private string SegmentName(long index) => string.Create(CultureInfo.InvariantCulture, $"{_stream.Name}/{index:x16}.wal");
 
     private static byte[] Resized(byte[] segment, long length)
     {

@@ -35,7 +35,7 @@ public class RestoreUnderPowerCutTests
             foreach (byte[] original in originals)
             {
                 SegmentSummary summary = SegmentSummary.Read(original.AsSpan(SegmentFormat.SummaryOffset));
-                using SegmentAssembly segment = SegmentAssembly.Begin(target, original.AsSpan(0, SegmentFormat.HeaderSize), log, disk);
+                using SegmentAssembly segment = SegmentAssembly.Begin(target, SegmentHeader.Read(original).SegmentIndex, original.AsSpan(0, SegmentFormat.HeaderSize), log, disk);
                 segment.AddBlocks(SegmentFormat.DataOffset, original.AsSpan(SegmentFormat.DataOffset, (int)(summary.DataEnd - SegmentFormat.DataOffset)));
                 segment.Close(original.AsSpan(SegmentFormat.SummaryOffset, SegmentFormat.SummarySize), original.Length);
                 segment.Complete();

@@ -77,7 +77,7 @@ public sealed class ReplicaOrderTests
         (ReplicaMessage[] first, ReplicaMessage[] second) = TwoOrders();
         foreach (ReplicaMessage[] order in new[] { first, second })
         {
-            var reader = new ReplicaOrder();
+            var reader = new ReplicaOrder("TEST");
             for (int i = 0; i < order.Length; i++)
             {
                 Assert.Null(reader.Take(order[i], (ulong)i + 1));
@@ -92,7 +92,7 @@ public sealed class ReplicaOrderTests
         // next blocks followed them (the id was one for both, before it named the cursor).
         (ReplicaMessage[] first, ReplicaMessage[] second) = TwoOrders();
         ReplicaMessage[] mixed = [.. first[..4], second[5]];
-        var reader = new ReplicaOrder();
+        var reader = new ReplicaOrder("TEST");
         for (int i = 0; i < 4; i++)
         {
             Assert.Null(reader.Take(mixed[i], (ulong)i + 1));
@@ -108,15 +108,15 @@ public sealed class ReplicaOrderTests
     {
         (ReplicaMessage[] first, _) = TwoOrders();
 
-        var gap = new ReplicaOrder();
+        var gap = new ReplicaOrder("TEST");
         Assert.Null(gap.Take(first[0], 1));
         Assert.Contains("messages 2 to 2 are missing", gap.Take(first[1], 3), StringComparison.Ordinal);
 
-        var closeTooEarly = new ReplicaOrder();
+        var closeTooEarly = new ReplicaOrder("TEST");
         Assert.Null(closeTooEarly.Take(first[0], 1));
         Assert.Contains("the close of segment 1, which is not open", closeTooEarly.Take(Message(ReplicaMessageKind.Close, 1, 65536, 64, 0, Data, 2), 2), StringComparison.Ordinal);
 
-        var closeSkipped = new ReplicaOrder();
+        var closeSkipped = new ReplicaOrder("TEST");
         for (int i = 0; i < 3; i++)
         {
             Assert.Null(closeSkipped.Take(first[i], (ulong)i + 1));
@@ -124,11 +124,11 @@ public sealed class ReplicaOrderTests
 
         Assert.Contains("it closes segment 1 before segment 0: the close of segment 0 is missing", closeSkipped.Take(Message(ReplicaMessageKind.Close, 1, 65536, 64, 1, Data, 2), 4), StringComparison.Ordinal);
 
-        var skipped = new ReplicaOrder();
+        var skipped = new ReplicaOrder("TEST");
         Assert.Null(skipped.Take(first[0], 1));
         Assert.Contains("opens segment 2 after segment 0", skipped.Take(Message(ReplicaMessageKind.Open, 2, 0, 128, 2, Data, 0), 2), StringComparison.Ordinal);
 
-        var misplacedBlocks = new ReplicaOrder();
+        var misplacedBlocks = new ReplicaOrder("TEST");
         Assert.Null(misplacedBlocks.Take(first[0], 1));
         Assert.Contains("the blocks before them end in segment 0 at offset 4096", misplacedBlocks.Take(Message(ReplicaMessageKind.Blocks, 0, Data + 4096, 4096, 0, Data + 8192, 0), 2), StringComparison.Ordinal);
     }

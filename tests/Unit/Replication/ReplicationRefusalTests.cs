@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using FlashWal.Errors;
 using FlashWal.Format;
 using FlashWal.Reading;
@@ -229,6 +230,77 @@ public sealed class ReplicationRefusalTests
         Assert.Contains("the close of segment 1 is missing", read.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The restore and the remote reader place parts with the same code (<see cref="ReplicaOrder"/>,
+    /// <see cref="SegmentPlacement"/>), so a stream they must refuse is refused by both with the same
+    /// error: a message of another log, a summary that is not one, a segment's header in another
+    /// segment's place.
+    /// </summary>
+    [NatsClusterFact]
+    public async Task Parts_that_do_not_fit_are_refused_alike_by_the_restore_and_the_remote_reader()
+    {
+        using NatsCluster cluster = NatsCluster.Start();
+        using var dir = new TempDirectory();
+        using var restored = new TempDirectory();
+        var options = new ReplicationOptions { Servers = cluster.Urls };
+        ShipAndRestoreTests.Record(dir.Path, events: 3000, commitEvery: 17);
+        string source;
+        using (LogShipper shipper = LogShipper.Start(dir.Path, options))
+        {
+            Assert.True(shipper.WaitForEnd(TimeSpan.FromSeconds(60)));
+            source = shipper.Stream;
+        }
+
+        int blocks = 0;
+        string foreign = await StreamCopies.CopyAsync(cluster, source, "FOREIGNPART", (_, m) =>
+            m.Kind == ReplicaMessageKind.Blocks && ++blocks == 3 ? m with { LogId = LogId.NewId() } : m);
+        string badSummary = await StreamCopies.CopyAsync(cluster, source, "BADSUMMARY", (_, m) =>
+        {
+            if (m.Kind == ReplicaMessageKind.Close && m.SegmentIndex == 0)
+            {
+                MemoryMarshal.AsMemory(m.Body).Span[20] ^= 0x01; // the summary's CRC no longer holds
+            }
+
+            return m;
+        });
+        byte[]? firstHeader = null;
+        string otherHeader = await StreamCopies.CopyAsync(cluster, source, "OTHERHEADER", (_, m) =>
+        {
+            if (m.Kind == ReplicaMessageKind.Open && firstHeader is null)
+            {
+                firstHeader = m.Body.ToArray();
+            }
+            else if (m.Kind == ReplicaMessageKind.Open && m.SegmentIndex == 1)
+            {
+                firstHeader.CopyTo(MemoryMarshal.AsMemory(m.Body).Span); // segment 0's header where segment 1's goes
+            }
+
+            return m;
+        });
+
+        foreach ((string stream, Type type, string errorId, string says) in new[]
+        {
+            (foreign, typeof(WalStreamException), WalStreamException.ForeignStreamErrorId, "the stream started with log"),
+            (badSummary, typeof(WalReplicaException), WalReplicaException.BadPartErrorId, "is not a valid summary"),
+            (otherHeader, typeof(WalReplicaException), WalReplicaException.OutOfOrderErrorId, "is the header of segment 0"),
+        })
+        {
+            var restore = Assert.Throws(type, () => LogRestore.Run(options with { Stream = stream }, Path.Combine(restored.Path, stream)));
+            Assert.Equal(errorId, ((WalException)restore).ErrorId);
+            Assert.Contains(says, restore.Message, StringComparison.Ordinal);
+
+            using StreamEventReader reader = StreamEventReader.Open(options with { Stream = stream });
+            var read = Assert.Throws(type, () =>
+            {
+                while (reader.TryReadNext(out _))
+                {
+                }
+            });
+            Assert.Equal(errorId, ((WalException)read).ErrorId);
+            Assert.Contains(says, read.Message, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public void A_segment_assembly_refuses_parts_out_of_place()
     {
@@ -237,8 +309,11 @@ public sealed class ReplicationRefusalTests
         var log = Wal.WriteLog(dir.Path, segments: 1, perSegment: 50, Wal.Small, sealEvery: 10);
         byte[] file = File.ReadAllBytes(Wal.SegmentPath(dir.Path, 0));
         var summary = SegmentSummary.Read(file.AsSpan(SegmentFormat.SummaryOffset));
-        using var segment = SegmentAssembly.Begin(copy.Path, file.AsSpan(0, SegmentFormat.HeaderSize), log);
-        Assert.Equal(WalReplicaException.ForeignLogErrorId, Assert.Throws<WalReplicaException>(() => SegmentAssembly.Begin(copy.Path, file.AsSpan(0, 128), LogId.NewId())).ErrorId);
+        using var segment = SegmentAssembly.Begin(copy.Path, 0, file.AsSpan(0, SegmentFormat.HeaderSize), log);
+        Assert.Equal(WalReplicaException.ForeignLogErrorId, Assert.Throws<WalReplicaException>(() => SegmentAssembly.Begin(copy.Path, 0, file.AsSpan(0, 128), LogId.NewId())).ErrorId);
+        var otherSegment = Assert.Throws<WalReplicaException>(() => SegmentAssembly.Begin(copy.Path, 1, file.AsSpan(0, 128), log));
+        Assert.Contains("The header copied for segment 1 of", otherSegment.Message, StringComparison.Ordinal);
+        Assert.Contains("is the header of segment 0", otherSegment.Message, StringComparison.Ordinal);
         var gap = Assert.Throws<WalReplicaException>(() => segment.AddBlocks(SegmentFormat.DataOffset + 64, file.AsSpan(4096 + 64, 128)));
         Assert.Equal(WalReplicaException.OutOfOrderErrorId, gap.ErrorId);
         var early = Assert.Throws<WalReplicaException>(() => segment.Close(file.AsSpan(SegmentFormat.SummaryOffset, 64), file.Length));

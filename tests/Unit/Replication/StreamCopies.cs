@@ -15,7 +15,14 @@ internal static class StreamCopies
     /// <paramref name="keep"/> decides: false leaves a message out; a change it makes to the message's
     /// body is kept, with the header's CRC made right again. Returns the copy's name.
     /// </summary>
-    public static async Task<string> CopyAsync(NatsCluster cluster, string source, string copy, Func<ulong, ReplicaMessage, bool> keep)
+    public static Task<string> CopyAsync(NatsCluster cluster, string source, string copy, Func<ulong, ReplicaMessage, bool> keep) =>
+        CopyAsync(cluster, source, copy, (sequence, m) => keep(sequence, m) ? m : null);
+
+    /// <summary>
+    /// As the other overload, with the message's header fields as <paramref name="change"/> returns them
+    /// (<c>m with { … }</c>; its body stays the bytes copied, changed in place if need be); null leaves it out.
+    /// </summary>
+    public static async Task<string> CopyAsync(NatsCluster cluster, string source, string copy, Func<ulong, ReplicaMessage, ReplicaMessage?> change)
     {
         await using var connection = new NatsConnection(new NatsOpts { Url = cluster.Urls });
         var js = new NatsJSContext(connection);
@@ -26,8 +33,7 @@ internal static class StreamCopies
         {
             StreamMsgGetResponse got = await original.GetAsync(new StreamMsgGetRequest { Seq = seq });
             byte[] bytes = got.Message.Data.ToArray();
-            ReplicaMessage m = ReplicaMessage.TryRead(bytes, out _)!.Value;
-            if (!keep(seq, m))
+            if (change(seq, ReplicaMessage.TryRead(bytes, out _)!.Value) is not { } m)
             {
                 continue;
             }

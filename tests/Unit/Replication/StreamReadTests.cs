@@ -4,8 +4,6 @@ using FlashWal.Format;
 using FlashWal.Reading;
 using FlashWal.Replication;
 using FlashWal.Tests.Support;
-using NATS.Client.JetStream;
-using NATS.Client.JetStream.Models;
 
 namespace FlashWal.Tests.Replication;
 

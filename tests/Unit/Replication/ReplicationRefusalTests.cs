@@ -192,13 +192,7 @@ public sealed class ReplicationRefusalTests
         using var dir = new TempDirectory();
         using var restored = new TempDirectory();
         var options = new ReplicationOptions { Servers = cluster.Urls };
-        ShipAndRestoreTests.Record(dir.Path, events: 3000, commitEvery: 17);
-        string source;
-        using (LogShipper shipper = LogShipper.Start(dir.Path, options))
-        {
-            Assert.True(shipper.WaitForEnd(TimeSpan.FromSeconds(60)));
-            source = shipper.Stream;
-        }
+        string source = StreamCopies.Source(cluster, dir.Path);
 
         ulong skipped = 0;
         string holed = await StreamCopies.CopyAsync(cluster, source, "HOLED", (sequence, m) =>
@@ -243,13 +237,7 @@ public sealed class ReplicationRefusalTests
         using var dir = new TempDirectory();
         using var restored = new TempDirectory();
         var options = new ReplicationOptions { Servers = cluster.Urls };
-        ShipAndRestoreTests.Record(dir.Path, events: 3000, commitEvery: 17);
-        string source;
-        using (LogShipper shipper = LogShipper.Start(dir.Path, options))
-        {
-            Assert.True(shipper.WaitForEnd(TimeSpan.FromSeconds(60)));
-            source = shipper.Stream;
-        }
+        string source = StreamCopies.Source(cluster, dir.Path);
 
         int blocks = 0;
         string foreign = await StreamCopies.CopyAsync(cluster, source, "FOREIGNPART", (_, m) =>

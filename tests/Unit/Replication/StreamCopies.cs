@@ -10,6 +10,18 @@ namespace FlashWal.Tests.Replication;
 internal static class StreamCopies
 {
     /// <summary>
+    /// Records 3000 events into <paramref name="directory"/> (several segments) and ships them whole
+    /// to <paramref name="cluster"/>, in a stream named for the log: the stream the copies are made from. Returns its name.
+    /// </summary>
+    public static string Source(NatsCluster cluster, string directory)
+    {
+        ShipAndRestoreTests.Record(directory, events: 3000, commitEvery: 17);
+        using LogShipper shipper = LogShipper.Start(directory, new ReplicationOptions { Servers = cluster.Urls });
+        Assert.True(shipper.WaitForEnd(TimeSpan.FromSeconds(60)), ShipAndRestoreTests.Describe(shipper, cluster));
+        return shipper.Stream;
+    }
+
+    /// <summary>
     /// Copies the stream <paramref name="source"/> into a new stream <paramref name="copy"/> (subject
     /// of the same name in lower case, 3 replicas), message by message in order, as
     /// <paramref name="keep"/> decides: false leaves a message out; a change it makes to the message's

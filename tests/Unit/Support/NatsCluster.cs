@@ -160,38 +160,6 @@ public sealed class NatsCluster : IDisposable
         throw new InvalidOperationException($"the stream {stream} has no leader after 20 s: {why}");
     }
 
-    /// <summary>The JetStream meta leader's server name as a running node reports it; null while there is none.</summary>
-    public string? MetaLeader()
-    {
-        foreach (NatsNode node in _nodes.Where(n => n.IsRunning && !n.IsPaused))
-        {
-            if (node.Jsz() is { } jsz && jsz.TryGetProperty("meta_cluster", out JsonElement meta)
-                && meta.TryGetProperty("leader", out JsonElement leader) && leader.GetString() is { Length: > 0 } name)
-            {
-                return name;
-            }
-        }
-
-        return null;
-    }
-
-    /// <summary>Waits until a meta leader is elected among the running nodes.</summary>
-    public string WaitForLeader(TimeSpan timeout)
-    {
-        var waited = Stopwatch.StartNew();
-        while (waited.Elapsed < timeout)
-        {
-            if (MetaLeader() is { } leader)
-            {
-                return leader;
-            }
-
-            Thread.Sleep(100);
-        }
-
-        throw new TimeoutException($"no JetStream meta leader among {string.Join(", ", _nodes.Select(n => n.Describe()))} after {timeout.TotalSeconds:0} s");
-    }
-
     /// <summary>Kills every node this cluster started and deletes their stores.</summary>
     public void Dispose()
     {
